@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, one way only: formats → model → runtime → generation → CLI.
+// LoomCore and LoomKernels sit underneath everything.
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Loom",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LoomCore", targets: ["LoomCore"]),
+        .library(name: "LoomFormats", targets: ["LoomFormats"]),
+        .library(name: "LoomTokenizer", targets: ["LoomTokenizer"]),
+        .library(name: "LoomKernels", targets: ["LoomKernels"]),
+        .library(name: "LoomModel", targets: ["LoomModel"]),
+        .library(name: "LoomRuntime", targets: ["LoomRuntime"]),
+        .library(name: "LoomGenerate", targets: ["LoomGenerate"]),
+        .executable(name: "loom", targets: ["loom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "LoomCore", swiftSettings: release),
+        .target(name: "LoomFormats", dependencies: ["LoomCore"], swiftSettings: release),
+        .target(name: "LoomTokenizer", dependencies: ["LoomCore", "LoomFormats"], swiftSettings: release),
+        .target(name: "LoomKernels", dependencies: ["LoomCore"], swiftSettings: release),
+        .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
+        .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
+        .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer"], swiftSettings: release),
+        .executableTarget(name: "loom", dependencies: [
+            "LoomCore", "LoomFormats", "LoomTokenizer", "LoomKernels", "LoomModel", "LoomRuntime", "LoomGenerate",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: release),
+        .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,154 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A fixed set of worker threads shared by every kernel.
+///
+/// Decode issues a few hundred small parallel loops per token, so dispatch must cost far less
+/// than a matrix-vector product: workers spin briefly on an atomic generation counter before
+/// parking on a condition variable, and chunks are claimed with one atomic add each, never a lock.
+/// The calling thread works too, so `threadCount` threads run each loop.
+public final class ThreadPool: @unchecked Sendable {
+    /// Threads that run each parallel loop, the caller included.
+    public let threadCount: Int
+
+    private let generation = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(0)
+    private let unfinishedWorkers = Atomic<Int>(0)
+    private let shuttingDown = Atomic<Bool>(false)
+    private let sleepers = Atomic<Int>(0)
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var workerThreads: [pthread_t] = []
+
+    // The current loop, valid only between publish and completion.
+    private var chunkCount = 0
+    private var chunkBody: ((Int) -> Void)?
+
+    private static let spinsBeforeSleep = 20_000
+
+    /// A pool with `threads` threads in all (at least 1). One thread means loops run inline.
+    public init(threads: Int) {
+        threadCount = max(1, threads)
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        for _ in 1..<threadCount {
+            let box = Unmanaged.passRetained(WorkerStart(pool: self))
+            var thread = pthread_t()
+            #if canImport(Glibc)
+            let status = pthread_create(&thread, nil, { raw in
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                start.pool.workerLoop()
+                return nil
+            }, box.toOpaque())
+            #else
+            let status = pthread_create(&thread, nil, { raw in
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
+                start.pool.workerLoop()
+                return nil
+            }, box.toOpaque())
+            #endif
+            precondition(status == 0, "pthread_create failed: \(status)")
+            workerThreads.append(thread)
+        }
+    }
+
+    deinit {
+        shuttingDown.store(true, ordering: .sequentiallyConsistent)
+        generation.add(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_lock(&mutex)
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        for thread in workerThreads { pthread_join(thread, nil) }
+        pthread_cond_destroy(&wake)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// The number of online processors.
+    public static var processorCount: Int {
+        Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+
+    /// Runs `body(chunk)` for every chunk in `0..<chunks`, spread over the pool, and returns when
+    /// all have finished. Chunks are claimed dynamically, so uneven chunks balance themselves.
+    /// Not reentrant: `body` must not call back into the same pool.
+    public func run(chunks: Int, _ body: (Int) -> Void) {
+        guard chunks > 0 else { return }
+        if threadCount == 1 || chunks == 1 {
+            for chunk in 0..<chunks { body(chunk) }
+            return
+        }
+        withoutActuallyEscaping(body) { escaping in
+            chunkBody = escaping
+            chunkCount = chunks
+            nextChunk.store(0, ordering: .relaxed)
+            unfinishedWorkers.store(threadCount - 1, ordering: .relaxed)
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                pthread_mutex_lock(&mutex)
+                pthread_cond_broadcast(&wake)
+                pthread_mutex_unlock(&mutex)
+            }
+            drainChunks()
+            var spins = 0
+            while unfinishedWorkers.load(ordering: .acquiring) > 0 {
+                spins += 1
+                if spins > Self.spinsBeforeSleep { sched_yield() }
+            }
+            chunkBody = nil
+        }
+    }
+
+    /// Splits `0..<count` into ranges of at least `grain` items, about four per thread, and runs
+    /// `body` on each range in parallel.
+    public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let target = threadCount == 1 ? 1 : threadCount * 4
+        let size = max(max(1, grain), (count + target - 1) / target)
+        let chunks = (count + size - 1) / size
+        run(chunks: chunks) { chunk in
+            let start = chunk * size
+            body(start..<min(count, start + size))
+        }
+    }
+
+    private func drainChunks() {
+        guard let body = chunkBody else { return }
+        while true {
+            let chunk = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
+            if chunk >= chunkCount { return }
+            body(chunk)
+        }
+    }
+
+    fileprivate func workerLoop() {
+        var seen = 0
+        while true {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen {
+                spins += 1
+                if spins > Self.spinsBeforeSleep {
+                    pthread_mutex_lock(&mutex)
+                    sleepers.add(1, ordering: .sequentiallyConsistent)
+                    while generation.load(ordering: .sequentiallyConsistent) == seen {
+                        pthread_cond_wait(&wake, &mutex)
+                    }
+                    sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                    pthread_mutex_unlock(&mutex)
+                }
+            }
+            seen = generation.load(ordering: .acquiring)
+            if shuttingDown.load(ordering: .acquiring) { return }
+            drainChunks()
+            unfinishedWorkers.subtract(1, ordering: .releasing)
+        }
+    }
+}
+
+private final class WorkerStart {
+    let pool: ThreadPool
+    init(pool: ThreadPool) { self.pool = pool }
+}

@@ -1,0 +1,34 @@
+/// GPT-2's byte-level alphabet: each of the 256 byte values is shown as a printable code point,
+/// so that BPE vocabularies can be stored as text. Printable Latin-1 bytes stand for themselves;
+/// the rest map to U+0100 and up, in byte order.
+public enum ByteLevelAlphabet {
+    /// The code point that stands for each byte.
+    public static let scalarForByte: [Unicode.Scalar] = {
+        var printable = Set<UInt8>()
+        for b in UInt8(ascii: "!")...UInt8(ascii: "~") { printable.insert(b) }
+        for b in UInt8(0xA1)...UInt8(0xAC) { printable.insert(b) }
+        for b in UInt8(0xAE)...UInt8(0xFF) { printable.insert(b) }
+        var table = [Unicode.Scalar](repeating: "\0", count: 256)
+        var next: UInt32 = 256
+        for byte in 0..<256 {
+            if printable.contains(UInt8(byte)) {
+                table[byte] = Unicode.Scalar(UInt32(byte))!
+            } else {
+                table[byte] = Unicode.Scalar(next)!
+                next += 1
+            }
+        }
+        return table
+    }()
+
+    /// The byte each alphabet code point stands for, or nil for code points outside the alphabet.
+    public static func byte(for scalar: Unicode.Scalar) -> UInt8? {
+        byteForScalar[scalar.value]
+    }
+
+    private static let byteForScalar: [UInt32: UInt8] = {
+        var map: [UInt32: UInt8] = [:]
+        for (byte, scalar) in scalarForByte.enumerated() { map[scalar.value] = UInt8(byte) }
+        return map
+    }()
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import LoomCore
+
+@main
+struct Loom: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loom",
+        abstract: "Run large language models locally.",
+        version: "0.1.0",
+        subcommands: [Features.self]
+    )
+}
+
+/// Prints the CPU features that choose the kernels.
+struct Features: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the CPU features Loom detected and will use.")
+
+    func run() {
+        print(CPUFeatures.current)
+        print("threads: \(ThreadPool.processorCount)")
+    }
+}

@@ -1,0 +1,38 @@
+import Testing
+import LoomCore
+
+@Suite struct ThreadPoolTests {
+    @Test func everyIndexRunsExactlyOnce() {
+        let pool = ThreadPool(threads: 3)
+        for count in [1, 2, 7, 64, 1000] {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            hits.initialize(repeating: 0, count: count)
+            defer { hits.deallocate() }
+            for _ in 0..<20 {
+                pool.parallelFor(count) { range in for i in range { hits[i] += 1 } }
+            }
+            for i in 0..<count { #expect(hits[i] == 20, "index \(i) of \(count)") }
+        }
+    }
+
+    @Test func bf16RoundsToNearestEven() {
+        // 1 + 2^-8 is exactly halfway between two bf16 values; ties go to the even one (1.0).
+        #expect(floatToBF16(1 + 1.0 / 256) == floatToBF16(1))
+        #expect(bf16ToFloat(floatToBF16(3.140625)) == 3.140625)
+        #expect(f16ToFloat(floatToF16(0.5)) == 0.5)
+    }
+}
+
+@Suite struct MemoryArenaTests {
+    @Test func budgetIsEnforcedAndPeakRecorded() throws {
+        let arena = MemoryArena(name: "cpu0", budget: 1000)
+        do {
+            let a = try arena.allocate(Float.self, count: 100, label: "scratch")
+            #expect(arena.inUse == 400)
+            #expect(throws: OutOfBudget.self) { try arena.allocate(Float.self, count: 200, label: "cache") }
+            _ = a
+        }
+        #expect(arena.inUse == 0)
+        #expect(arena.peak == 400)
+    }
+}
