@@ -10,44 +10,44 @@ import LoomKernels
 public final class DecoderModel: @unchecked Sendable {
     public let config: ModelConfig
     public let weights: DecoderWeights
-    public let rope: RotaryTable
-    private let ropeStorage: ArenaBuffer<Float>   // [2, ropePositions, headDim / 2]
 
-    /// - Parameters:
-    ///   - ropePositions: positions to precompute cos/sin for (the cache capacity).
-    ///   - ropeLayout: `.halves` for HF checkpoints; GGUF sources pass their architecture's.
-    public init(config: ModelConfig, weights: DecoderWeights, ropePositions: Int,
-                ropeLayout: RopeLayout = .halves, arena: MemoryArena) throws {
+    public init(config: ModelConfig, weights: DecoderWeights) {
         self.config = config
         self.weights = weights
+    }
+
+    /// A cos/sin table for `positions` positions, stored in `arena` (one per device that runs layers).
+    /// - Parameter layout: `.halves` for HF checkpoints; GGUF sources pass their architecture's.
+    public func makeRotaryTable(positions: Int, layout: RopeLayout, arena: MemoryArena) throws -> (RotaryTable, ArenaBuffer<Float>) {
         let (inverse, attentionFactor) = config.ropeScaling.inverseFrequencies(theta: config.ropeTheta, rotaryDim: config.headDim)
-        ropeStorage = try arena.allocate(Float.self, count: 2 * ropePositions * config.headDim / 2, label: "rope")
-        rope = RotaryTable(inverseFrequencies: inverse, attentionFactor: attentionFactor, positions: ropePositions,
-                           layout: ropeLayout, storage: ropeStorage.pointer)
+        let storage = try arena.allocate(Float.self, count: 2 * positions * (config.headDim / 2), label: "rope")
+        let table = RotaryTable(inverseFrequencies: inverse, attentionFactor: attentionFactor, positions: positions,
+                                layout: layout, storage: storage.pointer)
+        return (table, storage)
     }
 
     /// The largest scratch any weight matrix needs for `batch` tokens.
     public func matmulScratchBytes(batch: Int) -> Int {
-        var most = weights.embedding.scratchBytes(batch: batch)
-        most = max(most, weights.lmHead.scratchBytes(batch: 1))
+        var most = max(weights.embedding.scratchBytes(batch: batch), weights.lmHead.scratchBytes(batch: batch))
         for layer in weights.layers { for m in layer.matrices { most = max(most, m.scratchBytes(batch: batch)) } }
         return most
     }
 
-    /// Looks up `tokens` into `scratch.hidden` ([tokens.count, hidden]).
+    /// Looks up `tokens` into `scratch.hidden` ([tokens.count, hidden]). Ids are checked first,
+    /// so a bad id changes nothing.
     public func embed(_ tokens: ArraySlice<Int>, scratch: ForwardScratch) throws {
         let hidden = config.hiddenSize
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
+        }
         for (i, token) in tokens.enumerated() {
-            guard token >= 0, token < config.vocabSize else {
-                throw ModelError.tokenOutOfRange(token: token, vocabSize: config.vocabSize)
-            }
             weights.embedding.row(token, into: scratch.hidden.pointer + i * hidden)
         }
     }
 
     /// Runs layer `index` over the `count` tokens in `scratch.hidden`, at positions
     /// `start..<start+count`, storing their keys and values in `cache`.
-    public func runLayer(_ index: Int, start: Int, count: Int, cache: any KVCacheLayer,
+    public func runLayer(_ index: Int, start: Int, count: Int, cache: any KVCacheLayer, rope: RotaryTable,
                          scratch: ForwardScratch, pool: ThreadPool) throws {
         guard start + count <= cache.capacity, start + count <= rope.positions else {
             throw ModelError.contextFull(position: start + count - 1, capacity: min(cache.capacity, rope.positions))
@@ -97,7 +97,7 @@ public final class DecoderModel: @unchecked Sendable {
     }
 
     /// Final norm and LM head for hidden rows `rows` of `scratch.hidden`, written to `logits`
-    /// ([rows.count, vocab]).
+    /// ([rows.count, vocab]). Uses `scratch.normed` rows of the same indices.
     public func logits(rows: Range<Int>, scratch: ForwardScratch, into logits: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let h = config.hiddenSize
         let xn = scratch.normed.pointer + rows.lowerBound * h

@@ -46,50 +46,49 @@ public struct DecoderWeights: @unchecked Sendable {
     /// The embedding itself when tied.
     public let lmHead: any WeightMatrix            // [vocab, hidden]
 
-    /// Binds every tensor the config calls for, charging mapped weights to the arena of their
-    /// placement. Fails on the first missing or mis-shaped tensor, naming it.
+    /// Whether `source` carries its own LM head for `config` (untied and present).
+    public static func hasSeparateHead(config: ModelConfig, source: any WeightSource) -> Bool {
+        !config.tieWordEmbeddings && source.contains(HFTensorName.lmHead)
+    }
+
+    /// Binds every tensor of `decoderInventory`, charging mapped matrices to the arena of their
+    /// placement and allocating vectors there. Fails on the first missing or mis-shaped tensor.
     public static func load(config: ModelConfig, source: any WeightSource,
                             arena: (WeightPlacement) -> MemoryArena) throws -> DecoderWeights {
-        let hidden = config.hiddenSize
-        func mapped(_ name: String, _ rows: Int, _ cols: Int, _ place: WeightPlacement) throws -> any WeightMatrix {
-            let m = try source.matrix(name, rows: rows, cols: cols)
-            try arena(place).charge(m.byteCount, label: "weights")
-            return m
+        let inventory = decoderInventory(config: config, separateHead: hasSeparateHead(config: config, source: source))
+        var matrices: [String: any WeightMatrix] = [:]
+        var vectors: [String: ArenaBuffer<Float>] = [:]
+        for spec in inventory {
+            switch spec.kind {
+            case let .matrix(rows, cols):
+                let m = try source.matrix(spec.name, rows: rows, cols: cols)
+                try arena(spec.placement).charge(m.byteCount, label: "weights")
+                matrices[spec.name] = m
+            case let .vector(count):
+                vectors[spec.name] = try source.vector(spec.name, count: count, arena: arena(spec.placement))
+            }
         }
-        func vector(_ name: String, _ count: Int, _ place: WeightPlacement) throws -> ArenaBuffer<Float> {
-            try source.vector(name, count: count, arena: arena(place))
-        }
-        func optionalVector(_ name: String, _ count: Int, _ place: WeightPlacement, _ wanted: Bool) throws -> ArenaBuffer<Float>? {
-            wanted ? try vector(name, count, place) : nil
-        }
-        let embedding = try mapped(HFTensorName.embedding, config.vocabSize, hidden, .embedding)
-        var layers: [DecoderLayerWeights] = []
-        for i in 0..<config.layerCount {
-            let p = WeightPlacement.layer(i)
+        let layers = (0..<config.layerCount).map { i -> DecoderLayerWeights in
             let n = { HFTensorName.layer(i, $0) }
-            layers.append(DecoderLayerWeights(
-                attentionNorm: try vector(n("input_layernorm.weight"), hidden, p),
-                query: try mapped(n("self_attn.q_proj.weight"), config.queryWidth, hidden, p),
-                key: try mapped(n("self_attn.k_proj.weight"), config.kvWidth, hidden, p),
-                value: try mapped(n("self_attn.v_proj.weight"), config.kvWidth, hidden, p),
-                output: try mapped(n("self_attn.o_proj.weight"), hidden, config.queryWidth, p),
-                queryBias: try optionalVector(n("self_attn.q_proj.bias"), config.queryWidth, p, config.qkvBias),
-                keyBias: try optionalVector(n("self_attn.k_proj.bias"), config.kvWidth, p, config.qkvBias),
-                valueBias: try optionalVector(n("self_attn.v_proj.bias"), config.kvWidth, p, config.qkvBias),
-                outputBias: try optionalVector(n("self_attn.o_proj.bias"), hidden, p, config.outputBias),
-                queryNorm: try optionalVector(n("self_attn.q_norm.weight"), config.headDim, p, config.qkNorm),
-                keyNorm: try optionalVector(n("self_attn.k_norm.weight"), config.headDim, p, config.qkNorm),
-                mlpNorm: try vector(n("post_attention_layernorm.weight"), hidden, p),
-                gate: try mapped(n("mlp.gate_proj.weight"), config.intermediateSize, hidden, p),
-                up: try mapped(n("mlp.up_proj.weight"), config.intermediateSize, hidden, p),
-                down: try mapped(n("mlp.down_proj.weight"), hidden, config.intermediateSize, p)
-            ))
+            return DecoderLayerWeights(
+                attentionNorm: vectors[n("input_layernorm.weight")]!,
+                query: matrices[n("self_attn.q_proj.weight")]!,
+                key: matrices[n("self_attn.k_proj.weight")]!,
+                value: matrices[n("self_attn.v_proj.weight")]!,
+                output: matrices[n("self_attn.o_proj.weight")]!,
+                queryBias: vectors[n("self_attn.q_proj.bias")],
+                keyBias: vectors[n("self_attn.k_proj.bias")],
+                valueBias: vectors[n("self_attn.v_proj.bias")],
+                outputBias: vectors[n("self_attn.o_proj.bias")],
+                queryNorm: vectors[n("self_attn.q_norm.weight")],
+                keyNorm: vectors[n("self_attn.k_norm.weight")],
+                mlpNorm: vectors[n("post_attention_layernorm.weight")]!,
+                gate: matrices[n("mlp.gate_proj.weight")]!,
+                up: matrices[n("mlp.up_proj.weight")]!,
+                down: matrices[n("mlp.down_proj.weight")]!)
         }
-        let finalNorm = try vector(HFTensorName.finalNorm, hidden, .head)
-        // Some tied checkpoints still carry an lm_head copy; the config decides.
-        let lmHead = config.tieWordEmbeddings || !source.contains(HFTensorName.lmHead)
-            ? embedding
-            : try mapped(HFTensorName.lmHead, config.vocabSize, hidden, .head)
-        return DecoderWeights(embedding: embedding, layers: layers, finalNorm: finalNorm, lmHead: lmHead)
+        let embedding = matrices[HFTensorName.embedding]!
+        return DecoderWeights(embedding: embedding, layers: layers, finalNorm: vectors[HFTensorName.finalNorm]!,
+                              lmHead: matrices[HFTensorName.lmHead] ?? embedding)
     }
 }

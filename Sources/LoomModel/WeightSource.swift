@@ -9,6 +9,8 @@ public protocol WeightSource: Sendable {
     /// A file or directory name for messages.
     var sourceName: String { get }
     func contains(_ name: String) -> Bool
+    /// Bytes the stored matrix `name` occupies (what the loader will charge for it).
+    func matrixBytes(_ name: String) throws -> Int
     /// The matrix `name`, which must be [rows, cols].
     func matrix(_ name: String, rows: Int, cols: Int) throws -> any WeightMatrix
     /// The vector `name` of `count` elements, as f32 in `arena`.
@@ -24,6 +26,8 @@ public struct SafeTensorsWeightSource: WeightSource {
     public var sourceName: String { archive.directory }
 
     public func contains(_ name: String) -> Bool { archive.contains(name) }
+
+    public func matrixBytes(_ name: String) throws -> Int { try archive.tensor(name).bytes.count }
 
     public func matrix(_ name: String, rows: Int, cols: Int) throws -> any WeightMatrix {
         let view = try archive.tensor(name)
