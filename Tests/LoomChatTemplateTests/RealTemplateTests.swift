@@ -73,14 +73,19 @@ enum RealTemplateFixture {
             return .rendered(try template.render(messages: conversation.messages, addGenerationPrompt: conversation.addGenerationPrompt,
                                                  bosToken: "<s>", eosToken: "</s>", tools: conversation.tools, now: fixedNow))
         } catch let error as ChatTemplateError {
-            switch error {
-            case let .runtime(kind, message, _): return .failed(kind: kind, message: message)
-            case let .raised(message, _): return .failed(kind: "TemplateError", message: message)
-            case let .syntax(message, _): return .failed(kind: "TemplateSyntaxError", message: message)
-            case let .unsupportedFeature(feature, _): return .failed(kind: "unsupported", message: feature)
-            }
+            return outcome(of: error)
         } catch {
             return .failed(kind: "\(type(of: error))", message: "\(error)")
+        }
+    }
+
+    /// The jinja2 exception class that corresponds to a Loom error.
+    static func outcome(of error: ChatTemplateError) -> Outcome {
+        switch error {
+        case let .runtime(kind, message, _): return .failed(kind: kind, message: message)
+        case let .raised(message, _): return .failed(kind: "TemplateError", message: message)
+        case let .syntax(message, _): return .failed(kind: "TemplateSyntaxError", message: message)
+        case let .unsupportedFeature(feature, _): return .failed(kind: "unsupported", message: feature)
         }
     }
 }

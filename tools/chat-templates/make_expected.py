@@ -18,6 +18,9 @@ import jinja2
 import transformers
 from transformers.utils import chat_template_utils as ctu
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from feature_cases import CTX as FEATURE_CONTEXT, FEATURES  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATES = os.path.join(ROOT, ".fixtures", "templates")
 OUT = os.path.join(ROOT, "Tests", "LoomChatTemplateTests", "Fixtures", "chat-templates-expected.json")
@@ -95,6 +98,13 @@ def render(source, messages, tools, add_generation_prompt):
     return rendered[0]
 
 
+def render_feature(source):
+    # The same environment, with a plain context instead of a conversation.
+    compiled = ctu._compile_jinja_template(source)
+    compiled.environment.globals["strftime_now"] = lambda fmt: FIXED_NOW.strftime(fmt)
+    return compiled.render(**FEATURE_CONTEXT)
+
+
 def main():
     paths = sorted(glob.glob(os.path.join(TEMPLATES, "*.jinja")))
     if not paths:
@@ -113,6 +123,14 @@ def main():
             except Exception as e:  # jinja2 raised: Loom must raise too
                 case["error"] = f"{type(e).__name__}: {e}"
             cases.append(case)
+    features = []
+    for name, source in FEATURES:
+        case = {"name": name, "template": source}
+        try:
+            case["output"] = render_feature(source)
+        except Exception as e:
+            case["error"] = f"{type(e).__name__}: {e}"
+        features.append(case)
     doc = {
         "generator": "tools/chat-templates/make_expected.py",
         "versions": {"jinja2": jinja2.__version__, "transformers": transformers.__version__,
@@ -124,6 +142,8 @@ def main():
         "conversations": {k: {"messages": m, "tools": t, "add_generation_prompt": g}
                           for k, (m, t, g) in CONVERSATIONS.items()},
         "cases": cases,
+        "feature_context": FEATURE_CONTEXT,
+        "features": features,
     }
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w", encoding="utf-8") as f:
@@ -131,6 +151,7 @@ def main():
         f.write("\n")
     errors = sum("error" in c for c in cases)
     print(f"{len(paths)} templates x {len(CONVERSATIONS)} conversations: {len(cases)} cases, {errors} raise")
+    print(f"{len(features)} feature cases, {sum('error' in c for c in features)} raise")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ public struct ChatTemplate: Sendable {
     public func render(messages: JinjaValue, addGenerationPrompt: Bool, bosToken: String? = nil, eosToken: String? = nil,
                        tools: JinjaValue? = nil, extraContext: [String: JinjaValue] = [:],
                        now: Date = Date(), timeZone: TimeZone = .current) throws -> String {
-        let globals = JinjaScope(parent: nil, variables: JinjaGlobals.make(now: now, timeZone: timeZone))
         var context: [String: JinjaValue] = [:]
         if let bosToken { context["bos_token"] = .string(bosToken) }
         if let eosToken { context["eos_token"] = .string(eosToken) }
@@ -44,6 +43,13 @@ public struct ChatTemplate: Sendable {
         context["tools"] = tools ?? JinjaValue.none
         context["documents"] = context["documents"] ?? JinjaValue.none
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
+        return try renderContext(context, now: now, timeZone: timeZone)
+    }
+
+    /// Renders with exactly the given variables (plus the globals), for templates that are not
+    /// chat templates or callers that build the context themselves.
+    public func renderContext(_ context: [String: JinjaValue], now: Date = Date(), timeZone: TimeZone = .current) throws -> String {
+        let globals = JinjaScope(parent: nil, variables: JinjaGlobals.make(now: now, timeZone: timeZone))
         var out = ""
         _ = try JinjaEvaluator().render(nodes, scope: JinjaScope(parent: globals, variables: context), into: &out)
         return out

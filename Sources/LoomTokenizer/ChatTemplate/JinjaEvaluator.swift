@@ -176,7 +176,8 @@ final class JinjaEvaluator {
         switch expr {
         case .literal(let v): return v
         case .name(let n): return scope.lookup(n)
-        case .list(let items), .tuple(let items): return .array(try items.map { try eval($0, scope) })
+        case .list(let items): return .array(try items.map { try eval($0, scope) })
+        case .tuple(let items): return .tuple(try items.map { try eval($0, scope) })
         case .dict(let pairs):
             var d = JinjaDict()
             for (k, v) in pairs {

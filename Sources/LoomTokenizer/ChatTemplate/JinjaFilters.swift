@@ -35,11 +35,18 @@ enum JinjaFilters {
     }
 
     /// jinja2's `make_attrgetter`: a dotted path of items ("function.name", "0").
-    static func attributePath(_ path: JinjaValue, of item: JinjaValue) throws -> JinjaValue {
-        guard case .string(let p) = path else { return try JinjaAccess.getitem(item, path) }
+    /// `fallback` replaces an undefined result after each step, as jinja2 does.
+    static func attributePath(_ path: JinjaValue, of item: JinjaValue, default fallback: JinjaValue? = nil) throws -> JinjaValue {
+        let parts: [JinjaValue]
+        if case .string(let p) = path.plain {
+            parts = p.split(separator: ".", omittingEmptySubsequences: false).map { Int($0).map { .int($0) } ?? .string(String($0)) }
+        } else {
+            parts = [path]
+        }
         var v = item
-        for part in p.split(separator: ".", omittingEmptySubsequences: false) {
-            v = try JinjaAccess.getitem(v, Int(part).map { .int($0) } ?? .string(String(part)))
+        for part in parts {
+            v = try JinjaAccess.getitem(v, part)
+            if v.isUndefined, let fallback { v = fallback }
         }
         return v
     }
@@ -115,7 +122,7 @@ enum JinjaFilters {
         case "items":
             if value.isUndefined { return .generator([]) }
             guard case .dict(let d) = value else { throw JinjaRuntimeError.type("Can only get item pairs from a mapping.") }
-            return .generator(d.pairs.map { .array([$0.0.value, $0.1]) })
+            return .generator(d.pairs.map { .tuple([$0.0.value, $0.1]) })
         case "dictsort":
             guard case .dict(let d) = value else { throw JinjaRuntimeError(kind: "FilterArgumentError", message: "You can only sort by either \"key\" or \"value\"") }
             let caseSensitive = args.bool(0, "case_sensitive", default: false)
@@ -123,9 +130,9 @@ enum JinjaFilters {
             guard by == "key" || by == "value" else {
                 throw JinjaRuntimeError(kind: "FilterArgumentError", message: "You can only sort by either \"key\" or \"value\"")
             }
-            let pairs = d.pairs.map { JinjaValue.array([$0.0.value, $0.1]) }
+            let pairs = d.pairs.map { JinjaValue.tuple([$0.0.value, $0.1]) }
             return .array(try sorted(pairs, key: { pair in
-                guard case .array(let kv) = pair else { return pair }
+                guard case .tuple(let kv) = pair else { return pair }
                 return foldCase(kv[by == "key" ? 0 : 1], caseSensitive: caseSensitive)
             }, reverse: args.bool(2, "reverse", default: false)))
         case "sort":
@@ -159,11 +166,7 @@ enum JinjaFilters {
             let items = value.isTruthy ? try iterate(value) : []
             if let attribute = args.keyword.first(where: { $0.0 == "attribute" })?.1 {
                 let fallback = args.keyword.first { $0.0 == "default" }?.1
-                return .generator(try items.map { item in
-                    let v = try attributePath(attribute, of: item)
-                    if v.isUndefined, let fallback { return fallback }
-                    return v
-                })
+                return .generator(try items.map { try attributePath(attribute, of: $0, default: fallback) })
             }
             guard case .string(let filter)? = args.positional.first else {
                 throw JinjaRuntimeError.runtime("map requires a filter argument")
@@ -199,7 +202,7 @@ enum JinjaFilters {
             case .none?, nil: break
             case let other?: throw JinjaRuntimeError.type("indent must be an int or a string, not \(other.pythonTypeName)")
             }
-            if let separators = args.value(2, "separators"), case .array(let pair) = separators, pair.count == 2 {
+            if let separators = args.value(2, "separators")?.plain, case .array(let pair) = separators, pair.count == 2 {
                 options.itemSeparator = pair[0].pythonStr
                 options.keySeparator = pair[1].pythonStr
             }
@@ -242,6 +245,22 @@ enum JinjaFilters {
             if let d = value.numericValue { return .double(d) }
             if case .string(let s) = value, let d = Double(PyString.strip(s, chars: nil, leading: true, trailing: true)) { return .double(d) }
             return args.value(0, "default") ?? .double(0)
+        case "round":
+            let precision = try args.int(0, "precision", default: 0)
+            let method = try args.string(1, "method", default: "common")
+            guard let x = value.numericValue else {
+                throw JinjaRuntimeError.type("type \(value.pythonTypeName) doesn't define __round__ method")
+            }
+            let scale = pow(10.0, Double(precision))
+            switch method {
+            case "ceil": return .double((x * scale).rounded(.up) / scale)
+            case "floor": return .double((x * scale).rounded(.down) / scale)
+            case "common":
+                // Python's round() rounds the exact binary value half-to-even, as printf does.
+                return .double(Double(String(format: "%.\(max(0, precision))f", x)) ?? x)
+            default:
+                throw JinjaRuntimeError(kind: "FilterArgumentError", message: "method must be common, ceil or floor")
+            }
         case "abs":
             if case .int(let i) = value { return .int(Swift.abs(i)) }
             if case .double(let d) = value { return .double(Swift.abs(d)) }

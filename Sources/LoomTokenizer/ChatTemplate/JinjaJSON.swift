@@ -40,7 +40,7 @@ public enum JinjaJSON {
         case .double(let d):
             out += d.isNaN ? "NaN" : d.isInfinite ? (d < 0 ? "-Infinity" : "Infinity") : pythonFloatRepr(d)
         case .string(let s), .markup(let s): out += quote(s, ensureASCII: o.ensureASCII)
-        case .array(let items):
+        case .array(let items), .tuple(let items):
             if items.isEmpty { out += "[]"; return }
             open("[")
             for (i, item) in items.enumerated() {

@@ -265,7 +265,13 @@ struct JinjaLexer {
     /// (0x, 0o, 0b) do not occur in chat templates and lex as a name error.
     private mutating func lexNumber() -> JinjaToken.Kind? {
         guard isDigit(pos) else { return nil }
-        if pos > 0, s[pos - 1] == "." { return nil }  // `.0` after a name is attribute access
+        if pos > 0, s[pos - 1] == "." {
+            // `people.0.name`: jinja2's float rule may not start after a dot, so this is an integer.
+            var e = pos
+            while isDigit(e) { e += 1 }
+            defer { pos = e }
+            return .integer(Int(text(pos..<e)) ?? 0)
+        }
         var e = pos
         func digits() { while isDigit(e) || (s[e] == "_" && isDigit(e + 1)) { e += 1 } }
         digits()

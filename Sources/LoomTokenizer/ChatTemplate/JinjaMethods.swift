@@ -51,7 +51,7 @@ enum JinjaMethods {
                 guard let key = a.value(0, "key").flatMap(JinjaKey.init) else { return a.value(1, "default") ?? .none }
                 return d[key] ?? a.value(1, "default") ?? .none
             }
-        case "items": return method("dict.items") { _ in .array(d.pairs.map { .array([$0.0.value, $0.1]) }) }
+        case "items": return method("dict.items") { _ in .array(d.pairs.map { .tuple([$0.0.value, $0.1]) }) }
         case "keys": return method("dict.keys") { _ in .array(d.keys.map(\.value)) }
         case "values": return method("dict.values") { _ in .array(d.pairs.map { $0.1 }) }
         case "copy": return method("dict.copy") { _ in .dict(d) }
@@ -66,7 +66,7 @@ enum JinjaMethods {
         func affix(_ test: @escaping (String, String) -> Bool) -> JinjaValue {
             method("str.\(name)") { a in
                 if a.positional.count > 1 { throw JinjaUnsupportedError(feature: "str.\(name) with start/end") }
-                switch a.value(0, "prefix") {
+                switch a.value(0, "prefix")?.plain {
                 case .string(let p)?: return .bool(test(s, p))
                 case .array(let options)?:
                     return .bool(options.contains { if case .string(let p) = $0 { return test(s, p) } else { return false } })

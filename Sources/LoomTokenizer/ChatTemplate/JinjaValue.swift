@@ -15,6 +15,9 @@ public enum JinjaValue {
     case markup(String)
     /// A Python list (or tuple: templates cannot tell them apart except by repr).
     case array([JinjaValue])
+    /// A Python tuple: a list everywhere except in `repr` (`('a', 1)`), which templates print
+    /// when they output `dict.items()` or `dictsort` results.
+    case tuple([JinjaValue])
     case dict(JinjaDict)
     /// A mutable `namespace()` object; shared by reference like in Python.
     case namespace(JinjaNamespace)
@@ -35,16 +38,20 @@ public enum JinjaValue {
         case .int(let i): return i != 0
         case .double(let d): return d != 0
         case .string(let s), .markup(let s): return !s.isEmpty
-        case .array(let a): return !a.isEmpty
+        case .array(let a), .tuple(let a): return !a.isEmpty
         case .dict(let d): return !d.isEmpty
         case .namespace, .callable, .generator: return true
         }
     }
 
-    /// The value with `Markup` turned into a plain string, for operations that do not care.
+    /// The value with `Markup` turned into a plain string and a tuple into a list, for the
+    /// operations where Python does not tell them apart.
     var plain: JinjaValue {
-        if case .markup(let s) = self { return .string(s) }
-        return self
+        switch self {
+        case .markup(let s): return .string(s)
+        case .tuple(let items): return .array(items)
+        default: return self
+        }
     }
 
     var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
@@ -60,6 +67,7 @@ public enum JinjaValue {
         case .string: return "str"
         case .markup: return "Markup"
         case .array: return "list"
+        case .tuple: return "tuple"
         case .dict: return "dict"
         case .namespace: return "Namespace"
         case .callable: return "function"

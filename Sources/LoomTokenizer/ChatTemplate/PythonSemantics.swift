@@ -21,6 +21,7 @@ extension JinjaValue {
         case .string(let s): return pythonStringRepr(s)
         case .markup(let s): return "Markup(" + pythonStringRepr(s) + ")"
         case .array(let a): return "[" + a.map(\.pythonRepr).joined(separator: ", ") + "]"
+        case .tuple(let a): return "(" + a.map(\.pythonRepr).joined(separator: ", ") + (a.count == 1 ? ",)" : ")")
         case .dict(let d):
             return "{" + d.pairs.map { $0.0.value.pythonRepr + ": " + $0.1.pythonRepr }.joined(separator: ", ") + "}"
         case .namespace(let ns):
