@@ -217,10 +217,11 @@ public enum JinjaJSON {
         }
 
         mutating func string() throws -> String {
+            let start = pos
             pos += 1
             var out = [UInt8]()
             while true {
-                guard pos < bytes.count else { throw fail("unterminated string") }
+                guard pos < bytes.count else { throw ParseError(message: "unterminated string", offset: start) }
                 let b = bytes[pos]
                 pos += 1
                 if b == UInt8(ascii: "\"") { break }
