@@ -34,6 +34,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
+        .testTarget(name: "LoomKernelsTests", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomFormatsTests", dependencies: ["LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomModelTests", dependencies: ["LoomModel", "LoomRuntime", "LoomFormats", "LoomKernels"]),
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
