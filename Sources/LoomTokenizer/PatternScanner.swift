@@ -56,6 +56,20 @@ struct PatternScanner {
         return j
     }
 
+    /// `\p{N}{1,maxDigits}` after its first digit, which ends at `j`.
+    @inline(__always)
+    func digits(after j: Int, maxDigits: Int) -> Int {
+        var j = j
+        var count = 1
+        while count < maxDigits && j < end {
+            let d = classify(j)
+            if d.flags & UnicodeClass.number == 0 { break }
+            j += d.length
+            count += 1
+        }
+        return j
+    }
+
     /// The whitespace alternatives shared by every pattern, at a whitespace character `i`:
     /// `\s++$` (when `wholeTrailing`), then `\s*[\r\n]+` (when `newlines`), `\s+(?!\S)`, `\s+`.
     @inline(__always)
@@ -120,17 +134,7 @@ struct PatternScanner {
             && next.flags & UnicodeClass.letter != 0 {
             return run(from: i + c.length + next.length) { $0 & UnicodeClass.letter != 0 }
         }
-        if c.flags & UnicodeClass.number != 0 {
-            var j = i + c.length
-            var count = 1
-            while count < maxDigits && j < end {
-                let d = classify(j)
-                if d.flags & UnicodeClass.number == 0 { break }
-                j += d.length
-                count += 1
-            }
-            return j
-        }
+        if c.flags & UnicodeClass.number != 0 { return digits(after: i + c.length, maxDigits: maxDigits) }
         var start = -1
         if Self.isOther(c.flags) {
             start = i
@@ -143,5 +147,70 @@ struct PatternScanner {
             return j
         }
         return whitespacePiece(at: i, newlines: true, wholeTrailing: wholeTrailingWhitespace)
+    }
+}
+
+extension PatternScanner {
+    static let upperGroup = UnicodeClass.upperOrTitle | UnicodeClass.modifierOrOtherLetter | UnicodeClass.mark
+    static let lowerGroup = UnicodeClass.lower | UnicodeClass.modifierOrOtherLetter | UnicodeClass.mark
+
+    /// `U*W+` from `s` with the regex's backtracking, where U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]
+    /// and W = [\p{Ll}\p{Lm}\p{Lo}\p{M}]: the greedy U-run, then a W-run after it; when there
+    /// is none, U* gives back characters until the last one that is also in W. -1 when no match.
+    @inline(__always)
+    func upperThenLower(from s: Int) -> Int {
+        var j = s
+        var lastLowerEnd = -1
+        while j < end {
+            let c = classify(j)
+            if c.flags & Self.upperGroup == 0 { break }
+            j += c.length
+            if c.flags & Self.lowerGroup != 0 { lastLowerEnd = j }
+        }
+        let w = run(from: j) { $0 & Self.lowerGroup != 0 }
+        return w > j ? w : lastLowerEnd
+    }
+
+    /// `U+W*` from `s`, or -1.
+    @inline(__always)
+    func upperRunThenLower(from s: Int) -> Int {
+        let u = run(from: s) { $0 & Self.upperGroup != 0 }
+        return u > s ? run(from: u) { $0 & Self.lowerGroup != 0 } : -1
+    }
+
+    /// o200k and tekken:
+    /// `[^\r\n\p{L}\p{N}]?U*W+C?|[^\r\n\p{L}\p{N}]?U+W*C?|\p{N}{1,maxDigits}| ?[^\s\p{L}\p{N}]+[\r\n/]*|
+    /// \s*[\r\n]+|\s+(?!\S)|\s+`, with C the optional case-insensitive contraction (o200k only).
+    @inline(__always)
+    func o200kPiece(at i: Int, maxDigits: Int, contractions: Bool) -> Int {
+        let c = classify(i)
+        let prefixable = c.flags & (UnicodeClass.letter | UnicodeClass.number) == 0 && c.cp != 0x0A && c.cp != 0x0D
+        let afterPrefix = i + c.length
+        let canStartBare = c.flags & (Self.upperGroup | Self.lowerGroup) != 0
+        var e = -1
+        if prefixable && afterPrefix < end { e = upperThenLower(from: afterPrefix) }
+        if e < 0 && canStartBare { e = upperThenLower(from: i) }
+        if e < 0 && prefixable && afterPrefix < end { e = upperRunThenLower(from: afterPrefix) }
+        if e < 0 && canStartBare { e = upperRunThenLower(from: i) }
+        if e >= 0 {
+            if contractions && e < end && text[e] == 0x27 {
+                let n = contraction(after: e + 1, caseInsensitive: true)
+                if n > 0 { e += 1 + n }
+            }
+            return e
+        }
+        if c.flags & UnicodeClass.number != 0 { return digits(after: afterPrefix, maxDigits: maxDigits) }
+        var start = -1
+        if Self.isOther(c.flags) {
+            start = i
+        } else if c.cp == 0x20 && afterPrefix < end && Self.isOther(classify(afterPrefix).flags) {
+            start = afterPrefix
+        }
+        if start >= 0 {
+            var j = run(from: start, while: Self.isOther)
+            while j < end && (text[j] == 0x0A || text[j] == 0x0D || text[j] == 0x2F) { j += 1 }
+            return j
+        }
+        return whitespacePiece(at: i, newlines: true, wholeTrailing: false)
     }
 }

@@ -10,6 +10,10 @@ public enum PreTokenizerPattern: String, CaseIterable, Sendable {
     case llama3
     /// Qwen2: as Llama-3, but every digit is its own piece.
     case qwen2
+    /// tiktoken's o200k_base: letter runs split at lower-to-upper case changes.
+    case o200k
+    /// mistral-common tekken: o200k without contractions, one digit per piece.
+    case tekken
 
     /// The regular expressions this pattern is known by, exactly as they appear in tokenizer
     /// files (HF `Split` pre-tokenizers, tekken `pattern`, tiktoken presets).
@@ -33,6 +37,18 @@ public enum PreTokenizerPattern: String, CaseIterable, Sendable {
                 #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#,
                 #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)"#,
             ]
+        case .o200k:
+            return [[
+                #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#,
+                #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#,
+                #"\p{N}{1,3}"#,
+                #" ?[^\s\p{L}\p{N}]+[\r\n/]*"#,
+                #"\s*[\r\n]+"#,
+                #"\s+(?!\S)"#,
+                #"\s+"#,
+            ].joined(separator: "|")]
+        case .tekken:
+            return [#"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#]
         }
     }
 
@@ -48,21 +64,18 @@ public enum PreTokenizerPattern: String, CaseIterable, Sendable {
     func split(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ piece: (Int, Int) -> Void) {
         var scanner = PatternScanner(text: text, end: range.upperBound)
         var i = range.lowerBound
-        switch self {
-        case .gpt2:
-            while i < range.upperBound { let j = scanner.gpt2Piece(at: i); piece(i, j); i = j }
-        case .cl100k:
-            while i < range.upperBound {
-                let j = scanner.llama3Piece(at: i, maxDigits: 3, wholeTrailingWhitespace: true); piece(i, j); i = j
+        while i < range.upperBound {
+            let j: Int
+            switch self {
+            case .gpt2: j = scanner.gpt2Piece(at: i)
+            case .cl100k: j = scanner.llama3Piece(at: i, maxDigits: 3, wholeTrailingWhitespace: true)
+            case .llama3: j = scanner.llama3Piece(at: i, maxDigits: 3, wholeTrailingWhitespace: false)
+            case .qwen2: j = scanner.llama3Piece(at: i, maxDigits: 1, wholeTrailingWhitespace: false)
+            case .o200k: j = scanner.o200kPiece(at: i, maxDigits: 3, contractions: true)
+            case .tekken: j = scanner.o200kPiece(at: i, maxDigits: 1, contractions: false)
             }
-        case .llama3:
-            while i < range.upperBound {
-                let j = scanner.llama3Piece(at: i, maxDigits: 3, wholeTrailingWhitespace: false); piece(i, j); i = j
-            }
-        case .qwen2:
-            while i < range.upperBound {
-                let j = scanner.llama3Piece(at: i, maxDigits: 1, wholeTrailingWhitespace: false); piece(i, j); i = j
-            }
+            piece(i, j)
+            i = j
         }
     }
 }

