@@ -62,11 +62,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Loads a Hugging Face model directory (config.json + safetensors) onto one device.
     public convenience init(directory: String, options: EngineOptions = EngineOptions()) throws {
-        let config = try ModelConfig.load(directory: directory)
-        let source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: directory))
-        let footprint = try ModelFootprint(name: directory, config: config, source: source)
-        let plan = try Engine.singleDevicePlan(footprint, options)
-        try self.init(config: config, source: source, plan: plan)
+        try self.init(path: directory, options: options)
     }
 
     /// The plan for one CPU device under `options`.
