@@ -19,11 +19,15 @@ public enum PlanReport {
                     "scratch_bytes": d.scratchBytes, "logits_bytes": d.logitsBytes, "reserve_bytes": d.reserveBytes,
                     "total_bytes": d.totalBytes, "overflow_bytes": d.overflowBytes,
                     "holds_embedding": d.holdsEmbedding, "holds_head": d.holdsHead,
+                    "embedding_bytes": d.embeddingBytes, "head_bytes": d.headBytes,
                 ]
                 entry["layers"] = d.layers.map { [$0.lowerBound, $0.upperBound] } ?? NSNull()
                 return entry
             },
         ]
+        object["layers"] = plan.layerWeightBytes.enumerated().map { i, bytes -> [String: Any] in
+            ["index": i, "device": plan.devices[plan.layerDevice[i]].name, "weights_bytes": bytes, "cache_bytes": plan.layerCacheBytes]
+        }
         if let weightsOnly {
             object["weights_only_split_bytes"] = weightsOnly
         }
