@@ -88,6 +88,28 @@ import LoomRuntime
     }
 }
 
+extension SplitExecutionTests {
+    @Test func qwen05QuantizedCachesRunAsPlanned() throws {
+        let model = try load(try QwenShapedModel.directory())
+        let tokens = [151643, 9707, 11, 1879, 0, 42, 100, 7, 3000, 12]
+        func run(_ cache: CacheType, devices: Int) throws -> (Engine, [[Float]]) {
+            var plan = tightPlan(model, devices: devices, length: 32, chunk: 8)
+            plan = Planner.plan(model.footprint, PlanRequest(devices: plan.request.devices, balance: true, maxSequenceLength: 32,
+                                                             cacheType: cache, chunkTokens: 8, reserveBytes: 0))
+            let engine = try Engine(config: model.config, source: model.source, plan: plan)
+            return (engine, try engine.evaluate(tokens, allPositions: true))
+        }
+        let (_, reference) = try run(.fp16, devices: 1)
+        for cache in [CacheType.q8, .q6, .q4] {
+            let (engine, logits) = try run(cache, devices: 2)
+            checkAgainstPlan(engine)
+            var worst: Float = 0, scale: Float = 0
+            for (a, b) in zip(logits.joined(), reference.joined()) { worst = max(worst, abs(a - b)); scale = max(scale, abs(b)) }
+            #expect(worst / scale < (cache == .q8 ? 0.02 : 0.1), "\(cache): \(worst / scale)")
+        }
+    }
+}
+
 /// A weight source that counts how often weights are asked for.
 final class CountingSource: WeightSource, @unchecked Sendable {
     let inner: any WeightSource
