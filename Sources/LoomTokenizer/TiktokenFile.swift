@@ -56,7 +56,7 @@ extension Tokenizer {
         case .o200k:
             return [AddedToken(content: "<|endoftext|>", id: 199999, special: true),
                     AddedToken(content: "<|endofprompt|>", id: 200018, special: true)]
-        case .llama3, .tekken:
+        case .llama3, .tekken, .qwen35, .digitsThenGPT2:
             return []
         }
     }

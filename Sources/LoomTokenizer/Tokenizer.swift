@@ -101,8 +101,11 @@ public final class Tokenizer: Sendable {
 
     /// Byte-wise replacement (HF's Replace works on the string, not on grapheme clusters).
     private static func replacing(_ s: String, _ from: String, _ to: String) -> String {
-        let source = Array(s.utf8), pattern = Array(from.utf8), replacement = Array(to.utf8)
-        guard let first = pattern.first else { return s }
+        String(decoding: replacing(Array(s.utf8), Array(from.utf8), Array(to.utf8)), as: UTF8.self)
+    }
+
+    static func replacing(_ source: [UInt8], _ pattern: [UInt8], _ replacement: [UInt8]) -> [UInt8] {
+        guard let first = pattern.first else { return source }
         var out: [UInt8] = []
         out.reserveCapacity(source.count + source.count / 4)
         var i = 0
@@ -115,7 +118,7 @@ public final class Tokenizer: Sendable {
                 i += 1
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// ASCII and Latin-1 text below U+0300 is already in every normal form, so the common case
