@@ -29,8 +29,17 @@ struct BytePairEncoder: Sendable {
     /// Whether a piece that is itself a token is emitted as that token without merging
     /// (tiktoken always; HF only with `ignore_merges`).
     let wholePieceLookup: Bool
+
+    init(table: TokenTable, rule: MergeRule, initial: InitialSymbols, wholePieceLookup: Bool) {
+        self.table = table
+        self.rule = rule
+        self.initial = initial
+        self.wholePieceLookup = wholePieceLookup
+    }
     /// Pieces with at least this many symbols merge through a heap: O(n log n), not O(n²).
     static let heapThreshold = 64
+    /// Tests force the linear merge to compare it with the heap.
+    var linearOnly = false
 
     /// Reusable per-call buffers, so pieces allocate nothing.
     struct Scratch {
@@ -73,12 +82,19 @@ struct BytePairEncoder: Sendable {
             }
         }
         scratch.starts.append(end)
-        if scratch.ids.count >= Self.heapThreshold {
+        if scratch.ids.count >= Self.heapThreshold && !linearOnly {
             mergeWithHeap(base, &scratch)
         } else {
             mergeLinear(base, &scratch)
         }
         emit(base, &scratch, into: &out)
+    }
+
+    /// `encode` with the linear merge whatever the length (tests compare it with the heap).
+    func encodeLinearForTesting(_ text: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into out: inout [Int32], scratch: inout Scratch) {
+        var copy = self
+        copy.linearOnly = true
+        copy.encode(text, start, end, into: &out, scratch: &scratch)
     }
 
     @inline(__always)
