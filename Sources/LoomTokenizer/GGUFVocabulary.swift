@@ -97,7 +97,7 @@ extension Tokenizer {
             let encoder = BytePairEncoder(table: TokenTable(strings: bytes), rule: .pairs(PairMergeTable(merges: merges)),
                                           initial: .bytes, wholePieceLookup: pre.ignoreMerges)
             self.init(encoder: encoder, steps: [], segmentation: .pattern(pre.pattern), addedTokens: added,
-                      decoded: DecodeTable(strings: decoded), decodeStripsLeadingSpace: false, bos: bos, eos: eos,
+                      decoded: decoded, decodeStripsLeadingSpace: false, bos: bos, eos: eos,
                       addsBOS: try gguf.bool("tokenizer.ggml.add_bos_token") ?? false, chatTemplate: template)
             return
         }
@@ -130,14 +130,14 @@ extension Tokenizer {
         if fallback?.contains(-1) == true { fallback = nil }
         let addSpacePrefix = try gguf.bool("tokenizer.ggml.add_space_prefix") ?? true
         let unknown = try id("tokenizer.ggml.unknown_token_id") ?? (count > 0 ? 0 : nil)
-        let encoder = BytePairEncoder(table: TokenTable(strings: tokens), rule: .concatenation(priority: priority),
+        let encoder = BytePairEncoder(table: TokenTable(strings: tokens), rule: .concatenation(priority: .init(priority)),
                                       initial: .characters(byteFallback: fallback, unknown: unknown, fuseUnknown: false),
                                       wholePieceLookup: false)
         var steps: [TextStep] = []
         if addSpacePrefix { steps.append(.prepend(" ", onlyAtTextStart: false, unlessPresent: false)) }
         steps.append(.replace(" ", String.metaspace))
         self.init(encoder: encoder, steps: steps, segmentation: .whole, addedTokens: added,
-                  decoded: DecodeTable(strings: decoded), decodeStripsLeadingSpace: addSpacePrefix, bos: bos, eos: eos,
+                  decoded: decoded, decodeStripsLeadingSpace: addSpacePrefix, bos: bos, eos: eos,
                   addsBOS: try gguf.bool("tokenizer.ggml.add_bos_token") ?? true, chatTemplate: template)
     }
 }

@@ -25,7 +25,7 @@ extension Tokenizer {
         let table = TokenTable(strings: strings)
         let encoder = BytePairEncoder(table: table, rule: .concatenation(priority: nil), initial: .bytes, wholePieceLookup: true)
         self.init(encoder: encoder, steps: [], segmentation: .pattern(pattern), addedTokens: specials,
-                  decoded: DecodeTable(strings: all), decodeStripsLeadingSpace: false, bos: bos, eos: eos, addsBOS: addsBOS)
+                  decoded: all, decodeStripsLeadingSpace: false, bos: bos, eos: eos, addsBOS: addsBOS)
     }
 
     /// The special tokens a preset implies.

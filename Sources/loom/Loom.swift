@@ -7,7 +7,10 @@ struct Loom: ParsableCommand {
         commandName: "loom",
         abstract: "Run large language models locally.",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, PlanCommand.self, LogitsCommand.self, GenerateCommand.self, BenchCommand.self, Features.self]
+        subcommands: [InspectCommand.self, PlanCommand.self, LogitsCommand.self, GenerateCommand.self, BenchCommand.self, Features.self,
+                      TokenizeCommand.self,
+                      DetokenizeCommand.self,
+                      TokenizerBenchCommand.self]
     )
 }
 

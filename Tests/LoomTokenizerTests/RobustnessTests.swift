@@ -65,13 +65,13 @@ import LoomCore
         for word in words {
             // Twenty copies without separators: one piece, longer than the heap threshold.
             let long = String(repeating: word, count: 20)
-            var scratch = BytePairEncoder.Scratch()
+            let scratch = BytePairEncoder.Scratch()
             var viaHeap: [Int32] = []
             var viaLinear: [Int32] = []
             var text = long
             text.withUTF8 { buf in
-                tokenizer.encoder.encode(buf, 0, buf.count, into: &viaHeap, scratch: &scratch)
-                tokenizer.encoder.encodeLinearForTesting(buf, 0, buf.count, into: &viaLinear, scratch: &scratch)
+                tokenizer.encoder.encode(buf, 0, buf.count, into: &viaHeap, scratch: scratch)
+                tokenizer.encoder.encodeLinearForTesting(buf, 0, buf.count, into: &viaLinear, scratch: scratch)
             }
             #expect(viaHeap == viaLinear, "\(word)")
         }
