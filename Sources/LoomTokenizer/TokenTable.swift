@@ -15,6 +15,9 @@ struct TokenTable: Sendable {
         let mask: Int
         /// [256] the id of each single byte, -1 when it is no token.
         let byteIds: UnsafeMutablePointer<Int32>
+        /// [65536] the id of each two-byte string (first byte high), -1 when it is no token:
+        /// the first round of byte-level merges looks these up without hashing.
+        let pairIds: UnsafeMutablePointer<Int32>
 
         init(strings: [[UInt8]]) {
             count = strings.count
@@ -36,6 +39,8 @@ struct TokenTable: Sendable {
             slots.initialize(repeating: 0, count: capacity)
             byteIds = .allocate(capacity: 256)
             byteIds.initialize(repeating: -1, count: 256)
+            pairIds = .allocate(capacity: 65536)
+            pairIds.initialize(repeating: -1, count: 65536)
             for id in 0..<count {
                 let start = Int(offsets[id]), length = Int(offsets[id + 1]) - start
                 if length == 0 || find(bytes + start, length) != nil { continue }
@@ -43,16 +48,17 @@ struct TokenTable: Sendable {
                 while slots[slot] != 0 { slot = (slot + 1) & mask }
                 slots[slot] = UInt32(id + 1)
                 if length == 1 { byteIds[Int(bytes[start])] = Int32(id) }
+                if length == 2 { pairIds[Int(bytes[start]) << 8 | Int(bytes[start + 1])] = Int32(id) }
             }
         }
 
         deinit {
-            bytes.deallocate(); offsets.deallocate(); slots.deallocate(); byteIds.deallocate()
+            bytes.deallocate(); offsets.deallocate(); slots.deallocate(); byteIds.deallocate(); pairIds.deallocate()
         }
 
         @inline(__always)
         func find(_ p: UnsafePointer<UInt8>, _ length: Int) -> Int32? {
-            Raw(bytes: bytes, offsets: offsets, slots: slots, mask: mask).find(p, length)
+            Raw(bytes: bytes, offsets: offsets, slots: slots, mask: mask, pairIds: pairIds).find(p, length)
         }
     }
 
@@ -64,9 +70,14 @@ struct TokenTable: Sendable {
         let offsets: UnsafeMutablePointer<UInt32>
         let slots: UnsafeMutablePointer<UInt32>
         let mask: Int
+        let pairIds: UnsafeMutablePointer<Int32>
 
         @inline(__always)
         func find(_ p: UnsafePointer<UInt8>, _ length: Int) -> Int32? {
+            if length == 2 {
+                let id = pairIds[Int(p[0]) << 8 | Int(p[1])]
+                return id >= 0 ? id : nil
+            }
             var slot = TokenTable.hash(p, length) & mask
             while true {
                 let entry = slots[slot]
@@ -81,7 +92,9 @@ struct TokenTable: Sendable {
         }
     }
 
-    var raw: Raw { Raw(bytes: storage.bytes, offsets: storage.offsets, slots: storage.slots, mask: storage.mask) }
+    var raw: Raw {
+        Raw(bytes: storage.bytes, offsets: storage.offsets, slots: storage.slots, mask: storage.mask, pairIds: storage.pairIds)
+    }
 
     /// Builds the table; `strings[i]` is the byte string of id `i`. Empty strings are stored
     /// but not indexed. When two ids share bytes the lower id wins the lookup.
