@@ -5,6 +5,18 @@ import PackageDescription
 // LoomCore and LoomKernels sit underneath everything.
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
+// SIMD kernel modules are compiled for a wider ISA than the rest of the binary; LoomKernels calls
+// them only after a CPUID check (KernelPath.swift). `-Xcc -m...` turns on the target features
+// for the whole module, so the intrinsics inline. The flags exist only on x86-64.
+#if arch(x86_64)
+let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]
+let avx512Flags: [SwiftSetting] = [.define("VNNI"), .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c",
+    "-Xcc", "-mavx512f", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni", "-Xcc", "-mavx512bf16"])]
+#else
+let avx2Flags: [SwiftSetting] = []
+let avx512Flags: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "Loom",
     platforms: [.macOS(.v15)],
@@ -25,7 +37,9 @@ let package = Package(
         .target(name: "LoomCore", swiftSettings: release),
         .target(name: "LoomFormats", dependencies: ["LoomCore"], swiftSettings: release),
         .target(name: "LoomTokenizer", dependencies: ["LoomCore", "LoomFormats"], swiftSettings: release),
-        .target(name: "LoomKernels", dependencies: ["LoomCore"], swiftSettings: release),
+        .target(name: "LoomKernelsAVX2", swiftSettings: release + avx2Flags),
+        .target(name: "LoomKernelsAVX512", swiftSettings: release + avx512Flags),
+        .target(name: "LoomKernels", dependencies: ["LoomCore", "LoomKernelsAVX2", "LoomKernelsAVX512"], swiftSettings: release),
         .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
         .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
         .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer"], swiftSettings: release),
@@ -36,7 +50,9 @@ let package = Package(
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomModel", "LoomFormats"]),
         .testTarget(name: "LoomModelTests", dependencies: ["LoomModel", "LoomRuntime", "LoomFormats", "LoomKernels"]),
+        .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,10 +7,18 @@ struct Loom: ParsableCommand {
         commandName: "loom",
         abstract: "Run large language models locally.",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, PlanCommand.self, LogitsCommand.self, GenerateCommand.self, BenchCommand.self, Features.self,
-                      TokenizeCommand.self,
-                      DetokenizeCommand.self,
-                      TokenizerBenchCommand.self]
+        subcommands: [
+            InspectCommand.self,
+            PlanCommand.self,
+            LogitsCommand.self,
+            GenerateCommand.self,
+            BenchCommand.self,
+            Features.self,
+            Template.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
+            TokenizerBenchCommand.self,
+        ]
     )
 }
 

@@ -37,7 +37,7 @@ public enum DeviceList {
     /// Parses `24GB`, `23.5GiB`, `512MB` or a plain byte count.
     public static func parseSize(_ text: String, context: String) throws -> Int {
         let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("gib", 1073741824), ("mib", 1048576), ("gb", 1e9), ("mb", 1e6), ("g", 1e9), ("m", 1e6)]
+        let units: [(String, Double)] = [("gib", 1073741824), ("mib", 1048576), ("kib", 1024), ("gb", 1e9), ("mb", 1e6), ("kb", 1e3), ("g", 1e9), ("m", 1e6)]
         for (suffix, scale) in units where lower.hasSuffix(suffix) {
             if let value = Double(lower.dropLast(suffix.count)), value > 0, value < 1e7 { return Int(value * scale) }
             break

@@ -9,8 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure prompt (pp) and generation (tg) throughput in tokens/s.")
 
-    @Option(name: .long, help: "Model directory.")
-    var model: String
+    @OptionGroup var options: RunOptions
 
     @Option(name: .short, help: "Prompt tokens (pp test); 0 skips it.")
     var p = 512
@@ -18,23 +17,15 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .short, help: "Generated tokens (tg test); 0 skips it.")
     var n = 128
 
-    @Option(name: .short, help: "Threads.")
-    var t = 2
-
     @Option(name: .short, help: "Repetitions.")
     var r = 3
-
-    @Option(name: .long, help: "KV cache type: f32 or fp16.")
-    var cache = "fp16"
 
     @Flag(help: "JSON output.")
     var json = false
 
     func run() throws {
         try reportingErrors {
-            guard let cacheType = CacheType(rawValue: cache) else { throw ValidationError("unknown cache type '\(cache)'") }
-            let options = EngineOptions(maxSequenceLength: max(p, n) + 1, maxBatch: max(1, p), cacheType: cacheType, threads: t)
-            let engine = try Engine(directory: model, options: options)
+            let engine = try options.makeEngine(defaultLength: max(p, n) + 8, chunk: max(1, p))
             let vocab = engine.config.vocabSize
             var generator = SystemRandomNumberGenerator()
             let prompt = (0..<p).map { _ in Int.random(in: 0..<vocab, using: &generator) }
@@ -60,7 +51,8 @@ struct BenchCommand: ParsableCommand {
             }
             let (ppMean, ppSD) = meanAndSD(pp), (tgMean, tgSD) = meanAndSD(tg)
             if json {
-                var object: [String: Any] = ["model": model, "threads": t, "repetitions": r, "cache": cache]
+                var object: [String: Any] = ["model": options.model, "threads": options.planning.threads, "repetitions": r,
+                                             "cache": options.planning.cache, "devices": usageJSON(engine)]
                 if p > 0 { object["pp_tokens"] = p; object["pp_tokens_per_s"] = ppMean; object["pp_sd"] = ppSD }
                 if n > 0 { object["tg_tokens"] = n; object["tg_tokens_per_s"] = tgMean; object["tg_sd"] = tgSD }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -68,8 +60,8 @@ struct BenchCommand: ParsableCommand {
             } else {
                 print("| model | threads | test | t/s |")
                 print("|---|---|---|---|")
-                if p > 0 { print(String(format: "| %@ | %d | pp%d | %.2f ± %.2f |", model, t, p, ppMean, ppSD)) }
-                if n > 0 { print(String(format: "| %@ | %d | tg%d | %.2f ± %.2f |", model, t, n, tgMean, tgSD)) }
+                if p > 0 { print(String(format: "| %@ | %d | pp%d | %.2f ± %.2f |", options.model, options.planning.threads, p, ppMean, ppSD)) }
+                if n > 0 { print(String(format: "| %@ | %d | tg%d | %.2f ± %.2f |", options.model, options.planning.threads, n, tgMean, tgSD)) }
             }
         }
     }

@@ -1,29 +1,40 @@
 import ArgumentParser
 import Foundation
 import LoomCore
+import LoomFormats
+import LoomModel
 import LoomRuntime
 
-/// Options shared by every command that runs a model.
+/// Options shared by every command that runs a model: the model, and how to place it.
 struct RunOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json + safetensors).")
+    @Option(name: .long, help: "Model directory (config.json + safetensors) or GGUF file.")
     var model: String
 
-    @Option(name: .shortAndLong, help: "Threads (default: all cores).")
-    var threads: Int = ThreadPool.processorCount
+    @OptionGroup var planning: PlanningOptions
 
-    @Option(name: .customLong("max-seq-len"), help: "Positions the KV cache holds (default: the model's, at most 4096).")
-    var maxSequenceLength: Int?
-
-    @Option(name: .long, help: "KV cache type: f32 or fp16.")
-    var cache: String = "fp16"
-
-    func engineOptions() throws -> EngineOptions {
-        guard let cacheType = CacheType(rawValue: cache) else {
-            throw ValidationError("unknown cache type '\(cache)'; expected one of \(CacheType.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard threads > 0 else { throw ValidationError("--threads must be positive") }
-        return EngineOptions(maxSequenceLength: maxSequenceLength, cacheType: cacheType, threads: threads)
+    /// Plans the model on the requested devices and loads it as planned.
+    /// - Parameters:
+    ///   - defaultLength: context when `--max-seq-len` is absent (default: min(4096, trained length)).
+    ///   - chunk: tokens per forward when the command knows better than `--chunk`.
+    func makeEngine(logitsRows: Int = 1, defaultLength: Int? = nil, chunk: Int? = nil) throws -> Engine {
+        let files = try ModelFiles(path: model)
+        let config = files.config
+        let footprint = try files.footprint()
+        var request = try planning.request(defaultLength: defaultLength ?? min(4096, config.maxPositionEmbeddings),
+                                           logitsRows: logitsRows)
+        if let chunk { request.chunkTokens = chunk }
+        let plan = Planner.plan(footprint, request)
+        return try Engine(config: config, source: files.source, ropeLayout: files.ropeLayout, plan: plan)
     }
+}
+
+/// Per-device planned and peak bytes, for `--json` outputs.
+func usageJSON(_ engine: Engine) -> [[String: Any]] {
+    engine.usage.map { ["name": $0.name, "budget_bytes": $0.budgetBytes, "planned_bytes": $0.plannedBytes, "peak_bytes": $0.peakBytes] }
+}
+
+func jsonString(_ object: Any) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
 }
 
 /// Parses "1,5,42" into token ids.
@@ -44,6 +55,8 @@ func printError(_ text: String) {
 /// Runs `body`, turning Loom's typed errors into a one-line message and exit code 1.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as ValidationError {
+        throw error
+    } catch let error as ExitCode {
         throw error
     } catch {
         printError("error: \(error)")

@@ -22,7 +22,7 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         let prompt = try parseTokenList(tokens)
         try reportingErrors {
-            let engine = try Engine(directory: options.model, options: try options.engineOptions())
+            let engine = try options.makeEngine()
             let start = Date()
             var logits = try engine.evaluate(prompt)[0]
             let promptSeconds = Date().timeIntervalSince(start)
@@ -36,7 +36,7 @@ struct GenerateCommand: ParsableCommand {
             }
             let decodeSeconds = Date().timeIntervalSince(decodeStart)
             if json {
-                print("[" + produced.map(String.init).joined(separator: ",") + "]")
+                print(try jsonString(["tokens": produced, "devices": usageJSON(engine)]))
             } else {
                 print(produced.map(String.init).joined(separator: " "))
             }

@@ -15,16 +15,17 @@ struct LogitsCommand: ParsableCommand {
     @Flag(name: .customLong("all-positions"), help: "Print one array per position instead of the last only.")
     var allPositions = false
 
-    @Flag(help: "JSON output (the only format; accepted for symmetry with other commands).")
+    @Flag(help: "JSON output (the logits are always JSON; this adds per-device planned/peak bytes on stderr).")
     var json = false
 
     func run() throws {
         let ids = try parseTokenList(tokens)
         try reportingErrors {
-            let engine = try Engine(directory: options.model, options: try options.engineOptions())
+            let engine = try options.makeEngine(logitsRows: allPositions ? 64 : 1)
             let logits = try engine.evaluate(ids, allPositions: allPositions)
             let rows = logits.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }
             print("[" + rows.joined(separator: ",\n") + "]")
+            if json { printError("devices: " + (try jsonString(usageJSON(engine)))) }
         }
     }
 }

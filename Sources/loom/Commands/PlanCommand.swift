@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoomFormats
 import LoomModel
+import LoomCore
 import LoomRuntime
 
 /// Answers "does it fit, and where does everything go" before anything is downloaded or loaded.
@@ -9,9 +10,9 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Plan memory per device: weights, KV cache, scratch and logits, before loading.",
-        discussion: "MODEL is a model directory or a catalog name: \(ModelCatalog.names.joined(separator: ", ")).")
+        discussion: "MODEL is a model directory, a GGUF file or a catalog name: \(ModelCatalog.names.joined(separator: ", ")).")
 
-    @Argument(help: "Model directory or catalog name.")
+    @Argument(help: "Model directory, GGUF file or catalog name.")
     var model: String
 
     @OptionGroup var planning: PlanningOptions
@@ -58,8 +59,8 @@ struct PlanningOptions: ParsableArguments {
     @Flag(help: "Spread layers so every device ends equally full.")
     var balance = false
 
-    @Option(name: .customLong("max-seq-len"), help: "Context length, or 'auto' for the largest that fits.")
-    var maxSeqLen: String = "auto"
+    @Option(name: .customLong("max-seq-len"), help: "Context length, or 'auto' for the largest that fits (plan's default; run commands default to min(4096, trained length)).")
+    var maxSeqLen: String?
 
     @Option(help: "KV cache type: \(CacheType.allCases.map(\.rawValue).joined(separator: ", ")).")
     var cache = "fp16"
@@ -70,8 +71,8 @@ struct PlanningOptions: ParsableArguments {
     @Option(help: "Tokens per forward chunk (sizes the scratch).")
     var chunk = 512
 
-    @Option(help: "Threads (each needs an attention-score row).")
-    var threads = 2
+    @Option(name: .shortAndLong, help: "Threads (default: all cores).")
+    var threads = ThreadPool.processorCount
 
     @Option(help: "Reserve left free per device, in MiB.")
     var reserve = 64
@@ -79,11 +80,10 @@ struct PlanningOptions: ParsableArguments {
     func footprint(model: String) throws -> ModelFootprint {
         var isDirectory: ObjCBool = false
         let precision = try self.precision()
-        if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue {
-            let config = try ModelConfig.load(directory: model)
-            if precision != .file { return ModelFootprint(name: model, config: config, precision: precision) }
-            let archive = try SafeTensorsArchive(directory: model)
-            return try ModelFootprint(name: model, config: config, source: SafeTensorsWeightSource(archive: archive))
+        if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) {
+            let files = try ModelFiles(path: model)
+            if precision != .file { return ModelFootprint(name: model, config: files.config, precision: precision) }
+            return try files.footprint()
         }
         guard let config = ModelCatalog.entries[model.lowercased()] else {
             throw PlanError.unknownModel(name: model, known: ModelCatalog.names)
@@ -116,7 +116,8 @@ struct PlanningOptions: ParsableArguments {
         return values
     }
 
-    func request() throws -> PlanRequest {
+    /// - Parameter defaultLength: the context when `--max-seq-len` is not given (nil: auto).
+    func request(defaultLength: Int? = nil, logitsRows: Int = 1) throws -> PlanRequest {
         guard let cacheType = CacheType(rawValue: cache) else {
             throw ValidationError("unknown cache type '\(cache)'; expected one of \(CacheType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -136,15 +137,18 @@ struct PlanningOptions: ParsableArguments {
                 deviceList[i].budgetBytes = split[i]
             }
         }
-        var length: Int? = nil
-        if maxSeqLen != "auto" {
-            guard let n = Int(maxSeqLen), n > 0 else { throw ValidationError("--max-seq-len takes a positive number or 'auto'") }
-            length = n
+        var length: Int? = defaultLength
+        if let maxSeqLen {
+            if maxSeqLen == "auto" { length = nil } else {
+                guard let n = Int(maxSeqLen), n > 0 else { throw ValidationError("--max-seq-len takes a positive number or 'auto'") }
+                length = n
+            }
         }
         guard batch > 0, chunk > 0, threads > 0, reserve >= 0 else {
             throw ValidationError("--batch, --chunk and --threads must be positive, --reserve not negative")
         }
         return PlanRequest(devices: deviceList, balance: balance, maxSequenceLength: length, cacheType: cacheType,
-                           batch: batch, chunkTokens: chunk, threads: threads, reserveBytes: reserve << 20)
+                           batch: batch, chunkTokens: chunk, threads: threads, logitsRows: logitsRows,
+                           reserveBytes: reserve << 20)
     }
 }

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+import LoomCore
+@testable import LoomKernels
+
+/// Every kernel on every path this CPU runs, against a float64 product over the dequantized
+/// weights (dequantization itself is checked bit-exact against gguf-py in QuantVectorTests).
+///
+/// Tolerance: activations are rounded to the nearest multiple of d = max|x|/127 over each block
+/// of 32, so each product errs by at most |w|·d/2; the bound is Σ|w_i|·d_i/2 plus f32 rounding
+/// of the accumulation, n·2⁻²⁴·Σ|w_i·x_i|. Float matrices keep f32 activations: only the second term.
+@Suite struct MatrixKernelTests {
+    static let quantTypes: [QuantType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs]
+    static let floatTypes: [QuantType] = [.f32, .f16, .bf16]
+
+    /// Byte offsets of each block's f16 scales, which are set to small finite values.
+    static func scaleOffsets(_ type: QuantType) -> [Int] {
+        switch type {
+        case .q4_0, .q5_0, .q8_0, .iq4_nl, .iq4_xs: return [0]
+        case .q4_1, .q5_1, .q4_K, .q5_K: return [0, 2]
+        case .q2_K: return [80, 82]
+        case .q3_K: return [108]
+        case .q6_K: return [208]
+        default: return []
+        }
+    }
+
+    static func randomWeights(_ type: QuantType, rows: Int, cols: Int, seed: UInt64) -> [UInt8] {
+        var rng = SplitMix64(seed: seed)
+        if type.blockSize == 1 {
+            var bytes = [UInt8](repeating: 0, count: rows * cols * type.blockBytes)
+            for i in 0..<(rows * cols) {
+                let value = rng.normal()
+                switch type {
+                case .f32: withUnsafeBytes(of: value) { for k in 0..<4 { bytes[4 * i + k] = $0[k] } }
+                case .f16: withUnsafeBytes(of: floatToF16(value)) { for k in 0..<2 { bytes[2 * i + k] = $0[k] } }
+                default: withUnsafeBytes(of: floatToBF16(value)) { for k in 0..<2 { bytes[2 * i + k] = $0[k] } }
+                }
+            }
+            return bytes
+        }
+        var bytes = (0..<(rows * type.rowBytes(cols))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        for block in 0..<(bytes.count / type.blockBytes) {
+            for offset in scaleOffsets(type) {
+                let scale = floatToF16(0.01 + 0.02 * abs(rng.normal()))
+                bytes[block * type.blockBytes + offset] = UInt8(scale & 0xFF)
+                bytes[block * type.blockBytes + offset + 1] = UInt8(scale >> 8)
+            }
+        }
+        return bytes
+    }
+
+    func check(_ type: QuantType, path: KernelPath, rows: Int, cols: Int, batch: Int, threads: Int) throws {
+        let weights = Self.randomWeights(type, rows: rows, cols: cols, seed: UInt64(rows * 31 + cols + batch))
+        var rng = SplitMix64(seed: 7)
+        let x = (0..<(batch * cols)).map { _ in rng.normal() * (rng.next() % 8 == 0 ? 4 : 1) }  // [batch, cols]
+        try weights.withUnsafeBytes { raw in
+            let matrix: WeightMatrix = type.blockSize == 1
+                ? try FloatMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil, path: path)
+                : try QuantizedMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil, path: path)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, matrix.scratchBytes(batch: batch)), alignment: 64)
+            defer { scratch.deallocate() }
+            var y = [Float](repeating: .nan, count: batch * rows)  // [batch, rows]
+            let pool = ThreadPool(threads: threads)
+            matrix.multiply(x, batch: batch, into: &y, scratch: scratch, pool: pool)
+            var w = [Float](repeating: 0, count: cols)
+            var worst = 0.0
+            for r in 0..<rows {
+                matrix.row(r, into: &w)
+                for b in 0..<batch {
+                    var exact = 0.0, magnitude = 0.0, quantization = 0.0
+                    for c in 0..<cols {
+                        let xv = Double(x[b * cols + c])
+                        exact += Double(w[c]) * xv
+                        magnitude += abs(Double(w[c]) * xv)
+                        if type.blockSize > 1 {
+                            let block = x[(b * cols + c / 32 * 32)..<(b * cols + c / 32 * 32 + 32)]
+                            let step = Double(block.map(abs).max()!) / 127
+                            quantization += abs(Double(w[c])) * step / 2
+                        }
+                    }
+                    let bound = quantization * 1.001 + Double(cols) * 0x1p-24 * magnitude + 1e-30
+                    let error = abs(Double(y[b * rows + r]) - exact)
+                    worst = max(worst, error / bound)
+                    #expect(error <= bound, "\(type.name) \(path) row \(r) batch \(b): \(y[b * rows + r]) vs \(exact), bound \(bound)")
+                }
+            }
+            // A kernel that ignored the activations would be far outside the bound; also make sure
+            // the bound is not vacuous: it must be well below the size of the result.
+            #expect(worst <= 1)
+        }
+    }
+
+    @Test(arguments: quantTypes) func quantizedMatVecAndMatMul(type: QuantType) throws {
+        let cols = type.blockSize == 256 ? 512 : 96
+        for path in KernelPath.supported {
+            try check(type, path: path, rows: 37, cols: cols, batch: 1, threads: 2)
+            try check(type, path: path, rows: 37, cols: cols, batch: 5, threads: 2)
+        }
+    }
+
+    @Test(arguments: floatTypes) func floatMatVecAndMatMul(type: QuantType) throws {
+        for path in KernelPath.supported {
+            try check(type, path: path, rows: 37, cols: 100, batch: 1, threads: 2)
+            try check(type, path: path, rows: 21, cols: 64, batch: 3, threads: 1)
+        }
+    }
+
+    @Test func thisMachineRunsTheFastPaths() {
+        // Records which paths the suite exercised; on the CI machine (Zen 4) all three run.
+        let cpu = CPUFeatures.current
+        #expect(KernelPath.supported.contains(.portable))
+        if cpu.avx2 && cpu.fma && cpu.f16c { #expect(KernelPath.supported.contains(.avx2)) }
+        if cpu.avx512vnni && cpu.avx512bw && cpu.avx512vl { #expect(KernelPath.best == .avx512) }
+    }
+
+    @Test func rejectsShapesThatAreNotWholeBlocks() {
+        let bytes = [UInt8](repeating: 0, count: 1000)
+        bytes.withUnsafeBytes { raw in
+            #expect(throws: KernelError.self) {
+                try QuantizedMatrix(type: .q4_K, data: raw.baseAddress!, byteCount: raw.count, rows: 1, cols: 96, owner: nil)
+            }
+            #expect(throws: KernelError.self) {
+                try QuantizedMatrix(type: .q8_0, data: raw.baseAddress!, byteCount: raw.count, rows: 100, cols: 64, owner: nil)
+            }
+        }
+    }
+}
+
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A standard normal sample (Box–Muller).
+    mutating func normal() -> Float {
+        let u1 = (Double(next() >> 11) + 0.5) / Double(1 << 53)
+        let u2 = Double(next() >> 11) / Double(1 << 53)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+    }
+}
