@@ -15,6 +15,9 @@ struct Loom: ParsableCommand {
             BenchCommand.self,
             Features.self,
             Template.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
+            TokenizerBenchCommand.self,
         ]
     )
 }
