@@ -154,12 +154,18 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx512, .q5_0): simd = LoomKernelsAVX512.q5_0Rows
         case (.avx512, .q5_1): simd = LoomKernelsAVX512.q5_1Rows
         case (.avx512, .iq4_nl): simd = LoomKernelsAVX512.iq4_nlRows
+        case (.avx512, .q4_K): simd = LoomKernelsAVX512.q4_KRows
+        case (.avx512, .q5_K): simd = LoomKernelsAVX512.q5_KRows
+        case (.avx512, .q6_K): simd = LoomKernelsAVX512.q6_KRows
         case (.avx2, .q8_0): simd = LoomKernelsAVX2.q8_0Rows
         case (.avx2, .q4_0): simd = LoomKernelsAVX2.q4_0Rows
         case (.avx2, .q4_1): simd = LoomKernelsAVX2.q4_1Rows
         case (.avx2, .q5_0): simd = LoomKernelsAVX2.q5_0Rows
         case (.avx2, .q5_1): simd = LoomKernelsAVX2.q5_1Rows
         case (.avx2, .iq4_nl): simd = LoomKernelsAVX2.iq4_nlRows
+        case (.avx2, .q4_K): simd = LoomKernelsAVX2.q4_KRows
+        case (.avx2, .q5_K): simd = LoomKernelsAVX2.q5_KRows
+        case (.avx2, .q6_K): simd = LoomKernelsAVX2.q6_KRows
         default: simd = nil
         }
         if let simd { return wrap(simd) }

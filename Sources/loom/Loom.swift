@@ -7,7 +7,7 @@ struct Loom: ParsableCommand {
         commandName: "loom",
         abstract: "Run large language models locally.",
         version: "0.1.0",
-        subcommands: [Features.self, BenchKernels.self]
+        subcommands: [Features.self, BenchKernels.self, BenchMemory.self]
     )
 }
 
