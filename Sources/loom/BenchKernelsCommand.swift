@@ -6,7 +6,8 @@ import LoomKernels
 /// Times the weight-matrix kernels over every matrix of a Qwen2.5-0.5B-shaped model (24 layers
 /// of q/k/v/o/gate/up/down plus the 151936-row output head), with random weights of one format.
 /// Decode (batch 1) reports GB/s of weights streamed and the tokens/s the matmuls alone allow;
-/// prompt (batch > 1) reports tokens/s. Compare with llama.cpp tg128/pp512 (tools/bench-vs-llamacpp).
+/// prompt (batch > 1) reports tokens/s, with the output head applied to the last token only, as
+/// llama-bench's pp does. Compare with llama.cpp tg128/pp512 (tools/bench-vs-llamacpp).
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-kernels",
         abstract: "Time matrix kernels on Qwen2.5-0.5B shapes (decode GB/s, prompt tokens/s).")
@@ -45,6 +46,7 @@ struct BenchKernels: ParsableCommand {
         var storage: [UnsafeMutableRawPointer] = []
         defer { storage.forEach { $0.deallocate() } }
         var matrices: [WeightMatrix] = []
+        var isOutputHead: [Bool] = []  // llama-bench's pp computes logits for the last token only
         var shapes = Self.shapes
         if let spec = shape {
             let parts = spec.split(separator: "x").compactMap { Int($0) }
@@ -57,6 +59,7 @@ struct BenchKernels: ParsableCommand {
                 let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
                 storage.append(raw)
                 fillRandom(raw, bytes: bytes, type: type, rng: &rng)
+                isOutputHead.append(shape.name == "output")
                 matrices.append(type.blockSize == 1
                     ? try FloatMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil, path: path)
                     : try QuantizedMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil, path: path))
@@ -90,7 +93,9 @@ struct BenchKernels: ParsableCommand {
         var promptRate = 0.0
         if batch > 1 {
             let start = DispatchTime.now().uptimeNanoseconds
-            for m in matrices { m.multiply(x, batch: batch, into: y, scratch: scratch, pool: pool) }
+            for (m, isOutput) in zip(matrices, isOutputHead) {
+                m.multiply(x, batch: isOutput ? 1 : batch, into: y, scratch: scratch, pool: pool)
+            }
             promptRate = Double(batch) / (Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         }
         if json {

@@ -113,6 +113,7 @@ import LoomCore
         for path in KernelPath.supported {
             try check(type, path: path, rows: 37, cols: cols, batch: 1, threads: 2)
             try check(type, path: path, rows: 37, cols: cols, batch: 5, threads: 2)
+            try check(type, path: path, rows: 72, cols: cols, batch: 8, threads: 2)
         }
     }
 
@@ -120,6 +121,8 @@ import LoomCore
         for path in KernelPath.supported {
             try check(type, path: path, rows: 37, cols: 100, batch: 1, threads: 2)
             try check(type, path: path, rows: 21, cols: 64, batch: 3, threads: 1)
+            // 4×4 tiles plus leftover rows, activation rows and columns past a multiple of 16.
+            try check(type, path: path, rows: 37, cols: 100, batch: 6, threads: 2)
         }
     }
 
