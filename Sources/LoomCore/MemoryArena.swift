@@ -88,7 +88,7 @@ public final class ArenaBuffer<Element>: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Element>
     public let label: String
     private let raw: UnsafeMutableRawPointer
-    private unowned let arena: MemoryArena
+    private let arena: MemoryArena
 
     fileprivate init(arena: MemoryArena, raw: UnsafeMutableRawPointer, count: Int, label: String) {
         self.arena = arena

@@ -23,12 +23,26 @@ public enum ByteLevelAlphabet {
 
     /// The byte each alphabet code point stands for, or nil for code points outside the alphabet.
     public static func byte(for scalar: Unicode.Scalar) -> UInt8? {
-        byteForScalar[scalar.value]
+        let v = Int(scalar.value)
+        guard v < byteForScalar.count, byteForScalar[v] >= 0 else { return nil }
+        return UInt8(byteForScalar[v])
     }
 
-    private static let byteForScalar: [UInt32: UInt8] = {
-        var map: [UInt32: UInt8] = [:]
-        for (byte, scalar) in scalarForByte.enumerated() { map[scalar.value] = UInt8(byte) }
-        return map
+    /// The bytes a string of alphabet code points stands for, or nil if it has others.
+    static func bytes(of text: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            guard let b = byte(for: scalar) else { return nil }
+            out.append(b)
+        }
+        return out
+    }
+
+    /// [0x144] the byte of each alphabet code point (all are below U+0144), -1 elsewhere.
+    private static let byteForScalar: [Int16] = {
+        var table = [Int16](repeating: -1, count: 0x144)
+        for (byte, scalar) in scalarForByte.enumerated() { table[Int(scalar.value)] = Int16(byte) }
+        return table
     }()
 }

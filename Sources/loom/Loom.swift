@@ -7,7 +7,17 @@ struct Loom: ParsableCommand {
         commandName: "loom",
         abstract: "Run large language models locally.",
         version: "0.1.0",
-        subcommands: [Features.self, BenchKernels.self, BenchMemory.self]
+        subcommands: [
+            InspectCommand.self,
+            PlanCommand.self,
+            LogitsCommand.self,
+            GenerateCommand.self,
+            BenchCommand.self,
+            Features.self,
+            BenchKernels.self,
+            BenchMemory.self,
+            Template.self,
+        ]
     )
 }
 

@@ -1,0 +1,252 @@
+import Foundation
+
+/// The shape and numerics of a Llama-family decoder, read from a Hugging Face config.json
+/// (and generation_config.json for special token ids), or built from GGUF metadata or a catalog.
+public struct ModelConfig: Sendable, Equatable {
+    public var architecture: Architecture
+    public var hiddenSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    /// Per-head width; explicit in Qwen3 configs, otherwise hidden / heads.
+    public var headDim: Int
+    public var intermediateSize: Int
+    public var vocabSize: Int
+    public var maxPositionEmbeddings: Int
+    public var rmsNormEps: Float
+    public var ropeTheta: Double
+    public var ropeScaling: RopeScaling
+    /// Biases on the q, k and v projections (Qwen2 always; Llama when `attention_bias`).
+    public var qkvBias: Bool
+    /// A bias on the output projection (Llama `attention_bias` covers o_proj too).
+    public var outputBias: Bool
+    /// RMSNorm over each q and k head before RoPE (Qwen3).
+    public var qkNorm: Bool
+    public var tieWordEmbeddings: Bool
+    /// Attention window for Mistral-style sliding-window attention; nil for full attention.
+    public var slidingWindow: Int?
+    public var bosTokenId: Int?
+    public var eosTokenIds: [Int]
+
+    public init(architecture: Architecture, hiddenSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int,
+                headDim: Int? = nil, intermediateSize: Int, vocabSize: Int, maxPositionEmbeddings: Int,
+                rmsNormEps: Float = 1e-6, ropeTheta: Double = 10000, ropeScaling: RopeScaling = .none,
+                qkvBias: Bool = false, outputBias: Bool = false, qkNorm: Bool = false,
+                tieWordEmbeddings: Bool = false, slidingWindow: Int? = nil,
+                bosTokenId: Int? = nil, eosTokenIds: [Int] = []) {
+        self.architecture = architecture
+        self.hiddenSize = hiddenSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.headDim = headDim ?? hiddenSize / max(1, headCount)
+        self.intermediateSize = intermediateSize
+        self.vocabSize = vocabSize
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.rmsNormEps = rmsNormEps
+        self.ropeTheta = ropeTheta
+        self.ropeScaling = ropeScaling
+        self.qkvBias = qkvBias
+        self.outputBias = outputBias
+        self.qkNorm = qkNorm
+        self.tieWordEmbeddings = tieWordEmbeddings
+        self.slidingWindow = slidingWindow
+        self.bosTokenId = bosTokenId
+        self.eosTokenIds = eosTokenIds
+    }
+
+    /// Width of all query heads together.
+    public var queryWidth: Int { headCount * headDim }
+    /// Width of all key (or value) heads together.
+    public var kvWidth: Int { kvHeadCount * headDim }
+
+    /// Bytes of fp16 K and V for one token across all layers.
+    public var fp16CacheBytesPerToken: Int { 2 * layerCount * kvWidth * 2 }
+
+    /// Reads `config.json` in `directory`, and `generation_config.json` beside it if present.
+    public static func load(directory: String) throws -> ModelConfig {
+        let path = directory + "/config.json"
+        var config = try parse(json: readObject(path), file: path)
+        let generationPath = directory + "/generation_config.json"
+        if FileManager.default.fileExists(atPath: generationPath) {
+            let generation = try readObject(generationPath)
+            let fields = Fields(json: generation, file: generationPath)
+            if let bos = try fields.optionalInt("bos_token_id") { config.bosTokenId = bos }
+            let eos = try fields.intOrIntList("eos_token_id")
+            if !eos.isEmpty { config.eosTokenIds = eos }
+        }
+        return config
+    }
+
+    /// Parses a config.json object; `file` names it in errors.
+    public static func parse(json: [String: Any], file: String) throws -> ModelConfig {
+        let fields = Fields(json: json, file: file)
+        guard let names = json["architectures"] as? [String], let name = names.first else {
+            throw ConfigError.missingField(file: file, field: "architectures")
+        }
+        guard let architecture = Architecture(rawValue: name) else {
+            throw ConfigError.unknownArchitecture(file: file, name: name, supported: Architecture.allCases.map(\.rawValue))
+        }
+        let hidden = try fields.requiredInt("hidden_size")
+        let heads = try fields.requiredInt("num_attention_heads")
+        guard heads > 0, hidden > 0 else {
+            throw ConfigError.invalidField(file: file, field: "num_attention_heads", reason: "must be positive")
+        }
+        let kvHeads = try fields.optionalInt("num_key_value_heads") ?? heads
+        guard kvHeads > 0, heads % kvHeads == 0 else {
+            throw ConfigError.invalidField(file: file, field: "num_key_value_heads", reason: "\(kvHeads) does not divide \(heads) heads")
+        }
+        let headDim = try fields.optionalInt("head_dim") ?? hidden / heads
+        guard headDim > 0, headDim % 2 == 0 else {
+            throw ConfigError.invalidField(file: file, field: "head_dim", reason: "must be a positive even number")
+        }
+        let maxPositions = try fields.optionalInt("max_position_embeddings") ?? 2048
+
+        // transformers 5 nests θ and the scaling under rope_parameters; older files use
+        // rope_theta and rope_scaling at the top level.
+        let ropeParameters = json["rope_parameters"] as? [String: Any]
+        let ropeFields = ropeParameters.map { Fields(json: $0, file: file, prefix: "rope_parameters.") }
+        let theta = try ropeFields?.optionalDouble("rope_theta") ?? fields.optionalDouble("rope_theta") ?? 10000
+        let scalingObject = (json["rope_scaling"] as? [String: Any]) ?? ropeParameters
+        let scaling = try scalingObject.map {
+            try parseScaling(Fields(json: $0, file: file, prefix: json["rope_scaling"] is [String: Any] ? "rope_scaling." : "rope_parameters."),
+                             maxPositions: maxPositions)
+        } ?? RopeScaling.none
+
+        let attentionBias = try fields.optionalBool("attention_bias") ?? false
+        let isQwen2 = architecture == .qwen2
+        var slidingWindow: Int? = nil
+        let usesSlidingWindow = try fields.optionalBool("use_sliding_window") ?? (architecture == .mistral)
+        if usesSlidingWindow { slidingWindow = try fields.optionalInt("sliding_window") }
+
+        return ModelConfig(
+            architecture: architecture,
+            hiddenSize: hidden,
+            layerCount: try fields.requiredInt("num_hidden_layers"),
+            headCount: heads,
+            kvHeadCount: kvHeads,
+            headDim: headDim,
+            intermediateSize: try fields.requiredInt("intermediate_size"),
+            vocabSize: try fields.requiredInt("vocab_size"),
+            maxPositionEmbeddings: maxPositions,
+            rmsNormEps: Float(try fields.optionalDouble("rms_norm_eps") ?? 1e-6),
+            ropeTheta: theta,
+            ropeScaling: scaling,
+            qkvBias: isQwen2 || attentionBias,
+            outputBias: !isQwen2 && attentionBias,
+            qkNorm: architecture == .qwen3,
+            tieWordEmbeddings: try fields.optionalBool("tie_word_embeddings") ?? false,
+            slidingWindow: slidingWindow,
+            bosTokenId: try fields.optionalInt("bos_token_id"),
+            eosTokenIds: try fields.intOrIntList("eos_token_id")
+        )
+    }
+
+    private static func parseScaling(_ fields: Fields, maxPositions: Int) throws -> RopeScaling {
+        let type = try fields.optionalString("rope_type") ?? fields.optionalString("type") ?? "default"
+        switch type {
+        case "default": return .none
+        case "linear":
+            return .linear(factor: try fields.requiredDouble("factor"))
+        case "llama3":
+            return .llama3(factor: try fields.requiredDouble("factor"),
+                           lowFreqFactor: try fields.requiredDouble("low_freq_factor"),
+                           highFreqFactor: try fields.requiredDouble("high_freq_factor"),
+                           originalMaxPositions: try fields.optionalInt("original_max_position_embeddings") ?? maxPositions)
+        case "yarn":
+            let original = try fields.optionalInt("original_max_position_embeddings") ?? maxPositions
+            let factor = try fields.optionalDouble("factor") ?? Double(maxPositions) / Double(original)
+            func mscale(_ scale: Double, _ m: Double) -> Double { scale <= 1 ? 1 : 0.1 * m * log(scale) + 1 }
+            var attention = try fields.optionalDouble("attention_factor")
+            if attention == nil {
+                if let m = try fields.optionalDouble("mscale"), let mAll = try fields.optionalDouble("mscale_all_dim"), m != 0, mAll != 0 {
+                    attention = mscale(factor, m) / mscale(factor, mAll)
+                } else {
+                    attention = mscale(factor, 1)
+                }
+            }
+            let betaFast = try fields.optionalDouble("beta_fast").flatMap { $0 == 0 ? nil : $0 } ?? 32
+            let betaSlow = try fields.optionalDouble("beta_slow").flatMap { $0 == 0 ? nil : $0 } ?? 1
+            return .yarn(factor: factor, originalMaxPositions: original, betaFast: betaFast, betaSlow: betaSlow,
+                         attentionFactor: attention!, truncate: try fields.optionalBool("truncate") ?? true)
+        default:
+            throw ConfigError.invalidField(file: fields.file, field: fields.prefix + "rope_type",
+                                           reason: "unsupported RoPE type '\(type)' (supported: default, linear, llama3, yarn)")
+        }
+    }
+
+    private static func readObject(_ path: String) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError.unreadable(file: path) }
+        let object: Any
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw ConfigError.invalidJSON(file: path, reason: error.localizedDescription)
+        }
+        guard let dict = object as? [String: Any] else { throw ConfigError.invalidJSON(file: path, reason: "top level is not an object") }
+        return dict
+    }
+}
+
+/// Typed access to JSON fields with errors that name the file and field.
+struct Fields {
+    let json: [String: Any]
+    let file: String
+    var prefix = ""
+
+    private func number(_ key: String) throws -> NSNumber? {
+        guard let value = json[key], !(value is NSNull) else { return nil }
+        guard let number = value as? NSNumber else {
+            throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a number")
+        }
+        return number
+    }
+
+    func optionalInt(_ key: String) throws -> Int? {
+        guard let number = try number(key) else { return nil }
+        let double = number.doubleValue
+        guard double == double.rounded(), abs(double) < 1e15 else {
+            throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected an integer")
+        }
+        return number.intValue
+    }
+
+    func requiredInt(_ key: String) throws -> Int {
+        guard let value = try optionalInt(key) else { throw ConfigError.missingField(file: file, field: prefix + key) }
+        guard value >= 0 else { throw ConfigError.invalidField(file: file, field: prefix + key, reason: "must not be negative") }
+        return value
+    }
+
+    func optionalDouble(_ key: String) throws -> Double? { try number(key)?.doubleValue }
+
+    func requiredDouble(_ key: String) throws -> Double {
+        guard let value = try optionalDouble(key) else { throw ConfigError.missingField(file: file, field: prefix + key) }
+        return value
+    }
+
+    func optionalBool(_ key: String) throws -> Bool? {
+        guard let value = json[key], !(value is NSNull) else { return nil }
+        guard let flag = value as? Bool else {
+            throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected true or false")
+        }
+        return flag
+    }
+
+    func optionalString(_ key: String) throws -> String? {
+        guard let value = json[key], !(value is NSNull) else { return nil }
+        guard let string = value as? String else {
+            throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a string")
+        }
+        return string
+    }
+
+    func intOrIntList(_ key: String) throws -> [Int] {
+        if let list = json[key] as? [Any] {
+            return try list.map { item in
+                guard let n = item as? NSNumber else {
+                    throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected integers")
+                }
+                return n.intValue
+            }
+        }
+        return try optionalInt(key).map { [$0] } ?? []
+    }
+}

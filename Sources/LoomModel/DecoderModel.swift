@@ -1,0 +1,118 @@
+import LoomCore
+import LoomFormats
+import LoomKernels
+
+/// A Llama-family decoder: embedding, `layerCount` blocks of pre-norm grouped-query attention and
+/// a SwiGLU MLP, a final RMSNorm and the LM head. Computation is f32 throughout.
+///
+/// The pass is exposed in three steps (embed, layer, logits) so that the runtime can run a
+/// model whose layers sit on different devices, handing the hidden state between them.
+public final class DecoderModel: @unchecked Sendable {
+    public let config: ModelConfig
+    public let weights: DecoderWeights
+
+    public init(config: ModelConfig, weights: DecoderWeights) {
+        self.config = config
+        self.weights = weights
+    }
+
+    /// A cos/sin table for `positions` positions, stored in `arena` (one per device that runs layers).
+    /// - Parameter layout: `.halves` for HF checkpoints; GGUF sources pass their architecture's.
+    public func makeRotaryTable(positions: Int, layout: RopeLayout, arena: MemoryArena) throws -> (RotaryTable, ArenaBuffer<Float>) {
+        let (inverse, attentionFactor) = config.ropeScaling.inverseFrequencies(theta: config.ropeTheta, rotaryDim: config.headDim)
+        let storage = try arena.allocate(Float.self, count: 2 * positions * (config.headDim / 2), label: "rope")
+        let table = RotaryTable(inverseFrequencies: inverse, attentionFactor: attentionFactor, positions: positions,
+                                layout: layout, storage: storage.pointer)
+        return (table, storage)
+    }
+
+    /// The largest scratch any weight matrix needs for `batch` tokens.
+    public func matmulScratchBytes(batch: Int) -> Int {
+        var most = max(weights.embedding.scratchBytes(batch: batch), weights.lmHead.scratchBytes(batch: batch))
+        for layer in weights.layers { for m in layer.matrices { most = max(most, m.scratchBytes(batch: batch)) } }
+        return most
+    }
+
+    /// Looks up `tokens` into `scratch.hidden` ([tokens.count, hidden]). Ids are checked first,
+    /// so a bad id changes nothing.
+    public func embed(_ tokens: ArraySlice<Int>, scratch: ForwardScratch) throws {
+        let hidden = config.hiddenSize
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
+        }
+        for (i, token) in tokens.enumerated() {
+            weights.embedding.row(token, into: scratch.hidden.pointer + i * hidden)
+        }
+    }
+
+    /// Runs layer `index` over the `count` tokens in `scratch.hidden`, at positions
+    /// `start..<start+count`, storing their keys and values in `cache`.
+    public func runLayer(_ index: Int, start: Int, count: Int, cache: any KVCacheLayer, rope: RotaryTable,
+                         scratch: ForwardScratch, pool: ThreadPool) throws {
+        guard start + count <= cache.capacity, start + count <= rope.positions else {
+            throw ModelError.contextFull(position: start + count - 1, capacity: min(cache.capacity, rope.positions))
+        }
+        let layer = weights.layers[index]
+        let c = config
+        let x = scratch.hidden.pointer          // [count, hidden]
+        let xn = scratch.normed.pointer         // [count, hidden]
+        let q = scratch.query.pointer           // [count, heads, headDim]
+        let k = scratch.key.pointer             // [count, kvHeads, headDim]
+        let v = scratch.value.pointer           // [count, kvHeads, headDim]
+        let attn = scratch.attention.pointer    // [count, heads, headDim]
+        let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
+
+        rmsNorm(x, weight: layer.attentionNorm.pointer, eps: c.rmsNormEps, rows: count, width: c.hiddenSize, into: xn)
+        layer.query.multiply(xn, batch: count, into: q, scratch: mm, pool: pool)
+        layer.key.multiply(xn, batch: count, into: k, scratch: mm, pool: pool)
+        layer.value.multiply(xn, batch: count, into: v, scratch: mm, pool: pool)
+        addBias(layer.queryBias, to: q, rows: count, width: c.queryWidth)
+        addBias(layer.keyBias, to: k, rows: count, width: c.kvWidth)
+        addBias(layer.valueBias, to: v, rows: count, width: c.kvWidth)
+        if let qn = layer.queryNorm, let kn = layer.keyNorm {
+            rmsNorm(q, weight: qn.pointer, eps: c.rmsNormEps, rows: count * c.headCount, width: c.headDim, into: q)
+            rmsNorm(k, weight: kn.pointer, eps: c.rmsNormEps, rows: count * c.kvHeadCount, width: c.headDim, into: k)
+        }
+        for t in 0..<count {
+            rope.apply(q + t * c.queryWidth, heads: c.headCount, position: start + t)
+            rope.apply(k + t * c.kvWidth, heads: c.kvHeadCount, position: start + t)
+        }
+        cache.store(keys: k, values: v, start: start, count: count)
+        cache.attend(queries: q, start: start, count: count, heads: c.headCount,
+                     scale: 1 / Float(c.headDim).squareRoot(), window: c.slidingWindow,
+                     into: attn, scores: scratch.scores.pointer, pool: pool)
+        // The output projection reuses `normed` as its destination, then joins the residual.
+        layer.output.multiply(attn, batch: count, into: xn, scratch: mm, pool: pool)
+        addBias(layer.outputBias, to: xn, rows: count, width: c.hiddenSize)
+        addInPlace(x, xn, count * c.hiddenSize)
+
+        rmsNorm(x, weight: layer.mlpNorm.pointer, eps: c.rmsNormEps, rows: count, width: c.hiddenSize, into: xn)
+        let g = scratch.gate.pointer            // [count, intermediate]
+        let u = scratch.up.pointer              // [count, intermediate]
+        layer.gate.multiply(xn, batch: count, into: g, scratch: mm, pool: pool)
+        layer.up.multiply(xn, batch: count, into: u, scratch: mm, pool: pool)
+        swiGLU(gate: g, up: u, count: count * c.intermediateSize)
+        layer.down.multiply(g, batch: count, into: xn, scratch: mm, pool: pool)
+        addInPlace(x, xn, count * c.hiddenSize)
+    }
+
+    /// Final norm and LM head for hidden rows `rows` of `scratch.hidden`, written to `logits`
+    /// ([rows.count, vocab]). Uses `scratch.normed` rows of the same indices.
+    public func logits(rows: Range<Int>, scratch: ForwardScratch, into logits: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let h = config.hiddenSize
+        let xn = scratch.normed.pointer + rows.lowerBound * h
+        rmsNorm(scratch.hidden.pointer + rows.lowerBound * h, weight: weights.finalNorm.pointer, eps: config.rmsNormEps,
+                rows: rows.count, width: h, into: xn)
+        weights.lmHead.multiply(xn, batch: rows.count, into: logits,
+                                scratch: UnsafeMutableRawPointer(scratch.matmul.pointer), pool: pool)
+    }
+
+    private func addBias(_ bias: ArenaBuffer<Float>?, to rows: UnsafeMutablePointer<Float>, rows count: Int, width: Int) {
+        guard let b = bias?.pointer else { return }
+        for r in 0..<count { let row = rows + r * width; for i in 0..<width { row[i] += b[i] } }
+    }
+
+    private func addInPlace(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) {
+        for i in 0..<n { a[i] += b[i] }
+    }
+}

@@ -1,0 +1,94 @@
+import LoomCore
+import LoomFormats
+import LoomKernels
+
+/// Where a group of weights lives; the loader asks the runtime for the arena of each.
+public enum WeightPlacement: Hashable, Sendable {
+    case embedding
+    case layer(Int)
+    case head
+}
+
+/// The weights of one decoder layer.
+public struct DecoderLayerWeights: @unchecked Sendable {
+    public let attentionNorm: ArenaBuffer<Float>   // [hidden]
+    public let query: any WeightMatrix             // [heads * headDim, hidden]
+    public let key: any WeightMatrix               // [kvHeads * headDim, hidden]
+    public let value: any WeightMatrix             // [kvHeads * headDim, hidden]
+    public let output: any WeightMatrix            // [hidden, heads * headDim]
+    public let queryBias: ArenaBuffer<Float>?      // [heads * headDim]
+    public let keyBias: ArenaBuffer<Float>?        // [kvHeads * headDim]
+    public let valueBias: ArenaBuffer<Float>?      // [kvHeads * headDim]
+    public let outputBias: ArenaBuffer<Float>?     // [hidden]
+    public let queryNorm: ArenaBuffer<Float>?      // [headDim]
+    public let keyNorm: ArenaBuffer<Float>?        // [headDim]
+    public let mlpNorm: ArenaBuffer<Float>         // [hidden]
+    public let gate: any WeightMatrix              // [intermediate, hidden]
+    public let up: any WeightMatrix                // [intermediate, hidden]
+    public let down: any WeightMatrix              // [hidden, intermediate]
+
+    var matrices: [any WeightMatrix] { [query, key, value, output, gate, up, down] }
+}
+
+/// Hugging Face tensor names; GGUF sources translate from these.
+public enum HFTensorName {
+    public static let embedding = "model.embed_tokens.weight"
+    public static let finalNorm = "model.norm.weight"
+    public static let lmHead = "lm_head.weight"
+    public static func layer(_ i: Int, _ suffix: String) -> String { "model.layers.\(i).\(suffix)" }
+}
+
+/// All weights of a Llama-family decoder, bound to their arenas.
+public struct DecoderWeights: @unchecked Sendable {
+    public let embedding: any WeightMatrix         // [vocab, hidden]
+    public let layers: [DecoderLayerWeights]
+    public let finalNorm: ArenaBuffer<Float>       // [hidden]
+    /// The embedding itself when tied.
+    public let lmHead: any WeightMatrix            // [vocab, hidden]
+
+    /// Whether `source` carries its own LM head for `config` (untied and present).
+    public static func hasSeparateHead(config: ModelConfig, source: any WeightSource) -> Bool {
+        !config.tieWordEmbeddings && source.contains(HFTensorName.lmHead)
+    }
+
+    /// Binds every tensor of `decoderInventory`, charging mapped matrices to the arena of their
+    /// placement and allocating vectors there. Fails on the first missing or mis-shaped tensor.
+    public static func load(config: ModelConfig, source: any WeightSource,
+                            arena: (WeightPlacement) -> MemoryArena) throws -> DecoderWeights {
+        let inventory = decoderInventory(config: config, separateHead: hasSeparateHead(config: config, source: source))
+        var matrices: [String: any WeightMatrix] = [:]
+        var vectors: [String: ArenaBuffer<Float>] = [:]
+        for spec in inventory {
+            switch spec.kind {
+            case let .matrix(rows, cols):
+                let m = try source.matrix(spec.name, rows: rows, cols: cols)
+                try arena(spec.placement).charge(m.byteCount, label: "weights")
+                matrices[spec.name] = m
+            case let .vector(count):
+                vectors[spec.name] = try source.vector(spec.name, count: count, arena: arena(spec.placement))
+            }
+        }
+        let layers = (0..<config.layerCount).map { i -> DecoderLayerWeights in
+            let n = { HFTensorName.layer(i, $0) }
+            return DecoderLayerWeights(
+                attentionNorm: vectors[n("input_layernorm.weight")]!,
+                query: matrices[n("self_attn.q_proj.weight")]!,
+                key: matrices[n("self_attn.k_proj.weight")]!,
+                value: matrices[n("self_attn.v_proj.weight")]!,
+                output: matrices[n("self_attn.o_proj.weight")]!,
+                queryBias: vectors[n("self_attn.q_proj.bias")],
+                keyBias: vectors[n("self_attn.k_proj.bias")],
+                valueBias: vectors[n("self_attn.v_proj.bias")],
+                outputBias: vectors[n("self_attn.o_proj.bias")],
+                queryNorm: vectors[n("self_attn.q_norm.weight")],
+                keyNorm: vectors[n("self_attn.k_norm.weight")],
+                mlpNorm: vectors[n("post_attention_layernorm.weight")]!,
+                gate: matrices[n("mlp.gate_proj.weight")]!,
+                up: matrices[n("mlp.up_proj.weight")]!,
+                down: matrices[n("mlp.down_proj.weight")]!)
+        }
+        let embedding = matrices[HFTensorName.embedding]!
+        return DecoderWeights(embedding: embedding, layers: layers, finalNorm: vectors[HFTensorName.finalNorm]!,
+                              lmHead: matrices[HFTensorName.lmHead] ?? embedding)
+    }
+}

@@ -1,0 +1,43 @@
+import LoomCore
+import LoomFormats
+import LoomKernels
+
+/// The activations of one forward chunk of up to `maxTokens` tokens, allocated once per device.
+/// `byteCount` is the same arithmetic the planner uses, so the plan and the arena agree.
+public final class ForwardScratch: @unchecked Sendable {
+    public let maxTokens: Int
+    public let hidden: ArenaBuffer<Float>      // [maxTokens, hidden]
+    public let normed: ArenaBuffer<Float>      // [maxTokens, hidden]
+    public let query: ArenaBuffer<Float>       // [maxTokens, heads, headDim]
+    public let key: ArenaBuffer<Float>         // [maxTokens, kvHeads, headDim]
+    public let value: ArenaBuffer<Float>       // [maxTokens, kvHeads, headDim]
+    public let attention: ArenaBuffer<Float>   // [maxTokens, heads, headDim]
+    public let gate: ArenaBuffer<Float>        // [maxTokens, intermediate]
+    public let up: ArenaBuffer<Float>          // [maxTokens, intermediate]
+    public let scores: ArenaBuffer<Float>      // [threads, cacheCapacity]
+    public let matmul: ArenaBuffer<UInt8>      // quantized activations for the widest matmul
+
+    /// Float counts of each buffer, in declaration order, then the matmul bytes.
+    static func floatCounts(config: ModelConfig, maxTokens: Int, threads: Int, cacheCapacity: Int) -> [Int] {
+        [maxTokens * config.hiddenSize, maxTokens * config.hiddenSize, maxTokens * config.queryWidth,
+         maxTokens * config.kvWidth, maxTokens * config.kvWidth, maxTokens * config.queryWidth,
+         maxTokens * config.intermediateSize, maxTokens * config.intermediateSize, threads * cacheCapacity]
+    }
+
+    /// Bytes this scratch takes (each buffer carries up to 64 bytes of alignment slack).
+    public static func byteCount(config: ModelConfig, maxTokens: Int, threads: Int, cacheCapacity: Int,
+                                 matmulScratchBytes: Int) -> Int {
+        floatCounts(config: config, maxTokens: maxTokens, threads: threads, cacheCapacity: cacheCapacity)
+            .reduce(0) { $0 + $1 * 4 } + matmulScratchBytes
+    }
+
+    public init(config: ModelConfig, maxTokens: Int, threads: Int, cacheCapacity: Int,
+                matmulScratchBytes: Int, arena: MemoryArena) throws {
+        self.maxTokens = maxTokens
+        let counts = Self.floatCounts(config: config, maxTokens: maxTokens, threads: threads, cacheCapacity: cacheCapacity)
+        func take(_ i: Int) throws -> ArenaBuffer<Float> { try arena.allocate(Float.self, count: counts[i], label: "scratch") }
+        hidden = try take(0); normed = try take(1); query = try take(2); key = try take(3); value = try take(4)
+        attention = try take(5); gate = try take(6); up = try take(7); scores = try take(8)
+        matmul = try arena.allocate(UInt8.self, count: matmulScratchBytes, label: "scratch")
+    }
+}

@@ -1,0 +1,64 @@
+import LoomFormats
+
+/// One tensor a decoder needs: its Hugging Face name, where it goes, and its shape.
+///
+/// The loader binds exactly these tensors and the planner counts exactly these, so the two
+/// cannot disagree about what a model holds.
+public struct TensorSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A weight matrix [rows, cols], used in place in its stored format.
+        case matrix(rows: Int, cols: Int)
+        /// A norm weight or bias, held as f32.
+        case vector(count: Int)
+    }
+
+    public let name: String
+    public let placement: WeightPlacement
+    public let kind: Kind
+
+    /// Elements in the tensor.
+    public var elementCount: Int {
+        switch kind {
+        case let .matrix(rows, cols): return rows * cols
+        case let .vector(count): return count
+        }
+    }
+}
+
+/// Every tensor of a Llama-family decoder with `config`, in load order.
+/// - Parameter separateHead: whether the LM head is its own tensor (untied and present).
+public func decoderInventory(config: ModelConfig, separateHead: Bool) -> [TensorSpec] {
+    let hidden = config.hiddenSize
+    var specs: [TensorSpec] = [
+        TensorSpec(name: HFTensorName.embedding, placement: .embedding, kind: .matrix(rows: config.vocabSize, cols: hidden)),
+    ]
+    for i in 0..<config.layerCount {
+        let p = WeightPlacement.layer(i)
+        func matrix(_ suffix: String, _ rows: Int, _ cols: Int) {
+            specs.append(TensorSpec(name: HFTensorName.layer(i, suffix), placement: p, kind: .matrix(rows: rows, cols: cols)))
+        }
+        func vector(_ suffix: String, _ count: Int, when wanted: Bool = true) {
+            if wanted { specs.append(TensorSpec(name: HFTensorName.layer(i, suffix), placement: p, kind: .vector(count: count))) }
+        }
+        vector("input_layernorm.weight", hidden)
+        matrix("self_attn.q_proj.weight", config.queryWidth, hidden)
+        matrix("self_attn.k_proj.weight", config.kvWidth, hidden)
+        matrix("self_attn.v_proj.weight", config.kvWidth, hidden)
+        matrix("self_attn.o_proj.weight", hidden, config.queryWidth)
+        vector("self_attn.q_proj.bias", config.queryWidth, when: config.qkvBias)
+        vector("self_attn.k_proj.bias", config.kvWidth, when: config.qkvBias)
+        vector("self_attn.v_proj.bias", config.kvWidth, when: config.qkvBias)
+        vector("self_attn.o_proj.bias", hidden, when: config.outputBias)
+        vector("self_attn.q_norm.weight", config.headDim, when: config.qkNorm)
+        vector("self_attn.k_norm.weight", config.headDim, when: config.qkNorm)
+        vector("post_attention_layernorm.weight", hidden)
+        matrix("mlp.gate_proj.weight", config.intermediateSize, hidden)
+        matrix("mlp.up_proj.weight", config.intermediateSize, hidden)
+        matrix("mlp.down_proj.weight", hidden, config.intermediateSize)
+    }
+    specs.append(TensorSpec(name: HFTensorName.finalNorm, placement: .head, kind: .vector(count: hidden)))
+    if separateHead {
+        specs.append(TensorSpec(name: HFTensorName.lmHead, placement: .head, kind: .matrix(rows: config.vocabSize, cols: hidden)))
+    }
+    return specs
+}

@@ -1,0 +1,83 @@
+import LoomCore
+import LoomKernels
+import LoomModel
+
+/// One layer's keys and values in f32 or f16, laid out per KV head so that attention reads
+/// each head's history as one contiguous run.
+public final class DenseKVCacheLayer<Element: DenseElement & StorableElement>: KVCacheLayer, @unchecked Sendable {
+    public let capacity: Int
+    public let kvHeads: Int
+    public let headDim: Int
+    private let keys: ArenaBuffer<UInt8>     // [kvHeads, capacity, headDim] of Element
+    private let values: ArenaBuffer<UInt8>   // [kvHeads, capacity, headDim] of Element
+
+    public static func byteCount(kvHeads: Int, headDim: Int, capacity: Int) -> Int {
+        2 * kvHeads * capacity * headDim * Element.byteWidth
+    }
+
+    public init(kvHeads: Int, headDim: Int, capacity: Int, arena: MemoryArena) throws {
+        self.capacity = capacity
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        let bytes = kvHeads * capacity * headDim * Element.byteWidth
+        keys = try arena.allocate(UInt8.self, count: bytes, label: "cache")
+        values = try arena.allocate(UInt8.self, count: bytes, label: "cache")
+    }
+
+    private func slot(_ base: ArenaBuffer<UInt8>, head: Int, position: Int) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(base.pointer) + ((head * capacity + position) * headDim) * Element.byteWidth
+    }
+
+    public func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, start: Int, count: Int) {
+        for t in 0..<count {
+            for h in 0..<kvHeads {
+                let source = (t * kvHeads + h) * headDim
+                Element.store(k + source, count: headDim, to: slot(keys, head: h, position: start + t))
+                Element.store(v + source, count: headDim, to: slot(values, head: h, position: start + t))
+            }
+        }
+    }
+
+    public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
+                       window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                       pool: ThreadPool) {
+        let groupSize = heads / kvHeads
+        let tasks = count * heads
+        let workers = min(pool.threadCount, tasks)
+        // Each worker takes every workers-th (token, head) pair: later tokens attend further,
+        // and interleaving spreads them evenly. The worker index picks its scores row.
+        pool.run(chunks: workers) { worker in
+            var task = worker
+            while task < tasks {
+                let t = task / heads, h = task % heads
+                let position = start + t
+                let first = window.map { max(0, position - $0 + 1) } ?? 0
+                let kvHead = h / groupSize
+                attendOneHead(query: queries + task * headDim,
+                              keys: slot(keys, head: kvHead, position: first),
+                              values: slot(values, head: kvHead, position: first),
+                              element: Element.self, length: position - first + 1, headDim: headDim, scale: scale,
+                              scores: scores + worker * capacity, out: out + task * headDim)
+                task += workers
+            }
+        }
+    }
+}
+
+/// Elements a cache can write from f32.
+public protocol StorableElement {
+    static func store(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutableRawPointer)
+}
+
+extension F32Element: StorableElement {
+    public static func store(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutableRawPointer) {
+        destination.copyMemory(from: source, byteCount: count * 4)
+    }
+}
+
+extension F16Element: StorableElement {
+    public static func store(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutableRawPointer) {
+        let out = destination.assumingMemoryBound(to: UInt16.self)
+        for i in 0..<count { out[i] = floatToF16(source[i]) }
+    }
+}

@@ -1,0 +1,54 @@
+import LoomModel
+
+/// What one device holds under a plan, line by line.
+public struct PlannedDevice: Sendable, Equatable {
+    public var spec: DeviceSpec
+    /// Layers placed here, if any.
+    public var layers: ClosedRange<Int>?
+    public var holdsEmbedding = false
+    public var holdsHead = false
+    public var weightsBytes = 0
+    public var cacheBytes = 0
+    public var ropeBytes = 0
+    public var scratchBytes = 0
+    public var logitsBytes = 0
+    public var reserveBytes = 0
+
+    public var name: String { spec.name }
+    public var budgetBytes: Int { spec.budgetBytes }
+    /// Everything the arena will hold, without the reserve.
+    public var arenaBytes: Int { weightsBytes + cacheBytes + ropeBytes + scratchBytes + logitsBytes }
+    public var totalBytes: Int { arenaBytes + reserveBytes }
+    public var isUsed: Bool { layers != nil || holdsEmbedding || holdsHead }
+    /// Bytes over budget, or 0.
+    public var overflowBytes: Int { max(0, totalBytes - budgetBytes) }
+}
+
+/// A complete placement of a model on devices at one context length: the object the loader
+/// follows and the numbers `loom plan` prints.
+public struct MemoryPlan: Sendable {
+    public var model: String
+    public var config: LoomFormats.ModelConfig
+    public var request: PlanRequest
+    public var maxSequenceLength: Int
+    public var devices: [PlannedDevice]
+    /// Layer index → device index.
+    public var layerDevice: [Int]
+    public var embeddingDevice: Int?
+    public var headDevice: Int
+    /// Embedding bytes kept on the host (GPU device lists), outside every device budget.
+    public var hostBytes: Int
+    public var suggestions: [String] = []
+
+    public var fits: Bool { devices.allSatisfy { $0.overflowBytes == 0 } }
+
+    /// Cache bytes per token over all layers and sequences at the planned cache type.
+    public var kvCacheBytesPerToken: Int {
+        request.cacheType.bytesPerTokenPerLayer(kvWidth: config.kvWidth) * config.layerCount * request.batch
+    }
+
+    /// Tokens per forward chunk (the scratch is sized for this).
+    public var chunkTokens: Int { min(request.chunkTokens, maxSequenceLength) }
+}
+
+import LoomFormats

@@ -1,0 +1,38 @@
+import LoomFormats
+
+/// Shapes of popular models, from their config.json files, for planning before a download.
+public enum ModelCatalog {
+    public static let entries: [String: ModelConfig] = [
+        "llama-2-7b": llama(layers: 32, hidden: 4096, heads: 32, kv: 32, ffn: 11008, vocab: 32000, context: 4096),
+        "llama-2-13b": llama(layers: 40, hidden: 5120, heads: 40, kv: 40, ffn: 13824, vocab: 32000, context: 4096),
+        "llama-2-70b": llama(layers: 80, hidden: 8192, heads: 64, kv: 8, ffn: 28672, vocab: 32000, context: 4096),
+        "llama-3-8b": llama(layers: 32, hidden: 4096, heads: 32, kv: 8, ffn: 14336, vocab: 128256, context: 8192, theta: 500000),
+        "llama-3-70b": llama(layers: 80, hidden: 8192, heads: 64, kv: 8, ffn: 28672, vocab: 128256, context: 8192, theta: 500000),
+        // Qwen-72B as Smaug ships it: Llama layout with attention biases, no GQA.
+        "qwen-72b": llama(layers: 80, hidden: 8192, heads: 64, kv: 64, ffn: 24576, vocab: 152064, context: 32768,
+                          theta: 1_000_000, bias: true, architecture: .qwen2),
+        "qwen1.5-72b": llama(layers: 80, hidden: 8192, heads: 64, kv: 64, ffn: 24576, vocab: 152064, context: 32768,
+                             theta: 1_000_000, bias: true, architecture: .qwen2),
+        "smaug-72b": llama(layers: 80, hidden: 8192, heads: 64, kv: 64, ffn: 24576, vocab: 152064, context: 32768,
+                           theta: 1_000_000, bias: true),
+        "qwen2.5-0.5b": llama(layers: 24, hidden: 896, heads: 14, kv: 2, ffn: 4864, vocab: 151936, context: 32768,
+                              theta: 1_000_000, bias: true, architecture: .qwen2, tied: true),
+        "qwen2.5-7b": llama(layers: 28, hidden: 3584, heads: 28, kv: 4, ffn: 18944, vocab: 152064, context: 32768,
+                            theta: 1_000_000, bias: true, architecture: .qwen2),
+        "qwen2.5-72b": llama(layers: 80, hidden: 8192, heads: 64, kv: 8, ffn: 29568, vocab: 152064, context: 32768,
+                             theta: 1_000_000, bias: true, architecture: .qwen2),
+        "mistral-7b": llama(layers: 32, hidden: 4096, heads: 32, kv: 8, ffn: 14336, vocab: 32000, context: 32768,
+                            architecture: .mistral),
+        "miquliz-120b": llama(layers: 140, hidden: 8192, heads: 64, kv: 8, ffn: 28672, vocab: 32000, context: 32768),
+    ]
+
+    public static var names: [String] { entries.keys.sorted() }
+
+    private static func llama(layers: Int, hidden: Int, heads: Int, kv: Int, ffn: Int, vocab: Int, context: Int,
+                              theta: Double = 10000, bias: Bool = false, architecture: Architecture = .llama,
+                              tied: Bool = false) -> ModelConfig {
+        ModelConfig(architecture: architecture, hiddenSize: hidden, layerCount: layers, headCount: heads, kvHeadCount: kv,
+                    intermediateSize: ffn, vocabSize: vocab, maxPositionEmbeddings: context, ropeTheta: theta,
+                    qkvBias: bias, outputBias: bias && architecture == .llama, tieWordEmbeddings: tied)
+    }
+}

@@ -1,0 +1,78 @@
+import LoomFormats
+import LoomKernels
+import LoomModel
+
+/// Everything the planner needs to know about a model: its shape and the bytes of every tensor
+/// in `decoderInventory`, exact when a file is at hand.
+public struct ModelFootprint: Sendable {
+    public let name: String
+    public let config: ModelConfig
+    /// Bytes of the weights of each layer (matrices as stored, vectors as f32).
+    public let layerBytes: [Int]
+    public let embeddingBytes: Int
+    /// Final norm and, when untied, the LM head.
+    public let headBytes: Int
+    /// Largest kernel scratch for a chunk of `tokens` tokens.
+    public let matmulScratch: @Sendable (_ tokens: Int) -> Int
+    public let precision: WeightPrecision
+
+    public var weightBytes: Int { layerBytes.reduce(0, +) + embeddingBytes + headBytes }
+
+    /// Sizes `config` at `precision` without any file (catalog models and "what if" questions).
+    public init(name: String, config: ModelConfig, precision: WeightPrecision) {
+        let tied = config.tieWordEmbeddings
+        let inventory = decoderInventory(config: config, separateHead: !tied)
+        let fallback: WeightPrecision = precision == .file ? .ggufMix(.f16) : precision
+        self.init(name: name, config: config, inventory: inventory, precision: precision) { spec in
+            fallback.matrixBytes(spec, config: config, tied: tied) ?? 0
+        } matmulScratch: { tokens in
+            // Quantized kernels hold activations as 8-bit blocks of 32 with a scale (34 bytes per
+            // 32 values), plus room for per-block sums; dense kernels need none.
+            if case .ggufMix(let mix) = fallback, [.f32, .f16, .bf16].contains(mix) { return 0 }
+            return tokens * max(config.hiddenSize, config.intermediateSize, config.queryWidth) / 32 * 40
+        }
+    }
+
+    /// Sizes the model in `source` exactly: the bytes the loader will charge for each tensor.
+    public init(name: String, config: ModelConfig, source: any WeightSource) throws {
+        let separate = DecoderWeights.hasSeparateHead(config: config, source: source)
+        let inventory = decoderInventory(config: config, separateHead: separate)
+        var bytes: [String: Int] = [:]
+        var matrices: [any WeightMatrix] = []
+        for spec in inventory {
+            if case let .matrix(rows, cols) = spec.kind {
+                let m = try source.matrix(spec.name, rows: rows, cols: cols)
+                bytes[spec.name] = m.byteCount
+                matrices.append(m)
+            }
+        }
+        let all = matrices
+        self.init(name: name, config: config, inventory: inventory, precision: .file) { bytes[$0.name] ?? 0 }
+            matmulScratch: { tokens in all.map { $0.scratchBytes(batch: tokens) }.max() ?? 0 }
+    }
+
+    private init(name: String, config: ModelConfig, inventory: [TensorSpec], precision: WeightPrecision,
+                 matrixBytes: (TensorSpec) -> Int, matmulScratch: @escaping @Sendable (Int) -> Int) {
+        self.name = name
+        self.config = config
+        self.precision = precision
+        self.matmulScratch = matmulScratch
+        var layers = [Int](repeating: 0, count: config.layerCount)
+        var embedding = 0, head = 0
+        for spec in inventory {
+            let size: Int
+            switch spec.kind {
+            case .matrix: size = matrixBytes(spec)
+            case let .vector(count): size = count * 4
+            }
+            switch spec.placement {
+            case .embedding: embedding += size
+            case let .layer(i): layers[i] += size
+            case .head: head += size
+            }
+        }
+        layerBytes = layers
+        embeddingBytes = embedding
+        headBytes = head
+    }
+}

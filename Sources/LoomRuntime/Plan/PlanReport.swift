@@ -1,0 +1,77 @@
+import Foundation
+
+/// Renders a plan as the table `loom plan` prints and as its JSON.
+public enum PlanReport {
+    public static func json(_ plan: MemoryPlan, weightsOnly: [Int]? = nil) -> [String: Any] {
+        var object: [String: Any] = [
+            "model": plan.model,
+            "fits": plan.fits,
+            "max_seq_len": plan.maxSequenceLength,
+            "cache_type": plan.request.cacheType.rawValue,
+            "batch": plan.request.batch,
+            "kv_cache_bytes_per_token": plan.kvCacheBytesPerToken,
+            "host_bytes": plan.hostBytes,
+            "suggestions": plan.suggestions,
+            "devices": plan.devices.map { d -> [String: Any] in
+                var entry: [String: Any] = [
+                    "name": d.name, "budget_bytes": d.budgetBytes, "memory_bytes": d.spec.memoryBytes,
+                    "weights_bytes": d.weightsBytes, "cache_bytes": d.cacheBytes, "rope_bytes": d.ropeBytes,
+                    "scratch_bytes": d.scratchBytes, "logits_bytes": d.logitsBytes, "reserve_bytes": d.reserveBytes,
+                    "total_bytes": d.totalBytes, "overflow_bytes": d.overflowBytes,
+                    "holds_embedding": d.holdsEmbedding, "holds_head": d.holdsHead,
+                ]
+                entry["layers"] = d.layers.map { [$0.lowerBound, $0.upperBound] } ?? NSNull()
+                return entry
+            },
+        ]
+        if let weightsOnly {
+            object["weights_only_split_bytes"] = weightsOnly
+        }
+        return object
+    }
+
+    public static func table(_ plan: MemoryPlan, weightsOnly: [Int]? = nil) -> String {
+        var lines: [String] = []
+        let small = plan.devices.map(\.budgetBytes).max()! < 2_000_000_000
+        let unit = small ? 1e6 : 1e9
+        func gb(_ bytes: Int) -> String { String(format: "%.2f", Double(bytes) / unit) }
+        let c = plan.config
+        lines.append("\(plan.model): \(c.layerCount) layers, hidden \(c.hiddenSize), \(c.headCount) heads, \(c.kvHeadCount) KV heads, vocab \(c.vocabSize)")
+        lines.append("cache \(plan.request.cacheType.rawValue), max_seq_len \(plan.maxSequenceLength), batch \(plan.request.batch): "
+                     + "KV cache \(plan.kvCacheBytesPerToken) bytes per token (\(mib(plan.kvCacheBytesPerToken)) MiB)")
+        if plan.hostBytes > 0 { lines.append("host: embedding \(gb(plan.hostBytes)) (outside the device budgets)") }
+        let header = ["device", "budget", "layers", "weights", "cache", "rope", "scratch", "logits", "reserve", "total", "free"]
+        var rows = [header]
+        for d in plan.devices {
+            var layers = d.layers.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "-"
+            if d.holdsEmbedding { layers = "emb " + layers }
+            if d.holdsHead { layers += " head" }
+            rows.append([d.name, gb(d.budgetBytes), layers, gb(d.weightsBytes), gb(d.cacheBytes), gb(d.ropeBytes),
+                         gb(d.scratchBytes), gb(d.logitsBytes), gb(d.reserveBytes), gb(d.totalBytes),
+                         d.overflowBytes > 0 ? "OVER " + gb(d.overflowBytes) : gb(d.budgetBytes - d.totalBytes)])
+        }
+        let widths = header.indices.map { i in rows.map { $0[i].count }.max()! }
+        for row in rows {
+            lines.append(row.enumerated().map { i, cell in
+                i == 0 || i == 2 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                                 : String(repeating: " ", count: widths[i] - cell.count) + cell
+            }.joined(separator: "  "))
+        }
+        lines.append(small ? "(MB = 10^6 bytes)" : "(GB = 10^9 bytes)")
+        if let weightsOnly {
+            lines.append("")
+            lines.append("A weights-only split (ExLlamaV2's gpu_split) at these sizes, with each layer's cache following it:")
+            for (i, total) in weightsOnly.enumerated() {
+                let memory = plan.devices[i].spec.memoryBytes
+                let verdict = total > memory ? "exceeds its \(gb(memory)) by \(gb(total - memory))" : "fits in \(gb(memory))"
+                lines.append("  \(plan.devices[i].name): \(gb(total)), \(verdict)")
+            }
+        }
+        lines.append("")
+        lines.append(plan.fits ? "fits" : "DOES NOT FIT")
+        for s in plan.suggestions { lines.append("  - " + s) }
+        return lines.joined(separator: "\n")
+    }
+
+    static func mib(_ bytes: Int) -> String { String(format: "%.2f", Double(bytes) / 1048576) }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import LoomFormats
+import LoomKernels
+import LoomModel
+
+/// What to plan for.
+public struct PlanRequest: Sendable, Equatable {
+    public var devices: [DeviceSpec]
+    /// Fill devices in order (false) or spread layers so every device ends equally full (true).
+    public var balance = false
+    /// nil picks the largest context that fits.
+    public var maxSequenceLength: Int?
+    public var cacheType: CacheType = .fp16
+    /// Sequences decoded together; the cache holds `batch × maxSequenceLength` positions.
+    public var batch = 1
+    /// Tokens per forward chunk; prompts longer than this are split. Sizes the scratch.
+    public var chunkTokens = 512
+    /// Threads, which each need an attention-score row.
+    public var threads = 2
+    /// Logit rows kept per forward (1 for generation, the chunk for perplexity and --all-positions).
+    public var logitsRows = 1
+    /// Bytes left free on each device for what the arena does not see (stacks, the runtime).
+    public var reserveBytes = 64 << 20
+
+    public init(devices: [DeviceSpec], balance: Bool = false, maxSequenceLength: Int? = nil, cacheType: CacheType = .fp16,
+                batch: Int = 1, chunkTokens: Int = 512, threads: Int = 2, logitsRows: Int = 1, reserveBytes: Int = 64 << 20) {
+        self.devices = devices
+        self.balance = balance
+        self.maxSequenceLength = maxSequenceLength
+        self.cacheType = cacheType
+        self.batch = batch
+        self.chunkTokens = chunkTokens
+        self.threads = threads
+        self.logitsRows = logitsRows
+        self.reserveBytes = reserveBytes
+    }
+}
+
+/// Places a model's layers, cache, scratch and logits on devices before anything is loaded.
+public enum Planner {
+    /// Plans `model` for `request`; with no context length given, the largest that fits.
+    public static func plan(_ model: ModelFootprint, _ request: PlanRequest) -> MemoryPlan {
+        var plan: MemoryPlan
+        if let length = request.maxSequenceLength {
+            plan = place(model, request, length: length)
+        } else {
+            let best = largestFittingLength(model, request)
+            plan = place(model, request, length: max(best ?? 1, 1))
+        }
+        plan.suggestions = suggestions(for: plan, model: model)
+        return plan
+    }
+
+    /// Bytes of every per-device line other than weights and cache, for a device that runs layers.
+    static func workingSet(_ model: ModelFootprint, _ request: PlanRequest, length: Int) -> (rope: Int, scratch: Int) {
+        let config = model.config
+        let chunk = min(request.chunkTokens, length)
+        let capacity = length * request.batch
+        let scratch = ForwardScratch.byteCount(config: config, maxTokens: chunk, threads: request.threads,
+                                               cacheCapacity: capacity, matmulScratchBytes: model.matmulScratch(chunk))
+        return (RotaryTable.byteCount(headDim: config.headDim, positions: length), scratch)
+    }
+
+    static func cacheBytesPerLayer(_ model: ModelFootprint, _ request: PlanRequest, length: Int) -> Int {
+        request.cacheType.bytesPerTokenPerLayer(kvWidth: model.config.kvWidth) * length * request.batch
+    }
+
+    /// Greedy placement in layer order (or balanced by a common fill fraction).
+    static func place(_ model: ModelFootprint, _ request: PlanRequest, length: Int) -> MemoryPlan {
+        if request.balance {
+            var low = 0.0, high = 1.0
+            var best = placeFilling(model, request, length: length, fraction: 1)
+            guard best.fits else { return best }
+            // The smallest common fill fraction at which every device stays within it.
+            func within(_ plan: MemoryPlan, _ fraction: Double) -> Bool {
+                plan.devices.allSatisfy { d in
+                    d.totalBytes <= d.reserveBytes + Int(Double(d.budgetBytes - d.reserveBytes) * fraction)
+                }
+            }
+            for _ in 0..<24 {
+                let mid = (low + high) / 2
+                let candidate = placeFilling(model, request, length: length, fraction: mid)
+                if within(candidate, mid) { best = candidate; high = mid } else { low = mid }
+            }
+            return best
+        }
+        return placeFilling(model, request, length: length, fraction: 1)
+    }
+
+    private static func placeFilling(_ model: ModelFootprint, _ request: PlanRequest, length: Int, fraction: Double) -> MemoryPlan {
+        let config = model.config
+        let (rope, scratch) = workingSet(model, request, length: length)
+        let cachePerLayer = cacheBytesPerLayer(model, request, length: length)
+        let logits = config.vocabSize * min(request.logitsRows, min(request.chunkTokens, length)) * 4
+        var devices = request.devices.map { PlannedDevice(spec: $0, reserveBytes: request.reserveBytes) }
+        let embeddingOnHost = request.devices.first?.kind == .gpu
+        var hostBytes = 0
+        var d = 0
+        func limit(_ i: Int) -> Int { Int(Double(devices[i].budgetBytes - devices[i].reserveBytes) * fraction) }
+        func open(_ i: Int) {
+            if devices[i].ropeBytes == 0 { devices[i].ropeBytes = rope; devices[i].scratchBytes = scratch }
+        }
+        if embeddingOnHost { hostBytes = model.embeddingBytes } else {
+            devices[0].weightsBytes += model.embeddingBytes
+            devices[0].holdsEmbedding = true
+        }
+        open(0)
+        var layerDevice: [Int] = []
+        // Items in order: each layer (weights + its cache), then the head (weights + logits).
+        for item in 0...config.layerCount {
+            let isHead = item == config.layerCount
+            let cost = isHead ? model.headBytes + logits : model.layerBytes[item] + cachePerLayer
+            while devices[d].arenaBytes + cost > limit(d), d + 1 < devices.count {
+                // Move on only from a device that holds something; an empty first device
+                // that cannot take one layer would not take it later either.
+                d += 1
+                open(d)
+            }
+            if isHead {
+                devices[d].weightsBytes += model.headBytes
+                devices[d].logitsBytes = logits
+                devices[d].holdsHead = true
+            } else {
+                devices[d].weightsBytes += model.layerBytes[item]
+                devices[d].cacheBytes += cachePerLayer
+                devices[d].layers = (devices[d].layers?.lowerBound ?? item)...item
+                layerDevice.append(d)
+            }
+        }
+        // Devices past the last used one hold nothing.
+        for i in devices.indices where !devices[i].isUsed {
+            devices[i].ropeBytes = 0; devices[i].scratchBytes = 0; devices[i].reserveBytes = 0
+        }
+        return MemoryPlan(model: model.name, config: config, request: request, maxSequenceLength: length,
+                          devices: devices, layerDevice: layerDevice, embeddingDevice: embeddingOnHost ? nil : 0,
+                          headDevice: d, hostBytes: hostBytes)
+    }
+
+    /// The largest context (up to the model's trained length) that fits, or nil if none does.
+    public static func largestFittingLength(_ model: ModelFootprint, _ request: PlanRequest) -> Int? {
+        let maximum = model.config.maxPositionEmbeddings
+        guard place(model, request, length: 1).fits else { return nil }
+        if place(model, request, length: maximum).fits { return maximum }
+        var low = 1, high = maximum
+        while low + 1 < high {
+            let mid = (low + high) / 2
+            if place(model, request, length: mid).fits { low = mid } else { high = mid }
+        }
+        return low
+    }
+
+    /// Concrete ways out of a plan that does not fit, and how far a fitting one could reach.
+    static func suggestions(for plan: MemoryPlan, model: ModelFootprint) -> [String] {
+        var out: [String] = []
+        let request = plan.request
+        let length = plan.maxSequenceLength
+        if plan.fits {
+            if request.maxSequenceLength != nil, let best = largestFittingLength(model, request), best > length {
+                out.append("--max-seq-len \(best) also fits (the most at this cache type and split)")
+            }
+            return out
+        }
+        for device in plan.devices where device.overflowBytes > 0 {
+            out.append("\(device.name) is over its \(gigabytes(device.budgetBytes)) budget by \(gigabytes(device.overflowBytes))")
+        }
+        if let best = largestFittingLength(model, request) {
+            out.append("--max-seq-len \(best) fits with a \(request.cacheType.rawValue) cache")
+        } else {
+            out.append("no context length fits with a \(request.cacheType.rawValue) cache: the weights alone are too large")
+        }
+        for type in [CacheType.q8, .q6, .q4] where type.bytesPerTokenPerLayer(kvWidth: 128) < request.cacheType.bytesPerTokenPerLayer(kvWidth: 128) {
+            var other = request
+            other.cacheType = type
+            if place(model, other, length: length).fits {
+                out.append("--cache \(type.rawValue) fits \(length) tokens")
+                break
+            }
+        }
+        if case let .bitsPerWeight(bits, headBits) = model.precision {
+            var low = 2.0, high = bits
+            let fitsAt: (Double) -> Bool = { b in
+                place(ModelFootprint(name: model.name, config: model.config, precision: .bitsPerWeight(b, headBits: headBits)),
+                      request, length: length).fits
+            }
+            if fitsAt(low) {
+                for _ in 0..<12 { let mid = (low + high) / 2; if fitsAt(mid) { low = mid } else { high = mid } }
+                out.append(String(format: "--bpw %.2f fits %d tokens with a %@ cache", (low * 100).rounded(.down) / 100, length, request.cacheType.rawValue))
+            }
+        }
+        // A split that would fit: the same devices, balanced over all of their memory.
+        var balanced = request
+        balanced.balance = true
+        balanced.devices = request.devices.map { var d = $0; d.budgetBytes = d.memoryBytes; return d }
+        let alternative = place(model, balanced, length: length)
+        if alternative.fits {
+            let sizes = alternative.devices.map { String(format: "%.1f", Double($0.totalBytes) / 1e9) }
+            out.append("--split \(sizes.joined(separator: ",")) fits (balanced over the same devices)")
+        }
+        return out
+    }
+
+    /// ExLlamaV2's manual split, for comparison: layers placed by weight bytes alone into
+    /// `splitBytes`, then each layer's cache added on the device that holds the layer.
+    /// Returns the bytes each device would end up holding.
+    public static func weightsOnlySplit(_ model: ModelFootprint, _ request: PlanRequest, length: Int,
+                                        splitBytes: [Int]) -> [Int] {
+        let cachePerLayer = cacheBytesPerLayer(model, request, length: length)
+        let (rope, scratch) = workingSet(model, request, length: length)
+        var weights = [Int](repeating: 0, count: splitBytes.count)
+        var totals = [Int](repeating: 0, count: splitBytes.count)
+        var d = 0
+        for layer in 0..<model.config.layerCount {
+            while weights[d] + model.layerBytes[layer] > splitBytes[d], d + 1 < splitBytes.count { d += 1 }
+            weights[d] += model.layerBytes[layer]
+            totals[d] += model.layerBytes[layer] + cachePerLayer
+        }
+        totals[d] += model.headBytes + model.config.vocabSize * 4
+        for i in totals.indices where weights[i] > 0 { totals[i] += rope + scratch }
+        return totals
+    }
+
+    static func gigabytes(_ bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import LoomCore
+import LoomFormats
+import LoomModel
+import LoomRuntime
+
+/// Options shared by every command that runs a model: the model, and how to place it.
+struct RunOptions: ParsableArguments {
+    @Option(name: .long, help: "Model directory (config.json + safetensors).")
+    var model: String
+
+    @OptionGroup var planning: PlanningOptions
+
+    /// Plans the model on the requested devices and loads it as planned.
+    /// - Parameters:
+    ///   - defaultLength: context when `--max-seq-len` is absent (default: min(4096, trained length)).
+    ///   - chunk: tokens per forward when the command knows better than `--chunk`.
+    func makeEngine(logitsRows: Int = 1, defaultLength: Int? = nil, chunk: Int? = nil) throws -> Engine {
+        let config = try ModelConfig.load(directory: model)
+        let source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: model))
+        let footprint = try ModelFootprint(name: model, config: config, source: source)
+        var request = try planning.request(defaultLength: defaultLength ?? min(4096, config.maxPositionEmbeddings),
+                                           logitsRows: logitsRows)
+        if let chunk { request.chunkTokens = chunk }
+        let plan = Planner.plan(footprint, request)
+        return try Engine(config: config, source: source, plan: plan)
+    }
+}
+
+/// Per-device planned and peak bytes, for `--json` outputs.
+func usageJSON(_ engine: Engine) -> [[String: Any]] {
+    engine.usage.map { ["name": $0.name, "budget_bytes": $0.budgetBytes, "planned_bytes": $0.plannedBytes, "peak_bytes": $0.peakBytes] }
+}
+
+func jsonString(_ object: Any) throws -> String {
+    String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+}
+
+/// Parses "1,5,42" into token ids.
+func parseTokenList(_ text: String) throws -> [Int] {
+    let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    let ids = parts.compactMap { Int($0) }
+    guard !parts.isEmpty, ids.count == parts.count else {
+        throw ValidationError("--tokens must be comma-separated integers, such as 1,5,42")
+    }
+    return ids
+}
+
+/// Writes a line to standard error (progress and timings never go to stdout).
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Runs `body`, turning Loom's typed errors into a one-line message and exit code 1.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as ValidationError {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}

@@ -1,0 +1,487 @@
+"""Builds the transformers oracle fixtures for Loom's forward pass (issue 2).
+
+Each case is a tiny random-weight model written as a Hugging Face directory under
+Tests/Fixtures/goldens/<name>/ with:
+  config.json, generation_config.json, model.safetensors (or shards + index)
+  inputs.json   prompt ids, logits shape and format, versions, dtype, seed, what the case covers
+  logits.f32    raw little-endian float32, row-major [n_tokens, vocab], every prompt position
+  greedy.json   16-token greedy continuation (argmax, no sampling, no EOS stop)
+
+The reference is transformers' eager attention in float32 over the stored weights: the files are
+reloaded with dtype=float32, so bf16/f16 weights are widened exactly and RoPE tables are built in
+float32, which is what an f32 engine computing over the stored weights must output.
+
+Checks made before anything is kept (the script fails otherwise):
+  - reloading the saved directory reproduces the in-memory logits bit for bit, and every stored
+    tensor equals the loaded parameter;
+  - an independent float64 numpy forward pass (numpy_reference.py), reading only the files,
+    agrees with the logits to 1e-5 relative;
+  - a float64 run of the same model bounds the float32 rounding noise of the reference;
+  - model.generate agrees with a plain argmax loop over full forward passes, every greedy
+    step's top-1/top-2 gap is at least 1e-3 of the step's max |logit| (well above the 1e-4
+    tolerance of the Swift tests, so the continuation is robust to f32 rounding), and the
+    continuation holds at least 4 distinct tokens;
+  - for RoPE-scaled cases, the scaling changes the logits materially (the fixture can tell a
+    missing or wrong scaling from a correct one).
+
+Run:  /work/venv/bin/python tools/goldens/make_goldens.py   (from the repository root)
+"""
+
+import argparse
+import copy
+import dataclasses
+import itertools
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import numpy as np
+import safetensors
+import torch
+import transformers
+from transformers import (
+    AutoModelForCausalLM,
+    GenerationConfig,
+    LlamaConfig,
+    LlamaForCausalLM,
+    MistralConfig,
+    MistralForCausalLM,
+    Qwen2Config,
+    Qwen2ForCausalLM,
+    Qwen3Config,
+    Qwen3ForCausalLM,
+)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy_reference  # noqa: E402
+
+ARCHITECTURES = {
+    "LlamaForCausalLM": (LlamaConfig, LlamaForCausalLM),
+    "MistralForCausalLM": (MistralConfig, MistralForCausalLM),
+    "Qwen2ForCausalLM": (Qwen2Config, Qwen2ForCausalLM),
+    "Qwen3ForCausalLM": (Qwen3Config, Qwen3ForCausalLM),
+}
+STORAGE = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+PROMPT = [1, 17, 200, 43, 99, 5, 150, 77, 23, 250, 64, 8]  # 12 ids, BOS first, all < 256
+NEW_TOKENS = 16
+BOS = 1
+MAX_SEED_ATTEMPTS = 20
+MIN_MARGIN_RATIO = 1e-3  # greedy top-1 minus top-2, relative to the step's max |logit|
+MIN_DISTINCT_GREEDY = 6
+MAX_GREEDY_RUN = 3  # longest run of one repeated id
+NUMPY_TOLERANCE = 1e-5  # relative to max |logit|
+MIN_ROPE_SCALING_EFFECT = 1e-2  # relative to max |logit|
+
+# Weight scales. HF's default init (std 0.02) leaves a tiny model nearly linear with flat
+# attention, which would hide RoPE and masking bugs; these keep every activation O(1),
+# attention peaked, logits with a spread of a few units, and norm weights/biases far from
+# their neutral values so that a skipped norm weight or bias shows.
+EMBED_STD = 0.5
+QK_GAIN = 1.5  # q_proj/k_proj std = gain / sqrt(fan_in): attention scores of a few units
+# o_proj/down_proj write into the residual stream: with tied embeddings a weak layer output
+# leaves the last token's own embedding dominant, and greedy just repeats the last token.
+RESIDUAL_GAIN = 2.5
+LM_HEAD_GAIN = 3.0
+BIAS_STD = 0.3
+NORM_RANGE = (0.6, 1.4)
+QK_NORM_RANGE = (1.0, 3.0)  # Qwen3 q_norm/k_norm: unit-RMS q and k would give flat attention
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    architecture: str
+    storage: str
+    seed: int
+    note: str
+    config: dict
+    max_shard_size: str | None = None
+    legacy_config: bool = False  # rewrite config.json in the pre-5 layout real checkpoints ship
+    eos_list: bool = False  # generation_config.json eos as a list (as Qwen2.5 ships it)
+
+
+def tiny(hidden, heads, kv_heads, layers, vocab=256, **extra):
+    shapes = dict(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
+        num_hidden_layers=layers,
+        intermediate_size=hidden * 5 // 2,
+        max_position_embeddings=256,
+    )
+    return shapes | extra
+
+
+CASES = [
+    Case(
+        "llama-gqa-f32", "LlamaForCausalLM", "float32", 1,
+        "Llama, GQA 4 query heads over 2 KV heads, untied lm_head, plain RoPE theta 1e4, eps 1e-5, f32 storage.",
+        tiny(64, 4, 2, 2, rms_norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+    ),
+    Case(
+        "llama-mha-tied-f16", "LlamaForCausalLM", "float16", 2,
+        "Llama, no GQA (4 KV heads = 4 query heads), tied embeddings (no lm_head.weight in the file), 3 layers, f16 storage.",
+        tiny(64, 4, 4, 3, tie_word_embeddings=True, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+    ),
+    Case(
+        "llama3-rope-bf16", "LlamaForCausalLM", "bfloat16", 3,
+        "Llama with llama3 RoPE scaling (factor 8, low/high freq factors 1/4, original context 64 so all three "
+        "frequency bands occur at head_dim 16), theta 5e5, MQA (1 KV head), vocab 512, bf16 storage. config.json is "
+        "in the pre-transformers-5 layout Llama 3.1 ships: top-level rope_theta, rope_scaling, torch_dtype.",
+        tiny(64, 4, 1, 2, vocab=512, max_position_embeddings=512, rope_parameters={
+            "rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 64}),
+        legacy_config=True,
+    ),
+    Case(
+        "llama-rope-linear-f32", "LlamaForCausalLM", "float32", 4,
+        "Llama with linear RoPE scaling (factor 4: positions divided by 4), GQA 4/2, f32 storage.",
+        tiny(64, 4, 2, 2, rope_parameters={"rope_type": "linear", "rope_theta": 10000.0, "factor": 4.0}),
+    ),
+    Case(
+        "llama-rope-yarn-f16", "LlamaForCausalLM", "float16", 5,
+        "Llama with YaRN RoPE scaling (factor 4, original context 64, beta_fast/beta_slow/attention_factor left to "
+        "their defaults 32/1/0.1*ln(factor)+1, truncate default true), GQA 4/2, f16 storage.",
+        tiny(64, 4, 2, 2, rope_parameters={
+            "rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "original_max_position_embeddings": 64}),
+    ),
+    Case(
+        "llama-attn-bias-bf16", "LlamaForCausalLM", "bfloat16", 6,
+        "Llama with attention_bias true, Smaug-72B style: no GQA (6/6 heads), theta 1e6, eps 1e-6, untied. "
+        "Note HF Llama then has biases on q/k/v AND o_proj. bf16 storage.",
+        tiny(96, 6, 6, 2, attention_bias=True, rms_norm_eps=1e-6,
+             rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+    ),
+    Case(
+        "mistral-gqa-sharded-bf16", "MistralForCausalLM", "bfloat16", 7,
+        "Mistral, GQA 6 query heads over 2 KV heads (group of 3), 3 layers, sliding_window 4096 (inactive at these "
+        "lengths), untied, saved in 100KB shards with model.safetensors.index.json, bf16 storage.",
+        tiny(96, 6, 2, 3, sliding_window=4096, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+        max_shard_size="100KB",
+    ),
+    Case(
+        "qwen2-bias-tied-bf16", "Qwen2ForCausalLM", "bfloat16", 8,
+        "Qwen2 (Qwen2.5-0.5B style): q/k/v biases (no o_proj bias), GQA 4/2, tied embeddings, theta 1e6, eps 1e-6, "
+        "bf16 storage. config.json in the pre-transformers-5 layout Qwen2.5 ships (top-level rope_theta, "
+        "rope_scaling null, torch_dtype); generation_config.json has a list of two EOS ids.",
+        tiny(64, 4, 2, 2, tie_word_embeddings=True, rms_norm_eps=1e-6,
+             rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+        legacy_config=True, eos_list=True,
+    ),
+    Case(
+        "qwen3-qknorm-bf16", "Qwen3ForCausalLM", "bfloat16", 9,
+        "Qwen3: per-head q_norm/k_norm RMSNorm before RoPE, explicit head_dim 32 != hidden/heads 16 (q_proj maps "
+        "64 -> 128, o_proj 128 -> 64), GQA 4/2, no attention bias, tied embeddings, theta 1e6, bf16 storage.",
+        tiny(64, 4, 2, 2, head_dim=32, tie_word_embeddings=True, rms_norm_eps=1e-6,
+             rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+    ),
+]
+
+
+def versions():
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "safetensors": safetensors.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def init_weights(model, seed):
+    """Overwrites every parameter from a seeded generator (see the scale constants)."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def normal(shape, std):
+        return torch.randn(shape, generator=generator, dtype=torch.float32) * std
+
+    def uniform(shape, bounds):
+        low, high = bounds
+        return low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float32)
+
+    with torch.no_grad():
+        for name, p in model.named_parameters():  # a tied lm_head is listed once, as embed_tokens
+            if name.endswith(("q_norm.weight", "k_norm.weight")):
+                value = uniform(p.shape, QK_NORM_RANGE)
+            elif name.endswith("norm.weight"):
+                value = uniform(p.shape, NORM_RANGE)
+            elif name.endswith(".bias"):
+                value = normal(p.shape, BIAS_STD)
+            elif name.endswith("embed_tokens.weight"):
+                value = normal(p.shape, EMBED_STD)
+            else:
+                gain = 1.0
+                if name.endswith(("q_proj.weight", "k_proj.weight")):
+                    gain = QK_GAIN
+                elif name.endswith(("o_proj.weight", "down_proj.weight")):
+                    gain = RESIDUAL_GAIN
+                elif name == "lm_head.weight":
+                    gain = LM_HEAD_GAIN
+                value = normal(p.shape, gain / math.sqrt(p.shape[1]))
+            p.copy_(value)
+
+
+def round_to_storage(model, storage):
+    """Rounds every parameter through the storage dtype, keeping f32 tensors (and f32 RoPE buffers)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(storage).to(torch.float32))
+
+
+@torch.no_grad()
+def all_logits(model, tokens):
+    """[n, vocab] logits for every position of one sequence."""
+    return model(torch.tensor([tokens])).logits[0]
+
+
+@torch.no_grad()
+def greedy(model, prompt):
+    """(continuation ids, min over steps of (top1 - top2) / max|logit|), full forward each step."""
+    tokens, ratios = list(prompt), []
+    for _ in range(NEW_TOKENS):
+        last = all_logits(model, tokens)[-1]
+        top = torch.topk(last, 2).values
+        ratios.append(float((top[0] - top[1]) / last.abs().max()))
+        tokens.append(int(last.argmax()))
+    return tokens[len(prompt):], min(ratios)
+
+
+@torch.no_grad()
+def generate(model, prompt):
+    """model.generate's greedy continuation (KV cache path), EOS suppressed by min_new_tokens."""
+    ids = torch.tensor([prompt])
+    eos = model.generation_config.eos_token_id
+    out = model.generate(
+        ids, attention_mask=torch.ones_like(ids), max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS,
+        do_sample=False, pad_token_id=eos[0] if isinstance(eos, list) else eos,
+    )
+    return out[0, len(prompt):].tolist()
+
+
+def compact_json(value, indent=""):
+    """Indented JSON whose lists (which never hold objects here) stay on one line."""
+    if not isinstance(value, dict) or not value:
+        return json.dumps(value)
+    inner = indent + "  "
+    items = [f"{inner}{json.dumps(key)}: {compact_json(item, inner)}" for key, item in value.items()]
+    return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+
+
+def write_json(path, value):
+    with open(path, "w") as f:
+        f.write(compact_json(value) + "\n")
+
+
+def relative_max_diff(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def build(case, seed):
+    """A float32 model whose weights are exactly representable in the storage dtype."""
+    config_class, model_class = ARCHITECTURES[case.architecture]
+    config = config_class(**copy.deepcopy(case.config), bos_token_id=BOS, eos_token_id=2)
+    config._attn_implementation = "eager"
+    torch.manual_seed(seed)
+    model = model_class(config).eval()
+    init_weights(model, seed)
+    round_to_storage(model, STORAGE[case.storage])
+    return model
+
+
+def choose_eos(prompt, continuation, count):
+    """The smallest ids >= 2 absent from prompt and continuation, so greedy never meets EOS."""
+    used = set(prompt) | set(continuation)
+    free = [i for i in range(2, 10_000) if i not in used]
+    return free[:count]
+
+
+def rewrite_legacy_config(path):
+    """Rewrites a transformers-5 config.json into the layout of checkpoints saved before v5."""
+    with open(path) as f:
+        config = json.load(f)
+    rope = dict(config.pop("rope_parameters"))
+    config["rope_theta"] = rope.pop("rope_theta")
+    config["rope_scaling"] = None if rope.get("rope_type") == "default" else rope
+    config["torch_dtype"] = config.pop("dtype")
+    with open(path, "w") as f:
+        json.dump(dict(sorted(config.items())), f, indent=2)
+        f.write("\n")
+
+
+def check_stored_tensors(out_dir, model):
+    """Every tensor in the files equals the reloaded parameter, and nothing is missing or extra."""
+    stored = numpy_reference.load_torch_tensors(out_dir)
+    params = dict(model.state_dict())
+    if model.config.tie_word_embeddings:
+        params.pop("lm_head.weight")
+    assert set(stored) == set(params), f"tensor names differ: {set(stored) ^ set(params)}"
+    for name, value in stored.items():
+        assert torch.equal(value.to(torch.float32), params[name]), f"{name} differs after reload"
+    return {name: [str(value.dtype).removeprefix("torch."), list(value.shape)] for name, value in sorted(stored.items())}
+
+
+def rope_scaling_effect(case, model, tokens):
+    """Relative change of the logits when the same weights run with unscaled RoPE."""
+    rope = case.config.get("rope_parameters", {})
+    if rope.get("rope_type", "default") == "default":
+        return None
+    config = copy.deepcopy(model.config)
+    config.rope_parameters = {"rope_type": "default", "rope_theta": rope["rope_theta"]}
+    plain = ARCHITECTURES[case.architecture][1](config).eval()
+    plain.load_state_dict(model.state_dict())
+    return relative_max_diff(all_logits(plain, tokens), all_logits(model, tokens))
+
+
+def attempt(case, seed):
+    """The in-memory model and its greedy continuation, or None if the seed gives a weak fixture."""
+    model = build(case, seed)
+    continuation, margin = greedy(model, PROMPT)
+    runs = [len(list(group)) for _, group in itertools.groupby(continuation)]
+    if margin < MIN_MARGIN_RATIO or len(set(continuation)) < MIN_DISTINCT_GREEDY or max(runs) > MAX_GREEDY_RUN:
+        print(f"  seed {seed}: margin {margin:.2e}, {len(set(continuation))} distinct ids, run {max(runs)}; next seed")
+        return None
+    return model, continuation, margin
+
+
+def make_case(case, root):
+    for seed in range(case.seed, case.seed + 100 * MAX_SEED_ATTEMPTS, 100):
+        found = attempt(case, seed)
+        if found:
+            break
+    else:
+        raise SystemExit(f"{case.name}: no seed gave a usable greedy continuation")
+    model, continuation, margin = found
+    memory_logits = all_logits(model, PROMPT)
+
+    eos = choose_eos(PROMPT, continuation, 2 if case.eos_list else 1)
+    model.config.eos_token_id = eos[-1]
+    model.generation_config = GenerationConfig(bos_token_id=BOS, eos_token_id=eos if case.eos_list else eos[0])
+
+    out_dir = os.path.join(root, case.name)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    model.to(STORAGE[case.storage])
+    save_args = {"max_shard_size": case.max_shard_size} if case.max_shard_size else {}
+    model.save_pretrained(out_dir, **save_args)
+    del model
+    config_path = os.path.join(out_dir, "config.json")
+    if case.legacy_config:
+        rewrite_legacy_config(config_path)
+
+    # The reference proper: what a reader of these files computes in float32.
+    reloaded = AutoModelForCausalLM.from_pretrained(out_dir, dtype=torch.float32, attn_implementation="eager").eval()
+    tensors = check_stored_tensors(out_dir, reloaded)
+    logits = all_logits(reloaded, PROMPT)
+    assert torch.equal(logits, memory_logits), f"{case.name}: reloaded logits differ from the in-memory model"
+    assert greedy(reloaded, PROMPT)[0] == continuation, f"{case.name}: greedy differs after reload"
+    assert generate(reloaded, PROMPT) == continuation, f"{case.name}: model.generate differs from argmax loop"
+
+    numpy_error = relative_max_diff(logits, numpy_reference.forward(out_dir, PROMPT))
+    assert numpy_error < NUMPY_TOLERANCE, f"{case.name}: numpy reference differs by {numpy_error:.2e}"
+    scaling_effect = rope_scaling_effect(case, reloaded, PROMPT)
+    if scaling_effect is not None:
+        assert scaling_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: RoPE scaling barely matters"
+    f64_error = relative_max_diff(logits, all_logits(copy.deepcopy(reloaded).double(), PROMPT))
+
+    logits_np = logits.numpy().astype("<f4")
+    logits_np.tofile(os.path.join(out_dir, "logits.f32"))
+    with open(config_path) as f:
+        config_json = json.load(f)
+    inputs = {
+        "note": case.note,
+        "architecture": case.architecture,
+        "tokens": PROMPT,
+        "logits": {
+            "file": "logits.f32",
+            "dtype": "float32",
+            "byte_order": "little",
+            "layout": "row-major",
+            "shape": list(logits_np.shape),
+            "max_abs": float(np.max(np.abs(logits_np))),
+            "f32_vs_f64_max_abs_diff_over_max_abs": f64_error,
+            "numpy_f64_reference_max_abs_diff_over_max_abs": numpy_error,
+        },
+        "computed_in": "float32, eager attention, weights widened exactly from storage",
+        "storage_dtype": case.storage,
+        "seed": seed,
+        "sharded": bool(case.max_shard_size),
+        "config_layout": "legacy (rope_theta, rope_scaling, torch_dtype)" if case.legacy_config else "transformers 5 (rope_parameters, dtype)",
+        "rope_scaling_effect_max_abs_diff_over_max_abs": scaling_effect,
+        "tensors": tensors,
+        "parameter_count": sum(int(np.prod(shape)) for _, shape in tensors.values()),
+        "bos_token_id": config_json.get("bos_token_id"),
+        "eos_token_id": eos if case.eos_list else eos[0],
+        "versions": versions(),
+    }
+    write_json(os.path.join(out_dir, "inputs.json"), inputs)
+    write_json(os.path.join(out_dir, "greedy.json"), {
+        "prompt": PROMPT,
+        "max_new_tokens": NEW_TOKENS,
+        "tokens": continuation,
+        "decoding": "argmax of float32 logits each step, no sampling, EOS never produced",
+        "min_top1_top2_gap_over_max_abs": margin,
+    })
+    size = sum(os.path.getsize(os.path.join(out_dir, n)) for n in os.listdir(out_dir))
+    print(f"{case.name}: seed {seed}, {size // 1024} KB, max|logit| {inputs['logits']['max_abs']:.2f}, "
+          f"f64 {f64_error:.1e}, numpy {numpy_error:.1e}, rope effect {scaling_effect}, greedy {continuation}")
+    return size
+
+
+def write_versions(root, command, sizes):
+    lines = [
+        "# Goldens: transformers oracle fixtures",
+        "",
+        "Generated by `tools/goldens/make_goldens.py`; do not edit by hand. Regenerate with:",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "Versions:",
+        "",
+        *[f"- {name} {version}" for name, version in versions().items()],
+        "",
+        "Each directory is a Hugging Face model (config.json, generation_config.json, safetensors) plus",
+        "`inputs.json` (prompt ids, logits shape/format, what the case covers), `logits.f32` (raw",
+        "little-endian float32, row-major [n_tokens, vocab], every prompt position, computed in float32",
+        "with eager attention over the stored weights widened exactly) and `greedy.json` (16-token argmax",
+        "continuation).",
+        "",
+        "| case | bytes | covers |",
+        "|---|---|---|",
+        *[f"| {case.name} | {sizes[case.name]} | {case.note} |" for case in CASES],
+        "",
+    ]
+    with open(os.path.join(root, "VERSIONS.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="Tests/Fixtures/goldens", help="fixture root (default: %(default)s)")
+    parser.add_argument("--only", nargs="*", help="case names to (re)build")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    os.makedirs(args.out, exist_ok=True)
+    sizes = {}
+    for case in CASES:
+        if args.only and case.name not in args.only:
+            out_dir = os.path.join(args.out, case.name)
+            sizes[case.name] = sum(os.path.getsize(os.path.join(out_dir, n)) for n in os.listdir(out_dir))
+            continue
+        sizes[case.name] = make_case(case, args.out)
+    write_versions(args.out, "/work/venv/bin/python tools/goldens/make_goldens.py", sizes)
+    print(f"total {sum(sizes.values()) // 1024} KB")
+
+
+if __name__ == "__main__":
+    main()

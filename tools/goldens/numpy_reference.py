@@ -1,0 +1,180 @@
+"""An independent float64 forward pass of the Llama family, read from files only.
+
+This is the second oracle for the goldens: it knows nothing of transformers. It reads
+`config.json` (both the transformers-5 `rope_parameters` layout and the older top-level
+`rope_theta` + `rope_scaling` layout) and the safetensors weights (single file or sharded
+through `model.safetensors.index.json`), and computes the logits for every prompt position.
+`make_goldens.py` checks that these agree with transformers, which proves that each fixture
+directory alone holds everything an engine needs, and spells out the math the Swift forward
+pass must reproduce.
+"""
+
+import json
+import math
+import os
+
+import numpy as np
+from safetensors.torch import load_file
+
+SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM")
+
+
+def weight_files(model_dir):
+    """Paths of the safetensors files: the shards named by the index, or model.safetensors."""
+    index_path = os.path.join(model_dir, "model.safetensors.index.json")
+    if not os.path.exists(index_path):
+        return [os.path.join(model_dir, "model.safetensors")]
+    with open(index_path) as f:
+        return [os.path.join(model_dir, name) for name in sorted(set(json.load(f)["weight_map"].values()))]
+
+
+def load_torch_tensors(model_dir):
+    """All tensors of a model directory as torch tensors in their stored dtype, keyed by name."""
+    tensors = {}
+    for path in weight_files(model_dir):
+        tensors.update(load_file(path))
+    return tensors
+
+
+def load_tensors(model_dir):
+    """All tensors of a model directory as float64 numpy arrays, keyed by name."""
+    # numpy has no bfloat16: read through torch, which widens bf16 exactly.
+    return {key: value.double().numpy() for key, value in load_torch_tensors(model_dir).items()}
+
+
+def rope_settings(config):
+    """(theta, scaling dict or None) from either config layout."""
+    params = config.get("rope_parameters")
+    if params is None:
+        scaling = config.get("rope_scaling")
+        theta = config.get("rope_theta", 10000.0)
+    else:
+        scaling = params
+        theta = params.get("rope_theta", config.get("rope_theta", 10000.0))
+    if scaling is not None:
+        kind = scaling.get("rope_type", scaling.get("type", "default"))
+        scaling = None if kind == "default" else dict(scaling, rope_type=kind)
+    return theta, scaling
+
+
+def inverse_frequencies(config, head_dim):
+    """(inv_freq [head_dim/2], attention_factor) following transformers' modeling_rope_utils."""
+    theta, scaling = rope_settings(config)
+    exponents = np.arange(0, head_dim, 2, dtype=np.float64) / head_dim
+    inv_freq = 1.0 / theta**exponents  # [head_dim/2]
+    if scaling is None:
+        return inv_freq, 1.0
+    kind = scaling["rope_type"]
+    factor = float(scaling["factor"])
+    if kind == "linear":
+        return inv_freq / factor, 1.0
+    if kind == "llama3":
+        original = scaling["original_max_position_embeddings"]
+        low_freq_wavelen = original / scaling["low_freq_factor"]
+        high_freq_wavelen = original / scaling["high_freq_factor"]
+        wavelen = 2 * math.pi / inv_freq
+        scaled = np.where(wavelen > low_freq_wavelen, inv_freq / factor, inv_freq)
+        smooth = (original / wavelen - scaling["low_freq_factor"]) / (
+            scaling["high_freq_factor"] - scaling["low_freq_factor"]
+        )
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = (wavelen >= high_freq_wavelen) & (wavelen <= low_freq_wavelen)
+        return np.where(medium, smoothed, scaled), 1.0
+    if kind == "yarn":
+        original = scaling["original_max_position_embeddings"]
+        beta_fast = scaling.get("beta_fast") or 32
+        beta_slow = scaling.get("beta_slow") or 1
+        truncate = scaling.get("truncate", True)
+        attention_factor = scaling.get("attention_factor")
+        if attention_factor is None:
+            mscale, mscale_all_dim = scaling.get("mscale"), scaling.get("mscale_all_dim")
+
+            def get_mscale(scale, m=1.0):
+                return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+
+            if mscale and mscale_all_dim:
+                attention_factor = get_mscale(factor, mscale) / get_mscale(factor, mscale_all_dim)
+            else:
+                attention_factor = get_mscale(factor)
+
+        def correction_dim(rotations):
+            return head_dim * math.log(original / (rotations * 2 * math.pi)) / (2 * math.log(theta))
+
+        low, high = correction_dim(beta_fast), correction_dim(beta_slow)
+        if truncate:
+            low, high = math.floor(low), math.ceil(high)
+        low, high = max(low, 0), min(high, head_dim - 1)
+        if low == high:
+            high += 0.001
+        ramp = np.clip((np.arange(head_dim // 2, dtype=np.float64) - low) / (high - low), 0, 1)
+        extrapolation_weight = 1 - ramp
+        inv_freq = (inv_freq / factor) * (1 - extrapolation_weight) + inv_freq * extrapolation_weight
+        return inv_freq, attention_factor
+    raise ValueError(f"rope type {kind!r} is not covered by the reference")
+
+
+def rms_norm(x, weight, eps):
+    """RMSNorm over the last axis."""
+    return weight * (x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps))
+
+
+def rotate_half(x):
+    """HF's non-interleaved rotation: pairs are (i, i + d/2)."""
+    half = x.shape[-1] // 2
+    return np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+
+
+def forward(model_dir, tokens):
+    """Logits [n_tokens, vocab] (float64) for a prompt, with a causal mask."""
+    with open(os.path.join(model_dir, "config.json")) as f:
+        config = json.load(f)
+    architecture = config["architectures"][0]
+    if architecture not in SUPPORTED_ARCHITECTURES:
+        raise ValueError(f"unsupported architecture {architecture}")
+    w = load_tensors(model_dir)
+    n_heads = config["num_attention_heads"]
+    n_kv_heads = config.get("num_key_value_heads") or n_heads
+    head_dim = config.get("head_dim") or config["hidden_size"] // n_heads
+    eps = config["rms_norm_eps"]
+    group = n_heads // n_kv_heads
+    n = len(tokens)
+
+    inv_freq, attention_factor = inverse_frequencies(config, head_dim)
+    angles = np.outer(np.arange(n, dtype=np.float64), inv_freq)  # [n, head_dim/2]
+    angles = np.concatenate([angles, angles], axis=-1)  # [n, head_dim]
+    cos, sin = np.cos(angles) * attention_factor, np.sin(angles) * attention_factor
+    mask = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
+
+    def linear(x, prefix):
+        y = x @ w[prefix + ".weight"].T
+        bias = w.get(prefix + ".bias")
+        return y if bias is None else y + bias
+
+    x = w["model.embed_tokens.weight"][tokens]  # [n, hidden]
+    for layer in range(config["num_hidden_layers"]):
+        p = f"model.layers.{layer}."
+        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+        q = linear(h, p + "self_attn.q_proj").reshape(n, n_heads, head_dim)
+        k = linear(h, p + "self_attn.k_proj").reshape(n, n_kv_heads, head_dim)
+        v = linear(h, p + "self_attn.v_proj").reshape(n, n_kv_heads, head_dim)
+        if p + "self_attn.q_norm.weight" in w:  # Qwen3: per-head RMSNorm before RoPE
+            q = rms_norm(q, w[p + "self_attn.q_norm.weight"], eps)
+            k = rms_norm(k, w[p + "self_attn.k_norm.weight"], eps)
+        q = q * cos[:, None, :] + rotate_half(q) * sin[:, None, :]
+        k = k * cos[:, None, :] + rotate_half(k) * sin[:, None, :]
+        out = np.empty((n, n_heads, head_dim))
+        for head in range(n_heads):
+            kv = head // group
+            scores = q[:, head, :] @ k[:, kv, :].T / math.sqrt(head_dim) + mask  # [n, n]
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            scores /= scores.sum(axis=-1, keepdims=True)
+            out[:, head, :] = scores @ v[:, kv, :]
+        x = x + linear(out.reshape(n, n_heads * head_dim), p + "self_attn.o_proj")
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        gate = linear(h, p + "mlp.gate_proj")
+        x = x + linear(gate / (1 + np.exp(-gate)) * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+    x = rms_norm(x, w["model.norm.weight"], eps)
+    head = w.get("lm_head.weight")
+    if head is None or config.get("tie_word_embeddings", False):
+        head = w["model.embed_tokens.weight"]
+    return x @ head.T
