@@ -14,6 +14,8 @@ struct Loom: ParsableCommand {
             GenerateCommand.self,
             BenchCommand.self,
             Features.self,
+            BenchKernels.self,
+            BenchMemory.self,
             Template.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
