@@ -129,50 +129,38 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
     public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
                        window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
                        pool: ThreadPool) {
-        let groupSize = heads / kvHeads
-        let tasks = count * heads
-        let workers = min(pool.threadCount, tasks)
         let groups = headDim / 32
         let keyRow = groups * keyBits.groupBytes, valueRow = groups * valueBits.groupBytes
-        pool.run(chunks: workers) { worker in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: headDim) { rotated in
-                let q = rotated.baseAddress!
-                var task = worker
-                while task < tasks {
-                    let t = task / heads, h = task % heads
-                    let position = start + t
-                    let first = window.map { max(0, position - $0 + 1) } ?? 0
-                    let kvHead = h / groupSize
-                    let length = position - first + 1
-                    let s = scores + worker * capacity
-                    // Rotate the query into the cache's basis once; keys stay rotated.
-                    q.update(from: queries + task * headDim, count: headDim)
-                    for g in 0..<groups { hadamard32(q + g * 32) }
-                    let kBase = UnsafeRawPointer(row(keys, keyBits, head: kvHead, position: first))
-                    var maximum = -Float.infinity
-                    for i in 0..<length {
-                        let k = kBase + i * keyRow
-                        var dot: Float = 0
-                        for g in 0..<groups { dot += Self.dot(q + g * 32, group: k + g * keyBits.groupBytes, bits: keyBits) }
-                        s[i] = dot * scale
-                        maximum = max(maximum, s[i])
-                    }
-                    var sum: Float = 0
-                    for i in 0..<length { s[i] = expf(s[i] - maximum); sum += s[i] }
-                    let o = out + task * headDim
-                    o.update(repeating: 0, count: headDim)
-                    let vBase = UnsafeRawPointer(row(values, valueBits, head: kvHead, position: first))
-                    let inverse = 1 / sum
-                    for i in 0..<length {
-                        let v = vBase + i * valueRow
-                        for g in 0..<groups {
-                            Self.accumulate(o + g * 32, weight: s[i] * inverse, group: v + g * valueBits.groupBytes, bits: valueBits)
-                        }
-                    }
-                    // Back from the rotated basis: the transform is its own inverse.
-                    for g in 0..<groups { hadamard32(o + g * 32) }
-                    task += workers
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: pool.threadCount * headDim) { rotatedRows in
+            forEachAttentionTask(start: start, count: count, heads: heads, kvHeads: kvHeads, window: window, pool: pool) { task in
+                let q = rotatedRows.baseAddress! + task.worker * headDim
+                let s = scores + task.worker * capacity
+                // Rotate the query into the cache's basis once; keys stay rotated.
+                q.update(from: queries + task.index * headDim, count: headDim)
+                for g in 0..<groups { hadamard32(q + g * 32) }
+                let kBase = UnsafeRawPointer(row(keys, keyBits, head: task.kvHead, position: task.first))
+                var maximum = -Float.infinity
+                for i in 0..<task.length {
+                    let k = kBase + i * keyRow
+                    var dot: Float = 0
+                    for g in 0..<groups { dot += Self.dot(q + g * 32, group: k + g * keyBits.groupBytes, bits: keyBits) }
+                    s[i] = dot * scale
+                    maximum = max(maximum, s[i])
                 }
+                var sum: Float = 0
+                for i in 0..<task.length { s[i] = expf(s[i] - maximum); sum += s[i] }
+                let o = out + task.index * headDim
+                o.update(repeating: 0, count: headDim)
+                let vBase = UnsafeRawPointer(row(values, valueBits, head: task.kvHead, position: task.first))
+                let inverse = 1 / sum
+                for i in 0..<task.length {
+                    let v = vBase + i * valueRow
+                    for g in 0..<groups {
+                        Self.accumulate(o + g * 32, weight: s[i] * inverse, group: v + g * valueBits.groupBytes, bits: valueBits)
+                    }
+                }
+                // Back from the rotated basis: the transform is its own inverse.
+                for g in 0..<groups { hadamard32(o + g * 32) }
             }
         }
     }
