@@ -12,6 +12,7 @@ struct Loom: ParsableCommand {
             PlanCommand.self,
             LogitsCommand.self,
             GenerateCommand.self,
+            ChatCommand.self,
             BenchCommand.self,
             Features.self,
             Template.self,
