@@ -14,6 +14,7 @@ struct Loom: ParsableCommand {
             GenerateCommand.self,
             ChatCommand.self,
             BenchCommand.self,
+            BenchSamplingCommand.self,
             Features.self,
             Template.self,
         ]
