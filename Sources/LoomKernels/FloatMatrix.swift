@@ -14,6 +14,9 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     let data: UnsafeRawPointer  // [rows, cols]
     private let owner: AnyObject?
     private let rowsKernel: RowsKernel
+    #if arch(x86_64)
+    private let tileKernel: LoomKernelsAVX512.FloatTileKernel?
+    #endif
 
     /// y[start..<end] = W[start..<end, :]·x.
     typealias RowsKernel = (_ w: UnsafeRawPointer, _ cols: Int, _ start: Int, _ end: Int,
@@ -34,6 +37,14 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         self.owner = owner
         self.path = path.isSupported ? path : .portable
         self.rowsKernel = Self.kernel(type, self.path)
+        #if arch(x86_64)
+        switch (self.path, type) {
+        case (.avx512, .f16): tileKernel = LoomKernelsAVX512.f16Tile
+        case (.avx512, .bf16): tileKernel = LoomKernelsAVX512.bf16Tile
+        case (.avx512, .f32): tileKernel = LoomKernelsAVX512.f32Tile
+        default: tileKernel = nil
+        }
+        #endif
     }
 
     public func scratchBytes(batch: Int) -> Int { 0 }
@@ -45,6 +56,23 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
             pool.parallelFor(rows, grain: 16) { range in kernel(data, cols, range.lowerBound, range.upperBound, x, y) }
             return
         }
+        #if arch(x86_64)
+        if let tileKernel {
+            // (row tile, column group) chunks: weight rows stay in L1/L2, the group's activations in L2.
+            let fullRows = rows & ~3, fullCols = batch & ~3
+            let rowTile = max(4, min(64, (32 * 1024 / max(1, cols * type.blockBytes)) & ~3)), colGroup = 32
+            let rowTiles = (fullRows + rowTile - 1) / rowTile, colGroups = (fullCols + colGroup - 1) / colGroup
+            pool.run(chunks: rowTiles * colGroups) { chunk in
+                let r0 = (chunk % rowTiles) * rowTile, c0 = (chunk / rowTiles) * colGroup
+                tileKernel(data, rows, cols, r0, min(fullRows, r0 + rowTile), c0, min(fullCols, c0 + colGroup), x, y)
+            }
+            for c in 0..<batch where c >= fullCols || fullRows < rows {
+                let start = c >= fullCols ? 0 : fullRows
+                kernel(data, cols, start, rows, x + c * cols, y + c * rows)
+            }
+            return
+        }
+        #endif
         let tile = max(4, (16 * 1024) / max(1, cols * type.blockBytes)) & ~3
         let tiles = (rows + tile - 1) / tile
         pool.run(chunks: tiles) { t in

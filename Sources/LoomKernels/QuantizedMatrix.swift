@@ -32,6 +32,10 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     /// Keeps the memory `data` points into (a mapped file) alive.
     private let owner: AnyObject?
     private let rowsKernel: RowsKernel
+    #if arch(x86_64)
+    /// The 4×4 tile kernel for batches, where the path has one for the type.
+    private let tileKernel: LoomKernelsAVX512.TileKernel?
+    #endif
 
     /// y[start..<end] = W[start..<end, :]·x for one quantized activation row.
     typealias RowsKernel = (_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
@@ -57,6 +61,9 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         self.owner = owner
         self.path = path.isSupported ? path : .portable
         self.rowsKernel = Self.kernel(type, self.path)
+        #if arch(x86_64)
+        self.tileKernel = Self.tileKernel(type, self.path)
+        #endif
     }
 
     public func scratchBytes(batch: Int) -> Int { Q8Activations.scratchBytes(batch: batch, cols: cols) }
@@ -65,7 +72,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
                          scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
         guard let scratch, batch > 0 else { return }
         let activations = Q8Activations(scratch: scratch, batch: batch, cols: cols)
-        activations.quantize(x, pool: pool)
+        activations.quantize(x, path: path, pool: pool)
         let blocks = cols / type.blockSize
         let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
         if batch == 1 {
@@ -73,6 +80,12 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             pool.parallelFor(rows, grain: 16) { range in kernel(data, rowBytes, range.lowerBound, range.upperBound, blocks, row, y) }
             return
         }
+        #if arch(x86_64)
+        if let tileKernel {
+            multiplyTiled(tileKernel, activations, batch: batch, y: y, pool: pool)
+            return
+        }
+        #endif
         // A tile of rows stays in L1 while the whole batch streams past it.
         let tile = max(4, (16 * 1024) / max(1, rowBytes))
         let tiles = (rows + tile - 1) / tile
@@ -83,6 +96,45 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             }
         }
     }
+
+    #if arch(x86_64)
+    /// Batches on the tile kernel: 4 weight rows × 4 activation rows per step. Work is split into
+    /// (row tile, column group) chunks so a thread's weight rows stay in L1 and the column group's
+    /// activations in L2; rows and columns beyond multiples of 4 go through the row kernel.
+    private func multiplyTiled(_ tileKernel: LoomKernelsAVX512.TileKernel, _ activations: Q8Activations,
+                               batch: Int, y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
+        let blocks = cols / type.blockSize
+        let fullRows = rows & ~3, fullCols = batch & ~3
+        let rowTile = max(4, min(64, (24 * 1024 / max(1, rowBytes)) & ~3))
+        let colGroup = 64
+        let rowTiles = (fullRows + rowTile - 1) / rowTile, colGroups = (fullCols + colGroup - 1) / colGroup
+        pool.run(chunks: rowTiles * colGroups) { chunk in
+            let r0 = (chunk % rowTiles) * rowTile, c0 = (chunk / rowTiles) * colGroup
+            tileKernel(data, rowBytes, rows, r0, min(fullRows, r0 + rowTile), c0, min(fullCols, c0 + colGroup), blocks,
+                       activations.q, activations.d, activations.sums, y)
+        }
+        for c in 0..<batch where c >= fullCols || fullRows < rows {
+            let start = c >= fullCols ? 0 : fullRows
+            pool.parallelFor(rows - start, grain: 16) { range in
+                kernel(data, rowBytes, start + range.lowerBound, start + range.upperBound, blocks, activations.row(c), y + c * rows)
+            }
+        }
+    }
+
+    static func tileKernel(_ type: QuantType, _ path: KernelPath) -> LoomKernelsAVX512.TileKernel? {
+        guard path == .avx512 else { return nil }
+        switch type {
+        case .q8_0: return LoomKernelsAVX512.q8_0Tile
+        case .q4_0: return LoomKernelsAVX512.q4_0Tile
+        case .q4_1: return LoomKernelsAVX512.q4_1Tile
+        case .q5_0: return LoomKernelsAVX512.q5_0Tile
+        case .q5_1: return LoomKernelsAVX512.q5_1Tile
+        case .iq4_nl: return LoomKernelsAVX512.iq4_nlTile
+        default: return nil
+        }
+    }
+    #endif
 
     public func row(_ index: Int, into out: UnsafeMutablePointer<Float>) {
         Dequantize.run(type, data + index * rowBytes, count: cols, into: out)
@@ -102,12 +154,18 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx512, .q5_0): simd = LoomKernelsAVX512.q5_0Rows
         case (.avx512, .q5_1): simd = LoomKernelsAVX512.q5_1Rows
         case (.avx512, .iq4_nl): simd = LoomKernelsAVX512.iq4_nlRows
+        case (.avx512, .q4_K): simd = LoomKernelsAVX512.q4_KRows
+        case (.avx512, .q5_K): simd = LoomKernelsAVX512.q5_KRows
+        case (.avx512, .q6_K): simd = LoomKernelsAVX512.q6_KRows
         case (.avx2, .q8_0): simd = LoomKernelsAVX2.q8_0Rows
         case (.avx2, .q4_0): simd = LoomKernelsAVX2.q4_0Rows
         case (.avx2, .q4_1): simd = LoomKernelsAVX2.q4_1Rows
         case (.avx2, .q5_0): simd = LoomKernelsAVX2.q5_0Rows
         case (.avx2, .q5_1): simd = LoomKernelsAVX2.q5_1Rows
         case (.avx2, .iq4_nl): simd = LoomKernelsAVX2.iq4_nlRows
+        case (.avx2, .q4_K): simd = LoomKernelsAVX2.q4_KRows
+        case (.avx2, .q5_K): simd = LoomKernelsAVX2.q5_KRows
+        case (.avx2, .q6_K): simd = LoomKernelsAVX2.q6_KRows
         default: simd = nil
         }
         if let simd { return wrap(simd) }

@@ -42,50 +42,111 @@ import _Builtin_intrinsics.intel
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, mask), mask), _mm256_set1_epi8(0x10))
 }
 
-/// The shared row loop. `block` gives, for one weight block and its 32 activation bytes, the
-/// integer dot product, the factor it is scaled by (times the activation scale), and the factor of
-/// the activation sum Σq (the min or the unsigned offset term).
+/// One weight block against one activation block: the integer dot product, the factor it is
+/// scaled by (besides the activation scale), and the factor of the activation sum Σq (the min or
+/// the unsigned-offset term; 0 when `hasSumTerm` is false).
+typealias BlockDot = (UnsafeRawPointer, __m256i) -> (dot: __m256i, scale: Float, sumFactor: Float)
+
+/// Accumulates one block of one row.
+@inline(__always)
+func accumulate(_ acc: inout __m256, _ sumTerm: inout Float, _ block: BlockDot, _ weights: UnsafeRawPointer,
+                _ x: __m256i, _ dx: Float, _ xsum: Float, _ hasSumTerm: Bool) {
+    let (dot, scale, sumFactor) = block(weights, x)
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(scale * dx), _mm256_cvtepi32_ps(dot), acc)
+    if hasSumTerm { sumTerm += sumFactor * xsum }
+}
+
+/// The shared row loop, four rows at a time: the activation block is loaded once for all four,
+/// and the four accumulators are independent, which hides the FMA latency that bounds one row.
 @inline(__always)
 func blockRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int, _ blockBytes: Int,
                _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
-               _ y: UnsafeMutablePointer<Float>,
-               _ block: (UnsafeRawPointer, __m256i) -> (dot: __m256i, scale: Float, sumFactor: Float)) {
-    for r in start..<end {
+               _ y: UnsafeMutablePointer<Float>, hasSumTerm: Bool, _ block: BlockDot) {
+    var r = start
+    while r + 4 <= end {
+        let w0 = w + r * rowBytes, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes
+        var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps()
+        var sum0: Float = 0, sum1: Float = 0, sum2: Float = 0, sum3: Float = 0
+        for b in 0..<blocks {
+            let x = load256(xq + 32 * b)
+            let dx = xd[b]
+            let xsum = hasSumTerm ? dx * Float(xs[2 * b] &+ xs[2 * b + 1]) : 0
+            let offset = b * blockBytes
+            accumulate(&acc0, &sum0, block, w0 + offset, x, dx, xsum, hasSumTerm)
+            accumulate(&acc1, &sum1, block, w1 + offset, x, dx, xsum, hasSumTerm)
+            accumulate(&acc2, &sum2, block, w2 + offset, x, dx, xsum, hasSumTerm)
+            accumulate(&acc3, &sum3, block, w3 + offset, x, dx, xsum, hasSumTerm)
+        }
+        y[r] = acc0.sum() + sum0
+        y[r + 1] = acc1.sum() + sum1
+        y[r + 2] = acc2.sum() + sum2
+        y[r + 3] = acc3.sum() + sum3
+        r += 4
+    }
+    while r < end {
         let row = w + r * rowBytes
         var acc = _mm256_setzero_ps()
         var sumTerm: Float = 0
         for b in 0..<blocks {
-            let x = load256(xq + 32 * b)
-            let (dot, scale, sumFactor) = block(row + b * blockBytes, x)
             let dx = xd[b]
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(scale * dx), _mm256_cvtepi32_ps(dot), acc)
-            sumTerm += sumFactor * dx * Float(xs[2 * b] &+ xs[2 * b + 1])
+            let xsum = hasSumTerm ? dx * Float(xs[2 * b] &+ xs[2 * b + 1]) : 0
+            accumulate(&acc, &sumTerm, block, row + b * blockBytes, load256(xq + 32 * b), dx, xsum, hasSumTerm)
         }
         y[r] = acc.sum() + sumTerm
+        r += 1
+    }
+}
+
+/// Quantizes `blocks` blocks of 32 activations to int8 with an f32 scale d = max|x|/127 (rounding
+/// to nearest even, within d/2 like ggml's), and Σq over each 16, for the kernels above.
+public func quantizeQ8Blocks(_ x: UnsafePointer<Float>, _ blocks: Int, _ q: UnsafeMutablePointer<Int8>,
+                             _ d: UnsafeMutablePointer<Float>, _ sums: UnsafeMutablePointer<Int32>) {
+    let signBit = _mm256_set1_ps(-0.0)
+    for b in 0..<blocks {
+        let p = UnsafeRawPointer(x + 32 * b)
+        let v0 = p.loadUnaligned(as: __m256.self), v1 = p.loadUnaligned(fromByteOffset: 32, as: __m256.self)
+        let v2 = p.loadUnaligned(fromByteOffset: 64, as: __m256.self), v3 = p.loadUnaligned(fromByteOffset: 96, as: __m256.self)
+        let m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, v0), _mm256_andnot_ps(signBit, v1)),
+                              _mm256_max_ps(_mm256_andnot_ps(signBit, v2), _mm256_andnot_ps(signBit, v3)))
+        let amax = m.max()
+        let scale = amax / 127
+        let inverse: Float = scale > 0 && scale.isFinite ? 1 / scale : 0
+        d[b] = scale
+        let k = _mm256_set1_ps(inverse)
+        let i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, k)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, k))
+        let i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, k)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, k))
+        // NaN converts to 0x80000000, which saturates to -128 below: wrong but never a trap.
+        let packed16 = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3))
+        // packs works within 128-bit lanes; restore element order.
+        let ordered = _mm256_permutevar8x32_epi32(packed16, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+        UnsafeMutableRawPointer(q + 32 * b).storeBytes(of: ordered, as: __m256i.self)
+        sums[2 * b] = unsafeBitCast(_mm256_add_epi32(i0, i1), to: SIMD8<Int32>.self).wrappedSum()
+        sums[2 * b + 1] = unsafeBitCast(_mm256_add_epi32(i2, i3), to: SIMD8<Int32>.self).wrappedSum()
     }
 }
 
 /// q8_0 rows `start..<end` of `w` times one Q8 activation row, into y[start..<end].
 public func q8_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, 34, xq, xd, xs, y) { block, x in
+    blockRows(w, rowBytes, start, end, blocks, 34, xq, xd, xs, y, hasSumTerm: false) { block, x in
         (dotSigned(load256(block + 2), x), loadHalf(block), 0)
     }
 }
 
-/// q4_0: unsigned nibbles q, weight d·(q − 8).
+/// q4_0: nibbles q, weight d·(q − 8). Centring the nibbles and using the signed product is
+/// cheaper than the unsigned product plus a scalar −8·Σx term per block.
 public func q4_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, 18, xq, xd, xs, y) { block, x in
-        let d = loadHalf(block)
-        return (dotUnsignedSigned(unpackNibbles(block + 2), x), d, -8 * d)
+    let eight = _mm256_set1_epi8(8)
+    blockRows(w, rowBytes, start, end, blocks, 18, xq, xd, xs, y, hasSumTerm: false) { block, x in
+        (dotSigned(_mm256_sub_epi8(unpackNibbles(block + 2), eight), x), loadHalf(block), 0)
     }
 }
 
 /// q4_1: weight d·q + m.
 public func q4_1Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, 20, xq, xd, xs, y) { block, x in
+    blockRows(w, rowBytes, start, end, blocks, 20, xq, xd, xs, y, hasSumTerm: true) { block, x in
         (dotUnsignedSigned(unpackNibbles(block + 4), x), loadHalf(block), loadHalf(block + 2))
     }
 }
@@ -93,7 +154,7 @@ public func q4_1Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
 /// q5_0: 5-bit q, weight d·(q − 16).
 public func q5_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, 22, xq, xd, xs, y) { block, x in
+    blockRows(w, rowBytes, start, end, blocks, 22, xq, xd, xs, y, hasSumTerm: true) { block, x in
         let d = loadHalf(block)
         let q = _mm256_or_si256(unpackNibbles(block + 6), fifthBits(block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))
         return (dotUnsignedSigned(q, x), d, -16 * d)
@@ -103,7 +164,7 @@ public func q5_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
 /// q5_1: weight d·q + m.
 public func q5_1Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, 24, xq, xd, xs, y) { block, x in
+    blockRows(w, rowBytes, start, end, blocks, 24, xq, xd, xs, y, hasSumTerm: true) { block, x in
         let q = _mm256_or_si256(unpackNibbles(block + 8), fifthBits(block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
         return (dotUnsignedSigned(q, x), loadHalf(block), loadHalf(block + 2))
     }
@@ -115,7 +176,7 @@ public func iq4_nlRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ e
     // kvalues_iq4nl: -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113
     let table = _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
                                  -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113)
-    blockRows(w, rowBytes, start, end, blocks, 18, xq, xd, xs, y) { block, x in
+    blockRows(w, rowBytes, start, end, blocks, 18, xq, xd, xs, y, hasSumTerm: false) { block, x in
         (dotSigned(_mm256_shuffle_epi8(table, unpackNibbles(block + 2)), x), loadHalf(block), 0)
     }
 }

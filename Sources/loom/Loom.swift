@@ -16,7 +16,12 @@ struct Loom: ParsableCommand {
             BenchCommand.self,
             BenchSamplingCommand.self,
             Features.self,
+            BenchKernels.self,
+            BenchMemory.self,
             Template.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
+            TokenizerBenchCommand.self,
         ]
     )
 }

@@ -141,12 +141,13 @@ import LoomCore
         #expect(reason(try writer.serialized()) == .arrayNestedTooDeep(limit: 8))
     }
 
-    /// Random byte mutations of a real gguf-py file: every outcome is a parse or a typed error,
-    /// and the process does not grow by more than a few megabytes.
+    /// Random byte mutations of a real gguf-py file: every outcome is a parse or a typed error.
+    /// An allocation driven by a corrupted count would trap (counts up to 2^64) or be bounded by the
+    /// file size (the reader checks every count against the bytes left first); resident-memory
+    /// checks are not used because other suites run in the same process.
     @Test func randomMutationsGiveTypedErrors() throws {
         let original = try Fixtures.bytes("sample-align64.gguf")
         var generator = SplitMix64(seed: 42)
-        let residentBefore = maximumResidentBytes()
         var typedErrors = 0
         for _ in 0..<1500 {
             var bytes = original
@@ -160,7 +161,6 @@ import LoomCore
             if reason(bytes) != nil { typedErrors += 1 }
         }
         #expect(typedErrors > 500)
-        #expect(maximumResidentBytes() - residentBefore < 64 << 20)
     }
 }
 
@@ -174,14 +174,4 @@ struct SplitMix64 {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
-
-func maximumResidentBytes() -> Int {
-    var usage = rusage()
-    #if canImport(Glibc)
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    #endif
-    return usage.ru_maxrss * 1024
 }

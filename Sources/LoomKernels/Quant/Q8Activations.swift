@@ -1,4 +1,8 @@
 import LoomCore
+#if arch(x86_64)
+import LoomKernelsAVX2
+import LoomKernelsAVX512
+#endif
 
 /// Activations quantized to 8-bit blocks of 32 (Q8_0 style, with an f32 scale), so weight×activation
 /// products become integer dot products.
@@ -35,13 +39,21 @@ struct Q8Activations {
         Q8Row(q: q + b * cols, d: d + b * (cols / 32), sums: sums + b * (cols / 16))
     }
 
-    /// Quantizes `x` ([batch, cols]); cols must be a multiple of 32.
-    func quantize(_ x: UnsafePointer<Float>, pool: ThreadPool) {
-        let blocksPerRow = cols / 32
-        pool.parallelFor(batch * blocksPerRow, grain: 64) { range in
-            for block in range {
-                let b = block / blocksPerRow, i = block % blocksPerRow
-                Self.quantizeBlock(x + b * cols + 32 * i, q: q + b * cols + 32 * i, d: d + block, sums: sums + 2 * block)
+    /// Quantizes `x` ([batch, cols]); cols must be a multiple of 32. Blocks are independent and
+    /// rows are contiguous, so the whole batch is one run of blocks.
+    func quantize(_ x: UnsafePointer<Float>, path: KernelPath, pool: ThreadPool) {
+        let (q, d, sums) = (q, d, sums)
+        pool.parallelFor(batch * (cols / 32), grain: 256) { range in
+            let first = range.lowerBound, count = range.count
+            switch path {
+            #if arch(x86_64)
+            case .avx512: LoomKernelsAVX512.quantizeQ8Blocks(x + 32 * first, count, q + 32 * first, d + first, sums + 2 * first)
+            case .avx2: LoomKernelsAVX2.quantizeQ8Blocks(x + 32 * first, count, q + 32 * first, d + first, sums + 2 * first)
+            #endif
+            default:
+                for block in range {
+                    Self.quantizeBlock(x + 32 * block, q: q + 32 * block, d: d + block, sums: sums + 2 * block)
+                }
             }
         }
     }
