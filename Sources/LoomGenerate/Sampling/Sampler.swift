@@ -34,7 +34,7 @@ public final class Sampler {
         guard !needles.isEmpty else { return [] }
         var result: Set<Int32> = []
         for id in 0..<Int32(tokenizer.vocabularySize) {
-            let bytes = tokenizer.bytes(of: id)
+            let bytes = tokenizer.bytes(of: id)[...]
             if needles.contains(where: { bytes.containsSequence($0) }) { result.insert(id) }
         }
         return result
