@@ -35,7 +35,6 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalidOption(name: String, reason: String)
     case vocabularyMismatch(tokenizer: Int, model: Int)
     case tooManyRewinds(Int)
-    case noTokenizer(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -44,7 +43,6 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case let .vocabularyMismatch(tokenizer, model):
             return "the tokenizer has \(tokenizer) ids but the model's vocabulary is \(model)"
         case let .tooManyRewinds(n): return "banned strings forced \(n) rewinds; giving up"
-        case let .noTokenizer(path, reason): return "\(path): no tokenizer: \(reason)"
         }
     }
 }

@@ -28,7 +28,7 @@ public final class Generator: @unchecked Sendable {
         model.rewind(to: 0)
     }
 
-    /// Loads a model directory (config.json, safetensors, tokenizer files) onto the CPU.
+    /// Loads a model directory (config.json, safetensors, tokenizer files) or a GGUF file onto the CPU.
     public convenience init(modelPath: String, options: EngineOptions = EngineOptions()) throws {
         let files = try ModelFiles(path: modelPath)
         let tokenizer = try Generator.loadTokenizer(files)
@@ -37,11 +37,9 @@ public final class Generator: @unchecked Sendable {
         try self.init(model: engine, tokenizer: tokenizer, endTokens: try StopTokens.of(files, tokenizer: tokenizer))
     }
 
-    /// The tokenizer of a model directory.
+    /// The tokenizer of a model: its GGUF vocabulary, or the tokenizer files of its directory.
     public static func loadTokenizer(_ files: ModelFiles) throws -> Tokenizer {
-        guard files.gguf == nil else {
-            throw GenerationError.noTokenizer(path: files.path, reason: "this build cannot read GGUF vocabularies yet; use the Hugging Face directory")
-        }
+        if let gguf = files.gguf { return try Tokenizer(gguf: gguf) }
         return try Tokenizer.load(modelDirectory: files.path)
     }
 
