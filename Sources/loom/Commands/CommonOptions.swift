@@ -17,6 +17,9 @@ struct RunOptions: ParsableArguments {
     ///   - defaultLength: context when `--max-seq-len` is absent (default: min(4096, trained length)).
     ///   - chunk: tokens per forward when the command knows better than `--chunk`.
     func makeEngine(logitsRows: Int = 1, defaultLength: Int? = nil, chunk: Int? = nil) throws -> Engine {
+        guard planning.bpw == nil, planning.quant == nil else {
+            throw ValidationError("--bpw and --quant size hypothetical weights for `loom plan`; a run uses the file's own tensors")
+        }
         let files = try ModelFiles(path: model)
         let config = files.config
         let footprint = try files.footprint()
