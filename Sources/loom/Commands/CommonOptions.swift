@@ -7,8 +7,11 @@ import LoomRuntime
 
 /// Options shared by every command that runs a model: the model, and how to place it.
 struct RunOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json + safetensors) or GGUF file.")
-    var model: String
+    @Option(name: .customLong("model"), help: "Model directory (config.json + safetensors) or GGUF file (default: the embedded demo model).")
+    var modelPath: String?
+
+    /// The model to run: `--model`, or the demo model committed with the package.
+    var model: String { modelPath ?? DemoModel.path }
 
     @OptionGroup var planning: PlanningOptions
 
