@@ -104,7 +104,8 @@ struct GeneratorTests {
         try await Task.sleep(for: .milliseconds(300))
         // At most the step in flight finished after the cancel.
         #expect(model.calls <= atCancel + 1)
-        #expect(seen < 100)
+        // Generation did not run on to the end (how far it got depends on the machine's load).
+        #expect(seen < script.count)
         // The generator is free again: a new generation starts and ends normally.
         var reason: FinishReason?
         for try await event in generator.generate(prompt: [65], options: GenerationOptions(maxTokens: 3, sampling: .greedy)) {
