@@ -22,6 +22,8 @@ enum Segmentation: Sendable, Equatable {
     case whole
     /// A new piece before every "▁" (HF Metaspace with `split: true`).
     case splitBeforeMetaspace
+    /// Several regular expressions in turn (DeepSeek, Falcon).
+    case passes([SplitPass])
 }
 
 /// The bytes each id decodes to, in one buffer, with per-id flags, in raw memory so decoding
