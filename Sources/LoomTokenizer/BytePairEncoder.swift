@@ -70,6 +70,15 @@ struct BytePairEncoder: Sendable {
         var next: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
         var prev: UnsafeMutablePointer<Int> = .allocate(capacity: 1)
         let heap = MergeHeap()
+        /// [pairCacheSize] recent concatenation lookups: key `a << 32 | b` (UInt64.max: empty),
+        /// and the result rank and id. Direct-mapped; long pieces repeat the same symbol pairs.
+        let pairKeys: UnsafeMutablePointer<UInt64> = {
+            let p = UnsafeMutablePointer<UInt64>.allocate(capacity: Scratch.pairCacheSize)
+            p.initialize(repeating: .max, count: Scratch.pairCacheSize)
+            return p
+        }()
+        let pairValues: UnsafeMutablePointer<(rank: UInt32, id: Int32)> = .allocate(capacity: Scratch.pairCacheSize)
+        static let pairCacheSize = 1 << 13
 
         init() {}
 
@@ -87,7 +96,7 @@ struct BytePairEncoder: Sendable {
             ends.deallocate(); next.deallocate(); prev.deallocate()
         }
 
-        deinit { release() }
+        deinit { release(); pairKeys.deallocate(); pairValues.deallocate() }
     }
 
     /// Appends the ids of `text[start..<end]` to `out`.
@@ -122,7 +131,8 @@ struct BytePairEncoder: Sendable {
         s.starts[n] = end
         switch rule {
         case .concatenation(let priority):
-            n = merge(base, s, n, ConcatenationCandidates(table: self.table.raw, priority: priority?.ranks))
+            n = merge(base, s, n, ConcatenationCandidates(table: self.table.raw, priority: priority?.ranks,
+                                                          cacheKeys: s.pairKeys, cacheValues: s.pairValues))
         case .pairs(let merges):
             n = merge(base, s, n, PairCandidates(merges: merges.raw))
         }
@@ -194,18 +204,20 @@ struct BytePairEncoder: Sendable {
         }
         s.heap.removeAll()
         let heap = s.heap
+        // Symbol indices grow with position, so (rank, left index) orders as (rank, left start).
+        // An entry is stale once its left symbol is gone or its right neighbour no longer ends
+        // where it did (ends strictly increase along the list, so the end names the symbol).
         @inline(__always) func entry(_ left: Int, _ right: Int) -> MergeHeap.Entry? {
             let m = c.candidate(base, starts[left], ends[right], ids[left], ids[right])
             guard m.rank != .max else { return nil }
-            return MergeHeap.Entry(key: UInt64(m.rank) << 32 | UInt64(starts[left]), left: Int32(left),
-                                   leftEnd: Int32(ends[left]), rightEnd: Int32(ends[right]), id: m.id)
+            return MergeHeap.Entry(key: UInt64(m.rank) << 32 | UInt64(left), rightEnd: Int32(truncatingIfNeeded: ends[right]), id: m.id)
         }
         for i in 0..<(n - 1) { if let e = entry(i, i + 1) { heap.append(e) } }
         heap.heapify()
         while let e = heap.pop() {
-            let left = Int(e.left)
+            let left = Int(truncatingIfNeeded: e.key & 0xFFFF_FFFF)
             let right = next[left]
-            guard ends[left] == Int(e.leftEnd), right >= 0, ends[right] == Int(e.rightEnd) else { continue }
+            guard ends[left] >= 0, right >= 0, ends[right] == Int(e.rightEnd) else { continue }
             ids[left] = e.id
             ends[left] = ends[right]
             ends[right] = -1
@@ -256,9 +268,30 @@ struct ConcatenationCandidates: MergeCandidates {
     let table: TokenTable.Raw
     /// [vocabulary] priority per id; nil: the id is the priority.
     let priority: UnsafeMutablePointer<UInt32>?
+    /// The scratch's pair cache: the concatenation of two tokens depends only on their ids.
+    let cacheKeys: UnsafeMutablePointer<UInt64>
+    let cacheValues: UnsafeMutablePointer<(rank: UInt32, id: Int32)>
 
     @inline(__always)
     func candidate(_ base: UnsafePointer<UInt8>, _ aStart: Int, _ bEnd: Int, _ a: Int32, _ b: Int32) -> (rank: UInt32, id: Int32) {
+        if bEnd &- aStart == 2 {
+            let id = table.pairIds[Int(base[aStart]) << 8 | Int(base[aStart + 1])]
+            return id < 0 ? (.max, -1) : (priority.map { $0[Int(id)] } ?? UInt32(truncatingIfNeeded: id), id)
+        }
+        guard a >= 0, b >= 0 else { return lookup(base, aStart, bEnd) }
+        let key = UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+        var h = key &* 0x9E37_79B9_7F4A_7C15
+        h ^= h >> 29
+        let slot = Int(truncatingIfNeeded: h >> 40) & (BytePairEncoder.Scratch.pairCacheSize - 1)
+        if cacheKeys[slot] == key { return cacheValues[slot] }
+        let result = lookup(base, aStart, bEnd)
+        cacheKeys[slot] = key
+        cacheValues[slot] = result
+        return result
+    }
+
+    @inline(__always)
+    private func lookup(_ base: UnsafePointer<UInt8>, _ aStart: Int, _ bEnd: Int) -> (rank: UInt32, id: Int32) {
         guard let id = table.find(base + aStart, bEnd &- aStart) else { return (.max, -1) }
         return (priority.map { $0[Int(id)] } ?? UInt32(truncatingIfNeeded: id), id)
     }
@@ -278,11 +311,11 @@ struct PairCandidates: MergeCandidates {
 /// A binary min-heap of candidate merges, in raw memory reused across pieces.
 final class MergeHeap {
     struct Entry {
-        /// rank << 32 | left start: the lowest rank first, then the leftmost.
+        /// rank << 32 | left symbol index: the lowest rank first, then the leftmost.
         var key: UInt64
-        var left: Int32
-        var leftEnd: Int32
+        /// Where the right symbol ended when the entry was made.
         var rightEnd: Int32
+        /// The merged token.
         var id: Int32
     }
 

@@ -11,7 +11,16 @@ extension Tokenizer {
 
     /// The pre-tokenizer each `tokenizer.ggml.pre` name selects, as llama.cpp maps them, and
     /// whether llama.cpp takes a piece whole when it is a token (`ignore_merges`).
-    static func ggufPreTokenizer(_ name: String) -> (pattern: PreTokenizerPattern, ignoreMerges: Bool)? {
+    static func ggufPreTokenizer(_ name: String) -> (segmentation: Segmentation, ignoreMerges: Bool)? {
+        switch name {
+        case "deepseek-llm": return (.passes(SplitPass.deepseekLLM), false)
+        case "deepseek-coder": return (.passes(SplitPass.deepseekCoder), false)
+        case "falcon": return (.passes(SplitPass.falcon), false)
+        default: return ggufPattern(name).map { (.pattern($0.pattern), $0.ignoreMerges) }
+        }
+    }
+
+    static func ggufPattern(_ name: String) -> (pattern: PreTokenizerPattern, ignoreMerges: Bool)? {
         switch name {
         case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "dbrx", "smaug-bpe":
             return (.llama3, name != "dbrx" && name != "smaug-bpe")
@@ -96,7 +105,7 @@ extension Tokenizer {
             }
             let encoder = BytePairEncoder(table: TokenTable(strings: bytes), rule: .pairs(PairMergeTable(merges: merges)),
                                           initial: .bytes, wholePieceLookup: pre.ignoreMerges)
-            self.init(encoder: encoder, steps: [], segmentation: .pattern(pre.pattern), addedTokens: added,
+            self.init(encoder: encoder, steps: [], segmentation: pre.segmentation, addedTokens: added,
                       decoded: decoded, decodeStripsLeadingSpace: false, bos: bos, eos: eos,
                       addsBOS: try gguf.bool("tokenizer.ggml.add_bos_token") ?? false, chatTemplate: template)
             return

@@ -1,16 +1,18 @@
 /// Byte strings by id, with a hash index from bytes to id.
 ///
-/// All strings live in one buffer; the index is open addressing over `id + 1` (0 = empty), so a
-/// lookup hashes the bytes once and compares a few candidates. The buffers are raw pointers
-/// owned by a class, so lookups in the merge loops cost no reference counting.
+/// All strings live in one buffer; the index is open addressing over `tag << 32 | id + 1`
+/// (0 = empty), where the tag is the high half of the hash: a lookup hashes the bytes once and
+/// reads a token's bytes only when the tag matches, so the many misses of the merge loops touch
+/// one cache line. The buffers are raw pointers owned by a class, so lookups cost no reference
+/// counting.
 struct TokenTable: Sendable {
     final class Storage: @unchecked Sendable {
         /// [total bytes] all strings, concatenated in id order.
         let bytes: UnsafeMutablePointer<UInt8>
         /// [count + 1] start of each string in `bytes`.
         let offsets: UnsafeMutablePointer<UInt32>
-        /// [capacity] id + 1 of the string hashed to each slot, 0 when empty.
-        let slots: UnsafeMutablePointer<UInt32>
+        /// [capacity] hash tag << 32 | id + 1 of the string in each slot, 0 when empty.
+        let slots: UnsafeMutablePointer<UInt64>
         let count: Int
         let mask: Int
         /// [256] the id of each single byte, -1 when it is no token.
@@ -33,7 +35,7 @@ struct TokenTable: Sendable {
             self.offsets = offsets
             offsets[count] = UInt32(at)
             var capacity = 16
-            while capacity < count * 2 { capacity <<= 1 }
+            while capacity < count + count / 2 { capacity <<= 1 }
             mask = capacity - 1
             slots = .allocate(capacity: capacity)
             slots.initialize(repeating: 0, count: capacity)
@@ -44,9 +46,10 @@ struct TokenTable: Sendable {
             for id in 0..<count {
                 let start = Int(offsets[id]), length = Int(offsets[id + 1]) - start
                 if length == 0 || find(bytes + start, length) != nil { continue }
-                var slot = TokenTable.hash(bytes + start, length) & mask
+                let h = TokenTable.hash(bytes + start, length)
+                var slot = Int(truncatingIfNeeded: h) & mask
                 while slots[slot] != 0 { slot = (slot + 1) & mask }
-                slots[slot] = UInt32(id + 1)
+                slots[slot] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(id + 1)
                 if length == 1 { byteIds[Int(bytes[start])] = Int32(id) }
                 if length == 2 { pairIds[Int(bytes[start]) << 8 | Int(bytes[start + 1])] = Int32(id) }
             }
@@ -68,7 +71,7 @@ struct TokenTable: Sendable {
     struct Raw {
         let bytes: UnsafeMutablePointer<UInt8>
         let offsets: UnsafeMutablePointer<UInt32>
-        let slots: UnsafeMutablePointer<UInt32>
+        let slots: UnsafeMutablePointer<UInt64>
         let mask: Int
         let pairIds: UnsafeMutablePointer<Int32>
 
@@ -78,14 +81,18 @@ struct TokenTable: Sendable {
                 let id = pairIds[Int(p[0]) << 8 | Int(p[1])]
                 return id >= 0 ? id : nil
             }
-            var slot = TokenTable.hash(p, length) & mask
+            let h = TokenTable.hash(p, length)
+            let tag = h & 0xFFFF_FFFF_0000_0000
+            var slot = Int(truncatingIfNeeded: h) & mask
             while true {
                 let entry = slots[slot]
                 if entry == 0 { return nil }
-                let id = Int(entry &- 1)
-                let start = Int(offsets[id])
-                if Int(offsets[id + 1]) &- start == length && TokenTable.equal(bytes + start, p, length) {
-                    return Int32(truncatingIfNeeded: id)
+                if entry & 0xFFFF_FFFF_0000_0000 == tag {
+                    let id = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF) &- 1
+                    let start = Int(offsets[id])
+                    if Int(offsets[id + 1]) &- start == length && TokenTable.equal(bytes + start, p, length) {
+                        return Int32(truncatingIfNeeded: id)
+                    }
                 }
                 slot = (slot &+ 1) & mask
             }
@@ -129,7 +136,7 @@ struct TokenTable: Sendable {
     /// A fast hash of a short byte string: 8 bytes at a time, multiply-xorshift mixing; the
     /// tail is read as 4-, 2- and 1-byte loads so nothing past the string is touched.
     @inline(__always)
-    static func hash(_ p: UnsafePointer<UInt8>, _ length: Int) -> Int {
+    static func hash(_ p: UnsafePointer<UInt8>, _ length: Int) -> UInt64 {
         let k: UInt64 = 0x9E37_79B9_7F4A_7C15
         var h = UInt64(truncatingIfNeeded: length) &* k
         var i = 0
@@ -153,6 +160,6 @@ struct TokenTable: Sendable {
             h ^= h >> 29
         }
         h = (h ^ (h >> 32)) &* k
-        return Int(truncatingIfNeeded: h >> 16)
+        return h ^ (h >> 29)
     }
 }

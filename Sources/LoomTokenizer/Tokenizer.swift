@@ -129,6 +129,8 @@ public final class Tokenizer: Sendable {
             pattern.split(text, range) { start, end in encoder.encode(text, start, end, into: &out, scratch: scratch) }
         case .whole:
             encoder.encode(text, range.lowerBound, range.upperBound, into: &out, scratch: scratch)
+        case .passes(let passes):
+            SplitPass.split(passes, text, range) { start, end in encoder.encode(text, start, end, into: &out, scratch: scratch) }
         case .splitBeforeMetaspace:
             var start = range.lowerBound
             var i = range.lowerBound + 1

@@ -22,6 +22,8 @@ enum Segmentation: Sendable, Equatable {
     case whole
     /// A new piece before every "▁" (HF Metaspace with `split: true`).
     case splitBeforeMetaspace
+    /// Several regular expressions in turn (DeepSeek, Falcon).
+    case passes([SplitPass])
 }
 
 /// The bytes each id decodes to, in one buffer, with per-id flags, in raw memory so decoding
@@ -50,7 +52,7 @@ final class DecodeTable: @unchecked Sendable {
         for (i, s) in strings.enumerated() {
             offsets[i] = UInt32(at)
             for b in s { bytes[at] = b; at += 1 }
-            flags[i] = (String(validating: s, as: UTF8.self) != nil ? Self.complete : 0)
+            flags[i] = (s.withUnsafeBufferPointer(isValidUTF8) ? Self.complete : 0)
                 | (special.contains(Int32(i)) ? Self.special : 0)
         }
         offsets[count] = UInt32(at)
@@ -69,4 +71,36 @@ final class DecodeTable: @unchecked Sendable {
 extension String {
     /// The SentencePiece word boundary, U+2581.
     static let metaspace = "\u{2581}"
+}
+
+/// Whether `bytes` is well-formed UTF-8 (Unicode 3.9, table 3-7): whole characters only.
+func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var i = 0
+    let n = bytes.count
+    while i < n {
+        let b = bytes[i]
+        if b < 0x80 { i += 1; continue }
+        let need: Int
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF
+        switch b {
+        case 0xC2...0xDF: need = 1
+        case 0xE0: need = 2; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: need = 2
+        case 0xED: need = 2; high = 0x9F
+        case 0xF0: need = 3; low = 0x90
+        case 0xF1...0xF3: need = 3
+        case 0xF4: need = 3; high = 0x8F
+        default: return false
+        }
+        guard i + need < n else { return false }
+        let second = bytes[i + 1]
+        guard second >= low && second <= high else { return false }
+        var k = 2
+        while k <= need {
+            guard bytes[i + k] & 0xC0 == 0x80 else { return false }
+            k += 1
+        }
+        i += need + 1
+    }
+    return true
 }

@@ -1,4 +1,4 @@
-/// The character classes the pre-tokenizer patterns test (`\p{L}`, `\p{N}`, `\s`, and the
+/// The character classes the pre-tokenizer patterns test (`\p{L}`, `\p{N}`, `\p{P}`, `\s`, and the
 /// letter-case groups of o200k), looked up in a two-level table built once from the generated
 /// runs in `UnicodeClassTable.swift`.
 ///
@@ -12,6 +12,7 @@ enum UnicodeClass {
     static let lower: UInt8 = 16
     static let modifierOrOtherLetter: UInt8 = 32
     static let mark: UInt8 = 64
+    static let punctuation: UInt8 = 128
 
     /// Block index per 256 code points, then the flags of each distinct block.
     /// stage1: [0x1100] block numbers; stage2: [blocks, 256] flags.

@@ -43,10 +43,15 @@ enum Fixtures {
     }
 
     /// Per-document expected (count, FNV-1a 64) lines of a committed digest file.
-    static func digests(_ name: String) throws -> [(count: Int, hash: UInt64)] {
+    /// With `prefix`, only the lines that start with that word (which is dropped).
+    static func digests(_ name: String, prefix: String? = nil) throws -> [(count: Int, hash: UInt64)] {
         let text = try String(contentsOfFile: committed + "/" + name, encoding: .utf8)
-        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { line in
-            let parts = line.split(separator: " ")
+        return text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
+            var parts = line.split(separator: " ")
+            if let prefix {
+                guard parts.first.map(String.init) == prefix else { return nil }
+                parts.removeFirst()
+            }
             return (Int(parts[0])!, UInt64(parts[1], radix: 16)!)
         }
     }

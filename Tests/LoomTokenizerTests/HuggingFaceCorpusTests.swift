@@ -27,6 +27,7 @@ import Testing
     @Test func cl100kVocabularyLlama3Pattern() throws { try Self.check("cl100k") }
     @Test func sentencePieceLegacyPrependReplace() throws { try Self.check("spm-legacy") }
     @Test func sentencePieceMetaspace() throws { try Self.check("spm-meta") }
+    @Test func sentencePieceMetaspaceSplit() throws { try Self.check("spm-meta-split") }
 
     @Test func configGivesSpecialsAndTemplate() throws {
         let qwen = try Tokenizer(huggingFaceFile: try Fixtures.path("tokenizer/hf-qwen/tokenizer.json"))

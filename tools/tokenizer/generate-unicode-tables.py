@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generates Sources/LoomTokenizer/UnicodeClassTable.swift: the character classes the
-pre-tokenizer patterns use (\\p{L}, \\p{N}, \\s, and the o200k letter-case groups), as ranges.
+pre-tokenizer patterns use (\\p{L}, \\p{N}, \\p{P}, \\s, and the o200k letter-case groups), as ranges.
 
 usage: generate-unicode-tables.py OUT.swift   (run with the newest Python available; the file
 records the Unicode version of its unicodedata)
@@ -11,7 +11,7 @@ import sys, unicodedata
 WHITE_SPACE = [(0x09, 0x0D), (0x20, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 0x1680),
                (0x2000, 0x200A), (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F), (0x3000, 0x3000)]
 
-LETTER, NUMBER, SPACE, UPPER, LOWER, OTHER_LETTER, MARK = 1, 2, 4, 8, 16, 32, 64
+LETTER, NUMBER, SPACE, UPPER, LOWER, OTHER_LETTER, MARK, PUNCT = 1, 2, 4, 8, 16, 32, 64, 128
 
 
 def flags(cp):
@@ -23,6 +23,7 @@ def flags(cp):
     if cat == "Ll": f |= LOWER
     if cat in ("Lm", "Lo"): f |= OTHER_LETTER
     if cat[0] == "M": f |= MARK
+    if cat[0] == "P": f |= PUNCT
     if any(a <= cp <= b for a, b in WHITE_SPACE): f |= SPACE
     return f
 

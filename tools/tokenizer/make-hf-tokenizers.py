@@ -12,6 +12,7 @@ Writes FIXTURES_DIR/tokenizer/hf-NAME/{tokenizer.json,tokenizer_config.json}:
   hf-spm-legacy mistral-common's SentencePiece tokenizer.model.v1 as a Llama-2-style BPE:
                 Prepend("▁") + Replace(" ", "▁"), byte fallback, Strip decoder
   hf-spm-meta   the same vocabulary with a Metaspace pre-tokenizer (prepend_scheme first)
+  hf-spm-meta-split  the same, Metaspace with split: true (a piece per word)
 and OUT_DIR/corpus-ids-hf-NAME.txt, the ids HF tokenizers gives each corpus document
 (`encode(doc, add_special_tokens=False)`, special tokens in the text recognised).
 """
@@ -51,14 +52,14 @@ def cl100k(fixtures):
     return tok, {"eos_token": "<|endoftext|>"}
 
 
-def spm(fixtures, metaspace):
+def spm(fixtures, metaspace, split=False):
     model = str(fixtures / "tokenizer/mistral/tokenizer.model.v1")
     extracted = SentencePieceExtractor(model).extract(BPE)
     vocab, merges = extracted["vocab"], extracted["merges"]
     tok = Tokenizer(BPE(vocab, merges, unk_token="<unk>", fuse_unk=True, byte_fallback=True))
     tok.add_tokens([AddedToken(t, special=True, normalized=False) for t in ("<unk>", "<s>", "</s>")])
     if metaspace:
-        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)
+        tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=split)
         tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
                                          decoders.Strip(content=" ", left=1)])
     else:
@@ -74,7 +75,8 @@ def main():
     docs, sha = documents(fixtures / "tokenizer/corpus.bin")
     only = set(sys.argv[3:])
     builders = {"qwen": lambda: qwen(fixtures), "cl100k": lambda: cl100k(fixtures),
-                "spm-legacy": lambda: spm(fixtures, False), "spm-meta": lambda: spm(fixtures, True)}
+                "spm-legacy": lambda: spm(fixtures, False), "spm-meta": lambda: spm(fixtures, True),
+                "spm-meta-split": lambda: spm(fixtures, True, split=True)}
     for name, build in builders.items():
         if only and name not in only:
             continue
