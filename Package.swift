@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "LoomKernels", dependencies: ["LoomCore", "LoomKernelsAVX2", "LoomKernelsAVX512"], swiftSettings: release),
         .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
         .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
-        .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer"], swiftSettings: release),
+        .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer", "LoomFormats"], swiftSettings: release),
         .executableTarget(name: "loom", dependencies: [
             "LoomCore", "LoomFormats", "LoomTokenizer", "LoomKernels", "LoomModel", "LoomRuntime", "LoomGenerate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,8 +52,9 @@ let package = Package(
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomModel", "LoomFormats"]),
         .testTarget(name: "LoomModelTests", dependencies: ["LoomModel", "LoomRuntime", "LoomFormats", "LoomKernels"]),
-        .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomTokenizer"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -35,12 +35,14 @@ public struct SafeTensorsWeightSource: WeightSource {
             throw ModelError.shapeMismatch(source: sourceName, tensor: name, expected: [rows, cols], actual: view.shape)
         }
         let base = view.bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+        let type: QuantType
         switch view.dtype {
-        case .f32: return DenseMatrix<F32Element>(rows: rows, cols: cols, data: base, owner: view.owner)
-        case .f16: return DenseMatrix<F16Element>(rows: rows, cols: cols, data: base, owner: view.owner)
-        case .bf16: return DenseMatrix<BF16Element>(rows: rows, cols: cols, data: base, owner: view.owner)
+        case .f32: type = .f32
+        case .f16: type = .f16
+        case .bf16: type = .bf16
         default: throw ModelError.unsupportedDType(source: sourceName, tensor: name, dtype: view.dtype.rawValue)
         }
+        return try FloatMatrix(type: type, data: base, byteCount: view.bytes.count, rows: rows, cols: cols, owner: view.owner)
     }
 
     public func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {

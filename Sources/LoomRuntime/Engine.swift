@@ -29,13 +29,10 @@ public struct EngineOptions: Sendable {
 
 /// Errors from setting up or driving an engine.
 public enum EngineError: Error, CustomStringConvertible, Equatable {
-    case cacheTypeNotRunnable(CacheType)
     case invalidOption(name: String, reason: String)
 
     public var description: String {
         switch self {
-        case let .cacheTypeNotRunnable(type):
-            return "cache type \(type.rawValue) can be planned but not yet run; use fp16 or f32"
         case let .invalidOption(name, reason):
             return "option \(name): \(reason)"
         }
@@ -62,11 +59,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Loads a Hugging Face model directory (config.json + safetensors) onto one device.
     public convenience init(directory: String, options: EngineOptions = EngineOptions()) throws {
-        let config = try ModelConfig.load(directory: directory)
-        let source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: directory))
-        let footprint = try ModelFootprint(name: directory, config: config, source: source)
-        let plan = try Engine.singleDevicePlan(footprint, options)
-        try self.init(config: config, source: source, plan: plan)
+        try self.init(path: directory, options: options)
     }
 
     /// The plan for one CPU device under `options`.
@@ -90,7 +83,9 @@ public final class Engine: @unchecked Sendable {
             throw PlanError.doesNotFit(summary: plan.suggestions.first ?? "a device is over its budget")
         }
         let request = plan.request
-        guard request.cacheType.isRunnable else { throw EngineError.cacheTypeNotRunnable(request.cacheType) }
+        if QuantizedKVCacheLayer.bits(for: request.cacheType) != nil, config.headDim % 32 != 0 {
+            throw EngineError.invalidOption(name: "cache", reason: "\(request.cacheType.rawValue) quantizes groups of 32 within a head, and head_dim is \(config.headDim)")
+        }
         self.plan = plan
         capacity = plan.maxSequenceLength * request.batch
         pool = ThreadPool(threads: request.threads)
@@ -120,8 +115,12 @@ public final class Engine: @unchecked Sendable {
             switch request.cacheType {
             case .f32:
                 layers.append(try DenseKVCacheLayer<F32Element>(kvHeads: config.kvHeadCount, headDim: config.headDim, capacity: capacity, arena: arena))
-            default:
+            case .fp16:
                 layers.append(try DenseKVCacheLayer<F16Element>(kvHeads: config.kvHeadCount, headDim: config.headDim, capacity: capacity, arena: arena))
+            case .q8, .q6, .q4:
+                let bits = QuantizedKVCacheLayer.bits(for: request.cacheType)!
+                layers.append(try QuantizedKVCacheLayer(kvHeads: config.kvHeadCount, headDim: config.headDim, capacity: capacity,
+                                                        keyBits: bits.key, valueBits: bits.value, arena: arena))
             }
         }
         cache = layers

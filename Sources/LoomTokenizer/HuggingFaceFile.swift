@@ -194,7 +194,7 @@ extension Tokenizer {
             return first["SpecialToken"] != nil
         }()
         self.init(encoder: encoder, steps: steps, segmentation: segmentation, addedTokens: added,
-                  decoded: DecodeTable(strings: decodeBytes), decodeStripsLeadingSpace: stripsLeadingSpace,
+                  decoded: decodeBytes, decodeStripsLeadingSpace: stripsLeadingSpace,
                   bos: tokenId("bos_token"), eos: tokenId("eos_token"),
                   addsBOS: config["add_bos_token"] as? Bool ?? postAddsBOS, chatTemplate: template)
     }

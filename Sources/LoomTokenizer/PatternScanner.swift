@@ -115,34 +115,38 @@ struct PatternScanner {
         return whitespacePiece(at: i, newlines: false, wholeTrailing: true)
     }
 
-    /// Llama-3 / cl100k / Qwen2:
+    /// Llama-3 / cl100k / Qwen2 / Qwen3.5:
     /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,maxDigits}|
     ///  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`, and for cl100k `\s++$` before the
     /// newline rule.
     @inline(__always)
-    func llama3Piece(at i: Int, maxDigits: Int, wholeTrailingWhitespace: Bool) -> Int {
+    func llama3Piece(at i: Int, maxDigits: Int, wholeTrailingWhitespace: Bool, marksAreLetters: Bool = false) -> Int {
         let c = classify(i)
+        // Qwen3.5 reads `[\p{L}\p{M}]` where the others read `\p{L}`, and keeps marks out of "other".
+        let letters = marksAreLetters ? UnicodeClass.letter | UnicodeClass.mark : UnicodeClass.letter
+        let notOther = letters | UnicodeClass.number | UnicodeClass.space
+        let isOther = { (f: UInt8) in f & notOther == 0 }
         if c.cp == 0x27 {
             let n = contraction(after: i + 1, caseInsensitive: true)
             if n > 0 { return i + 1 + n }
         }
-        if c.flags & UnicodeClass.letter != 0 {
-            return run(from: i + c.length) { $0 & UnicodeClass.letter != 0 }
+        if c.flags & letters != 0 {
+            return run(from: i + c.length) { $0 & letters != 0 }
         }
         let next = i + c.length < end ? classify(i + c.length) : (cp: 0, length: 0, flags: 0)
         if c.flags & UnicodeClass.number == 0 && c.cp != 0x0A && c.cp != 0x0D
-            && next.flags & UnicodeClass.letter != 0 {
-            return run(from: i + c.length + next.length) { $0 & UnicodeClass.letter != 0 }
+            && next.flags & letters != 0 {
+            return run(from: i + c.length + next.length) { $0 & letters != 0 }
         }
         if c.flags & UnicodeClass.number != 0 { return digits(after: i + c.length, maxDigits: maxDigits) }
         var start = -1
-        if Self.isOther(c.flags) {
+        if isOther(c.flags) {
             start = i
-        } else if c.cp == 0x20 && next.length > 0 && Self.isOther(next.flags) {
+        } else if c.cp == 0x20 && next.length > 0 && isOther(next.flags) {
             start = i + 1
         }
         if start >= 0 {
-            var j = run(from: start, while: Self.isOther)
+            var j = run(from: start, while: isOther)
             while j < end && (text[j] == 0x0A || text[j] == 0x0D) { j += 1 }
             return j
         }

@@ -32,19 +32,21 @@ public struct StreamingDecoder {
 
     /// Adds one token and returns the text that became complete with it (often empty).
     public mutating func push(_ id: Int32) -> String {
-        if skipSpecial && tokenizer.isSpecial(id) { return "" }
         let table = tokenizer.decoded
         guard id >= 0, Int(id) < table.count else { return "" }
-        var start = Int(table.offsets[Int(id)])
-        let end = Int(table.offsets[Int(id) + 1])
-        if atStart && start < end {
+        let flags = table.flags[Int(id)]
+        if skipSpecial && flags & DecodeTable.special != 0 { return "" }
+        var token = table.buffer(Int(id))
+        if atStart && !token.isEmpty {
             atStart = false
-            if tokenizer.decodeStripsLeadingSpace && table.storage[start] == 0x20 { start += 1 }
+            if tokenizer.decodeStripsLeadingSpace && token[0] == 0x20 { token = UnsafeBufferPointer(rebasing: token.dropFirst()) }
+        }
+        // Common case: nothing pending and the token is whole characters.
+        if pendingCount == 0 && flags & DecodeTable.complete != 0 {
+            return String(decoding: token, as: UTF8.self)
         }
         out.removeAll(keepingCapacity: true)
-        table.storage.withUnsafeBufferPointer { bytes in
-            for i in start..<end { consume(bytes[i]) }
-        }
+        for b in token { consume(b) }
         return out.isEmpty ? "" : String(decoding: out, as: UTF8.self)
     }
 

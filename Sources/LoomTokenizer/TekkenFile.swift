@@ -57,20 +57,4 @@ extension Tokenizer {
         // Ranks merge by rank, which is id - specialCount: the same order as the ids.
         try self.init(ranks: strings, pattern: pattern, specials: specials, path: path, bos: 1, eos: 2, addsBOS: true)
     }
-
-    /// Finds and loads the tokenizer of a model directory: `tokenizer.json` (with
-    /// `tokenizer_config.json`), else `tekken.json`, else a `*.tiktoken` file (`qwen.tiktoken`
-    /// takes the Qwen2 pattern and specials, any other the cl100k ones).
-    public static func load(modelDirectory directory: String) throws -> Tokenizer {
-        let fm = FileManager.default
-        let hf = directory + "/tokenizer.json"
-        if fm.fileExists(atPath: hf) { return try Tokenizer(huggingFaceFile: hf) }
-        let tekken = directory + "/tekken.json"
-        if fm.fileExists(atPath: tekken) { return try Tokenizer(tekkenFile: tekken) }
-        let files = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
-        if let rank = files.sorted().first(where: { $0.hasSuffix(".tiktoken") }) {
-            return try Tokenizer(tiktokenFile: directory + "/" + rank, pattern: rank.hasPrefix("qwen") ? .qwen2 : .cl100k)
-        }
-        throw TokenizerError.noTokenizer(directory: directory)
-    }
 }

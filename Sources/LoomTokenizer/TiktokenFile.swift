@@ -25,7 +25,7 @@ extension Tokenizer {
         let table = TokenTable(strings: strings)
         let encoder = BytePairEncoder(table: table, rule: .concatenation(priority: nil), initial: .bytes, wholePieceLookup: true)
         self.init(encoder: encoder, steps: [], segmentation: .pattern(pattern), addedTokens: specials,
-                  decoded: DecodeTable(strings: all), decodeStripsLeadingSpace: false, bos: bos, eos: eos, addsBOS: addsBOS)
+                  decoded: all, decodeStripsLeadingSpace: false, bos: bos, eos: eos, addsBOS: addsBOS)
     }
 
     /// The special tokens a preset implies.
@@ -56,7 +56,7 @@ extension Tokenizer {
         case .o200k:
             return [AddedToken(content: "<|endoftext|>", id: 199999, special: true),
                     AddedToken(content: "<|endofprompt|>", id: 200018, special: true)]
-        case .llama3, .tekken:
+        case .llama3, .tekken, .qwen35, .digitsThenGPT2:
             return []
         }
     }

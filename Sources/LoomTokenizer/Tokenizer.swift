@@ -26,24 +26,19 @@ public final class Tokenizer: Sendable {
     let segmentation: Segmentation
     let added: AddedTokenMatcher
     let decoded: DecodeTable
-    /// [vocabulary] whether each id is a special (control) token, skipped by `skipSpecial`.
-    let special: [Bool]
     /// Whether decoding drops one space at the very start (SentencePiece's prefix space).
     let decodeStripsLeadingSpace: Bool
 
     init(encoder: BytePairEncoder, steps: [TextStep], segmentation: Segmentation, addedTokens: [AddedToken],
-         decoded: DecodeTable, decodeStripsLeadingSpace: Bool,
+         decoded strings: [[UInt8]], decodeStripsLeadingSpace: Bool,
          bos: Int32? = nil, eos: Int32? = nil, addsBOS: Bool = false, chatTemplate: String? = nil) {
         self.encoder = encoder
         self.steps = steps
         self.segmentation = segmentation
         added = AddedTokenMatcher(addedTokens)
-        self.decoded = decoded
+        decoded = DecodeTable(strings: strings, special: Set(addedTokens.filter(\.special).map(\.id)))
         self.decodeStripsLeadingSpace = decodeStripsLeadingSpace
-        vocabularySize = decoded.count
-        var special = [Bool](repeating: false, count: decoded.count)
-        for t in addedTokens where t.special && Int(t.id) < special.count { special[Int(t.id)] = true }
-        self.special = special
+        vocabularySize = strings.count
         self.bos = bos
         self.eos = eos
         self.addsBOS = addsBOS
@@ -65,12 +60,12 @@ public final class Tokenizer: Sendable {
     }
 
     private func encodeText(_ text: UnsafeBufferPointer<UInt8>, parseSpecial: Bool, into out: inout [Int32]) {
-        var scratch = BytePairEncoder.Scratch()
+        let scratch = BytePairEncoder.Scratch()
         var i = 0
         while i < text.count {
             let match = added.isEmpty ? nil : added.nextMatch(in: text, from: i, parseSpecial: parseSpecial)
             let stop = match?.range.lowerBound ?? text.count
-            if stop > i { encodeStretch(text, i..<stop, &scratch, into: &out) }
+            if stop > i { encodeStretch(text, i..<stop, scratch, into: &out) }
             guard let match else { break }
             out.append(match.id)
             i = match.range.upperBound
@@ -79,9 +74,9 @@ public final class Tokenizer: Sendable {
 
     /// Normalizes, segments and encodes text between added tokens.
     private func encodeStretch(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
-                               _ scratch: inout BytePairEncoder.Scratch, into out: inout [Int32]) {
+                               _ scratch: BytePairEncoder.Scratch, into out: inout [Int32]) {
         if steps.isEmpty {
-            encodePieces(text, range, &scratch, into: &out)
+            encodePieces(text, range, scratch, into: &out)
             return
         }
         var s = String(decoding: UnsafeBufferPointer(rebasing: text[range]), as: UTF8.self)
@@ -96,13 +91,16 @@ public final class Tokenizer: Sendable {
             case let .replace(from, to): s = Self.replacing(s, from, to)
             }
         }
-        s.withUTF8 { encodePieces($0, 0..<$0.count, &scratch, into: &out) }
+        s.withUTF8 { encodePieces($0, 0..<$0.count, scratch, into: &out) }
     }
 
     /// Byte-wise replacement (HF's Replace works on the string, not on grapheme clusters).
     private static func replacing(_ s: String, _ from: String, _ to: String) -> String {
-        let source = Array(s.utf8), pattern = Array(from.utf8), replacement = Array(to.utf8)
-        guard let first = pattern.first else { return s }
+        String(decoding: replacing(Array(s.utf8), Array(from.utf8), Array(to.utf8)), as: UTF8.self)
+    }
+
+    static func replacing(_ source: [UInt8], _ pattern: [UInt8], _ replacement: [UInt8]) -> [UInt8] {
+        guard let first = pattern.first else { return source }
         var out: [UInt8] = []
         out.reserveCapacity(source.count + source.count / 4)
         var i = 0
@@ -115,7 +113,7 @@ public final class Tokenizer: Sendable {
                 i += 1
             }
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// ASCII and Latin-1 text below U+0300 is already in every normal form, so the common case
@@ -125,43 +123,54 @@ public final class Tokenizer: Sendable {
     }
 
     private func encodePieces(_ text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
-                              _ scratch: inout BytePairEncoder.Scratch, into out: inout [Int32]) {
+                              _ scratch: BytePairEncoder.Scratch, into out: inout [Int32]) {
         switch segmentation {
         case .pattern(let pattern):
-            pattern.split(text, range) { start, end in encoder.encode(text, start, end, into: &out, scratch: &scratch) }
+            pattern.split(text, range) { start, end in encoder.encode(text, start, end, into: &out, scratch: scratch) }
         case .whole:
-            encoder.encode(text, range.lowerBound, range.upperBound, into: &out, scratch: &scratch)
+            encoder.encode(text, range.lowerBound, range.upperBound, into: &out, scratch: scratch)
         case .splitBeforeMetaspace:
             var start = range.lowerBound
             var i = range.lowerBound + 1
             while i + 2 < range.upperBound {
                 if text[i] == 0xE2 && text[i + 1] == 0x96 && text[i + 2] == 0x81 {
-                    encoder.encode(text, start, i, into: &out, scratch: &scratch)
+                    encoder.encode(text, start, i, into: &out, scratch: scratch)
                     start = i
                 }
                 i += 1
             }
-            encoder.encode(text, start, range.upperBound, into: &out, scratch: &scratch)
+            encoder.encode(text, start, range.upperBound, into: &out, scratch: scratch)
         }
     }
 
     /// The bytes id `id` decodes to (empty for an id outside the vocabulary).
-    public func bytes(of id: Int32) -> ArraySlice<UInt8> {
+    public func bytes(of id: Int32) -> [UInt8] {
         guard id >= 0, Int(id) < decoded.count else { return [] }
-        return decoded.storage[Int(decoded.offsets[Int(id)])..<Int(decoded.offsets[Int(id) + 1])]
+        return Array(decoded.buffer(Int(id)))
     }
 
     /// Whether `id` is a special (control) token.
-    public func isSpecial(_ id: Int32) -> Bool { id >= 0 && Int(id) < special.count && special[Int(id)] }
+    public func isSpecial(_ id: Int32) -> Bool {
+        id >= 0 && Int(id) < decoded.count && decoded.flags[Int(id)] & DecodeTable.special != 0
+    }
 
     /// The text of `ids`. Bytes that are not valid UTF-8 become U+FFFD, as Python's
-    /// `errors="replace"` does.
+    /// `errors="replace"` does; ids outside the vocabulary are ignored.
     public func decode(_ ids: [Int32], skipSpecial: Bool = false) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(ids.count * 4)
-        for id in ids where !(skipSpecial && isSpecial(id)) { bytes.append(contentsOf: self.bytes(of: id)) }
-        if decodeStripsLeadingSpace, bytes.first == 0x20 { bytes.removeFirst() }
-        return String(decoding: bytes, as: UTF8.self)
+        let table = decoded
+        var total = 0
+        for id in ids where id >= 0 && Int(id) < table.count {
+            total &+= Int(table.offsets[Int(id) + 1] &- table.offsets[Int(id)])
+        }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(total)
+        for id in ids where id >= 0 && Int(id) < table.count {
+            if skipSpecial && table.flags[Int(id)] & DecodeTable.special != 0 { continue }
+            bytes.append(contentsOf: table.buffer(Int(id)))
+        }
+        var text = bytes[...]
+        if decodeStripsLeadingSpace, text.first == 0x20 { text = text.dropFirst() }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// A decoder that turns ids into text one at a time, as they are generated.

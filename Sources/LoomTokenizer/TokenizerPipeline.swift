@@ -24,26 +24,46 @@ enum Segmentation: Sendable, Equatable {
     case splitBeforeMetaspace
 }
 
-/// The bytes each id decodes to, in one buffer.
-struct DecodeTable: Sendable {
+/// The bytes each id decodes to, in one buffer, with per-id flags, in raw memory so decoding
+/// a token costs no reference counting.
+final class DecodeTable: @unchecked Sendable {
     /// [total bytes] every token's decoded bytes, in id order.
-    let storage: [UInt8]
-    /// [vocabulary + 1] start of each token's bytes in `storage`.
-    let offsets: [UInt32]
+    let bytes: UnsafeMutablePointer<UInt8>
+    /// [vocabulary + 1] start of each token's bytes in `bytes`.
+    let offsets: UnsafeMutablePointer<UInt32>
+    /// [vocabulary] `complete` and `special` bits.
+    let flags: UnsafeMutablePointer<UInt8>
+    let count: Int
 
-    init(strings: [[UInt8]]) {
-        var storage: [UInt8] = []
-        var offsets: [UInt32] = [0]
-        offsets.reserveCapacity(strings.count + 1)
-        for s in strings {
-            storage.append(contentsOf: s)
-            offsets.append(UInt32(storage.count))
+    /// The token's bytes are valid UTF-8 on their own: whole characters only.
+    static let complete: UInt8 = 1
+    /// A special (control) token, left out when decoding skips specials.
+    static let special: UInt8 = 2
+
+    init(strings: [[UInt8]], special: Set<Int32> = []) {
+        count = strings.count
+        let total = strings.reduce(0) { $0 + $1.count }
+        bytes = .allocate(capacity: max(total, 1))
+        offsets = .allocate(capacity: count + 1)
+        flags = .allocate(capacity: max(count, 1))
+        var at = 0
+        for (i, s) in strings.enumerated() {
+            offsets[i] = UInt32(at)
+            for b in s { bytes[at] = b; at += 1 }
+            flags[i] = (String(validating: s, as: UTF8.self) != nil ? Self.complete : 0)
+                | (special.contains(Int32(i)) ? Self.special : 0)
         }
-        self.storage = storage
-        self.offsets = offsets
+        offsets[count] = UInt32(at)
     }
 
-    var count: Int { offsets.count - 1 }
+    deinit { bytes.deallocate(); offsets.deallocate(); flags.deallocate() }
+
+    /// The bytes of `id`, which must be in range.
+    @inline(__always)
+    func buffer(_ id: Int) -> UnsafeBufferPointer<UInt8> {
+        let start = Int(offsets[id])
+        return UnsafeBufferPointer(start: bytes + start, count: Int(offsets[id + 1]) &- start)
+    }
 }
 
 extension String {

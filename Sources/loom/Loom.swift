@@ -12,11 +12,16 @@ struct Loom: ParsableCommand {
             PlanCommand.self,
             LogitsCommand.self,
             GenerateCommand.self,
+            ChatCommand.self,
             BenchCommand.self,
+            BenchSamplingCommand.self,
             Features.self,
             BenchKernels.self,
             BenchMemory.self,
             Template.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
+            TokenizerBenchCommand.self,
         ]
     )
 }

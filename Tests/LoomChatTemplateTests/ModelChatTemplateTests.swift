@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import LoomFormats
 @testable import LoomTokenizer
 
 /// Loading templates from model directories the way transformers does, checked against the
@@ -89,8 +90,26 @@ import Testing
         #expect(throws: ChatTemplateLoadError.cannotRead(path: "/nonexistent/messages.json")) {
             try ModelChatTemplate.readJSON("/nonexistent/messages.json")
         }
-        #expect(throws: ChatTemplateLoadError.ggufNotSupported(path: "/models/x.gguf")) {
-            try ModelChatTemplate.load(model: "/models/x.gguf")
-        }
+        #expect(throws: ChatTemplateLoadError.self) { try ModelChatTemplate.load(model: "/models/x.gguf") }
+    }
+
+    @Test func ggufTemplateAndSpecialTokens() throws {
+        let path = NSTemporaryDirectory() + "loom-template-\(UUID().uuidString).gguf"
+        var writer = GGUFWriter()
+        writer.set("general.architecture", .string("llama"))
+        writer.set("tokenizer.chat_template", .string("{{ bos_token }}{% for m in messages %}{{ m['content'] }}{{ eos_token }}{% endfor %}"))
+        writer.set("tokenizer.ggml.tokens", .array(GGUFArray(strings: ["<unk>", "<s>", "</s>"])))
+        writer.set("tokenizer.ggml.bos_token_id", .uint32(1))
+        writer.set("tokenizer.ggml.eos_token_id", .uint32(2))
+        try writer.write(to: path)
+        let model = try ModelChatTemplate.load(model: path)
+        #expect(model.bosToken == "<s>" && model.eosToken == "</s>")
+        let text = try model.template().render(messages: JinjaJSON.parse(#"[{"role": "user", "content": "hi"}]"#), addGenerationPrompt: false,
+                                               bosToken: model.bosToken, eosToken: model.eosToken)
+        #expect(text == "<s>hi</s>")
+        var empty = GGUFWriter()
+        empty.set("general.architecture", .string("llama"))
+        try empty.write(to: path)
+        #expect(throws: ChatTemplateLoadError.noChatTemplate(path: path)) { try ModelChatTemplate.load(model: path) }
     }
 }

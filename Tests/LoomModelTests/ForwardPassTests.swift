@@ -2,6 +2,7 @@ import Testing
 import LoomFormats
 import LoomModel
 import LoomRuntime
+import LoomCore
 
 @Suite struct ForwardPassTests {
     static let bound: Float = 1e-4
@@ -53,5 +54,36 @@ import LoomRuntime
                                  options: EngineOptions(maxSequenceLength: 64, maxBatch: 5, cacheType: .f32, threads: 2))
         let logits = try chunked.evaluate(golden.tokens, allPositions: true)
         #expect(relativeMaxError(logits, golden.logits) <= Self.bound)
+    }
+}
+
+@Suite struct EngineBadRequestTests {
+    @Test func outOfRangeTokensAndOverlongPromptsAreTypedErrorsThatChangeNothing() throws {
+        let golden = try #require(Golden.all.first)
+        let engine = try Engine(directory: golden.directory, options: EngineOptions(maxSequenceLength: 16, cacheType: .f32, threads: 1))
+        _ = try engine.evaluate([1, 2, 3])
+        #expect(throws: ModelError.tokenOutOfRange(token: golden.vocab, vocabSize: golden.vocab)) {
+            try engine.evaluate([4, golden.vocab])
+        }
+        #expect(throws: ModelError.tokenOutOfRange(token: -1, vocabSize: golden.vocab)) { try engine.evaluate([-1]) }
+        #expect(throws: ModelError.contextFull(position: 3 + 14 - 1, capacity: 16)) {
+            try engine.evaluate(Array(repeating: 1, count: 14))
+        }
+        #expect(engine.position == 3)
+        // The cache still holds the first three tokens: continuing equals a fresh full pass.
+        let continued = try engine.evaluate([4])[0]
+        let fresh = try Engine(directory: golden.directory, options: EngineOptions(maxSequenceLength: 16, cacheType: .f32, threads: 1))
+        // Batched and single-token kernels sum in different orders, so equal within rounding.
+        #expect(relativeMaxError([continued], try fresh.evaluate([1, 2, 3, 4])) <= ForwardPassTests.bound)
+    }
+
+    @Test func unknownArchitectureAndMissingTensorAreNamed() throws {
+        let golden = try #require(Golden.all.first { $0.name == "llama-gqa-f32" })
+        let source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: golden.directory))
+        var config = try ModelConfig.load(directory: golden.directory)
+        config.qkNorm = true   // asks for q_norm/k_norm tensors the file does not have
+        #expect(throws: SafeTensorsError.missingTensor(name: "model.layers.0.self_attn.q_norm.weight", searched: golden.directory)) {
+            _ = try DecoderWeights.load(config: config, source: source) { _ in MemoryArena(name: "cpu0") }
+        }
     }
 }

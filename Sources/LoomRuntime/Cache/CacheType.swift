@@ -21,7 +21,4 @@ public enum CacheType: String, Sendable, CaseIterable, Codable {
         case .q4: return 2 * (kvWidth / 2 + kvWidth / 32 * 2)
         }
     }
-
-    /// True for the types this build can run; the others can only be planned.
-    public var isRunnable: Bool { self == .f32 || self == .fp16 }
 }

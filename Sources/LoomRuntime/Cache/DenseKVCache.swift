@@ -41,25 +41,12 @@ public final class DenseKVCacheLayer<Element: DenseElement & StorableElement>: K
     public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
                        window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
                        pool: ThreadPool) {
-        let groupSize = heads / kvHeads
-        let tasks = count * heads
-        let workers = min(pool.threadCount, tasks)
-        // Each worker takes every workers-th (token, head) pair: later tokens attend further,
-        // and interleaving spreads them evenly. The worker index picks its scores row.
-        pool.run(chunks: workers) { worker in
-            var task = worker
-            while task < tasks {
-                let t = task / heads, h = task % heads
-                let position = start + t
-                let first = window.map { max(0, position - $0 + 1) } ?? 0
-                let kvHead = h / groupSize
-                attendOneHead(query: queries + task * headDim,
-                              keys: slot(keys, head: kvHead, position: first),
-                              values: slot(values, head: kvHead, position: first),
-                              element: Element.self, length: position - first + 1, headDim: headDim, scale: scale,
-                              scores: scores + worker * capacity, out: out + task * headDim)
-                task += workers
-            }
+        forEachAttentionTask(start: start, count: count, heads: heads, kvHeads: kvHeads, window: window, pool: pool) { task in
+            attendOneHead(query: queries + task.index * headDim,
+                          keys: slot(keys, head: task.kvHead, position: task.first),
+                          values: slot(values, head: task.kvHead, position: task.first),
+                          element: Element.self, length: task.length, headDim: headDim, scale: scale,
+                          scores: scores + task.worker * capacity, out: out + task.index * headDim)
         }
     }
 }

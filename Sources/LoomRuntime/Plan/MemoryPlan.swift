@@ -7,7 +7,10 @@ public struct PlannedDevice: Sendable, Equatable {
     public var layers: ClosedRange<Int>?
     public var holdsEmbedding = false
     public var holdsHead = false
+    /// All weights here: layers, plus the embedding and head when they are here.
     public var weightsBytes = 0
+    public var embeddingBytes = 0
+    public var headBytes = 0
     public var cacheBytes = 0
     public var ropeBytes = 0
     public var scratchBytes = 0
@@ -39,6 +42,10 @@ public struct MemoryPlan: Sendable {
     /// Embedding bytes kept on the host (GPU device lists), outside every device budget.
     public var hostBytes: Int
     public var suggestions: [String] = []
+    /// Weight bytes of each layer, exact when planned from a file.
+    public var layerWeightBytes: [Int] = []
+    /// Cache bytes of each layer.
+    public var layerCacheBytes = 0
 
     public var fits: Bool { devices.allSatisfy { $0.overflowBytes == 0 } }
 

@@ -19,11 +19,15 @@ public enum PlanReport {
                     "scratch_bytes": d.scratchBytes, "logits_bytes": d.logitsBytes, "reserve_bytes": d.reserveBytes,
                     "total_bytes": d.totalBytes, "overflow_bytes": d.overflowBytes,
                     "holds_embedding": d.holdsEmbedding, "holds_head": d.holdsHead,
+                    "embedding_bytes": d.embeddingBytes, "head_bytes": d.headBytes,
                 ]
                 entry["layers"] = d.layers.map { [$0.lowerBound, $0.upperBound] } ?? NSNull()
                 return entry
             },
         ]
+        object["layers"] = plan.layerWeightBytes.enumerated().map { i, bytes -> [String: Any] in
+            ["index": i, "device": plan.devices[plan.layerDevice[i]].name, "weights_bytes": bytes, "cache_bytes": plan.layerCacheBytes]
+        }
         if let weightsOnly {
             object["weights_only_split_bytes"] = weightsOnly
         }
@@ -35,11 +39,12 @@ public enum PlanReport {
         let small = plan.devices.map(\.budgetBytes).max()! < 2_000_000_000
         let unit = small ? 1e6 : 1e9
         func gb(_ bytes: Int) -> String { String(format: "%.2f", Double(bytes) / unit) }
+        let unitName = small ? "MB" : "GB"
         let c = plan.config
         lines.append("\(plan.model): \(c.layerCount) layers, hidden \(c.hiddenSize), \(c.headCount) heads, \(c.kvHeadCount) KV heads, vocab \(c.vocabSize)")
         lines.append("cache \(plan.request.cacheType.rawValue), max_seq_len \(plan.maxSequenceLength), batch \(plan.request.batch): "
                      + "KV cache \(plan.kvCacheBytesPerToken) bytes per token (\(mib(plan.kvCacheBytesPerToken)) MiB)")
-        if plan.hostBytes > 0 { lines.append("host: embedding \(gb(plan.hostBytes)) (outside the device budgets)") }
+        if plan.hostBytes > 0 { lines.append("host: embedding \(gb(plan.hostBytes)) \(unitName) (outside the device budgets)") }
         let header = ["device", "budget", "layers", "weights", "cache", "rope", "scratch", "logits", "reserve", "total", "free"]
         var rows = [header]
         for d in plan.devices {
@@ -57,14 +62,14 @@ public enum PlanReport {
                                  : String(repeating: " ", count: widths[i] - cell.count) + cell
             }.joined(separator: "  "))
         }
-        lines.append(small ? "(MB = 10^6 bytes)" : "(GB = 10^9 bytes)")
+        lines.append("(\(unitName) = 10^\(small ? 6 : 9) bytes)")
         if let weightsOnly {
             lines.append("")
             lines.append("A weights-only split (ExLlamaV2's gpu_split) at these sizes, with each layer's cache following it:")
             for (i, total) in weightsOnly.enumerated() {
                 let memory = plan.devices[i].spec.memoryBytes
-                let verdict = total > memory ? "exceeds its \(gb(memory)) by \(gb(total - memory))" : "fits in \(gb(memory))"
-                lines.append("  \(plan.devices[i].name): \(gb(total)), \(verdict)")
+                let verdict = total > memory ? "exceeds its \(gb(memory)) \(unitName) by \(gb(total - memory))" : "fits in \(gb(memory)) \(unitName)"
+                lines.append("  \(plan.devices[i].name): \(gb(total)) \(unitName), \(verdict)")
             }
         }
         lines.append("")

@@ -102,6 +102,7 @@ public enum Planner {
         }
         if embeddingOnHost { hostBytes = model.embeddingBytes } else {
             devices[0].weightsBytes += model.embeddingBytes
+            devices[0].embeddingBytes = model.embeddingBytes
             devices[0].holdsEmbedding = true
         }
         open(0)
@@ -118,6 +119,7 @@ public enum Planner {
             }
             if isHead {
                 devices[d].weightsBytes += model.headBytes
+                devices[d].headBytes = model.headBytes
                 devices[d].logitsBytes = logits
                 devices[d].holdsHead = true
             } else {
@@ -133,7 +135,8 @@ public enum Planner {
         }
         return MemoryPlan(model: model.name, config: config, request: request, maxSequenceLength: length,
                           devices: devices, layerDevice: layerDevice, embeddingDevice: embeddingOnHost ? nil : 0,
-                          headDevice: d, hostBytes: hostBytes)
+                          headDevice: d, hostBytes: hostBytes, layerWeightBytes: model.layerBytes,
+                          layerCacheBytes: cachePerLayer)
     }
 
     /// The largest context (up to the model's trained length) that fits, or nil if none does.

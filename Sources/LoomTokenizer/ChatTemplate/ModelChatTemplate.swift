@@ -1,4 +1,5 @@
 import Foundation
+import LoomFormats
 
 /// Why a model's chat template could not be loaded. Every case names the file.
 public enum ChatTemplateLoadError: Error, CustomStringConvertible, Equatable {
@@ -12,8 +13,8 @@ public enum ChatTemplateLoadError: Error, CustomStringConvertible, Equatable {
     case noTemplateNamed(path: String, name: String?, available: [String])
     /// A template's Jinja could not be parsed.
     case invalidTemplate(path: String, name: String, ChatTemplateError)
-    /// GGUF files hold the template under `tokenizer.chat_template`; reading it needs the GGUF reader.
-    case ggufNotSupported(path: String)
+    /// The GGUF file could not be read.
+    case invalidGGUF(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -26,8 +27,8 @@ public enum ChatTemplateLoadError: Error, CustomStringConvertible, Equatable {
             if let name { return "\(path): no chat template named '\(name)' (available: \(list))" }
             return "\(path): several chat templates and no 'default' (available: \(list)); choose one by name"
         case let .invalidTemplate(path, name, error): return "\(path): chat template '\(name)': \(error)"
-        case let .ggufNotSupported(path):
-            return "\(path): reading 'tokenizer.chat_template' from GGUF needs the GGUF reader, which this build lacks"
+        case let .invalidGGUF(path, reason):
+            return "\(path): \(reason)"
         }
     }
 }
@@ -94,11 +95,29 @@ public struct ModelChatTemplate: Sendable {
         return ModelChatTemplate(templates: templates, bosToken: bos, eosToken: eos, path: configPath)
     }
 
-    /// The hook for GGUF models: once LoomFormats' GGUF reader is available here, this becomes
-    /// `GGUFFile(path:).string("tokenizer.chat_template")` plus the bos/eos token ids looked up in
-    /// `tokenizer.ggml.tokens`.
+    /// A GGUF model's `tokenizer.chat_template`, with the BOS and EOS tokens looked up in
+    /// `tokenizer.ggml.tokens` by their ids.
     static func loadGGUF(path: String) throws -> ModelChatTemplate {
-        throw ChatTemplateLoadError.ggufNotSupported(path: path)
+        let file: GGUFFile
+        do { file = try GGUFFile(path: path) } catch {
+            throw ChatTemplateLoadError.invalidGGUF(path: path, reason: "\(error)")
+        }
+        do {
+            guard let source = try file.string("tokenizer.chat_template") else {
+                throw ChatTemplateLoadError.noChatTemplate(path: path)
+            }
+            let tokens = try file.strings("tokenizer.ggml.tokens") ?? []
+            func token(_ key: String) throws -> String? {
+                guard let id = try file.integer(key), id >= 0, id < tokens.count else { return nil }
+                return tokens[id]
+            }
+            return ModelChatTemplate(templates: ["default": source], bosToken: try token("tokenizer.ggml.bos_token_id"),
+                                     eosToken: try token("tokenizer.ggml.eos_token_id"), path: path)
+        } catch let error as ChatTemplateLoadError {
+            throw error
+        } catch {
+            throw ChatTemplateLoadError.invalidGGUF(path: path, reason: "\(error)")
+        }
     }
 
     /// Picks a template the way transformers' `get_chat_template` does: the named one, else

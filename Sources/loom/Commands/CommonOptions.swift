@@ -7,8 +7,11 @@ import LoomRuntime
 
 /// Options shared by every command that runs a model: the model, and how to place it.
 struct RunOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (config.json + safetensors).")
-    var model: String
+    @Option(name: .customLong("model"), help: "Model directory (config.json + safetensors) or GGUF file (default: the embedded demo model).")
+    var modelPath: String?
+
+    /// The model to run: `--model`, or the demo model committed with the package.
+    var model: String { modelPath ?? DemoModel.path }
 
     @OptionGroup var planning: PlanningOptions
 
@@ -17,14 +20,17 @@ struct RunOptions: ParsableArguments {
     ///   - defaultLength: context when `--max-seq-len` is absent (default: min(4096, trained length)).
     ///   - chunk: tokens per forward when the command knows better than `--chunk`.
     func makeEngine(logitsRows: Int = 1, defaultLength: Int? = nil, chunk: Int? = nil) throws -> Engine {
-        let config = try ModelConfig.load(directory: model)
-        let source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: model))
-        let footprint = try ModelFootprint(name: model, config: config, source: source)
+        guard planning.bpw == nil, planning.quant == nil else {
+            throw ValidationError("--bpw and --quant size hypothetical weights for `loom plan`; a run uses the file's own tensors")
+        }
+        let files = try ModelFiles(path: model)
+        let config = files.config
+        let footprint = try files.footprint()
         var request = try planning.request(defaultLength: defaultLength ?? min(4096, config.maxPositionEmbeddings),
                                            logitsRows: logitsRows)
         if let chunk { request.chunkTokens = chunk }
         let plan = Planner.plan(footprint, request)
-        return try Engine(config: config, source: source, plan: plan)
+        return try Engine(config: config, source: files.source, ropeLayout: files.ropeLayout, plan: plan)
     }
 }
 

@@ -10,9 +10,9 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Plan memory per device: weights, KV cache, scratch and logits, before loading.",
-        discussion: "MODEL is a model directory or a catalog name: \(ModelCatalog.names.joined(separator: ", ")).")
+        discussion: "MODEL is a model directory, a GGUF file or a catalog name: \(ModelCatalog.names.joined(separator: ", ")).")
 
-    @Argument(help: "Model directory or catalog name.")
+    @Argument(help: "Model directory, GGUF file or catalog name.")
     var model: String
 
     @OptionGroup var planning: PlanningOptions
@@ -80,11 +80,10 @@ struct PlanningOptions: ParsableArguments {
     func footprint(model: String) throws -> ModelFootprint {
         var isDirectory: ObjCBool = false
         let precision = try self.precision()
-        if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue {
-            let config = try ModelConfig.load(directory: model)
-            if precision != .file { return ModelFootprint(name: model, config: config, precision: precision) }
-            let archive = try SafeTensorsArchive(directory: model)
-            return try ModelFootprint(name: model, config: config, source: SafeTensorsWeightSource(archive: archive))
+        if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) {
+            let files = try ModelFiles(path: model)
+            if precision != .file { return ModelFootprint(name: model, config: files.config, precision: precision) }
+            return try files.footprint()
         }
         guard let config = ModelCatalog.entries[model.lowercased()] else {
             throw PlanError.unknownModel(name: model, known: ModelCatalog.names)

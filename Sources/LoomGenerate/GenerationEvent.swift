@@ -1,0 +1,45 @@
+/// One thing that happened during generation, in order.
+public enum GenerationEvent: Sendable {
+    /// New text: always whole characters, never any part of a stop string.
+    case text(String)
+    /// A generated token, released once its text has been (stop and end tokens are not reported).
+    case token(GeneratedToken)
+    /// The last event of a generation.
+    case finished(FinishReason, GenerationTimings)
+}
+
+/// A generated token and, when asked for, how likely it and its alternatives were.
+public struct GeneratedToken: Sendable, Equatable {
+    public var id: Int32
+    /// Natural log of its probability under the model (before the sampler's transforms); nil
+    /// unless `topLogprobs` > 0.
+    public var logprob: Float?
+    /// The most likely tokens at this step, most likely first.
+    public var topLogprobs: [TokenLogprob]
+}
+
+public struct TokenLogprob: Sendable, Equatable {
+    public var id: Int32
+    public var logprob: Float
+}
+
+/// How long a generation took.
+public struct GenerationTimings: Sendable, Equatable {
+    /// Prompt tokens evaluated (after reusing a cached prefix).
+    public var promptTokens = 0
+    public var promptSeconds = 0.0
+    /// Tokens generated (each sampled once; rewound tokens are not counted).
+    public var generatedTokens = 0
+    /// From the first generated token to the end.
+    public var generationSeconds = 0.0
+    /// From the start of the request to the first generated token.
+    public var timeToFirstToken = 0.0
+    /// Tokens the prompt shared with the context already evaluated.
+    public var reusedPromptTokens = 0
+
+    public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
+    /// Tokens after the first, over the time after the first (the first one's cost is the prompt's).
+    public var generationTokensPerSecond: Double {
+        generationSeconds > 0 && generatedTokens > 1 ? Double(generatedTokens - 1) / generationSeconds : 0
+    }
+}

@@ -1,0 +1,48 @@
+/// What to generate and when to stop.
+public struct GenerationOptions: Sendable {
+    /// The most tokens to generate (finish reason `length`).
+    public var maxTokens: Int = 256
+    /// End tokens are suppressed, and stop strings not matched, before this many tokens.
+    public var minTokens: Int = 0
+    public var sampling = SamplingParameters()
+    /// Generation ends when the text contains one of these; the stop string and anything after
+    /// it are never emitted. Text that might begin one is held back until it is resolved.
+    public var stopStrings: [String] = []
+    /// Strings that must never appear: when one does, the model is rewound to the token where
+    /// it began and that token is resampled with the offending choice banned.
+    public var bannedStrings: [String] = []
+    /// Extra ids that end generation, beside the model's own end tokens.
+    public var stopTokens: Set<Int32> = []
+    /// Whether the model's own end tokens (EOS, end of turn) stop generation.
+    public var stopAtModelEndTokens = true
+    /// How many most likely alternatives (with log-probabilities) to report per token; 0 for none.
+    public var topLogprobs: Int = 0
+    /// Leave special tokens out of the text (they still come as token events).
+    public var skipSpecialTokens = true
+    /// Rewinds for banned strings allowed in one generation before it fails.
+    public var maxRewinds = 256
+
+    public init(maxTokens: Int = 256, sampling: SamplingParameters = SamplingParameters(), stopStrings: [String] = []) {
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stopStrings = stopStrings
+    }
+}
+
+/// Bad requests and failures during generation.
+public enum GenerationError: Error, CustomStringConvertible, Equatable {
+    case emptyPrompt
+    case invalidOption(name: String, reason: String)
+    case vocabularyMismatch(tokenizer: Int, model: Int)
+    case tooManyRewinds(Int)
+
+    public var description: String {
+        switch self {
+        case .emptyPrompt: return "the prompt has no tokens"
+        case let .invalidOption(name, reason): return "option \(name): \(reason)"
+        case let .vocabularyMismatch(tokenizer, model):
+            return "the tokenizer has \(tokenizer) ids but the model's vocabulary is \(model)"
+        case let .tooManyRewinds(n): return "banned strings forced \(n) rewinds; giving up"
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import LoomCore
+import LoomFormats
+import LoomKernels
+
+/// A model stored in one GGUF file: its config from the metadata and its tensors in place.
+///
+/// GGUF names tensors `blk.N.attn_q.weight` and lists dimensions innermost first, so a linear
+/// weight [rows, cols] appears as [cols, rows]; this source answers in Hugging Face names and
+/// shapes, so the rest of Loom sees one model layout.
+public struct GGUFWeightSource: WeightSource {
+    public let file: GGUFFile
+    private let tensors: [String: GGUFTensorInfo]
+
+    public init(file: GGUFFile) {
+        self.file = file
+        var byName: [String: GGUFTensorInfo] = [:]
+        for info in file.tensors { byName[info.name] = info }
+        tensors = byName
+    }
+
+    public var sourceName: String { file.path }
+
+    /// The GGUF name of a Hugging Face tensor name.
+    public static func ggufName(_ hfName: String) -> String {
+        switch hfName {
+        case HFTensorName.embedding: return "token_embd.weight"
+        case HFTensorName.finalNorm: return "output_norm.weight"
+        case HFTensorName.lmHead: return "output.weight"
+        default: break
+        }
+        let parts = hfName.split(separator: ".")
+        guard parts.count >= 4, parts[0] == "model", parts[1] == "layers" else { return hfName }
+        let suffix = parts[3...].joined(separator: ".")
+        let map = [
+            "input_layernorm.weight": "attn_norm.weight",
+            "self_attn.q_proj.weight": "attn_q.weight", "self_attn.q_proj.bias": "attn_q.bias",
+            "self_attn.k_proj.weight": "attn_k.weight", "self_attn.k_proj.bias": "attn_k.bias",
+            "self_attn.v_proj.weight": "attn_v.weight", "self_attn.v_proj.bias": "attn_v.bias",
+            "self_attn.o_proj.weight": "attn_output.weight", "self_attn.o_proj.bias": "attn_output.bias",
+            "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight",
+            "post_attention_layernorm.weight": "ffn_norm.weight",
+            "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
+            "mlp.down_proj.weight": "ffn_down.weight",
+        ]
+        return "blk.\(parts[2])." + (map[suffix] ?? suffix)
+    }
+
+    public func contains(_ name: String) -> Bool { tensors[Self.ggufName(name)] != nil }
+
+    private func info(_ name: String) throws -> GGUFTensorInfo {
+        guard let info = tensors[Self.ggufName(name)] else {
+            throw SafeTensorsError.missingTensor(name: Self.ggufName(name), searched: file.path)
+        }
+        return info
+    }
+
+    public func matrixBytes(_ name: String) throws -> Int { try info(name).byteCount }
+
+    public func matrix(_ name: String, rows: Int, cols: Int) throws -> any WeightMatrix {
+        let info = try info(name)
+        guard info.dimensions == [cols, rows] else {
+            throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: [cols, rows], actual: info.dimensions)
+        }
+        guard let type = QuantType(ggmlTypeID: info.type.id) else {
+            throw ModelError.unsupportedDType(source: sourceName, tensor: info.name, dtype: info.type.name)
+        }
+        let bytes = file.data(for: info)
+        let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+        if type.blockSize == 1 {
+            return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
+        }
+        return try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
+    }
+
+    public func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {
+        let info = try info(name)
+        guard info.dimensions == [count] else {
+            throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: [count], actual: info.dimensions)
+        }
+        guard let type = QuantType(ggmlTypeID: info.type.id) else {
+            throw ModelError.unsupportedDType(source: sourceName, tensor: info.name, dtype: info.type.name)
+        }
+        let buffer = try arena.allocate(Float.self, count: count, label: "weights")
+        Dequantize.run(type, file.data(for: info).baseAddress!, count: count, into: buffer.pointer)
+        return buffer
+    }
+}
+
+extension ModelConfig {
+    /// The config of a GGUF model from its `{arch}.*` metadata; the architecture must be one Loom runs.
+    public static func load(gguf file: GGUFFile) throws -> ModelConfig {
+        let path = file.path
+        guard let archName = try file.string("general.architecture") else {
+            throw ConfigError.missingField(file: path, field: "general.architecture")
+        }
+        guard let traits = ArchitectureTraits.of(ggufName: archName) else {
+            throw ConfigError.unknownArchitecture(file: path, name: archName,
+                                                  supported: Architecture.allCases.map { ArchitectureTraits.of($0).ggufName })
+        }
+        func required(_ key: String) throws -> Int {
+            guard let value = try file.integer("\(archName).\(key)") else {
+                throw ConfigError.missingField(file: path, field: "\(archName).\(key)")
+            }
+            guard value > 0 else { throw ConfigError.invalidField(file: path, field: "\(archName).\(key)", reason: "must be positive") }
+            return value
+        }
+        let hidden = try required("embedding_length")
+        let heads = try required("attention.head_count")
+        let kvHeads = try file.integer("\(archName).attention.head_count_kv") ?? heads
+        guard kvHeads > 0, heads % kvHeads == 0 else {
+            throw ConfigError.invalidField(file: path, field: "\(archName).attention.head_count_kv", reason: "\(kvHeads) does not divide \(heads)")
+        }
+        let headDim = try file.integer("\(archName).attention.key_length") ?? hidden / heads
+        guard let embedding = file.tensor(named: "token_embd.weight"), embedding.dimensions.count == 2 else {
+            throw SafeTensorsError.missingTensor(name: "token_embd.weight", searched: path)
+        }
+        let vocab = embedding.dimensions[1]
+        let context = try file.integer("\(archName).context_length") ?? 2048
+        var scaling = RopeScaling.none
+        if let type = try file.string("\(archName).rope.scaling.type"), type != "none" {
+            let factor = try file.float("\(archName).rope.scaling.factor") ?? 1
+            let original = try file.integer("\(archName).rope.scaling.original_context_length") ?? context
+            switch type {
+            case "linear": scaling = .linear(factor: factor)
+            case "yarn":
+                scaling = .yarn(factor: factor, originalMaxPositions: original, betaFast: 32, betaSlow: 1,
+                                attentionFactor: factor <= 1 ? 1 : 0.1 * log(factor) + 1, truncate: true)
+            default:
+                throw ConfigError.invalidField(file: path, field: "\(archName).rope.scaling.type", reason: "unsupported '\(type)'")
+            }
+        }
+        let eos = try file.integer("tokenizer.ggml.eos_token_id")
+        return ModelConfig(
+            architecture: traits.architecture, hiddenSize: hidden, layerCount: try required("block_count"),
+            headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
+            intermediateSize: try required("feed_forward_length"), vocabSize: vocab, maxPositionEmbeddings: context,
+            rmsNormEps: Float(try file.float("\(archName).attention.layer_norm_rms_epsilon") ?? 1e-6),
+            ropeTheta: try file.float("\(archName).rope.freq_base") ?? 10000, ropeScaling: scaling,
+            qkvBias: file.tensor(named: "blk.0.attn_q.bias") != nil,
+            outputBias: file.tensor(named: "blk.0.attn_output.bias") != nil,
+            qkNorm: file.tensor(named: "blk.0.attn_q_norm.weight") != nil,
+            tieWordEmbeddings: file.tensor(named: "output.weight") == nil,
+            bosTokenId: try file.integer("tokenizer.ggml.bos_token_id"),
+            eosTokenIds: eos.map { [$0] } ?? [])
+    }
+}
+
+import Foundation

@@ -1,0 +1,173 @@
+import LoomCore
+import LoomKernels
+import LoomModel
+
+/// How many bits a quantized cache spends per element of K or V.
+public enum CacheBits: Int, Sendable {
+    case eight = 8
+    case four = 4
+
+    /// Bytes of one group of 32: an fp16 scale, then the codes.
+    var groupBytes: Int { self == .eight ? 2 + 32 : 2 + 16 }
+    /// The largest code magnitude (symmetric: −max...max).
+    var maxCode: Float { self == .eight ? 127 : 7 }
+}
+
+/// One layer's keys and values quantized in groups of 32, as ExLlamaV2's Q8/Q6/Q4 caches are:
+/// each group is rotated by a 32-point Hadamard transform, then quantized symmetrically by its
+/// absolute maximum with an fp16 scale. Q6 is 8-bit keys with 4-bit values.
+public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
+    public let capacity: Int
+    public let kvHeads: Int
+    public let headDim: Int
+    public let keyBits: CacheBits
+    public let valueBits: CacheBits
+    private let keys: ArenaBuffer<UInt8>     // [kvHeads, capacity, headDim / 32 groups]
+    private let values: ArenaBuffer<UInt8>   // [kvHeads, capacity, headDim / 32 groups]
+
+    /// The bits of keys and values for a quantized cache type.
+    public static func bits(for type: CacheType) -> (key: CacheBits, value: CacheBits)? {
+        switch type {
+        case .q8: return (.eight, .eight)
+        case .q6: return (.eight, .four)
+        case .q4: return (.four, .four)
+        case .f32, .fp16: return nil
+        }
+    }
+
+    public init(kvHeads: Int, headDim: Int, capacity: Int, keyBits: CacheBits, valueBits: CacheBits, arena: MemoryArena) throws {
+        precondition(headDim % 32 == 0, "quantized caches need head_dim to be a multiple of 32")
+        self.capacity = capacity
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.keyBits = keyBits
+        self.valueBits = valueBits
+        let groups = kvHeads * capacity * headDim / 32
+        keys = try arena.allocate(UInt8.self, count: groups * keyBits.groupBytes, label: "cache")
+        values = try arena.allocate(UInt8.self, count: groups * valueBits.groupBytes, label: "cache")
+    }
+
+    private func row(_ base: ArenaBuffer<UInt8>, _ bits: CacheBits, head: Int, position: Int) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(base.pointer) + (head * capacity + position) * (headDim / 32) * bits.groupBytes
+    }
+
+    public func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, start: Int, count: Int) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { group in
+            for t in 0..<count {
+                for h in 0..<kvHeads {
+                    let source = (t * kvHeads + h) * headDim
+                    for (input, base, bits) in [(k + source, keys, keyBits), (v + source, values, valueBits)] {
+                        let out = row(base, bits, head: h, position: start + t)
+                        for g in 0..<(headDim / 32) {
+                            group.baseAddress!.update(from: input + g * 32, count: 32)
+                            hadamard32(group.baseAddress!)
+                            Self.quantize(group.baseAddress!, bits: bits, into: out + g * bits.groupBytes)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Absmax quantization of 32 values into one group: fp16 scale, then codes (int8, or
+    /// nibbles offset by 8 with element i in the low half of byte i % 16 for i < 16).
+    static func quantize(_ x: UnsafePointer<Float>, bits: CacheBits, into group: UnsafeMutableRawPointer) {
+        var absMax: Float = 0
+        for i in 0..<32 { absMax = max(absMax, abs(x[i])) }
+        let scaleBits = floatToF16(absMax / bits.maxCode)
+        let scale = f16ToFloat(scaleBits)
+        let inverse: Float = scale > 0 ? 1 / scale : 0
+        group.storeBytes(of: scaleBits, as: UInt16.self)
+        let codes = group + 2
+        if bits == .eight {
+            for i in 0..<32 {
+                let q = max(-127, min(127, (x[i] * inverse).rounded()))
+                codes.storeBytes(of: Int8(q), toByteOffset: i, as: Int8.self)
+            }
+        } else {
+            for i in 0..<16 {
+                let lo = UInt8(max(-7, min(7, (x[i] * inverse).rounded())) + 8)
+                let hi = UInt8(max(-7, min(7, (x[i + 16] * inverse).rounded())) + 8)
+                codes.storeBytes(of: lo | hi << 4, toByteOffset: i, as: UInt8.self)
+            }
+        }
+    }
+
+    /// Σ q[i]·x[i] over one group, where x is the group's dequantized (still rotated) values.
+    @inline(__always)
+    static func dot(_ q: UnsafePointer<Float>, group: UnsafeRawPointer, bits: CacheBits) -> Float {
+        let scale = f16ToFloat(group.loadUnaligned(as: UInt16.self))
+        let codes = group + 2
+        var sum: Float = 0
+        if bits == .eight {
+            for i in 0..<32 { sum += q[i] * Float(codes.load(fromByteOffset: i, as: Int8.self)) }
+        } else {
+            for i in 0..<16 {
+                let byte = codes.load(fromByteOffset: i, as: UInt8.self)
+                sum += q[i] * Float(Int(byte & 0xF) - 8) + q[i + 16] * Float(Int(byte >> 4) - 8)
+            }
+        }
+        return sum * scale
+    }
+
+    /// out[i] += weight · x[i] over one group.
+    @inline(__always)
+    static func accumulate(_ out: UnsafeMutablePointer<Float>, weight: Float, group: UnsafeRawPointer, bits: CacheBits) {
+        let w = weight * f16ToFloat(group.loadUnaligned(as: UInt16.self))
+        let codes = group + 2
+        if bits == .eight {
+            for i in 0..<32 { out[i] += w * Float(codes.load(fromByteOffset: i, as: Int8.self)) }
+        } else {
+            for i in 0..<16 {
+                let byte = codes.load(fromByteOffset: i, as: UInt8.self)
+                out[i] += w * Float(Int(byte & 0xF) - 8)
+                out[i + 16] += w * Float(Int(byte >> 4) - 8)
+            }
+        }
+    }
+
+    public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
+                       window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                       pool: ThreadPool) {
+        let groups = headDim / 32
+        let keyRow = groups * keyBits.groupBytes, valueRow = groups * valueBits.groupBytes
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: pool.threadCount * headDim) { rotatedRows in
+            forEachAttentionTask(start: start, count: count, heads: heads, kvHeads: kvHeads, window: window, pool: pool) { task in
+                let q = rotatedRows.baseAddress! + task.worker * headDim
+                let s = scores + task.worker * capacity
+                // Rotate the query into the cache's basis once; keys stay rotated.
+                q.update(from: queries + task.index * headDim, count: headDim)
+                for g in 0..<groups { hadamard32(q + g * 32) }
+                let kBase = UnsafeRawPointer(row(keys, keyBits, head: task.kvHead, position: task.first))
+                var maximum = -Float.infinity
+                for i in 0..<task.length {
+                    let k = kBase + i * keyRow
+                    var dot: Float = 0
+                    for g in 0..<groups { dot += Self.dot(q + g * 32, group: k + g * keyBits.groupBytes, bits: keyBits) }
+                    s[i] = dot * scale
+                    maximum = max(maximum, s[i])
+                }
+                var sum: Float = 0
+                for i in 0..<task.length { s[i] = expf(s[i] - maximum); sum += s[i] }
+                let o = out + task.index * headDim
+                o.update(repeating: 0, count: headDim)
+                let vBase = UnsafeRawPointer(row(values, valueBits, head: task.kvHead, position: task.first))
+                let inverse = 1 / sum
+                for i in 0..<task.length {
+                    let v = vBase + i * valueRow
+                    for g in 0..<groups {
+                        Self.accumulate(o + g * 32, weight: s[i] * inverse, group: v + g * valueBits.groupBytes, bits: valueBits)
+                    }
+                }
+                // Back from the rotated basis: the transform is its own inverse.
+                for g in 0..<groups { hadamard32(o + g * 32) }
+            }
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
