@@ -98,13 +98,14 @@ struct BenchKernels: ParsableCommand {
         let cpuMean = cpuPerToken.reduce(0, +) / Double(tokens)
         let (mean, sd) = meanAndDeviation(perToken)
         let gbps = Double(modelBytes) / mean / 1e9
-        var promptRate = 0.0
+        var promptRate = 0.0, promptCPURate = 0.0
         if batch > 1 {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = threadCPUSeconds()
             for (m, isOutput) in zip(matrices, isOutputHead) {
                 m.multiply(x, batch: isOutput ? 1 : batch, into: y, scratch: scratch, pool: pool)
             }
             promptRate = Double(batch) / (Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            promptCPURate = Double(batch) / (threadCPUSeconds() - cpuStart)
         }
         if json {
             print("{\"type\":\"\(type.name)\",\"repacked\":\(repack),\"path\":\"\(path.rawValue)\",\"threads\":\(t),\"weight_bytes\":\(modelBytes),"
@@ -119,6 +120,7 @@ struct BenchKernels: ParsableCommand {
                 print(String(format: "  decode, calling thread's CPU time: %.3f ms/token, %.1f GB/s per busy core", cpuMean * 1e3, Double(modelBytes) / cpuMean / 1e9))
             }
             if batch > 1 { print(String(format: "  prompt: batch %d, %.1f tokens/s (matmuls only)", batch, promptRate)) }
+            if batch > 1 && t == 1 { print(String(format: "  prompt, calling thread's CPU time: %.1f tokens/s per busy core", promptCPURate)) }
         }
     }
 
