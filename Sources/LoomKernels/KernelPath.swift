@@ -8,7 +8,10 @@ import LoomCore
 /// `-target-cpu` needed). Everything else is compiled for baseline x86-64, so one binary runs on
 /// any x86-64 and calls into those modules only when the CPU has the features.
 public enum KernelPath: String, CaseIterable, Sendable {
-    /// AVX-512 F/BW/VL with VNNI (vpdpbusd) and, where present, BF16 (vdpbf16ps).
+    /// AVX-512 F/BW/VL with VNNI (vpdpbusd). AVX-512 BF16 (vdpbf16ps) is not used: Swift 6.3
+    /// cannot import `__m512bh` or the `_mm512_dpbf16_ps` intrinsic (the `__bf16` vector type has
+    /// no Swift counterpart), so bf16 weights are widened to f32 and use FMA; a C kernel target
+    /// would be needed for vdpbf16ps.
     case avx512 = "avx512-vnni"
     /// AVX2 with FMA and F16C.
     case avx2

@@ -27,14 +27,20 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let path: KernelPath
-    let data: UnsafeRawPointer  // [rows, cols / blockSize] blocks
+    let data: UnsafeRawPointer  // [rows, cols / blockSize] blocks, or [rows / 8, blocks] x8 units when interleaved
     let rowBytes: Int
-    /// Keeps the memory `data` points into (a mapped file) alive.
+    /// Keeps the memory `data` points into (a mapped file or the repacked arena buffer) alive.
     private let owner: AnyObject?
+    /// Whether `data` holds rows repacked into interleaved groups of 8 (see `Interleave`).
+    public let isInterleaved: Bool
+    /// The arena of the repacked copy: its buffer refers to it unowned, so it must outlive it.
+    private let repackArena: MemoryArena?
     private let rowsKernel: RowsKernel
     #if arch(x86_64)
     /// The 4×4 tile kernel for batches, where the path has one for the type.
     private let tileKernel: LoomKernelsAVX512.TileKernel?
+    /// The kernel for interleaved data, used for every batch size.
+    private let interleavedKernel: LoomKernelsAVX512.InterleavedKernel?
     #endif
 
     /// y[start..<end] = W[start..<end, :]·x for one quantized activation row.
@@ -45,8 +51,12 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     public var formatName: String { type.name }
 
     /// Wraps `byteCount` bytes at `data` as a [rows, cols] matrix of `type` blocks.
+    ///
+    /// With `repackingInto`, q8_0 and q4_0 matrices whose rows are a multiple of 8 are copied once
+    /// into an interleaved layout in that arena (label `weights`, the same byte count) when the path
+    /// is AVX-512 VNNI; afterwards the original bytes are never read, so mapped pages stay cold.
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
-                owner: AnyObject?, path: KernelPath = .best) throws {
+                owner: AnyObject?, path: KernelPath = .best, repackingInto arena: MemoryArena? = nil) throws {
         precondition(type.blockSize > 1, "use FloatMatrix for \(type.name)")
         guard cols % type.blockSize == 0, cols % 32 == 0 else {
             throw KernelError.partialBlock(format: type.name, cols: cols, blockSize: type.blockSize)
@@ -56,14 +66,32 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         self.type = type
         self.rows = rows
         self.cols = cols
-        self.data = data
         self.rowBytes = type.rowBytes(cols)
-        self.owner = owner
         self.path = path.isSupported ? path : .portable
-        self.rowsKernel = Self.kernel(type, self.path)
         #if arch(x86_64)
+        if let arena, self.path == .avx512, Interleave.supports(type), rows % 8 == 0 {
+            let buffer = try arena.allocate(UInt8.self, count: needed, label: "weights")
+            Interleave.pack(type, data, rows: rows, blocks: cols / type.blockSize, into: buffer.pointer)
+            self.data = UnsafeRawPointer(buffer.pointer)
+            self.owner = buffer
+            self.isInterleaved = true
+            self.repackArena = arena
+            self.interleavedKernel = type == .q8_0 ? LoomKernelsAVX512.q8_0x8Rows : LoomKernelsAVX512.q4_0x8Rows
+        } else {
+            self.data = data
+            self.owner = owner
+            self.isInterleaved = false
+            self.repackArena = nil
+            self.interleavedKernel = nil
+        }
         self.tileKernel = Self.tileKernel(type, self.path)
+        #else
+        self.data = data
+        self.owner = owner
+        self.isInterleaved = false
+        self.repackArena = nil
         #endif
+        self.rowsKernel = Self.kernel(type, self.path)
     }
 
     public func scratchBytes(batch: Int) -> Int { Q8Activations.scratchBytes(batch: batch, cols: cols) }
@@ -73,6 +101,12 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         guard let scratch, batch > 0 else { return }
         let activations = Q8Activations(scratch: scratch, batch: batch, cols: cols)
         activations.quantize(x, path: path, pool: pool)
+        #if arch(x86_64)
+        if let interleavedKernel {
+            multiplyInterleaved(interleavedKernel, activations, batch: batch, y: y, pool: pool)
+            return
+        }
+        #endif
         let blocks = cols / type.blockSize
         let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
         if batch == 1 {
@@ -122,6 +156,27 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         }
     }
 
+    /// Interleaved data: groups of 8 rows; for a batch, (group tile × column group) chunks so the
+    /// tile's units stay in L1/L2 while the column group's activations stay in L2.
+    private func multiplyInterleaved(_ kernel: LoomKernelsAVX512.InterleavedKernel, _ activations: Q8Activations,
+                                     batch: Int, y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let (data, rows) = (data, rows)
+        let blocks = cols / type.blockSize, groups = rows / 8
+        if batch == 1 {
+            pool.parallelFor(groups, grain: 4) { range in
+                kernel(data, rows, range.lowerBound, range.upperBound, 0, 1, blocks, activations.q, activations.d, activations.sums, y)
+            }
+            return
+        }
+        let groupTile = max(1, min(16, 16 * 1024 / max(1, 8 * rowBytes))), colGroup = 64
+        let groupTiles = (groups + groupTile - 1) / groupTile, colGroups = (batch + colGroup - 1) / colGroup
+        pool.run(chunks: groupTiles * colGroups) { chunk in
+            let g0 = (chunk % groupTiles) * groupTile, c0 = (chunk / groupTiles) * colGroup
+            kernel(data, rows, g0, min(groups, g0 + groupTile), c0, min(batch, c0 + colGroup), blocks,
+                   activations.q, activations.d, activations.sums, y)
+        }
+    }
+
     static func tileKernel(_ type: QuantType, _ path: KernelPath) -> LoomKernelsAVX512.TileKernel? {
         guard path == .avx512 else { return nil }
         switch type {
@@ -137,7 +192,18 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     #endif
 
     public func row(_ index: Int, into out: UnsafeMutablePointer<Float>) {
-        Dequantize.run(type, data + index * rowBytes, count: cols, into: out)
+        guard isInterleaved else {
+            Dequantize.run(type, data + index * rowBytes, count: cols, into: out)
+            return
+        }
+        var block = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))  // one native block (≤ 34 bytes)
+        let blocks = cols / type.blockSize
+        withUnsafeMutableBytes(of: &block) { raw in
+            for b in 0..<blocks {
+                Interleave.unpackBlock(type, data, row: index, block: b, blocks: blocks, into: raw.baseAddress!)
+                Dequantize.run(type, raw.baseAddress!, count: 32, into: out + 32 * b)
+            }
+        }
     }
 
     static func kernel(_ type: QuantType, _ path: KernelPath) -> RowsKernel {

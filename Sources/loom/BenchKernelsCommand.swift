@@ -20,6 +20,8 @@ struct BenchKernels: ParsableCommand {
     @Option(name: .long, help: "Decode tokens to time.") var tokens = 64
     @Option(name: .long, help: "Prompt batch size (0 to skip the prompt benchmark).") var batch = 512
     @Flag(name: .long, help: "Print JSON lines.") var json = false
+    @Flag(name: .long, help: "Repack q8_0/q4_0 into interleaved 8-row groups at load (AVX-512 path).")
+    var repack = false
     @Option(name: .long, help: "Instead of the model, one ROWSxCOLS matrix (e.g. 256x896, cache-resident) run --tokens times.")
     var shape: String?
 
@@ -43,6 +45,7 @@ struct BenchKernels: ParsableCommand {
 
     func bench(_ type: QuantType, path: KernelPath, pool: ThreadPool) throws {
         var rng = SystemRandomNumberGenerator()
+        let arena = MemoryArena(name: "bench")
         var storage: [UnsafeMutableRawPointer] = []
         defer { storage.forEach { $0.deallocate() } }
         var matrices: [WeightMatrix] = []
@@ -62,7 +65,12 @@ struct BenchKernels: ParsableCommand {
                 isOutputHead.append(shape.name == "output")
                 matrices.append(type.blockSize == 1
                     ? try FloatMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil, path: path)
-                    : try QuantizedMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil, path: path))
+                    : try QuantizedMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil,
+                                          path: path, repackingInto: repack ? arena : nil))
+                if repack, (matrices.last as? QuantizedMatrix)?.isInterleaved == true {
+                    raw.deallocate()  // the matrix now reads only its arena copy
+                    storage.removeLast()
+                }
             }
         }
         let skipped = shapes.filter { $0.cols % type.blockSize != 0 }.map(\.name)
@@ -90,27 +98,29 @@ struct BenchKernels: ParsableCommand {
         let cpuMean = cpuPerToken.reduce(0, +) / Double(tokens)
         let (mean, sd) = meanAndDeviation(perToken)
         let gbps = Double(modelBytes) / mean / 1e9
-        var promptRate = 0.0
+        var promptRate = 0.0, promptCPURate = 0.0
         if batch > 1 {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = threadCPUSeconds()
             for (m, isOutput) in zip(matrices, isOutputHead) {
                 m.multiply(x, batch: isOutput ? 1 : batch, into: y, scratch: scratch, pool: pool)
             }
             promptRate = Double(batch) / (Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            promptCPURate = Double(batch) / (threadCPUSeconds() - cpuStart)
         }
         if json {
-            print("{\"type\":\"\(type.name)\",\"path\":\"\(path.rawValue)\",\"threads\":\(t),\"weight_bytes\":\(modelBytes),"
+            print("{\"type\":\"\(type.name)\",\"repacked\":\(repack),\"path\":\"\(path.rawValue)\",\"threads\":\(t),\"weight_bytes\":\(modelBytes),"
                 + "\"decode_s_per_token\":\(mean),\"decode_s_sd\":\(sd),\"decode_gb_per_s\":\(gbps),"
                 + "\"matmul_tokens_per_s\":\(1 / mean),\"prompt_batch\":\(batch),\"prompt_tokens_per_s\":\(promptRate)}")
         } else {
             let skippedNote = skipped.isEmpty ? "" : " (skipped, not whole blocks: \(skipped.joined(separator: ", ")))"
-            print("\(type.name) [\(path.rawValue), \(t) threads] \(String(format: "%.0f", Double(modelBytes) / 1e6)) MB of weights\(skippedNote)")
+            print("\(type.name)\(repack ? " repacked" : "") [\(path.rawValue), \(t) threads] \(String(format: "%.0f", Double(modelBytes) / 1e6)) MB of weights\(skippedNote)")
             print(String(format: "  decode: %.3f ± %.3f ms/token, %.1f GB/s, %.1f tokens/s (matmuls only)", mean * 1e3, sd * 1e3, gbps, 1 / mean))
             if t == 1 {
                 // On a shared machine wall time includes waiting for a core; CPU time does not.
                 print(String(format: "  decode, calling thread's CPU time: %.3f ms/token, %.1f GB/s per busy core", cpuMean * 1e3, Double(modelBytes) / cpuMean / 1e9))
             }
             if batch > 1 { print(String(format: "  prompt: batch %d, %.1f tokens/s (matmuls only)", batch, promptRate)) }
+            if batch > 1 && t == 1 { print(String(format: "  prompt, calling thread's CPU time: %.1f tokens/s per busy core", promptCPURate)) }
         }
     }
 

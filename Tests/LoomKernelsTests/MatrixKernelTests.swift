@@ -52,14 +52,25 @@ import LoomCore
         return bytes
     }
 
-    func check(_ type: QuantType, path: KernelPath, rows: Int, cols: Int, batch: Int, threads: Int) throws {
+    func check(_ type: QuantType, path: KernelPath, rows: Int, cols: Int, batch: Int, threads: Int, repack: Bool = false) throws {
         let weights = Self.randomWeights(type, rows: rows, cols: cols, seed: UInt64(rows * 31 + cols + batch))
         var rng = SplitMix64(seed: 7)
         let x = (0..<(batch * cols)).map { _ in rng.normal() * (rng.next() % 8 == 0 ? 4 : 1) }  // [batch, cols]
         try weights.withUnsafeBytes { raw in
             let matrix: WeightMatrix = type.blockSize == 1
                 ? try FloatMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil, path: path)
-                : try QuantizedMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil, path: path)
+                : try QuantizedMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil,
+                                      path: path, repackingInto: repack ? MemoryArena(name: "test") : nil)
+            if repack, let quantized = matrix as? QuantizedMatrix {
+                #expect(quantized.isInterleaved == (path == .avx512))
+                // Rows read back from the interleaved copy are the original rows, bit for bit.
+                var fromCopy = [Float](repeating: 0, count: cols), original = [Float](repeating: 0, count: cols)
+                for r in [0, 5, rows - 1] {
+                    quantized.row(r, into: &fromCopy)
+                    Dequantize.run(type, raw.baseAddress! + r * type.rowBytes(cols), count: cols, into: &original)
+                    #expect(fromCopy.map(\.bitPattern) == original.map(\.bitPattern))
+                }
+            }
             let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, matrix.scratchBytes(batch: batch)), alignment: 64)
             defer { scratch.deallocate() }
             var y = [Float](repeating: .nan, count: batch * rows)  // [batch, rows]
@@ -114,6 +125,14 @@ import LoomCore
             try check(type, path: path, rows: 37, cols: cols, batch: 1, threads: 2)
             try check(type, path: path, rows: 37, cols: cols, batch: 5, threads: 2)
             try check(type, path: path, rows: 72, cols: cols, batch: 8, threads: 2)
+        }
+    }
+
+    @Test(arguments: [QuantType.q8_0, .q4_0]) func interleavedMatVecAndMatMul(type: QuantType) throws {
+        for path in KernelPath.supported {
+            for batch in [1, 3, 8, 70] {
+                try check(type, path: path, rows: 40, cols: 96, batch: batch, threads: 2, repack: true)
+            }
         }
     }
 

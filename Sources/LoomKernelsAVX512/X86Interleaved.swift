@@ -1,0 +1,117 @@
+// Kernels for q8_0 and q4_0 weights repacked at load into groups of 8 rows ("x8" layouts), AVX-512
+// VNNI. In the native layout every row-block needs its own scale conversion, float scaling and a
+// horizontal sum; interleaved, lane i of every vector belongs to row i, so one vpdpbusd advances
+// eight rows by four weights against four broadcast activation bytes, one vcvtph2ps gives eight
+// scales, and eight outputs are stored at once with no horizontal sum.
+//
+// Layout of one (8-row group, block) unit, `unitBytes` long:
+//   [0, 16)   the 8 rows' f16 scales d
+//   q8_0 (272 bytes): [16, 272) 8 chunks k of 32 bytes; row i's weights 4k..<4k+4, XOR 0x80
+//                     (so they are unsigned; the kernels subtract 128·Σx) at 16 + 32k + 4i
+//   q4_0 (144 bytes): [16, 144) 4 chunks j of 32 bytes; row i's packed bytes qs[4j..<4j+4] at
+//                     16 + 32j + 4i (low nibbles weights 4j.., high nibbles weights 16+4j..)
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+
+@inline(__always) func broadcast4(_ x: UnsafePointer<Int8>, _ offset: Int) -> __m256i {
+    _mm256_set1_epi32(UnsafeRawPointer(x + offset).loadUnaligned(as: Int32.self))
+}
+
+@inline(__always) func dpbusd(_ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
+    // The unmasked form is a C macro Swift cannot import; an all-ones mask folds to plain vpdpbusd.
+    _mm256_mask_dpbusd_epi32(acc, 0xFF, u, s)
+}
+
+/// The integer dot products of one unit against activation block `x` (32 int8): lane i is row i.
+/// `offset` is the value added to make weights unsigned (128 for q8_0, 8 for q4_0).
+@inline(__always)
+func unitDot(q4: Bool, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>) -> __m256i {
+    var a = _mm256_setzero_si256(), b = _mm256_setzero_si256()
+    if q4 {
+        let low4 = _mm256_set1_epi8(15)
+        for j in 0..<4 {
+            let v = load256(unit + 16 + 32 * j)
+            a = dpbusd(a, _mm256_and_si256(v, low4), broadcast4(x, 4 * j))
+            b = dpbusd(b, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4), broadcast4(x, 16 + 4 * j))
+        }
+    } else {
+        for k in stride(from: 0, to: 8, by: 2) {
+            a = dpbusd(a, load256(unit + 16 + 32 * k), broadcast4(x, 4 * k))
+            b = dpbusd(b, load256(unit + 48 + 32 * k), broadcast4(x, 4 * k + 4))
+        }
+    }
+    return _mm256_add_epi32(a, b)
+}
+
+/// One unit's contribution for one activation row: d·dx·(dot − offset·Σq).
+@inline(__always)
+func unitAccumulate(q4: Bool, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ dx: Float, _ xsum: Int32) -> __m256 {
+    let offset: Int32 = q4 ? 8 : 128
+    let dot = _mm256_sub_epi32(unitDot(q4: q4, unit, x), _mm256_set1_epi32(offset &* xsum))
+    let scales = _mm256_mul_ps(_mm256_cvtph_ps(load128(unit)), _mm256_set1_ps(dx))
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scales, acc)
+}
+
+/// y[c·rows + 8g ..< +8] for groups g in groupStart..<groupEnd and activation rows c in
+/// colStart..<colEnd; x: `xq` [batch, 32·blocks], `xd` [batch, blocks], `xs` [batch, 2·blocks].
+@inline(__always)
+func interleavedRows(q4: Bool, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
+                     _ colStart: Int, _ colEnd: Int, _ blocks: Int,
+                     _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                     _ y: UnsafeMutablePointer<Float>) {
+    let unitBytes = q4 ? 144 : 272
+    let cols = 32 * blocks
+    for g in groupStart..<groupEnd {
+        let group = w + g * blocks * unitBytes
+        var c = colStart
+        // Two activation rows at a time: each unit's chunks are loaded once for both.
+        while c + 2 <= colEnd {
+            var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+            let x0 = xq + c * cols, x1 = x0 + cols
+            let d0 = xd + c * blocks, d1 = d0 + blocks
+            let s0 = xs + 2 * c * blocks, s1 = s0 + 2 * blocks
+            for b in 0..<blocks {
+                let unit = group + b * unitBytes
+                acc0 = unitAccumulate(q4: q4, acc0, unit, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1])
+                acc1 = unitAccumulate(q4: q4, acc1, unit, x1 + 32 * b, d1[b], s1[2 * b] &+ s1[2 * b + 1])
+            }
+            UnsafeMutableRawPointer(y + c * rows + 8 * g).storeBytes(of: acc0, as: __m256.self)
+            UnsafeMutableRawPointer(y + (c + 1) * rows + 8 * g).storeBytes(of: acc1, as: __m256.self)
+            c += 2
+        }
+        if c < colEnd {
+            var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
+            let x0 = xq + c * cols, d0 = xd + c * blocks, s0 = xs + 2 * c * blocks
+            var b = 0
+            // Two independent accumulators hide the FMA latency.
+            while b + 2 <= blocks {
+                acc0 = unitAccumulate(q4: q4, acc0, group + b * unitBytes, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1])
+                acc1 = unitAccumulate(q4: q4, acc1, group + (b + 1) * unitBytes, x0 + 32 * (b + 1), d0[b + 1],
+                                      s0[2 * b + 2] &+ s0[2 * b + 3])
+                b += 2
+            }
+            if b < blocks {
+                acc0 = unitAccumulate(q4: q4, acc0, group + b * unitBytes, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1])
+            }
+            UnsafeMutableRawPointer(y + c * rows + 8 * g).storeBytes(of: _mm256_add_ps(acc0, acc1), as: __m256.self)
+        }
+    }
+}
+
+public typealias InterleavedKernel = (_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
+                                      _ colStart: Int, _ colEnd: Int, _ blocks: Int,
+                                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                                      _ y: UnsafeMutablePointer<Float>) -> Void
+
+public func q8_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                       _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                       _ y: UnsafeMutablePointer<Float>) {
+    interleavedRows(q4: false, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+}
+
+public func q4_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                       _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                       _ y: UnsafeMutablePointer<Float>) {
+    interleavedRows(q4: true, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+}
+#endif
