@@ -49,6 +49,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     public var byteCount: Int { rows * rowBytes }
     public var formatName: String { type.name }
+    public var isArenaResident: Bool { isInterleaved }
 
     /// Wraps `byteCount` bytes at `data` as a [rows, cols] matrix of `type` blocks.
     ///

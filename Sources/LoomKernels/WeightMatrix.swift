@@ -29,4 +29,12 @@ public protocol WeightMatrix: Sendable {
 
     /// Writes row `index` as f32 into `out` ([cols]); used for embedding lookup.
     func row(_ index: Int, into out: UnsafeMutablePointer<Float>)
+
+    /// True when the weights were copied into an arena (repacked at load), which has already
+    /// counted them; false when they are read where they lie, such as a memory map.
+    var isArenaResident: Bool { get }
+}
+
+extension WeightMatrix {
+    public var isArenaResident: Bool { false }
 }

@@ -61,8 +61,8 @@ public struct DecoderWeights: @unchecked Sendable {
         for spec in inventory {
             switch spec.kind {
             case let .matrix(rows, cols):
-                let m = try source.matrix(spec.name, rows: rows, cols: cols)
-                try arena(spec.placement).charge(m.byteCount, label: "weights")
+                let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: arena(spec.placement))
+                if !m.isArenaResident { try arena(spec.placement).charge(m.byteCount, label: "weights") }
                 matrices[spec.name] = m
             case let .vector(count):
                 vectors[spec.name] = try source.vector(spec.name, count: count, arena: arena(spec.placement))

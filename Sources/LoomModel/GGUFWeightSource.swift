@@ -56,7 +56,7 @@ public struct GGUFWeightSource: WeightSource {
 
     public func matrixBytes(_ name: String) throws -> Int { try info(name).byteCount }
 
-    public func matrix(_ name: String, rows: Int, cols: Int) throws -> any WeightMatrix {
+    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix {
         let info = try info(name)
         guard info.dimensions == [cols, rows] else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: [cols, rows], actual: info.dimensions)
@@ -69,7 +69,8 @@ public struct GGUFWeightSource: WeightSource {
         if type.blockSize == 1 {
             return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
         }
-        return try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
+        return try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file,
+                                   repackingInto: arena)
     }
 
     public func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {

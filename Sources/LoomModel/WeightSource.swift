@@ -11,8 +11,10 @@ public protocol WeightSource: Sendable {
     func contains(_ name: String) -> Bool
     /// Bytes the stored matrix `name` occupies (what the loader will charge for it).
     func matrixBytes(_ name: String) throws -> Int
-    /// The matrix `name`, which must be [rows, cols].
-    func matrix(_ name: String, rows: Int, cols: Int) throws -> any WeightMatrix
+    /// The matrix `name`, which must be [rows, cols]. A source may copy it into `arena` (the
+    /// arena of its placement) when a faster layout pays; the matrix then says so
+    /// (`isArenaResident`) and the copy is charged there instead of the mapped bytes.
+    func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix
     /// The vector `name` of `count` elements, as f32 in `arena`.
     func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float>
 }
@@ -29,7 +31,7 @@ public struct SafeTensorsWeightSource: WeightSource {
 
     public func matrixBytes(_ name: String) throws -> Int { try archive.tensor(name).bytes.count }
 
-    public func matrix(_ name: String, rows: Int, cols: Int) throws -> any WeightMatrix {
+    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix {
         let view = try archive.tensor(name)
         guard view.shape == [rows, cols] else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: name, expected: [rows, cols], actual: view.shape)

@@ -20,7 +20,8 @@ import gguf
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "Tests", "Fixtures")
 CASES = [("llama-gqa-f32", "llama"), ("qwen2-bias-tied-bf16", "qwen2"), ("qwen3-qknorm-bf16", "qwen3")]
-TYPES = {"f32": gguf.GGMLQuantizationType.F32, "f16": gguf.GGMLQuantizationType.F16}
+TYPES = {"f32": gguf.GGMLQuantizationType.F32, "f16": gguf.GGMLQuantizationType.F16,
+         "q8_0": gguf.GGMLQuantizationType.Q8_0, "q4_0": gguf.GGMLQuantizationType.Q4_0}
 
 
 def load_weights(directory):
@@ -40,13 +41,15 @@ def permute(w, heads):
     return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def convert(name, arch, type_name):
+def convert(name, arch, type_name, dequantized=False):
     src = os.path.join(ROOT, "goldens", name)
     config = json.load(open(os.path.join(src, "config.json")))
     weights = load_weights(src)
     out_dir = os.path.join(ROOT, "gguf-goldens")
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"{name}-{type_name}.gguf")
+    # "-dequantized": F32 holding exactly what the quantized file decodes to, the reference a
+    # quantized file's logits are compared with (only activation rounding separates the two).
+    path = os.path.join(out_dir, f"{name}-{type_name}{'-dequantized' if dequantized else ''}.gguf")
     w = gguf.GGUFWriter(path, arch)
     heads, kv = config["num_attention_heads"], config.get("num_key_value_heads", config["num_attention_heads"])
     hidden = config["hidden_size"]
@@ -90,8 +93,16 @@ def convert(name, arch, type_name):
                 value = permute(value, kv)
         # Norms and biases stay f32, as llama.cpp's converter keeps 1-D tensors.
         qtype = TYPES[type_name] if value.ndim == 2 else gguf.GGMLQuantizationType.F32
-        data = value.astype(np.float32) if qtype == gguf.GGMLQuantizationType.F32 else value.astype(np.float16)
-        w.add_tensor(out, data, raw_dtype=qtype)
+        if dequantized and qtype not in (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16):
+            value = gguf.quants.dequantize(gguf.quants.quantize(value.astype(np.float32), qtype), qtype).reshape(value.shape)
+            qtype = gguf.GGMLQuantizationType.F32
+        if qtype == gguf.GGMLQuantizationType.F32:
+            w.add_tensor(out, value.astype(np.float32), raw_dtype=qtype)
+        elif qtype == gguf.GGMLQuantizationType.F16:
+            w.add_tensor(out, value.astype(np.float16), raw_dtype=qtype)
+        else:
+            # gguf-py quantizes byte-identically to llama.cpp's quantizer for these types.
+            w.add_tensor(out, gguf.quants.quantize(value.astype(np.float32), qtype), raw_dtype=qtype)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -102,8 +113,10 @@ def convert(name, arch, type_name):
 def main():
     made = []
     for name, arch in CASES:
-        for type_name in TYPES:
+        for type_name in (TYPES if name == "llama-gqa-f32" else ["f32", "f16"]):
             made.append(os.path.relpath(convert(name, arch, type_name), ROOT))
+            if type_name in ("q8_0", "q4_0"):
+                made.append(os.path.relpath(convert(name, arch, type_name, dequantized=True), ROOT))
     from importlib.metadata import version
     versions = {"gguf": version("gguf"), "numpy": np.__version__, "safetensors": version("safetensors"), "torch": version("torch"),
                 "python": sys.version.split()[0]}

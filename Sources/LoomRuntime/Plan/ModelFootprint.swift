@@ -41,7 +41,7 @@ public struct ModelFootprint: Sendable {
         var matrices: [any WeightMatrix] = []
         for spec in inventory {
             if case let .matrix(rows, cols) = spec.kind {
-                let m = try source.matrix(spec.name, rows: rows, cols: cols)
+                let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: nil)
                 bytes[spec.name] = m.byteCount
                 matrices.append(m)
             }
