@@ -54,24 +54,25 @@ extension Tokenizer {
             case let other: throw TokenizerError.unsupported(file: path, feature: "normalizer \(other ?? "?")")
             }
         }
+        // Split regexes in order; one known pattern is scanned directly, several (DeepSeek)
+        // run as passes.
+        var splits: [(regex: String, pass: SplitPass?)] = []
         try Self.flatten(root["pre_tokenizer"], "pretokenizers").forEach { p in
             switch p["type"] as? String {
             case "ByteLevel":
                 byteLevel = true
                 addPrefixSpace = p["add_prefix_space"] as? Bool ?? false
-                if p["use_regex"] as? Bool ?? true { segmentation = .pattern(.gpt2) }
+                if p["use_regex"] as? Bool ?? true { splits.append((PreTokenizerPattern.gpt2.regexes[0], .gpt2)) }
             case "Split":
                 guard let regex = (p["pattern"] as? [String: Any])?["Regex"] as? String else {
                     throw TokenizerError.unsupported(file: path, feature: "pre_tokenizer Split with a string pattern")
                 }
-                guard let pattern = PreTokenizerPattern(regex: regex) else {
-                    throw TokenizerError.unsupportedPattern(file: path, regex: regex)
+                guard (p["behavior"] as? String ?? "Isolated") == "Isolated", !(p["invert"] as? Bool ?? false) else {
+                    throw TokenizerError.unsupported(file: path, feature: "pre_tokenizer Split with behavior \(p["behavior"] ?? "?") or inverted")
                 }
-                guard (p["behavior"] as? String ?? "Isolated") == "Isolated", !(p["invert"] as? Bool ?? false),
-                      segmentation == .whole else {
-                    throw TokenizerError.unsupported(file: path, feature: "pre_tokenizer Split (\(p["behavior"] ?? "?"), several, or inverted)")
-                }
-                segmentation = .pattern(pattern)
+                splits.append((regex, SplitPass(regex: regex)))
+            case "Digits":
+                splits.append(("\\p{N}", .numbers(maxLength: p["individual_digits"] as? Bool ?? false ? 1 : nil)))
             case "Metaspace":
                 let replacement = p["replacement"] as? String ?? .metaspace
                 let scheme = p["prepend_scheme"] as? String ?? ((p["add_prefix_space"] as? Bool ?? true) ? "always" : "never")
@@ -82,6 +83,16 @@ extension Tokenizer {
                 if p["split"] as? Bool ?? true { segmentation = .splitBeforeMetaspace }
             case let other: throw TokenizerError.unsupported(file: path, feature: "pre_tokenizer \(other ?? "?")")
             }
+        }
+        if splits.count == 1, let pattern = PreTokenizerPattern(regex: splits[0].regex) {
+            segmentation = .pattern(pattern)
+        } else if !splits.isEmpty {
+            var passes: [SplitPass] = []
+            for split in splits {
+                guard let pass = split.pass else { throw TokenizerError.unsupportedPattern(file: path, regex: split.regex) }
+                passes.append(pass)
+            }
+            segmentation = .passes(passes)
         }
         if addPrefixSpace { steps.append(.prepend(" ", onlyAtTextStart: false, unlessPresent: true)) }
 

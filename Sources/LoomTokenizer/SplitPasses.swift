@@ -28,7 +28,7 @@ enum SplitPass: Sendable, Equatable {
         }
 
         /// The code points of a bracket expression of literal characters and ranges, such as
-        /// `[A-Za-zµÀ-Ö]` (no escapes or classes inside).
+        /// `[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-\u{1F7D}ᾀ-ᾴᾶ-ᾼ\u{1FBE}ῂ-ῄῆ-ῌῐ-\u{1FD3}ῖ-\u{1FDB}ῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤ\u{2126}ℨ\u{212A}-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]` (no escapes or classes inside).
         init(bracket: String) {
             var scalars = Array(bracket.unicodeScalars.map(\.value))
             if scalars.first == 0x5B { scalars.removeFirst() }
@@ -43,6 +43,54 @@ enum SplitPass: Sendable, Equatable {
                     i += 1
                 }
             }
+        }
+
+        /// `\p{L}`, `\p{N}`, `\p{P}`, or a bracket expression of characters, ranges, those
+        /// classes and escaped characters; nil for anything else.
+        init?(class text: String) {
+            let classes: [String: UInt8] = [#"\p{L}"#: UnicodeClass.letter, #"\p{N}"#: UnicodeClass.number,
+                                            #"\p{P}"#: UnicodeClass.punctuation]
+            if let f = classes[text] { self.init(flags: f); return }
+            guard text.hasPrefix("["), text.hasSuffix("]"), text.count > 2, !text.hasPrefix("[^") else { return nil }
+            var items: [UInt32] = []  // code points, with 0x2D marking a range dash
+            var dashes: Set<Int> = []
+            var flags: UInt8 = 0
+            var s = Substring(text.dropFirst().dropLast())
+            while let c = s.first {
+                if c == "\\" {
+                    if let cls = classes.first(where: { s.hasPrefix($0.key) }) {
+                        flags |= cls.value
+                        s = s.dropFirst(cls.key.count)
+                        continue
+                    }
+                    s = s.dropFirst()
+                    guard let e = s.first else { return nil }
+                    switch e {
+                    case "r": items.append(0x0D)
+                    case "n": items.append(0x0A)
+                    case "t": items.append(0x09)
+                    case "p", "P", "s", "S", "w", "W", "d", "D": return nil
+                    default: items.append(e.unicodeScalars.first!.value)
+                    }
+                    s = s.dropFirst()
+                    continue
+                }
+                if c == "-" && !items.isEmpty && s.count > 1 { dashes.insert(items.count); s = s.dropFirst(); continue }
+                items.append(c.unicodeScalars.first!.value)
+                s = s.dropFirst()
+            }
+            var ranges: [ClosedRange<UInt32>] = []
+            var i = 0
+            while i < items.count {
+                if dashes.contains(i + 1) && i + 1 < items.count && items[i] <= items[i + 1] {
+                    ranges.append(items[i]...items[i + 1])
+                    i += 2
+                } else {
+                    ranges.append(items[i]...items[i])
+                    i += 1
+                }
+            }
+            self.init(flags: flags, ranges: ranges)
         }
 
         func contains(_ cp: UInt32, _ flags: UInt8) -> Bool {
@@ -94,8 +142,33 @@ enum SplitPass: Sendable, Equatable {
         return j
     }
 
+    /// The pass a `Split` regular expression of an HF `Sequence` stands for, or nil when it is
+    /// none of the shapes these pre-tokenizers use: `[\r\n]`, `\s+$`, `\p{N}`, `\p{N}+`,
+    /// `[0-9][0-9][0-9]`, `\s?X+` and `X+` with X a class (`\p{L}`, `\p{P}`) or a bracket
+    /// expression, or GPT-2's pattern.
+    init?(regex: String) {
+        switch regex {
+        case #"[\r\n]"#, "[\r\n]": self = .newlines; return
+        case #"\s+$"#: self = .trailingWhitespace; return
+        case #"\p{N}"#: self = .numbers(maxLength: 1); return
+        case #"\p{N}+"#: self = .numbers(maxLength: nil); return
+        case "[0-9][0-9][0-9]": self = .asciiDigitTriples; return
+        default: break
+        }
+        if PreTokenizerPattern(regex: regex) == .gpt2 { self = .gpt2; return }
+        var body = Substring(regex)
+        let space = body.hasPrefix(#"\s?"#)
+        if space { body = body.dropFirst(3) }
+        guard body.hasSuffix("+") else { return nil }
+        body = body.dropLast()
+        guard let set = CharacterSet(class: String(body)) else { return nil }
+        self = space ? .spaceThenRun(set) : .run(set)
+    }
+
     /// DeepSeek-LLM (llama.cpp `deepseek-llm`): newlines, Latin/Greek/Cyrillic/… letter runs,
-    /// punctuation runs, trailing whitespace, CJK runs, number runs.
+    /// punctuation runs, trailing whitespace, CJK runs, number runs. The letter class holds
+    /// characters that Unicode normalization would change (written as escapes): its ranges
+    /// are exact code points, as in llama.cpp's source.
     static let deepseekLLM: [SplitPass] = [
         .newlines,
         .spaceThenRun(CharacterSet(bracket: "[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]")),

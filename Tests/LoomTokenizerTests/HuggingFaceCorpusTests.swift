@@ -28,6 +28,8 @@ import Testing
     @Test func sentencePieceLegacyPrependReplace() throws { try Self.check("spm-legacy") }
     @Test func sentencePieceMetaspace() throws { try Self.check("spm-meta") }
     @Test func sentencePieceMetaspaceSplit() throws { try Self.check("spm-meta-split") }
+    /// DeepSeek's pre-tokenizer: a Sequence of five Splits, Digits and ByteLevel.
+    @Test func deepseekSequenceOfSplits() throws { try Self.check("deepseek") }
 
     @Test func configGivesSpecialsAndTemplate() throws {
         let qwen = try Tokenizer(huggingFaceFile: try Fixtures.path("tokenizer/hf-qwen/tokenizer.json"))

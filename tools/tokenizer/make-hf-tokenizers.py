@@ -13,6 +13,8 @@ Writes FIXTURES_DIR/tokenizer/hf-NAME/{tokenizer.json,tokenizer_config.json}:
                 Prepend("▁") + Replace(" ", "▁"), byte fallback, Strip decoder
   hf-spm-meta   the same vocabulary with a Metaspace pre-tokenizer (prepend_scheme first)
   hf-spm-meta-split  the same, Metaspace with split: true (a piece per word)
+  hf-deepseek   DeepSeek-LLM's vocabulary (llama.cpp's GGUF) with DeepSeek's pre-tokenizer
+                (a Sequence of five Splits, Digits and ByteLevel)
 and OUT_DIR/corpus-ids-hf-NAME.txt, the ids HF tokenizers gives each corpus document
 (`encode(doc, add_special_tokens=False)`, special tokens in the text recognised).
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from corpus_ids import documents, fnv1a64  # noqa: E402
 
-from tokenizers import Tokenizer, AddedToken, decoders, normalizers, pre_tokenizers
+from tokenizers import Tokenizer, AddedToken, Regex, decoders, normalizers, pre_tokenizers
 from tokenizers.models import BPE
 from transformers.convert_slow_tokenizer import SentencePieceExtractor, TikTokenConverter
 
@@ -70,13 +72,42 @@ def spm(fixtures, metaspace, split=False):
     return tok, config
 
 
+DEEPSEEK_SPLITS = [
+    "[\r\n]",
+    "\\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-\u1F7Dᾀ-ᾴᾶ-ᾼ\u1FBEῂ-ῄῆ-ῌῐ-\u1FD3ῖ-\u1FDBῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤ\u2126ℨ\u212A-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
+    "\\s?[!-/:-~！-／：-～‘-‟　-。]+",
+    "\\s+$",
+    "[一-龥ࠀ-一가-퟿]+",
+]
+
+
+def deepseek(fixtures):
+    """DeepSeek-LLM's vocabulary (from llama.cpp's GGUF) with DeepSeek's tokenizer.json
+    pre-tokenizer: a Sequence of Splits, Digits and a regex-less ByteLevel."""
+    from gguf import GGUFReader
+    r = GGUFReader(str(fixtures / "llama.cpp/models/ggml-vocab-deepseek-llm.gguf"))
+    tokens = r.fields["tokenizer.ggml.tokens"].contents()
+    types = r.fields["tokenizer.ggml.token_type"].contents()
+    merges = [tuple(m.split(" ", 1)) for m in r.fields["tokenizer.ggml.merges"].contents()]
+    vocab = {}
+    for i, t in enumerate(tokens):
+        vocab.setdefault(t, i)
+    tok = Tokenizer(BPE(vocab, merges))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(p), behavior="isolated") for p in DEEPSEEK_SPLITS]
+        + [pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    tok.add_tokens([AddedToken(t, special=True, normalized=False) for t, ty in zip(tokens, types) if ty == 3])
+    return tok, {"bos_token": tokens[100000], "eos_token": tokens[100001]}
+
+
 def main():
     fixtures, out_dir = Path(sys.argv[1]), Path(sys.argv[2])
     docs, sha = documents(fixtures / "tokenizer/corpus.bin")
     only = set(sys.argv[3:])
     builders = {"qwen": lambda: qwen(fixtures), "cl100k": lambda: cl100k(fixtures),
                 "spm-legacy": lambda: spm(fixtures, False), "spm-meta": lambda: spm(fixtures, True),
-                "spm-meta-split": lambda: spm(fixtures, True, split=True)}
+                "spm-meta-split": lambda: spm(fixtures, True, split=True), "deepseek": lambda: deepseek(fixtures)}
     for name, build in builders.items():
         if only and name not in only:
             continue
