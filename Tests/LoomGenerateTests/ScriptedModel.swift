@@ -13,6 +13,10 @@ final class ScriptedModel: TokenEvaluator, @unchecked Sendable {
     let capacity: Int
     /// Seconds each evaluate call takes, to test cancellation.
     let delay: Double
+    /// When set, the call numbered `gateAfter` waits for this semaphore: tests use it to cancel at
+    /// a known step however slowly the machine schedules them.
+    var gate: DispatchSemaphore?
+    var gateAfter = Int.max
     private(set) var context: [Int] = []
     private let lock = NSLock()
     private var _calls = 0
@@ -30,7 +34,8 @@ final class ScriptedModel: TokenEvaluator, @unchecked Sendable {
     var position: Int { context.count }
 
     func evaluate(_ tokens: [Int], allPositions: Bool) throws -> [[Float]] {
-        lock.withLock { _calls += 1 }
+        let call = lock.withLock { _calls += 1; return _calls }
+        if call == gateAfter { gate?.wait() }
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         context += tokens
         var row = [Float](repeating: 0, count: vocabularySize)
