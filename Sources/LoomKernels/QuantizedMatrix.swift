@@ -53,7 +53,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     /// Wraps `byteCount` bytes at `data` as a [rows, cols] matrix of `type` blocks.
     ///
-    /// With `repackingInto`, q8_0 and q4_0 matrices whose rows are a multiple of 8 are copied once
+    /// With `repackingInto`, q8_0, q4_0 and q5_0 matrices whose rows are a multiple of 8 are copied once
     /// into an interleaved layout in that arena (label `weights`, the same byte count) when the path
     /// is AVX-512 VNNI; afterwards the original bytes are never read, so mapped pages stay cold.
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
@@ -77,7 +77,8 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             self.owner = buffer
             self.isInterleaved = true
             self.repackArena = arena
-            self.interleavedKernel = type == .q8_0 ? LoomKernelsAVX512.q8_0x8Rows : LoomKernelsAVX512.q4_0x8Rows
+            self.interleavedKernel = type == .q8_0 ? LoomKernelsAVX512.q8_0x8Rows
+                : type == .q4_0 ? LoomKernelsAVX512.q4_0x8Rows : LoomKernelsAVX512.q5_0x8Rows
         } else {
             self.data = data
             self.owner = owner

@@ -10,6 +10,13 @@
 //                     (so they are unsigned; the kernels subtract 128·Σx) at 16 + 32k + 4i
 //   q4_0 (144 bytes): [16, 144) 4 chunks j of 32 bytes; row i's packed bytes qs[4j..<4j+4] at
 //                     16 + 32j + 4i (low nibbles weights 4j.., high nibbles weights 16+4j..)
+//   q5_0 (176 bytes): [16, 48) row i's 32 fifth bits qh (u32) at 16 + 4i; [48, 176) the nibbles
+//                     as in q4_0
+// Weights are stored unsigned (q8_0 XOR 0x80, nibbles as they are); the kernels subtract
+// offset·Σx with offset 128, 8 or 16.
+
+/// The storage formats with an interleaved layout.
+public enum InterleavedFormat: Sendable { case q8_0, q4_0, q5_0 }
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
@@ -22,17 +29,47 @@ import _Builtin_intrinsics.intel
     _mm256_mask_dpbusd_epi32(acc, 0xFF, u, s)
 }
 
+/// Constant vectors for expanding q5_0 fifth bits, built once per kernel call: `spread[k]` copies
+/// byte k of each lane's u32 into the lane's bytes 0–3, `select[h]` picks bits 4h..<4h+4 of it.
+struct FifthBitMasks {
+    let spread: (__m256i, __m256i, __m256i, __m256i)
+    let select: (__m256i, __m256i)
+
+    @inline(__always) init() {
+        let base = _mm256_setr_epi8(0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12,
+                                    0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12)
+        spread = (base, _mm256_add_epi8(base, _mm256_set1_epi8(1)), _mm256_add_epi8(base, _mm256_set1_epi8(2)),
+                  _mm256_add_epi8(base, _mm256_set1_epi8(3)))
+        select = (_mm256_set1_epi32(0x0804_0201), _mm256_set1_epi32(Int32(bitPattern: 0x8040_2010)))
+    }
+
+    /// Bits 4k..<4k+4 of each lane's u32 of `bits` as 0x10 in bytes 0–3 of the lane: the fifth
+    /// bits of weights 4k..<4k+4 of each row.
+    @inline(__always) func expand(_ bits: __m256i, _ k: Int) -> __m256i {
+        let spreadMask = k / 2 == 0 ? spread.0 : k / 2 == 1 ? spread.1 : k / 2 == 2 ? spread.2 : spread.3
+        let mask = k % 2 == 0 ? select.0 : select.1
+        let picked = _mm256_and_si256(_mm256_shuffle_epi8(bits, spreadMask), mask)
+        return _mm256_and_si256(_mm256_cmpeq_epi8(picked, mask), _mm256_set1_epi8(0x10))
+    }
+}
+
 /// The integer dot products of one unit against activation block `x` (32 int8): lane i is row i.
-/// `offset` is the value added to make weights unsigned (128 for q8_0, 8 for q4_0).
 @inline(__always)
-func unitDot(q4: Bool, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>) -> __m256i {
+func unitDot(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ masks: FifthBitMasks) -> __m256i {
     var a = _mm256_setzero_si256(), b = _mm256_setzero_si256()
-    if q4 {
+    if format != .q8_0 {
         let low4 = _mm256_set1_epi8(15)
+        let quants = format == .q5_0 ? 48 : 16
+        let high = format == .q5_0 ? load256(unit + 16) : _mm256_setzero_si256()
         for j in 0..<4 {
-            let v = load256(unit + 16 + 32 * j)
-            a = dpbusd(a, _mm256_and_si256(v, low4), broadcast4(x, 4 * j))
-            b = dpbusd(b, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4), broadcast4(x, 16 + 4 * j))
+            let v = load256(unit + quants + 32 * j)
+            var lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
+            if format == .q5_0 {
+                lo = _mm256_or_si256(lo, masks.expand(high, j))
+                hi = _mm256_or_si256(hi, masks.expand(high, 4 + j))
+            }
+            a = dpbusd(a, lo, broadcast4(x, 4 * j))
+            b = dpbusd(b, hi, broadcast4(x, 16 + 4 * j))
         }
     } else {
         for k in stride(from: 0, to: 8, by: 2) {
@@ -45,9 +82,10 @@ func unitDot(q4: Bool, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>) -> __
 
 /// One unit's contribution for one activation row: d·dx·(dot − offset·Σq).
 @inline(__always)
-func unitAccumulate(q4: Bool, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ dx: Float, _ xsum: Int32) -> __m256 {
-    let offset: Int32 = q4 ? 8 : 128
-    let dot = _mm256_sub_epi32(unitDot(q4: q4, unit, x), _mm256_set1_epi32(offset &* xsum))
+func unitAccumulate(_ format: InterleavedFormat, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>,
+                    _ dx: Float, _ xsum: Int32, _ masks: FifthBitMasks) -> __m256 {
+    let offset: Int32 = format == .q8_0 ? 128 : format == .q4_0 ? 8 : 16
+    let dot = _mm256_sub_epi32(unitDot(format, unit, x, masks), _mm256_set1_epi32(offset &* xsum))
     let scales = _mm256_mul_ps(_mm256_cvtph_ps(load128(unit)), _mm256_set1_ps(dx))
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scales, acc)
 }
@@ -55,11 +93,12 @@ func unitAccumulate(q4: Bool, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: Unsa
 /// y[c·rows + 8g ..< +8] for groups g in groupStart..<groupEnd and activation rows c in
 /// colStart..<colEnd; x: `xq` [batch, 32·blocks], `xd` [batch, blocks], `xs` [batch, 2·blocks].
 @inline(__always)
-func interleavedRows(q4: Bool, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
+func interleavedRows(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
                      _ colStart: Int, _ colEnd: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                      _ y: UnsafeMutablePointer<Float>) {
-    let unitBytes = q4 ? 144 : 272
+    let unitBytes = format == .q8_0 ? 272 : format == .q4_0 ? 144 : 176
+    let masks = FifthBitMasks()
     let cols = 32 * blocks
     for g in groupStart..<groupEnd {
         let group = w + g * blocks * unitBytes
@@ -72,8 +111,8 @@ func interleavedRows(q4: Bool, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart:
             let s0 = xs + 2 * c * blocks, s1 = s0 + 2 * blocks
             for b in 0..<blocks {
                 let unit = group + b * unitBytes
-                acc0 = unitAccumulate(q4: q4, acc0, unit, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1])
-                acc1 = unitAccumulate(q4: q4, acc1, unit, x1 + 32 * b, d1[b], s1[2 * b] &+ s1[2 * b + 1])
+                acc0 = unitAccumulate(format, acc0, unit, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1], masks)
+                acc1 = unitAccumulate(format, acc1, unit, x1 + 32 * b, d1[b], s1[2 * b] &+ s1[2 * b + 1], masks)
             }
             UnsafeMutableRawPointer(y + c * rows + 8 * g).storeBytes(of: acc0, as: __m256.self)
             UnsafeMutableRawPointer(y + (c + 1) * rows + 8 * g).storeBytes(of: acc1, as: __m256.self)
@@ -85,13 +124,13 @@ func interleavedRows(q4: Bool, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart:
             var b = 0
             // Two independent accumulators hide the FMA latency.
             while b + 2 <= blocks {
-                acc0 = unitAccumulate(q4: q4, acc0, group + b * unitBytes, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1])
-                acc1 = unitAccumulate(q4: q4, acc1, group + (b + 1) * unitBytes, x0 + 32 * (b + 1), d0[b + 1],
-                                      s0[2 * b + 2] &+ s0[2 * b + 3])
+                acc0 = unitAccumulate(format, acc0, group + b * unitBytes, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1], masks)
+                acc1 = unitAccumulate(format, acc1, group + (b + 1) * unitBytes, x0 + 32 * (b + 1), d0[b + 1],
+                                      s0[2 * b + 2] &+ s0[2 * b + 3], masks)
                 b += 2
             }
             if b < blocks {
-                acc0 = unitAccumulate(q4: q4, acc0, group + b * unitBytes, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1])
+                acc0 = unitAccumulate(format, acc0, group + b * unitBytes, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1], masks)
             }
             UnsafeMutableRawPointer(y + c * rows + 8 * g).storeBytes(of: _mm256_add_ps(acc0, acc1), as: __m256.self)
         }
@@ -106,12 +145,20 @@ public typealias InterleavedKernel = (_ w: UnsafeRawPointer, _ rows: Int, _ grou
 public func q8_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                        _ y: UnsafeMutablePointer<Float>) {
-    interleavedRows(q4: false, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+    interleavedRows(.q8_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
 }
 
 public func q4_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                        _ y: UnsafeMutablePointer<Float>) {
-    interleavedRows(q4: true, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+    interleavedRows(.q4_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+}
+#endif
+
+#if arch(x86_64)
+public func q5_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                       _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                       _ y: UnsafeMutablePointer<Float>) {
+    interleavedRows(.q5_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
 }
 #endif

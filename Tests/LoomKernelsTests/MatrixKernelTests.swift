@@ -128,7 +128,7 @@ import LoomCore
         }
     }
 
-    @Test(arguments: [QuantType.q8_0, .q4_0]) func interleavedMatVecAndMatMul(type: QuantType) throws {
+    @Test(arguments: [QuantType.q8_0, .q4_0, .q5_0]) func interleavedMatVecAndMatMul(type: QuantType) throws {
         for path in KernelPath.supported {
             for batch in [1, 3, 8, 70] {
                 try check(type, path: path, rows: 40, cols: 96, batch: batch, threads: 2, repack: true)

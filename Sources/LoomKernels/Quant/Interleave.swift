@@ -1,10 +1,14 @@
-/// Repacking of q8_0 and q4_0 rows into groups of 8 interleaved rows (the "x8" layouts of
+/// Repacking of q8_0, q4_0 and q5_0 rows into groups of 8 interleaved rows (the "x8" layouts of
 /// LoomKernelsAVX512/X86Interleaved.swift), and the way back for single rows. The repacked
 /// matrix has exactly the native byte count: a unit of 8 row-blocks holds the 8 f16 scales, then
 /// the quants with row i's 4-byte pieces at lane i of each 32-byte chunk.
 enum Interleave {
     /// Types with an interleaved layout.
-    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 }
+    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 || type == .q5_0 }
+
+    /// Where the packed nibbles or bytes start in a unit: after the scales, and for q5_0 after
+    /// the 8 rows' fifth-bit words.
+    static func quantsOffset(_ type: QuantType) -> Int { type == .q5_0 ? 48 : 16 }
 
     static func unitBytes(_ type: QuantType) -> Int { 8 * type.blockBytes }
 
@@ -16,15 +20,28 @@ enum Interleave {
                 let unit = out + (g * blocks + b) * unitBytes
                 for lane in 0..<8 {
                     let block = source + (8 * g + lane) * rowBytes + b * type.blockBytes
-                    unit.storeBytes(of: block.loadUnaligned(as: UInt16.self), toByteOffset: 2 * lane, as: UInt16.self)
-                    for chunk in 0..<(type == .q8_0 ? 8 : 4) {
-                        for t in 0..<4 {
-                            let byte = block.load(fromByteOffset: 2 + 4 * chunk + t, as: UInt8.self)
-                            unit.storeBytes(of: type == .q8_0 ? byte ^ 0x80 : byte, toByteOffset: 16 + 32 * chunk + 4 * lane + t, as: UInt8.self)
-                        }
-                    }
+                    copyLane(type, block: UnsafeMutableRawPointer(mutating: block), unit: unit, lane: lane, toUnit: true)
                 }
             }
+        }
+    }
+
+    /// Moves one row-block between its native block and lane `lane` of a unit, either way.
+    static func copyLane(_ type: QuantType, block: UnsafeMutableRawPointer, unit: UnsafeMutableRawPointer, lane: Int, toUnit: Bool) {
+        @inline(__always) func move(_ count: Int, blockOffset: Int, unitOffset: Int, flip: UInt8 = 0) {
+            for t in 0..<count {
+                if toUnit {
+                    unit.storeBytes(of: block.load(fromByteOffset: blockOffset + t, as: UInt8.self) ^ flip, toByteOffset: unitOffset + t, as: UInt8.self)
+                } else {
+                    block.storeBytes(of: unit.load(fromByteOffset: unitOffset + t, as: UInt8.self) ^ flip, toByteOffset: blockOffset + t, as: UInt8.self)
+                }
+            }
+        }
+        move(2, blockOffset: 0, unitOffset: 2 * lane)
+        if type == .q5_0 { move(4, blockOffset: 2, unitOffset: 16 + 4 * lane) }
+        let quants = type == .q5_0 ? 6 : 2
+        for chunk in 0..<(type == .q8_0 ? 8 : 4) {
+            move(4, blockOffset: quants + 4 * chunk, unitOffset: quantsOffset(type) + 32 * chunk + 4 * lane, flip: type == .q8_0 ? 0x80 : 0)
         }
     }
 
@@ -32,13 +49,6 @@ enum Interleave {
     static func unpackBlock(_ type: QuantType, _ packed: UnsafeRawPointer, row: Int, block b: Int, blocks: Int,
                             into block: UnsafeMutableRawPointer) {
         let unit = packed + ((row / 8) * blocks + b) * unitBytes(type)
-        let lane = row % 8
-        block.storeBytes(of: unit.loadUnaligned(fromByteOffset: 2 * lane, as: UInt16.self), as: UInt16.self)
-        for chunk in 0..<(type == .q8_0 ? 8 : 4) {
-            for t in 0..<4 {
-                let byte = unit.load(fromByteOffset: 16 + 32 * chunk + 4 * lane + t, as: UInt8.self)
-                block.storeBytes(of: type == .q8_0 ? byte ^ 0x80 : byte, toByteOffset: 2 + 4 * chunk + t, as: UInt8.self)
-            }
-        }
+        copyLane(type, block: block, unit: UnsafeMutableRawPointer(mutating: unit), lane: row % 8, toUnit: false)
     }
 }
