@@ -15,6 +15,7 @@ struct Loom: ParsableCommand {
             BenchCommand.self,
             Features.self,
             Template.self,
+            PerplexityCommand.self,
         ]
     )
 }
