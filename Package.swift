@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "LoomModelTests", dependencies: ["LoomModel", "LoomRuntime", "LoomFormats", "LoomKernels"]),
         .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomPerplexityTests", dependencies: ["LoomRuntime", "LoomTokenizer"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

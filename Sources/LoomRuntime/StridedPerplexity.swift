@@ -6,6 +6,12 @@ public struct PerplexityWindow: Equatable, Sendable {
     public let begin: Int
     public let end: Int
     public let scored: Int
+
+    public init(begin: Int, end: Int, scored: Int) {
+        self.begin = begin
+        self.end = end
+        self.scored = scored
+    }
 }
 
 /// The result of `Engine.perplexity`.

