@@ -55,6 +55,7 @@ let package = Package(
         .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomPerplexityTests", dependencies: ["LoomRuntime", "LoomTokenizer"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,7 @@ struct Loom: ParsableCommand {
             TokenizeCommand.self,
             DetokenizeCommand.self,
             TokenizerBenchCommand.self,
+            PerplexityCommand.self,
         ]
     )
 }
