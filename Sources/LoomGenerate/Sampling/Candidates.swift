@@ -116,12 +116,18 @@ public struct Candidates {
     /// Moves entries so the `m` largest logits come first, in descending order (ties keep the
     /// lower index first); the rest follow in their previous order. Costs one pass with a
     /// bounded heap of `m` plus a sort of `m`, so small prefixes of a large vocabulary are cheap.
-    public mutating func sortPrefix(_ m: Int) {
+    /// With `droppingRest`, the entries after the prefix are discarded rather than kept in
+    /// their old order, which saves reordering a whole vocabulary when a stage truncates anyway.
+    public mutating func sortPrefix(_ m: Int, droppingRest: Bool = false) {
         let n = count
         let m = min(m, n)
-        guard m > sortedCount else { return }
+        guard m > sortedCount else {
+            if droppingRest { count = m }
+            return
+        }
         if m * 8 >= n {
             sortAll()
+            if droppingRest { count = m }
             return
         }
         // [m] indices of the largest logits, as a min-heap by (logit, then larger index first).
@@ -166,18 +172,31 @@ public struct Candidates {
             spareIds = [Int32](repeating: 0, count: ids.count)
             spareLogits = [Float](repeating: 0, count: ids.count)
         }
-        for i in heap { taken[i] = true }
-        var out = 0
-        for i in heap {
-            spareIds[out] = ids[i]; spareLogits[out] = logits[i]; out += 1
-        }
-        for i in 0..<n {
-            if taken[i] { taken[i] = false; continue }
-            spareIds[out] = ids[i]; spareLogits[out] = logits[i]; out += 1
+        let keepRest = !droppingRest
+        ids.withUnsafeBufferPointer { ids in
+            logits.withUnsafeBufferPointer { logits in
+                spareIds.withUnsafeMutableBufferPointer { outIds in
+                    spareLogits.withUnsafeMutableBufferPointer { outLogits in
+                        taken.withUnsafeMutableBufferPointer { taken in
+                            var out = 0
+                            for i in heap {
+                                outIds[out] = ids[i]; outLogits[out] = logits[i]; out += 1
+                            }
+                            guard keepRest else { return }
+                            for i in heap { taken[i] = true }
+                            for i in 0..<n {
+                                if taken[i] { taken[i] = false; continue }
+                                outIds[out] = ids[i]; outLogits[out] = logits[i]; out += 1
+                            }
+                        }
+                    }
+                }
+            }
         }
         swap(&ids, &spareIds)
         swap(&logits, &spareLogits)
         sortedCount = m
+        if droppingRest { count = m }
         isIdentity = false
     }
 

@@ -7,7 +7,7 @@ extension Candidates {
     public mutating func applyTopK(_ k: Int, minKeep: Int = 0) {
         guard k > 0 else { return }
         let k = min(max(k, minKeep), count)
-        sortPrefix(k)
+        sortPrefix(k, droppingRest: true)
         truncate(to: k)
     }
 
