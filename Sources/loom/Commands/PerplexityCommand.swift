@@ -25,7 +25,7 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "Tokens between window starts.")
     var stride = 256
 
-    @Option(help: "Directory with the tokenizer (tokenizer.json, tekken.json or *.tiktoken); default: the model directory. Required for a GGUF model, whose vocabulary Loom does not read yet.")
+    @Option(help: "Directory with the tokenizer (tokenizer.json, tekken.json or *.tiktoken); default: the model's own (its directory, or the vocabulary inside a GGUF file).")
     var tokenizer: String?
 
     @Flag(help: "Print the result as JSON.")
@@ -40,10 +40,14 @@ struct PerplexityCommand: ParsableCommand {
         try reportingErrors {
             var isDirectory: ObjCBool = false
             let modelIsDirectory = FileManager.default.fileExists(atPath: options.model, isDirectory: &isDirectory) && isDirectory.boolValue
-            guard let tokenizerDirectory = tokenizer ?? (modelIsDirectory ? options.model : nil) else {
-                throw ValidationError("--tokenizer DIR is needed for a GGUF model (a directory with its tokenizer.json)")
+            let vocab: Tokenizer
+            if let tokenizer {
+                vocab = try Tokenizer.load(modelDirectory: tokenizer)
+            } else if modelIsDirectory {
+                vocab = try Tokenizer.load(modelDirectory: options.model)
+            } else {
+                vocab = try Tokenizer(ggufFile: options.model)
             }
-            let vocab = try Tokenizer.load(modelDirectory: tokenizerDirectory)
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read --file \(file)")
             }
