@@ -208,17 +208,8 @@ public struct Candidates {
         logits.withUnsafeBufferPointer { l in
             order.sort { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
         }
-        if spareIds.count < ids.count {
-            spareIds = [Int32](repeating: 0, count: ids.count)
-            spareLogits = [Float](repeating: 0, count: ids.count)
-        }
-        for (out, i) in order.enumerated() {
-            spareIds[out] = ids[i]; spareLogits[out] = logits[i]
-        }
-        swap(&ids, &spareIds)
-        swap(&logits, &spareLogits)
+        select(order)
         sortedCount = n
-        isIdentity = false
     }
 
     /// Reorders the live entries as `order` (indices into the current live entries) says and
