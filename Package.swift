@@ -9,8 +9,8 @@ let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration
 // them only after a CPUID check (KernelPath.swift). `-Xcc -m...` turns on the target features
 // for the whole module, so the intrinsics inline. The flags exist only on x86-64.
 #if arch(x86_64)
-let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]
-let avx512Flags: [SwiftSetting] = [.define("VNNI"), .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c",
+let avx2Flags: [SwiftSetting] = [.define("SIMD_FMA"), .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"])]
+let avx512Flags: [SwiftSetting] = [.define("VNNI"), .define("SIMD_FMA"), .define("WIDE_SIMD"), .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c",
     "-Xcc", "-mavx512f", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni"])]
 #else
 let avx2Flags: [SwiftSetting] = []

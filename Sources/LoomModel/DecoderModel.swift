@@ -80,7 +80,7 @@ public final class DecoderModel: @unchecked Sendable {
         cache.store(keys: k, values: v, start: start, count: count)
         cache.attend(queries: q, start: start, count: count, heads: c.headCount,
                      scale: 1 / Float(c.headDim).squareRoot(), window: c.slidingWindow,
-                     into: attn, scores: scratch.scores.pointer, pool: pool)
+                     into: attn, scores: scratch.scores.buffer, pool: pool)
         // The output projection reuses `normed` as its destination, then joins the residual.
         layer.output.multiply(attn, batch: count, into: xn, scratch: mm, pool: pool)
         addBias(layer.outputBias, to: xn, rows: count, width: c.hiddenSize)

@@ -14,14 +14,16 @@ public final class ForwardScratch: @unchecked Sendable {
     public let attention: ArenaBuffer<Float>   // [maxTokens, heads, headDim]
     public let gate: ArenaBuffer<Float>        // [maxTokens, intermediate]
     public let up: ArenaBuffer<Float>          // [maxTokens, intermediate]
-    public let scores: ArenaBuffer<Float>      // [threads, cacheCapacity]
+    public let scores: ArenaBuffer<Float>      // [threads, BlockedAttention.workerScratchFloats(…)]
     public let matmul: ArenaBuffer<UInt8>      // quantized activations for the widest matmul
 
     /// Float counts of each buffer, in declaration order, then the matmul bytes.
     static func floatCounts(config: ModelConfig, maxTokens: Int, threads: Int, cacheCapacity: Int) -> [Int] {
         [maxTokens * config.hiddenSize, maxTokens * config.hiddenSize, maxTokens * config.queryWidth,
          maxTokens * config.kvWidth, maxTokens * config.kvWidth, maxTokens * config.queryWidth,
-         maxTokens * config.intermediateSize, maxTokens * config.intermediateSize, threads * cacheCapacity]
+         maxTokens * config.intermediateSize, maxTokens * config.intermediateSize,
+         threads * BlockedAttention.workerScratchFloats(capacity: cacheCapacity, heads: config.headCount,
+                                                        kvHeads: config.kvHeadCount, headDim: config.headDim, maxTokens: maxTokens)]
     }
 
     /// Bytes this scratch takes (each buffer carries up to 64 bytes of alignment slack).

@@ -17,8 +17,9 @@ public protocol KVCacheLayer: AnyObject, Sendable {
     /// - Parameters:
     ///   - queries: [count, heads, headDim]
     ///   - out: [count, heads, headDim]
-    ///   - scores: [pool.threadCount, capacity] scratch
+    ///   - scores: scratch, one row per worker: [pool.threadCount, stride] with stride at least
+    ///     `capacity` (see `BlockedAttention.workerScratchFloats`)
     func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
-                window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutableBufferPointer<Float>,
                 pool: ThreadPool)
 }

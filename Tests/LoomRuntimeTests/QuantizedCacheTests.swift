@@ -37,11 +37,14 @@ import LoomRuntime
         let v = Self.values(length * kvHeads * headDim, seed: 12)
         let q = Self.values(length * heads * headDim, seed: 13)
         var outExact = [Float](repeating: 0, count: q.count), outQuant = outExact
-        var scores = [Float](repeating: 0, count: 2 * length)
+        var scores = [Float](repeating: 0, count: 2 * BlockedAttention.workerScratchFloats(capacity: length, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                                                                                           maxTokens: length))
         exact.store(keys: k, values: v, start: 0, count: length)
         quantized.store(keys: k, values: v, start: 0, count: length)
-        exact.attend(queries: q, start: 0, count: length, heads: heads, scale: 0.125, window: nil, into: &outExact, scores: &scores, pool: pool)
-        quantized.attend(queries: q, start: 0, count: length, heads: heads, scale: 0.125, window: nil, into: &outQuant, scores: &scores, pool: pool)
+        scores.withUnsafeMutableBufferPointer { scores in
+            exact.attend(queries: q, start: 0, count: length, heads: heads, scale: 0.125, window: nil, into: &outExact, scores: scores, pool: pool)
+            quantized.attend(queries: q, start: 0, count: length, heads: heads, scale: 0.125, window: nil, into: &outQuant, scores: scores, pool: pool)
+        }
         var worst: Float = 0, scale: Float = 0
         for i in q.indices { worst = max(worst, abs(outExact[i] - outQuant[i])); scale = max(scale, abs(outExact[i])) }
         return worst / scale

@@ -25,12 +25,16 @@ import LoomRuntime
         return Loaded(config: config, source: source, footprint: try ModelFootprint(name: directory, config: config, source: source))
     }
 
-    /// Devices each just big enough for about 1/n of the model, so the plan must use all n.
+    /// Devices each just big enough for about 1/n of the model's weights and cache, plus the
+    /// working set (rope table, scratch, logits) that every device running layers needs whole,
+    /// so the plan must use all n.
     func tightPlan(_ model: Loaded, devices n: Int, length: Int, chunk: Int = 16) -> MemoryPlan {
         let single = Planner.plan(model.footprint, PlanRequest(devices: [DeviceSpec(name: "cpu0", budgetBytes: 1 << 50)],
                                                                maxSequenceLength: length, chunkTokens: chunk, reserveBytes: 0))
-        let total = single.devices[0].totalBytes
-        let perDevice = total / n + total / (2 * n) + 64 << 10
+        let device = single.devices[0]
+        let working = device.ropeBytes + device.scratchBytes + device.logitsBytes
+        let shared = device.totalBytes - working
+        let perDevice = shared / n + shared / (2 * n) + working + 64 << 10
         let devices = (0..<n).map { DeviceSpec(name: "cpu\($0)", budgetBytes: perDevice, kind: .cpu) }
         return Planner.plan(model.footprint, PlanRequest(devices: devices, balance: true, maxSequenceLength: length,
                                                          chunkTokens: chunk, reserveBytes: 0))

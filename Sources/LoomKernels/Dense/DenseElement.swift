@@ -54,3 +54,16 @@ public enum F16Element: DenseElement {
         Float(Float16(bitPattern: pointer.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)))
     }
 }
+
+extension DenseElement {
+    /// Widens `count` consecutive elements at `source` to f32 in `out`.
+    @inlinable
+    public static func widen(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i + 16 <= count {
+            UnsafeMutableRawPointer(out + i).storeBytes(of: load16(source, i), as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < count { out[i] = load1(source, i); i += 1 }
+    }
+}

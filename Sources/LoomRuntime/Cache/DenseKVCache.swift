@@ -39,14 +39,27 @@ public final class DenseKVCacheLayer<Element: DenseElement & StorableElement>: K
     }
 
     public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
-                       window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                       window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutableBufferPointer<Float>,
                        pool: ThreadPool) {
+        // Blocked attention shares each widened tile among a group's heads and a run of tokens;
+        // it needs enough (KV head, token run) tasks to occupy the pool.
+        let stride = scores.count / pool.threadCount
+        let blocked = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim)
+        if BlockedAttention.supports(headDim: headDim), blocked.fits(workspaceStride: stride),
+           count > 1 || kvHeads >= pool.threadCount {
+            blocked.run(queries: queries, start: start, count: count, scale: scale, window: window, out: out,
+                     workspace: scores.baseAddress!, workspaceStride: stride, pool: pool) { head, first, n, isKeys, into in
+                    let source = UnsafeRawPointer(slot(isKeys ? keys : values, head: head, position: first))
+                    Element.widen(source, count: n * headDim, into: into)
+                }
+            return
+        }
         forEachAttentionTask(start: start, count: count, heads: heads, kvHeads: kvHeads, window: window, pool: pool) { task in
             attendOneHead(query: queries + task.index * headDim,
                           keys: slot(keys, head: task.kvHead, position: task.first),
                           values: slot(values, head: task.kvHead, position: task.first),
                           element: Element.self, length: task.length, headDim: headDim, scale: scale,
-                          scores: scores + task.worker * capacity, out: out + task.index * headDim)
+                          scores: scores.baseAddress! + task.worker * stride, out: out + task.index * headDim)
         }
     }
 }

@@ -94,6 +94,24 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
     }
 
     /// Σ q[i]·x[i] over one group, where x is the group's dequantized (still rotated) values.
+    /// Widens `groups` consecutive groups to f32 (still in the rotated basis).
+    static func dequantize(_ source: UnsafeRawPointer, bits: CacheBits, groups: Int, into out: UnsafeMutablePointer<Float>) {
+        for g in 0..<groups {
+            let group = source + g * bits.groupBytes, o = out + 32 * g
+            let scale = f16ToFloat(group.loadUnaligned(as: UInt16.self))
+            let codes = group + 2
+            if bits == .eight {
+                for i in 0..<32 { o[i] = scale * Float(codes.load(fromByteOffset: i, as: Int8.self)) }
+            } else {
+                for i in 0..<16 {
+                    let byte = codes.load(fromByteOffset: i, as: UInt8.self)
+                    o[i] = scale * Float(Int(byte & 0xF) - 8)
+                    o[i + 16] = scale * Float(Int(byte >> 4) - 8)
+                }
+            }
+        }
+    }
+
     @inline(__always)
     static func dot(_ q: UnsafePointer<Float>, group: UnsafeRawPointer, bits: CacheBits) -> Float {
         let scale = f16ToFloat(group.loadUnaligned(as: UInt16.self))
@@ -127,14 +145,25 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
     }
 
     public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
-                       window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>,
+                       window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutableBufferPointer<Float>,
                        pool: ThreadPool) {
         let groups = headDim / 32
         let keyRow = groups * keyBits.groupBytes, valueRow = groups * valueBits.groupBytes
+        let stride = scores.count / pool.threadCount
+        let blocked = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim)
+        if BlockedAttention.supports(headDim: headDim), blocked.fits(workspaceStride: stride),
+           count > 1 || kvHeads >= pool.threadCount {
+            blocked.run(queries: queries, start: start, count: count, scale: scale, window: window, out: out,
+                     workspace: scores.baseAddress!, workspaceStride: stride, rotated: true, pool: pool) { head, first, n, isKeys, into in
+                    let (base, bits) = isKeys ? (keys, keyBits) : (values, valueBits)
+                    Self.dequantize(row(base, bits, head: head, position: first), bits: bits, groups: n * (headDim / 32), into: into)
+                }
+            return
+        }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: pool.threadCount * headDim) { rotatedRows in
             forEachAttentionTask(start: start, count: count, heads: heads, kvHeads: kvHeads, window: window, pool: pool) { task in
                 let q = rotatedRows.baseAddress! + task.worker * headDim
-                let s = scores + task.worker * capacity
+                let s = scores.baseAddress! + task.worker * stride
                 // Rotate the query into the cache's basis once; keys stay rotated.
                 q.update(from: queries + task.index * headDim, count: headDim)
                 for g in 0..<groups { hadamard32(q + g * 32) }
