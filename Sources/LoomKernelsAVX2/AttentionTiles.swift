@@ -174,9 +174,11 @@ public enum AttentionTile {
     @inline(__always)
     public static func exponential(_ x: SIMD16<Float>) -> SIMD16<Float> {
         let clamped = x.replacing(with: -87, where: x .< -87).replacing(with: 88, where: x .> 88)
-        // Round to nearest with the 1.5·2²³ trick: no roundps needed on plain SSE2.
+        // Round to nearest with the 1.5·2²³ trick, which also leaves n as an integer in the low
+        // mantissa bits of t: no roundps (absent on plain SSE2) and no float-to-int conversion.
         let magic = SIMD16<Float>(repeating: 12_582_912)
-        let n = (clamped * 1.442_695_04 + magic) - magic
+        let t = clamped * 1.442_695_04 + magic
+        let n = t - magic
         let r = clamped - n * 0.693_359_375 + n * 2.121_944_4e-4
         var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
         p = p * r + 1.398_199_95e-3
@@ -185,7 +187,7 @@ public enum AttentionTile {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_12e-1
         let y = p * (r * r) + r + 1
-        let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
+        let bits = (unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         var result = y * unsafeBitCast(bits, to: SIMD16<Float>.self)
         result.replace(with: 0, where: x .< -87)
         return result

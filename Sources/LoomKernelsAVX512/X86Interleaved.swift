@@ -90,6 +90,53 @@ func unitAccumulate(_ format: InterleavedFormat, _ acc: __m256, _ unit: UnsafeRa
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scales, acc)
 }
 
+/// One unit against four activation rows at once: the unit's chunks are loaded and unpacked
+/// once and meet four broadcast activation pieces each, so prompt batches spend their time in
+/// vpdpbusd rather than in loads and nibble unpacking.
+@inline(__always)
+func unitAccumulate4(_ format: InterleavedFormat, _ acc: inout (__m256, __m256, __m256, __m256), _ unit: UnsafeRawPointer,
+                     _ x: (UnsafePointer<Int8>, UnsafePointer<Int8>, UnsafePointer<Int8>, UnsafePointer<Int8>),
+                     _ dx: (Float, Float, Float, Float), _ xsum: (Int32, Int32, Int32, Int32), _ masks: FifthBitMasks) {
+    let zero = _mm256_setzero_si256()
+    var a0 = zero, a1 = zero, a2 = zero, a3 = zero  // even chunks, per activation row
+    var b0 = zero, b1 = zero, b2 = zero, b3 = zero  // odd chunks
+    if format != .q8_0 {
+        let low4 = _mm256_set1_epi8(15)
+        let quants = format == .q5_0 ? 48 : 16
+        let high = format == .q5_0 ? load256(unit + 16) : zero
+        for j in 0..<4 {
+            let v = load256(unit + quants + 32 * j)
+            var lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
+            if format == .q5_0 {
+                lo = _mm256_or_si256(lo, masks.expand(high, j))
+                hi = _mm256_or_si256(hi, masks.expand(high, 4 + j))
+            }
+            a0 = dpbusd(a0, lo, broadcast4(x.0, 4 * j)); b0 = dpbusd(b0, hi, broadcast4(x.0, 16 + 4 * j))
+            a1 = dpbusd(a1, lo, broadcast4(x.1, 4 * j)); b1 = dpbusd(b1, hi, broadcast4(x.1, 16 + 4 * j))
+            a2 = dpbusd(a2, lo, broadcast4(x.2, 4 * j)); b2 = dpbusd(b2, hi, broadcast4(x.2, 16 + 4 * j))
+            a3 = dpbusd(a3, lo, broadcast4(x.3, 4 * j)); b3 = dpbusd(b3, hi, broadcast4(x.3, 16 + 4 * j))
+        }
+    } else {
+        for k in stride(from: 0, to: 8, by: 2) {
+            let even = load256(unit + 16 + 32 * k), odd = load256(unit + 48 + 32 * k)
+            a0 = dpbusd(a0, even, broadcast4(x.0, 4 * k)); b0 = dpbusd(b0, odd, broadcast4(x.0, 4 * k + 4))
+            a1 = dpbusd(a1, even, broadcast4(x.1, 4 * k)); b1 = dpbusd(b1, odd, broadcast4(x.1, 4 * k + 4))
+            a2 = dpbusd(a2, even, broadcast4(x.2, 4 * k)); b2 = dpbusd(b2, odd, broadcast4(x.2, 4 * k + 4))
+            a3 = dpbusd(a3, even, broadcast4(x.3, 4 * k)); b3 = dpbusd(b3, odd, broadcast4(x.3, 4 * k + 4))
+        }
+    }
+    let offset: Int32 = format == .q8_0 ? 128 : format == .q4_0 ? 8 : 16
+    let scales = _mm256_cvtph_ps(load128(unit))
+    @inline(__always) func finish(_ acc: __m256, _ a: __m256i, _ b: __m256i, _ dx: Float, _ xsum: Int32) -> __m256 {
+        let dot = _mm256_sub_epi32(_mm256_add_epi32(a, b), _mm256_set1_epi32(offset &* xsum))
+        return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scales, _mm256_set1_ps(dx)), acc)
+    }
+    acc.0 = finish(acc.0, a0, b0, dx.0, xsum.0)
+    acc.1 = finish(acc.1, a1, b1, dx.1, xsum.1)
+    acc.2 = finish(acc.2, a2, b2, dx.2, xsum.2)
+    acc.3 = finish(acc.3, a3, b3, dx.3, xsum.3)
+}
+
 /// y[c·rows + 8g ..< +8] for groups g in groupStart..<groupEnd and activation rows c in
 /// colStart..<colEnd; x: `xq` [batch, 32·blocks], `xd` [batch, blocks], `xs` [batch, 2·blocks].
 @inline(__always)
@@ -103,7 +150,25 @@ func interleavedRows(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ rows:
     for g in groupStart..<groupEnd {
         let group = w + g * blocks * unitBytes
         var c = colStart
-        // Two activation rows at a time: each unit's chunks are loaded once for both.
+        // Four activation rows at a time: each unit is loaded and unpacked once for all four.
+        while c + 4 <= colEnd {
+            var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+            let x0 = xq + c * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols
+            let d0 = xd + c * blocks, d1 = d0 + blocks, d2 = d1 + blocks, d3 = d2 + blocks
+            let s0 = xs + 2 * c * blocks, s1 = s0 + 2 * blocks, s2 = s1 + 2 * blocks, s3 = s2 + 2 * blocks
+            for b in 0..<blocks {
+                let o = 32 * b
+                unitAccumulate4(format, &acc, group + b * unitBytes, (x0 + o, x1 + o, x2 + o, x3 + o), (d0[b], d1[b], d2[b], d3[b]),
+                                (s0[2 * b] &+ s0[2 * b + 1], s1[2 * b] &+ s1[2 * b + 1], s2[2 * b] &+ s2[2 * b + 1], s3[2 * b] &+ s3[2 * b + 1]),
+                                masks)
+            }
+            UnsafeMutableRawPointer(y + c * rows + 8 * g).storeBytes(of: acc.0, as: __m256.self)
+            UnsafeMutableRawPointer(y + (c + 1) * rows + 8 * g).storeBytes(of: acc.1, as: __m256.self)
+            UnsafeMutableRawPointer(y + (c + 2) * rows + 8 * g).storeBytes(of: acc.2, as: __m256.self)
+            UnsafeMutableRawPointer(y + (c + 3) * rows + 8 * g).storeBytes(of: acc.3, as: __m256.self)
+            c += 4
+        }
+        // Then two, as in a prompt of odd length.
         while c + 2 <= colEnd {
             var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
             let x0 = xq + c * cols, x1 = x0 + cols
