@@ -188,6 +188,9 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case .q5_0: return LoomKernelsAVX512.q5_0Tile
         case .q5_1: return LoomKernelsAVX512.q5_1Tile
         case .iq4_nl: return LoomKernelsAVX512.iq4_nlTile
+        case .q4_K: return LoomKernelsAVX512.q4_KTile
+        case .q5_K: return LoomKernelsAVX512.q5_KTile
+        case .q6_K: return LoomKernelsAVX512.q6_KTile
         default: return nil
         }
     }
