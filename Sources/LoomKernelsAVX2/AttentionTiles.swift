@@ -165,7 +165,7 @@ public enum AttentionTile {
             total += e
         }
         maximum = newMax
-        sum = sum * alpha + total.sum()
+        sum = sum * alpha + horizontalSum(total)
         return alpha
     }
 

@@ -41,7 +41,7 @@ func floatRows8(_ w: UnsafeRawPointer, _ elementBytes: Int, _ cols: Int, _ start
             acc0 = _mm256_fmadd_ps(widen(row + c * elementBytes), UnsafeRawPointer(x + c).loadUnaligned(as: __m256.self), acc0)
             c += 8
         }
-        var sum = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)).sum()
+        var sum = horizontalSum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)))
         while c < cols {
             sum += scalar(row + c * elementBytes) * x[c]
             c += 1

@@ -49,7 +49,7 @@ func kRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ b
                 }
             }
         }
-        y[r] = _mm256_add_ps(acc0, acc1).sum() - minTerm
+        y[r] = horizontalSum(_mm256_add_ps(acc0, acc1)) - minTerm
     }
 }
 
@@ -95,7 +95,7 @@ public func q6_KRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
                 }
             }
         }
-        y[r] = _mm256_add_ps(acc0, acc1).sum() - offsetTerm
+        y[r] = horizontalSum(_mm256_add_ps(acc0, acc1)) - offsetTerm
     }
 }
 #endif

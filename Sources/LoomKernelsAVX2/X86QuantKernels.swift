@@ -77,10 +77,10 @@ func blockRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int,
             accumulate(&acc2, &sum2, block, w2 + offset, x, dx, xsum, hasSumTerm)
             accumulate(&acc3, &sum3, block, w3 + offset, x, dx, xsum, hasSumTerm)
         }
-        y[r] = acc0.sum() + sum0
-        y[r + 1] = acc1.sum() + sum1
-        y[r + 2] = acc2.sum() + sum2
-        y[r + 3] = acc3.sum() + sum3
+        y[r] = horizontalSum(acc0) + sum0
+        y[r + 1] = horizontalSum(acc1) + sum1
+        y[r + 2] = horizontalSum(acc2) + sum2
+        y[r + 3] = horizontalSum(acc3) + sum3
         r += 4
     }
     while r < end {
@@ -92,7 +92,7 @@ func blockRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int,
             let xsum = hasSumTerm ? dx * Float(xs[2 * b] &+ xs[2 * b + 1]) : 0
             accumulate(&acc, &sumTerm, block, row + b * blockBytes, load256(xq + 32 * b), dx, xsum, hasSumTerm)
         }
-        y[r] = acc.sum() + sumTerm
+        y[r] = horizontalSum(acc) + sumTerm
         r += 1
     }
 }
@@ -108,7 +108,7 @@ public func quantizeQ8Blocks(_ x: UnsafePointer<Float>, _ blocks: Int, _ q: Unsa
         let v2 = p.loadUnaligned(fromByteOffset: 64, as: __m256.self), v3 = p.loadUnaligned(fromByteOffset: 96, as: __m256.self)
         let m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, v0), _mm256_andnot_ps(signBit, v1)),
                               _mm256_max_ps(_mm256_andnot_ps(signBit, v2), _mm256_andnot_ps(signBit, v3)))
-        let amax = m.max()
+        let amax = horizontalMax(m)
         let scale = amax / 127
         let inverse: Float = scale > 0 && scale.isFinite ? 1 / scale : 0
         d[b] = scale
@@ -120,8 +120,8 @@ public func quantizeQ8Blocks(_ x: UnsafePointer<Float>, _ blocks: Int, _ q: Unsa
         // packs works within 128-bit lanes; restore element order.
         let ordered = _mm256_permutevar8x32_epi32(packed16, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
         UnsafeMutableRawPointer(q + 32 * b).storeBytes(of: ordered, as: __m256i.self)
-        sums[2 * b] = unsafeBitCast(_mm256_add_epi32(i0, i1), to: SIMD8<Int32>.self).wrappedSum()
-        sums[2 * b + 1] = unsafeBitCast(_mm256_add_epi32(i2, i3), to: SIMD8<Int32>.self).wrappedSum()
+        sums[2 * b] = horizontalSum(unsafeBitCast(_mm256_add_epi32(i0, i1), to: SIMD8<Int32>.self))
+        sums[2 * b + 1] = horizontalSum(unsafeBitCast(_mm256_add_epi32(i2, i3), to: SIMD8<Int32>.self))
     }
 }
 

@@ -50,7 +50,7 @@ func floatTile(_ w: UnsafeRawPointer, _ elementBytes: Int, _ rows: Int, _ cols: 
                 k += 16
             }
             @inline(__always) func store(_ i: Int, _ wi: UnsafeRawPointer, _ c0: __m512, _ c1: __m512, _ c2: __m512, _ c3: __m512) {
-                var s = SIMD4<Float>(c0.sum(), c1.sum(), c2.sum(), c3.sum())
+                var s = SIMD4<Float>(horizontalSum(c0), horizontalSum(c1), horizontalSum(c2), horizontalSum(c3))
                 for k in vectorCols..<cols {
                     let weight = scalar(wi + k * elementBytes)
                     s += weight * SIMD4<Float>(x0[k], x1[k], x2[k], x3[k])

@@ -62,10 +62,10 @@ func tileRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ rows: Int, _ rowStart: I
                 column(x3, d3[b], &a03, &a13, &a23, &a33)
             }
             @inline(__always) func store(_ i: Int, _ k: __m128, _ c0: __m256, _ c1: __m256, _ c2: __m256, _ c3: __m256) {
-                y[c * rows + r + i] = c0.sum() + k[0]
-                y[(c + 1) * rows + r + i] = c1.sum() + k[1]
-                y[(c + 2) * rows + r + i] = c2.sum() + k[2]
-                y[(c + 3) * rows + r + i] = c3.sum() + k[3]
+                y[c * rows + r + i] = horizontalSum(c0) + k[0]
+                y[(c + 1) * rows + r + i] = horizontalSum(c1) + k[1]
+                y[(c + 2) * rows + r + i] = horizontalSum(c2) + k[2]
+                y[(c + 3) * rows + r + i] = horizontalSum(c3) + k[3]
             }
             store(0, k0, a00, a01, a02, a03)
             store(1, k1, a10, a11, a12, a13)

@@ -22,7 +22,7 @@ public func attendOneHead<Element: DenseElement>(
             acc += Element.load16(k, c) * q.loadUnaligned(fromByteOffset: c * 4, as: SIMD16<Float>.self)
             c += 16
         }
-        var dot = acc.sum()
+        var dot = horizontalSum(acc)
         while c < headDim { dot += Element.load1(k, c) * query[c]; c += 1 }
         let score = dot * scale
         scores[t] = score

@@ -1,0 +1,1 @@
+../../LoomKernelsAVX2/SIMDReductions.swift
