@@ -62,20 +62,32 @@ public final class DecoderModel: @unchecked Sendable {
         let attn = scratch.attention.pointer    // [count, heads, headDim]
         let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
 
-        rmsNorm(x, weight: layer.attentionNorm.pointer, eps: c.rmsNormEps, rows: count, width: c.hiddenSize, into: xn)
+        // Element-wise steps are split over tokens for prompts; one token runs inline, since a
+        // pool dispatch costs more than the work.
+        func perToken(_ body: (Range<Int>) -> Void) {
+            if count == 1 { body(0..<1) } else { pool.parallelFor(count, grain: 4, body) }
+        }
+        let hidden = c.hiddenSize
+        perToken { t in
+            rmsNorm(x + t.lowerBound * hidden, weight: layer.attentionNorm.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden,
+                    into: xn + t.lowerBound * hidden)
+        }
         layer.query.multiply(xn, batch: count, into: q, scratch: mm, pool: pool)
         layer.key.multiply(xn, batch: count, into: k, scratch: mm, pool: pool)
         layer.value.multiply(xn, batch: count, into: v, scratch: mm, pool: pool)
-        addBias(layer.queryBias, to: q, rows: count, width: c.queryWidth)
-        addBias(layer.keyBias, to: k, rows: count, width: c.kvWidth)
-        addBias(layer.valueBias, to: v, rows: count, width: c.kvWidth)
-        if let qn = layer.queryNorm, let kn = layer.keyNorm {
-            rmsNorm(q, weight: qn.pointer, eps: c.rmsNormEps, rows: count * c.headCount, width: c.headDim, into: q)
-            rmsNorm(k, weight: kn.pointer, eps: c.rmsNormEps, rows: count * c.kvHeadCount, width: c.headDim, into: k)
-        }
-        for t in 0..<count {
-            rope.apply(q + t * c.queryWidth, heads: c.headCount, position: start + t)
-            rope.apply(k + t * c.kvWidth, heads: c.kvHeadCount, position: start + t)
+        perToken { t in
+            let qt = q + t.lowerBound * c.queryWidth, kt = k + t.lowerBound * c.kvWidth, vt = v + t.lowerBound * c.kvWidth
+            addBias(layer.queryBias, to: qt, rows: t.count, width: c.queryWidth)
+            addBias(layer.keyBias, to: kt, rows: t.count, width: c.kvWidth)
+            addBias(layer.valueBias, to: vt, rows: t.count, width: c.kvWidth)
+            if let qn = layer.queryNorm, let kn = layer.keyNorm {
+                rmsNorm(qt, weight: qn.pointer, eps: c.rmsNormEps, rows: t.count * c.headCount, width: c.headDim, into: qt)
+                rmsNorm(kt, weight: kn.pointer, eps: c.rmsNormEps, rows: t.count * c.kvHeadCount, width: c.headDim, into: kt)
+            }
+            for i in t {
+                rope.apply(q + i * c.queryWidth, heads: c.headCount, position: start + i)
+                rope.apply(k + i * c.kvWidth, heads: c.kvHeadCount, position: start + i)
+            }
         }
         cache.store(keys: k, values: v, start: start, count: count)
         cache.attend(queries: q, start: start, count: count, heads: c.headCount,
@@ -83,17 +95,20 @@ public final class DecoderModel: @unchecked Sendable {
                      into: attn, scores: scratch.scores.buffer, pool: pool)
         // The output projection reuses `normed` as its destination, then joins the residual.
         layer.output.multiply(attn, batch: count, into: xn, scratch: mm, pool: pool)
-        addBias(layer.outputBias, to: xn, rows: count, width: c.hiddenSize)
-        addInPlace(x, xn, count * c.hiddenSize)
-
-        rmsNorm(x, weight: layer.mlpNorm.pointer, eps: c.rmsNormEps, rows: count, width: c.hiddenSize, into: xn)
+        perToken { t in
+            let xt = x + t.lowerBound * hidden, nt = xn + t.lowerBound * hidden
+            addBias(layer.outputBias, to: nt, rows: t.count, width: hidden)
+            addInPlace(xt, nt, t.count * hidden)
+            rmsNorm(xt, weight: layer.mlpNorm.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden, into: nt)
+        }
         let g = scratch.gate.pointer            // [count, intermediate]
         let u = scratch.up.pointer              // [count, intermediate]
         layer.gate.multiply(xn, batch: count, into: g, scratch: mm, pool: pool)
         layer.up.multiply(xn, batch: count, into: u, scratch: mm, pool: pool)
-        swiGLU(gate: g, up: u, count: count * c.intermediateSize)
+        let width = c.intermediateSize
+        perToken { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
         layer.down.multiply(g, batch: count, into: xn, scratch: mm, pool: pool)
-        addInPlace(x, xn, count * c.hiddenSize)
+        perToken { t in addInPlace(x + t.lowerBound * hidden, xn + t.lowerBound * hidden, t.count * hidden) }
     }
 
     /// Final norm and LM head for hidden rows `rows` of `scratch.hidden`, written to `logits`
