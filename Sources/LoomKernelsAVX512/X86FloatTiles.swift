@@ -21,11 +21,14 @@ func floatTile(_ w: UnsafeRawPointer, _ elementBytes: Int, _ rows: Int, _ cols: 
                _ widen: (UnsafeRawPointer) -> __m512, _ scalar: (UnsafeRawPointer) -> Float) {
     let rowBytes = cols * elementBytes
     let vectorCols = cols & ~15
-    var r = rowStart
-    while r < rowEnd {
-        let w0 = w + r * rowBytes, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes
-        var c = colStart
-        while c < colEnd {
+    // Activation rows outside, weight rows inside: four activation rows (4·cols floats) stay in
+    // L1 while the caller's row tile passes over them, and the row tile stays in L1 for the next
+    // four. The other order streamed every activation row from L2 once per four weight rows.
+    var c = colStart
+    while c < colEnd {
+        var r = rowStart
+        while r < rowEnd {
+            let w0 = w + r * rowBytes, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes
             let x0 = x + c * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols
             var a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00
             var a10 = a00, a11 = a00, a12 = a00, a13 = a00
@@ -61,9 +64,9 @@ func floatTile(_ w: UnsafeRawPointer, _ elementBytes: Int, _ rows: Int, _ cols: 
             store(1, w1, a10, a11, a12, a13)
             store(2, w2, a20, a21, a22, a23)
             store(3, w3, a30, a31, a32, a33)
-            c += 4
+            r += 4
         }
-        r += 4
+        c += 4
     }
 }
 
