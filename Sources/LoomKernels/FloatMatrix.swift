@@ -59,9 +59,9 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         #if arch(x86_64)
         if let tileKernel {
             // (row tile, column group) chunks: a row tile of up to 16 KB stays in L1 while the
-            // group's activations (up to 512 KB) pass through from L2, four rows at a time. With short rows, a larger group re-reads each weight tile fewer
-            // times: 128 activation rows made 4864×896 f16 18% faster than 32 (loom bench-kernels
-            // --shape, one thread); long rows did not care.
+            // group's activations (up to 512 KB) pass through from L2, four rows at a time. With
+            // short rows a larger group re-reads each row tile fewer times: 128 activation rows
+            // made 4864×896 f16 18% faster than 32 (loom bench-kernels --shape, one thread).
             let fullRows = rows & ~3, fullCols = batch & ~3
             let rowTile = max(4, min(64, (16 * 1024 / max(1, cols * type.blockBytes)) & ~3))
             let colGroup = max(16, min(128, (512 * 1024 / (4 * cols)) & ~3))
