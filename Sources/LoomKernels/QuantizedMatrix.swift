@@ -41,6 +41,8 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     private let tileKernel: LoomKernelsAVX512.TileKernel?
     /// The kernel for interleaved data, used for every batch size.
     private let interleavedKernel: LoomKernelsAVX512.InterleavedKernel?
+    /// The expanding kernel for K-format batches (groups of 8 rows).
+    private let expandedKernel: LoomKernelsAVX512.ExpandedKernel?
     #endif
 
     /// y[start..<end] = W[start..<end, :]·x for one quantized activation row.
@@ -87,6 +89,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             self.interleavedKernel = nil
         }
         self.tileKernel = Self.tileKernel(type, self.path)
+        self.expandedKernel = self.path == .avx512 && rows % 8 == 0 ? Self.expandedKernel(type) : nil
         #else
         self.data = data
         self.owner = owner
@@ -117,6 +120,16 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             return
         }
         #if arch(x86_64)
+        if let expandedKernel {
+            // (8-row group, column group) chunks; each chunk expands its rows once for 64 activation rows.
+            let groups = rows / 8, colGroup = 64, colGroups = (batch + colGroup - 1) / colGroup
+            pool.run(chunks: groups * colGroups) { chunk in
+                let g = chunk % groups, c0 = (chunk / groups) * colGroup
+                expandedKernel(data, rowBytes, rows, g, g + 1, c0, min(batch, c0 + colGroup), blocks,
+                               activations.q, activations.d, activations.sums, y)
+            }
+            return
+        }
         if let tileKernel {
             multiplyTiled(tileKernel, activations, batch: batch, y: y, pool: pool)
             return
@@ -176,6 +189,15 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             let g0 = (chunk % groupTiles) * groupTile, c0 = (chunk / groupTiles) * colGroup
             kernel(data, rows, g0, min(groups, g0 + groupTile), c0, min(batch, c0 + colGroup), blocks,
                    activations.q, activations.d, activations.sums, y)
+        }
+    }
+
+    static func expandedKernel(_ type: QuantType) -> LoomKernelsAVX512.ExpandedKernel? {
+        switch type {
+        case .q4_K: return LoomKernelsAVX512.q4_KExpanded
+        case .q5_K: return LoomKernelsAVX512.q5_KExpanded
+        case .q6_K: return LoomKernelsAVX512.q6_KExpanded
+        default: return nil
         }
     }
 

@@ -125,6 +125,11 @@ import LoomCore
             try check(type, path: path, rows: 37, cols: cols, batch: 1, threads: 2)
             try check(type, path: path, rows: 37, cols: cols, batch: 5, threads: 2)
             try check(type, path: path, rows: 72, cols: cols, batch: 8, threads: 2)
+            if type.blockSize == 256 {
+                // Rows in groups of 8 take the expanding kernel: 40 slices span two expansions
+                // (partial sums carried in y), and 6 activation rows end in a partial quad.
+                try check(type, path: path, rows: 16, cols: 1280, batch: 6, threads: 2)
+            }
         }
     }
 
