@@ -144,8 +144,20 @@ public enum AttentionTile {
     /// be multiplied by (exp(m − m′)).
     public static func softmaxStep(_ s: UnsafeMutablePointer<Float>, valid: Range<Int>,
                                    maximum: inout Float, sum: inout Float) -> Float {
-        var tileMax = -Float.infinity
-        for j in valid { tileMax = Swift.max(tileMax, s[j]) }
+        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let low = Int32(valid.lowerBound), high = Int32(valid.upperBound)
+        let negativeInfinity = SIMD16<Float>(repeating: -.infinity)
+        @inline(__always) func masked(_ j: Int) -> SIMD16<Float> {
+            let index = lanes &+ Int32(j)
+            return negativeInfinity.replacing(with: load16(s + j), where: (index .>= low) .& (index .< high))
+        }
+        // Masked scores, held in registers for both passes.
+        let scores = (masked(0), masked(16), masked(32), masked(48))
+        var top = scores.0.replacing(with: scores.1, where: scores.1 .> scores.0)
+        let other = scores.2.replacing(with: scores.3, where: scores.3 .> scores.2)
+        top = top.replacing(with: other, where: other .> top)
+        let eight = top.lowHalf.replacing(with: top.highHalf, where: top.highHalf .> top.lowHalf)
+        let tileMax = horizontalMax(eight)
         guard tileMax > -Float.infinity else {
             // Nothing attendable here (or every score is -inf): the row is unchanged.
             for j in 0..<64 { s[j] = 0 }
@@ -153,17 +165,12 @@ public enum AttentionTile {
         }
         let newMax = Swift.max(maximum, tileMax)
         let alpha = maximum == -Float.infinity ? 0 : exponential(SIMD16<Float>(repeating: maximum - newMax))[0]
-        var total = SIMD16<Float>()
         let shift = SIMD16<Float>(repeating: newMax)
-        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        for j in stride(from: 0, to: 64, by: 16) {
-            let index = lanes &+ Int32(j)
-            let inside = (index .>= Int32(valid.lowerBound)) .& (index .< Int32(valid.upperBound))
-            var e = exponential(load16(s + j) - shift)
-            e.replace(with: 0, where: .!inside)
-            store16(e, s + j)
-            total += e
-        }
+        // exp(-inf) is 0, so masked lanes drop out by themselves.
+        let e0 = exponential(scores.0 - shift), e1 = exponential(scores.1 - shift)
+        let e2 = exponential(scores.2 - shift), e3 = exponential(scores.3 - shift)
+        store16(e0, s); store16(e1, s + 16); store16(e2, s + 32); store16(e3, s + 48)
+        let total = (e0 + e1) + (e2 + e3)
         maximum = newMax
         sum = sum * alpha + horizontalSum(total)
         return alpha

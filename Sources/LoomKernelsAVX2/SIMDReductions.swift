@@ -13,8 +13,11 @@
 @usableFromInline @inline(__always) func horizontalSum(_ v: SIMD16<Float>) -> Float { horizontalSum(v.lowHalf + v.highHalf) }
 
 @usableFromInline @inline(__always) func horizontalMax(_ v: SIMD8<Float>) -> Float {
-    let four = pointwiseMax(v.lowHalf, v.highHalf)
-    let pair = pointwiseMax(four.lowHalf, four.highHalf)
+    // `pointwiseMax` is generic and stays out of line; a masked select inlines.
+    let (low, high) = (v.lowHalf, v.highHalf)
+    let four = low.replacing(with: high, where: high .> low)
+    let (a, b) = (four.lowHalf, four.highHalf)
+    let pair = a.replacing(with: b, where: b .> a)
     return Swift.max(pair[0], pair[1])
 }
 
