@@ -14,7 +14,6 @@ import math
 import os
 
 import numpy as np
-from safetensors.torch import load_file
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM")
 
@@ -30,6 +29,8 @@ def weight_files(model_dir):
 
 def load_torch_tensors(model_dir):
     """All tensors of a model directory as torch tensors in their stored dtype, keyed by name."""
+    from safetensors.torch import load_file  # here, so the GGUF reference runs without torch
+
     tensors = {}
     for path in weight_files(model_dir):
         tensors.update(load_file(path))
@@ -128,10 +129,18 @@ def forward(model_dir, tokens):
     """Logits [n_tokens, vocab] (float64) for a prompt, with a causal mask."""
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
+    return forward_weights(config, load_tensors(model_dir), tokens)
+
+
+def forward_weights(config, w, tokens):
+    """Logits [n_tokens, vocab] (float64) of a transformers-style config and float64 weights.
+
+    `w` maps Hugging Face tensor names to float64 arrays; any Mapping serves, so a caller can
+    produce each tensor only when it is read (the GGUF reference dequantizes on access).
+    """
     architecture = config["architectures"][0]
     if architecture not in SUPPORTED_ARCHITECTURES:
         raise ValueError(f"unsupported architecture {architecture}")
-    w = load_tensors(model_dir)
     n_heads = config["num_attention_heads"]
     n_kv_heads = config.get("num_key_value_heads") or n_heads
     head_dim = config.get("head_dim") or config["hidden_size"] // n_heads
