@@ -132,12 +132,16 @@ def forward(model_dir, tokens):
     return forward_weights(config, load_tensors(model_dir), tokens)
 
 
-def forward_weights(config, w, tokens):
+def forward_weights(config, w, tokens, round_input=None):
     """Logits [n_tokens, vocab] (float64) of a transformers-style config and float64 weights.
 
     `w` maps Hugging Face tensor names to float64 arrays; any Mapping serves, so a caller can
     produce each tensor only when it is read (the GGUF reference dequantizes on access).
+    `round_input`, when given, maps the input of every matrix product (the head's too) to a
+    rounded copy: a way to model an engine's 8-bit activations in otherwise exact arithmetic.
     """
+    if round_input is None:
+        round_input = lambda x: x  # noqa: E731
     architecture = config["architectures"][0]
     if architecture not in SUPPORTED_ARCHITECTURES:
         raise ValueError(f"unsupported architecture {architecture}")
@@ -155,7 +159,7 @@ def forward_weights(config, w, tokens):
     mask = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
 
     def linear(x, prefix):
-        y = x @ w[prefix + ".weight"].T
+        y = round_input(x) @ w[prefix + ".weight"].T
         bias = w.get(prefix + ".bias")
         return y if bias is None else y + bias
 
@@ -186,4 +190,4 @@ def forward_weights(config, w, tokens):
     head = w.get("lm_head.weight")
     if head is None or config.get("tie_word_embeddings", False):
         head = w["model.embed_tokens.weight"]
-    return x @ head.T
+    return round_input(x) @ head.T
