@@ -33,10 +33,7 @@ import LoomRuntime
             modelledRoundingMaxRel = (file["modelled_8bit_activations_max_rel"] as? [String: Any])?["max"] as? Double
             let raw = try Data(contentsOf: url.appendingPathComponent(try #require(file["logits"] as? String)))
             try #require(raw.count == shape[0] * shape[1] * 4, "\(name): logits size does not match \(shape)")
-            let floats: [Float] = raw.withUnsafeBytes { bytes in
-                (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-            }
-            logits = (0..<shape[0]).map { Array(floats[($0 * shape[1])..<(($0 + 1) * shape[1])]) }
+            logits = float32Rows(raw, columns: shape[1])
         }
 
         /// Loom's logits at every position, as `loom logits --all-positions` computes them (F16 cache).
