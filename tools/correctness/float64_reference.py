@@ -155,7 +155,7 @@ class DequantizedWeights(Mapping):
 
 def forward(path, tokens, round_input=None):
     """Logits [len(tokens), vocab] in float64 for every position of `tokens` (for `round_input`,
-    see numpy_reference.forward_weights)."""
+    see numpy_reference.forward_weights and activation_rounding.py)."""
     reader = gguf.GGUFReader(path)
     arch, config = config_of(reader, path)
     weights = DequantizedWeights(reader, arch, config)
@@ -163,21 +163,6 @@ def forward(path, tokens, round_input=None):
     if min(tokens) < 0 or max(tokens) >= vocab:
         raise ValueError(f"{path}: token ids must lie in [0, {vocab})")
     return numpy_reference.forward_weights(config, weights, list(tokens), round_input)
-
-
-def q8_activations(scale_dtype):
-    """The rounding of 8-bit activation blocks, for `forward(round_input=)`: blocks of 32 along
-    the last axis, d = max|x|/127 and q = round-half-away(x · (1/d)) in float32, value q · d with
-    d stored as `scale_dtype`: np.float32 as Loom keeps it, np.float16 as ggml's Q8_0 does."""
-    def rounded(x):
-        blocks = x.astype(np.float32).reshape(*x.shape[:-1], -1, 32)
-        d = np.abs(blocks).max(axis=-1, keepdims=True) / np.float32(127)
-        with np.errstate(divide="ignore"):
-            inverse = np.where(d == 0, np.float32(0), np.float32(1) / d)
-        scaled = (blocks * inverse).astype(np.float64)  # exact, so the half-way test below is too
-        q = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
-        return (q * d.astype(scale_dtype).astype(np.float64)).reshape(x.shape)
-    return rounded
 
 
 def relative_max_error(actual, reference):

@@ -23,6 +23,7 @@ from importlib.metadata import version
 
 import numpy as np
 
+import activation_rounding
 import float64_reference as reference
 import llamacpp_logits
 
@@ -43,20 +44,21 @@ def sha256(path):
 
 
 def modelled_rounding(path, tokens, truth):
-    """The spread of max|Δ|/max|ref| that exact 8-bit activation rounding gives: blocks of 32 with the
-    scale kept in f32 (as Loom) or f16 (as ggml's Q8_0), DRAWS rounding patterns each. A relative
+    """The spread of max|Δ|/max|ref| that exact 8-bit activation rounding gives: Loom's and ggml's
+    rounding of matrix inputs (activation_rounding.py; for Q8_0 weights, blocks of 32 with the scale
+    in f32 or f16), DRAWS rounding patterns each. A relative
     jitter of 1e-6 on every matrix input, far below a rounding step (1/254 of a block's maximum),
     tips a few values across a rounding boundary, and the layers above turn that into a fresh
     pattern: what a different accumulation order in an engine does too."""
     rng = np.random.default_rng(0)
     errors = []
-    for scale in ("float32", "float16"):
-        rounding = reference.q8_activations(scale)
+    for model in activation_rounding.MODELS.values():
+        rounding = model(path)
         for draw in range(DRAWS):
             jitter = 0.0 if draw == 0 else 1e-6
 
-            def jittered(x, rounding=rounding, jitter=jitter):
-                return rounding(x * (1 + jitter * rng.standard_normal(x.shape)))
+            def jittered(x, name, rounding=rounding, jitter=jitter):
+                return rounding(x * (1 + jitter * rng.standard_normal(x.shape)), name)
             errors.append(reference.relative_max_error(reference.forward(path, tokens, jittered), truth))
     return {"draws": len(errors), "min": min(errors), "median": float(np.median(errors)), "max": max(errors)}
 

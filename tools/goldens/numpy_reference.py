@@ -137,11 +137,12 @@ def forward_weights(config, w, tokens, round_input=None):
 
     `w` maps Hugging Face tensor names to float64 arrays; any Mapping serves, so a caller can
     produce each tensor only when it is read (the GGUF reference dequantizes on access).
-    `round_input`, when given, maps the input of every matrix product (the head's too) to a
-    rounded copy: a way to model an engine's 8-bit activations in otherwise exact arithmetic.
+    `round_input(x, weight_name)`, when given, maps the input of every matrix product (the head's
+    too) to a rounded copy: a way to model an engine's 8-bit activations in otherwise exact
+    arithmetic.
     """
     if round_input is None:
-        round_input = lambda x: x  # noqa: E731
+        round_input = lambda x, name: x  # noqa: E731
     architecture = config["architectures"][0]
     if architecture not in SUPPORTED_ARCHITECTURES:
         raise ValueError(f"unsupported architecture {architecture}")
@@ -159,7 +160,7 @@ def forward_weights(config, w, tokens, round_input=None):
     mask = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
 
     def linear(x, prefix):
-        y = round_input(x) @ w[prefix + ".weight"].T
+        y = round_input(x, prefix + ".weight") @ w[prefix + ".weight"].T
         bias = w.get(prefix + ".bias")
         return y if bias is None else y + bias
 
@@ -187,7 +188,7 @@ def forward_weights(config, w, tokens, round_input=None):
         gate = linear(h, p + "mlp.gate_proj")
         x = x + linear(gate / (1 + np.exp(-gate)) * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
     x = rms_norm(x, w["model.norm.weight"], eps)
-    head = w.get("lm_head.weight")
-    if head is None or config.get("tie_word_embeddings", False):
-        head = w["model.embed_tokens.weight"]
-    return round_input(x) @ head.T
+    head_name = "lm_head.weight"
+    if head_name not in w or config.get("tie_word_embeddings", False):
+        head_name = "model.embed_tokens.weight"
+    return round_input(x, head_name) @ w[head_name].T
