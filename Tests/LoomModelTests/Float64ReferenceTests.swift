@@ -64,7 +64,7 @@ import LoomRuntime
     /// exact rounding modelled in float64, 40 patterns with f32 or f16 scales, 0.00156 to 0.00251;
     /// Loom 0.00179 (AVX-512 VNNI path). The bound is 1.2 × the larger of llama.cpp's figure and the
     /// worst modelled pattern (0.0030): any exact 8-bit rounding passes on any kernel path, while
-    /// 7-bit rounding (modelled: 0.0054) or a wrong weight or scale does not.
+    /// 7-bit rounding (a one-off float64 model of it: 0.0054) or a wrong weight or scale does not.
     @Test func q8_0ErrorIsActivationRoundingOnly() throws {
         let reference = try Reference("loom-demo-Q8_0")
         let modelled = try #require(reference.modelledRoundingMaxRel)
