@@ -35,13 +35,18 @@ struct Golden: CustomStringConvertible {
         vocab = shape[1]
         let raw = try Data(contentsOf: URL(fileURLWithPath: directory + "/logits.f32"))
         precondition(raw.count == shape[0] * shape[1] * 4, "\(name): logits.f32 size does not match its shape")
-        let floats: [Float] = raw.withUnsafeBytes { bytes in
-            (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-        }
-        logits = (0..<shape[0]).map { Array(floats[($0 * shape[1])..<(($0 + 1) * shape[1])]) }
+        logits = float32Rows(raw, columns: shape[1])
         let greedyJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/greedy.json"))) as! [String: Any]
         greedy = (greedyJSON["tokens"] as! [NSNumber]).map(\.intValue)
     }
+}
+
+/// Rows of `columns` little-endian float32 values, as the fixture scripts write logits.
+func float32Rows(_ raw: Data, columns: Int) -> [[Float]] {
+    let floats: [Float] = raw.withUnsafeBytes { bytes in
+        (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+    }
+    return stride(from: 0, to: floats.count, by: columns).map { Array(floats[$0..<($0 + columns)]) }
 }
 
 /// max|a − b| over max|reference|, the bound for logits.

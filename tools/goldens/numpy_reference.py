@@ -14,7 +14,6 @@ import math
 import os
 
 import numpy as np
-from safetensors.torch import load_file
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM")
 
@@ -30,6 +29,8 @@ def weight_files(model_dir):
 
 def load_torch_tensors(model_dir):
     """All tensors of a model directory as torch tensors in their stored dtype, keyed by name."""
+    from safetensors.torch import load_file  # here, so the GGUF reference runs without torch
+
     tensors = {}
     for path in weight_files(model_dir):
         tensors.update(load_file(path))
@@ -128,10 +129,23 @@ def forward(model_dir, tokens):
     """Logits [n_tokens, vocab] (float64) for a prompt, with a causal mask."""
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
+    return forward_weights(config, load_tensors(model_dir), tokens)
+
+
+def forward_weights(config, w, tokens, round_input=None):
+    """Logits [n_tokens, vocab] (float64) of a transformers-style config and float64 weights.
+
+    `w` maps Hugging Face tensor names to float64 arrays; any Mapping serves, so a caller can
+    produce each tensor only when it is read (the GGUF reference dequantizes on access).
+    `round_input(x, weight_name)`, when given, maps the input of every matrix product (the head's
+    too) to a rounded copy: a way to model an engine's 8-bit activations in otherwise exact
+    arithmetic.
+    """
+    if round_input is None:
+        round_input = lambda x, name: x  # noqa: E731
     architecture = config["architectures"][0]
     if architecture not in SUPPORTED_ARCHITECTURES:
         raise ValueError(f"unsupported architecture {architecture}")
-    w = load_tensors(model_dir)
     n_heads = config["num_attention_heads"]
     n_kv_heads = config.get("num_key_value_heads") or n_heads
     head_dim = config.get("head_dim") or config["hidden_size"] // n_heads
@@ -146,7 +160,7 @@ def forward(model_dir, tokens):
     mask = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
 
     def linear(x, prefix):
-        y = x @ w[prefix + ".weight"].T
+        y = round_input(x, prefix + ".weight") @ w[prefix + ".weight"].T
         bias = w.get(prefix + ".bias")
         return y if bias is None else y + bias
 
@@ -174,7 +188,7 @@ def forward(model_dir, tokens):
         gate = linear(h, p + "mlp.gate_proj")
         x = x + linear(gate / (1 + np.exp(-gate)) * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
     x = rms_norm(x, w["model.norm.weight"], eps)
-    head = w.get("lm_head.weight")
-    if head is None or config.get("tie_word_embeddings", False):
-        head = w["model.embed_tokens.weight"]
-    return x @ head.T
+    head_name = "lm_head.weight"
+    if head_name not in w or config.get("tie_word_embeddings", False):
+        head_name = "model.embed_tokens.weight"
+    return round_input(x, head_name) @ w[head_name].T
