@@ -74,11 +74,55 @@ public final class MemoryArena: @unchecked Sendable {
     public func allocate<T>(_: T.Type, count: Int, label: String) throws -> ArenaBuffer<T> {
         let bytes = count * MemoryLayout<T>.stride
         try charge(bytes, label: label)
-        guard let raw = calloc(1, bytes + 64) else {
+        guard let storage = RawStorage(bytes: bytes) else {
             release(bytes, label: label)
             throw OutOfBudget(device: name, label: label, requested: bytes, inUse: inUse, budget: budget)
         }
-        return ArenaBuffer(arena: self, raw: raw, count: count, label: label)
+        return ArenaBuffer(arena: self, storage: storage, count: count, label: label)
+    }
+}
+
+/// Zeroed memory for one buffer. Large buffers (repacked weights, caches) get their own anonymous
+/// mapping, 2 MiB aligned and advised for transparent huge pages: decode streams every weight
+/// once per token, and with 4 KiB pages it pays a TLB miss every 4 KiB and the hardware
+/// prefetcher stops at every page boundary.
+struct RawStorage {
+    static let hugePage = 2 << 20
+    /// Buffers at least this large get a mapping of their own.
+    static let mappedThreshold = 2 << 20
+
+    let base: UnsafeMutableRawPointer
+    let aligned: UnsafeMutableRawPointer
+    let mappedBytes: Int  // 0 when from calloc
+
+    init?(bytes: Int) {
+        #if os(Linux)
+        if bytes >= Self.mappedThreshold {
+            let length = bytes + Self.hugePage
+            let mapped = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let mapped, mapped != MAP_FAILED else { return nil }
+            let start = (Int(bitPattern: mapped) + Self.hugePage - 1) & ~(Self.hugePage - 1)
+            // Only whole huge pages inside the buffer are advised, so the tail never rounds the
+            // resident size up past what the arena charged.
+            let whole = bytes & ~(Self.hugePage - 1)
+            if whole > 0 { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), whole, MADV_HUGEPAGE) }
+            base = mapped
+            aligned = UnsafeMutableRawPointer(bitPattern: start)!
+            mappedBytes = length
+            return
+        }
+        #endif
+        guard let raw = calloc(1, bytes + 64) else { return nil }
+        base = raw
+        aligned = UnsafeMutableRawPointer(bitPattern: (Int(bitPattern: raw) + 63) & ~63)!
+        mappedBytes = 0
+    }
+
+    func deallocate() {
+        #if os(Linux)
+        if mappedBytes > 0 { munmap(base, mappedBytes); return }
+        #endif
+        free(base)
     }
 }
 
@@ -87,23 +131,22 @@ public final class ArenaBuffer<Element>: @unchecked Sendable {
     public let count: Int
     public let pointer: UnsafeMutablePointer<Element>
     public let label: String
-    private let raw: UnsafeMutableRawPointer
+    private let storage: RawStorage
     private let arena: MemoryArena
 
-    fileprivate init(arena: MemoryArena, raw: UnsafeMutableRawPointer, count: Int, label: String) {
+    fileprivate init(arena: MemoryArena, storage: RawStorage, count: Int, label: String) {
         self.arena = arena
-        self.raw = raw
+        self.storage = storage
         self.count = count
         self.label = label
-        let aligned = (Int(bitPattern: raw) + 63) & ~63
-        pointer = UnsafeMutableRawPointer(bitPattern: aligned)!.bindMemory(to: Element.self, capacity: count)
+        pointer = storage.aligned.bindMemory(to: Element.self, capacity: count)
     }
 
     public var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: pointer, count: count) }
     public var byteCount: Int { count * MemoryLayout<Element>.stride }
 
     deinit {
-        free(raw)
+        storage.deallocate()
         arena.release(byteCount, label: label)
     }
 }
