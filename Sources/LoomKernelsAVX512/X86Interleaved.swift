@@ -53,21 +53,28 @@ struct FifthBitMasks {
     }
 }
 
+/// Chunk j (0..<4) of a q4_0/q5_0 unit as unsigned bytes: weights 4j..<4j+4 (low nibbles) and
+/// 16+4j..<+4 (high nibbles) of each row, with q5_0's fifth bits put back.
+@inline(__always)
+func nibbleChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int, _ masks: FifthBitMasks) -> (__m256i, __m256i) {
+    let low4 = _mm256_set1_epi8(15)
+    let v = load256(unit + (format == .q5_0 ? 48 : 16) + 32 * j)
+    var lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
+    if format == .q5_0 {
+        let high = load256(unit + 16)
+        lo = _mm256_or_si256(lo, masks.expand(high, j))
+        hi = _mm256_or_si256(hi, masks.expand(high, 4 + j))
+    }
+    return (lo, hi)
+}
+
 /// The integer dot products of one unit against activation block `x` (32 int8): lane i is row i.
 @inline(__always)
 func unitDot(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ masks: FifthBitMasks) -> __m256i {
     var a = _mm256_setzero_si256(), b = _mm256_setzero_si256()
     if format != .q8_0 {
-        let low4 = _mm256_set1_epi8(15)
-        let quants = format == .q5_0 ? 48 : 16
-        let high = format == .q5_0 ? load256(unit + 16) : _mm256_setzero_si256()
         for j in 0..<4 {
-            let v = load256(unit + quants + 32 * j)
-            var lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
-            if format == .q5_0 {
-                lo = _mm256_or_si256(lo, masks.expand(high, j))
-                hi = _mm256_or_si256(hi, masks.expand(high, 4 + j))
-            }
+            let (lo, hi) = nibbleChunk(format, unit, j, masks)
             a = dpbusd(a, lo, broadcast4(x, 4 * j))
             b = dpbusd(b, hi, broadcast4(x, 16 + 4 * j))
         }
@@ -101,16 +108,8 @@ func unitAccumulate4(_ format: InterleavedFormat, _ acc: inout (__m256, __m256, 
     var a0 = zero, a1 = zero, a2 = zero, a3 = zero  // even chunks, per activation row
     var b0 = zero, b1 = zero, b2 = zero, b3 = zero  // odd chunks
     if format != .q8_0 {
-        let low4 = _mm256_set1_epi8(15)
-        let quants = format == .q5_0 ? 48 : 16
-        let high = format == .q5_0 ? load256(unit + 16) : zero
         for j in 0..<4 {
-            let v = load256(unit + quants + 32 * j)
-            var lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
-            if format == .q5_0 {
-                lo = _mm256_or_si256(lo, masks.expand(high, j))
-                hi = _mm256_or_si256(hi, masks.expand(high, 4 + j))
-            }
+            let (lo, hi) = nibbleChunk(format, unit, j, masks)
             a0 = dpbusd(a0, lo, broadcast4(x.0, 4 * j)); b0 = dpbusd(b0, hi, broadcast4(x.0, 16 + 4 * j))
             a1 = dpbusd(a1, lo, broadcast4(x.1, 4 * j)); b1 = dpbusd(b1, hi, broadcast4(x.1, 16 + 4 * j))
             a2 = dpbusd(a2, lo, broadcast4(x.2, 4 * j)); b2 = dpbusd(b2, hi, broadcast4(x.2, 16 + 4 * j))
