@@ -13,6 +13,16 @@ import _Builtin_intrinsics.intel
 
 @inline(__always) func widen8F32(_ p: UnsafeRawPointer) -> __m256 { p.loadUnaligned(as: __m256.self) }
 
+/// Widens `count` f16 values at `source` to f32 with F16C (KV cache tiles for attention).
+public func widenF16(_ source: UnsafeRawPointer, _ count: Int, _ out: UnsafeMutablePointer<Float>) {
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(out + i).storeBytes(of: widen8F16(source + 2 * i), as: __m256.self)
+        i += 8
+    }
+    while i < count { out[i] = loadHalf(source + 2 * i); i += 1 }
+}
+
 /// Rows start..<end of a [rows, cols] matrix with `elementBytes`-byte weights, one row at a time
 /// with four accumulators across its columns. Weights are read in one sequential stream, which
 /// the hardware prefetcher follows at full memory speed; interleaving four rows' streams left

@@ -96,3 +96,19 @@ import LoomKernels
         #expect(LoomKernels.AttentionTile.exponential(SIMD16<Float>(repeating: -100))[0] == 0)
     }
 }
+
+/// fp16 caches hand attention tiles widened by `F16Element.widen` (F16C on x86): every one of the
+/// 65,536 half-precision bit patterns must widen exactly as Swift's own Float16 → Float does.
+@Suite struct CacheTileWideningTests {
+    @Test func f16WideningMatchesFloat16ForEveryBitPattern() {
+        let halves = (0..<65536).map { UInt16($0) }
+        var out = [Float](repeating: 0, count: halves.count)
+        halves.withUnsafeBytes { F16Element.widen($0.baseAddress!, count: halves.count, into: &out) }
+        var mismatches = 0
+        for (i, bits) in halves.enumerated() {
+            let want = Float(Float16(bitPattern: bits))
+            if want.isNaN ? !out[i].isNaN : out[i].bitPattern != want.bitPattern { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+}

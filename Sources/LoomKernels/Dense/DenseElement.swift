@@ -1,3 +1,6 @@
+#if arch(x86_64)
+import LoomKernelsAVX2
+#endif
 /// A 16-bit or 32-bit float element of a dense weight matrix, widened to f32 sixteen at a time.
 ///
 /// Dense kernels read f16 and bf16 weights where they lie (usually a memory map) and widen
@@ -10,6 +13,8 @@ public protocol DenseElement: Sendable {
     /// One element as f32.
     static func load1(_ pointer: UnsafeRawPointer, _ index: Int) -> Float
     static var byteWidth: Int { get }
+    /// Widens `count` consecutive elements at `source` to f32 in `out`.
+    static func widen(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>)
 }
 
 public enum F32Element: DenseElement {
@@ -53,12 +58,26 @@ public enum F16Element: DenseElement {
     @inline(__always) public static func load1(_ pointer: UnsafeRawPointer, _ index: Int) -> Float {
         Float(Float16(bitPattern: pointer.loadUnaligned(fromByteOffset: index * 2, as: UInt16.self)))
     }
+
+    /// F16C's vcvtph2ps where the CPU has it: attention widens whole cache tiles, and the
+    /// integer path above costs several operations per value.
+    public static func widen(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        if KernelPath.best != .portable { LoomKernelsAVX2.widenF16(source, count, out); return }
+        #endif
+        widenBySIMD(source, count: count, into: out)
+    }
 }
 
 extension DenseElement {
-    /// Widens `count` consecutive elements at `source` to f32 in `out`.
     @inlinable
     public static func widen(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
+        widenBySIMD(source, count: count, into: out)
+    }
+
+    /// Widens sixteen at a time with `load16`.
+    @inlinable
+    public static func widenBySIMD(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
         var i = 0
         while i + 16 <= count {
             UnsafeMutableRawPointer(out + i).storeBytes(of: load16(source, i), as: SIMD16<Float>.self)
