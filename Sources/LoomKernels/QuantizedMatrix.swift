@@ -57,7 +57,8 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     ///
     /// With `repackingInto`, q8_0, q4_0 and q5_0 matrices whose rows are a multiple of 8 are copied once
     /// into an interleaved layout in that arena (label `weights`, the same byte count) when the path
-    /// is AVX-512 VNNI; afterwards the original bytes are never read, so mapped pages stay cold.
+    /// is AVX-512 VNNI (q4_0 and q5_0 on AVX2 too); afterwards the original bytes are never read, so
+    /// mapped pages stay cold.
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
                 owner: AnyObject?, path: KernelPath = .best, repackingInto arena: MemoryArena? = nil) throws {
         precondition(type.blockSize > 1, "use FloatMatrix for \(type.name)")
@@ -72,15 +73,14 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         self.rowBytes = type.rowBytes(cols)
         self.path = path.isSupported ? path : .portable
         #if arch(x86_64)
-        if let arena, self.path == .avx512, Interleave.supports(type), rows % 8 == 0 {
+        if let arena, rows % 8 == 0, let kernel = Self.interleavedKernel(type, self.path) {
             let buffer = try arena.allocate(UInt8.self, count: needed, label: "weights")
             Interleave.pack(type, data, rows: rows, blocks: cols / type.blockSize, into: buffer.pointer)
             self.data = UnsafeRawPointer(buffer.pointer)
             self.owner = buffer
             self.isInterleaved = true
             self.repackArena = arena
-            self.interleavedKernel = type == .q8_0 ? LoomKernelsAVX512.q8_0x8Rows
-                : type == .q4_0 ? LoomKernelsAVX512.q4_0x8Rows : LoomKernelsAVX512.q5_0x8Rows
+            self.interleavedKernel = kernel
         } else {
             self.data = data
             self.owner = owner
@@ -189,6 +189,19 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             let g0 = (chunk % groupTiles) * groupTile, c0 = (chunk / groupTiles) * colGroup
             kernel(data, rows, g0, min(groups, g0 + groupTile), c0, min(batch, c0 + colGroup), blocks,
                    activations.q, activations.d, activations.sums, y)
+        }
+    }
+
+    /// The x8 kernel for `type` on `path`: q8_0, q4_0 and q5_0 with VNNI; on AVX2 only the nibble
+    /// formats, whose maddubs pair sums cannot saturate.
+    static func interleavedKernel(_ type: QuantType, _ path: KernelPath) -> LoomKernelsAVX512.InterleavedKernel? {
+        switch (path, type) {
+        case (.avx512, .q8_0): return LoomKernelsAVX512.q8_0x8Rows
+        case (.avx512, .q4_0): return LoomKernelsAVX512.q4_0x8Rows
+        case (.avx512, .q5_0): return LoomKernelsAVX512.q5_0x8Rows
+        case (.avx2, .q4_0): return LoomKernelsAVX2.q4_0x8Rows
+        case (.avx2, .q5_0): return LoomKernelsAVX2.q5_0x8Rows
+        default: return nil
         }
     }
 
