@@ -57,7 +57,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     ///
     /// With `repackingInto`, q8_0, q4_0 and q5_0 matrices whose rows are a multiple of 8 are copied once
     /// into an interleaved layout in that arena (label `weights`, the same byte count) when the path
-    /// is AVX-512 VNNI (q4_0 and q5_0 on AVX2 too); afterwards the original bytes are never read, so
+    /// is AVX-512 VNNI or AVX2; afterwards the original bytes are never read, so
     /// mapped pages stay cold.
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
                 owner: AnyObject?, path: KernelPath = .best, repackingInto arena: MemoryArena? = nil) throws {
@@ -192,13 +192,13 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         }
     }
 
-    /// The x8 kernel for `type` on `path`: q8_0, q4_0 and q5_0 with VNNI; on AVX2 only the nibble
-    /// formats, whose maddubs pair sums cannot saturate.
+    /// The x8 kernel for `type` on `path` (AVX-512 VNNI or AVX2).
     static func interleavedKernel(_ type: QuantType, _ path: KernelPath) -> LoomKernelsAVX512.InterleavedKernel? {
         switch (path, type) {
         case (.avx512, .q8_0): return LoomKernelsAVX512.q8_0x8Rows
         case (.avx512, .q4_0): return LoomKernelsAVX512.q4_0x8Rows
         case (.avx512, .q5_0): return LoomKernelsAVX512.q5_0x8Rows
+        case (.avx2, .q8_0): return LoomKernelsAVX2.q8_0x8Rows
         case (.avx2, .q4_0): return LoomKernelsAVX2.q4_0x8Rows
         case (.avx2, .q5_0): return LoomKernelsAVX2.q5_0x8Rows
         default: return nil

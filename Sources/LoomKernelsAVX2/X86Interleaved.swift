@@ -1,6 +1,6 @@
 // Kernels for q8_0, q4_0 and q5_0 weights repacked at load into groups of 8 rows ("x8" layouts).
-// Compiled twice like X86QuantKernels.swift: with AVX-512 VNNI (all three formats) and with AVX2
-// (the nibble formats; see `dpbusd`). In the native layout every row-block needs its own scale
+// Compiled twice like X86QuantKernels.swift: with AVX-512 VNNI and with AVX2 (see `dpbusd` and
+// `dotQ8Bytes`). In the native layout every row-block needs its own scale
 // conversion, float scaling and a horizontal sum; interleaved, lane i of every vector belongs to row i, so one vpdpbusd advances
 // eight rows by four weights against four broadcast activation bytes, one vcvtph2ps gives eight
 // scales, and eight outputs are stored at once with no horizontal sum.
@@ -30,12 +30,31 @@ import _Builtin_intrinsics.intel
     // The unmasked form is a C macro Swift cannot import; an all-ones mask folds to plain vpdpbusd.
     return _mm256_mask_dpbusd_epi32(acc, 0xFF, u, s)
     #else
-    // AVX2: pairs of u·s in 16 bits, then pairs of those in 32. Only nibble formats (u ≤ 31) use
-    // this module's copy, so a pair sum (≤ 2·31·127) never saturates; q8_0's unsigned bytes
-    // (up to 255) could, which is why its x8 kernel exists only with VNNI.
+    // AVX2: pairs of u·s in 16 bits, then pairs of those in 32. Callers pass nibbles (u ≤ 31), so
+    // a pair sum (≤ 2·31·127) never saturates; q8_0's bytes go through `dotQ8Bytes`.
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)))
     #endif
 }
+
+/// The dot product of q8_0's stored bytes (weights XOR 0x80) with activations. With VNNI it is
+/// the unsigned product, and the caller subtracts `q8Offset`·Σx = 128·Σx. On AVX2, maddubs could
+/// saturate on bytes up to 255, so the weights are flipped back to signed and multiplied as
+/// |w| × (x with w's sign), pair sums ≤ 2·128·127: the signed dot itself, offset 0.
+@inline(__always) func dotQ8Bytes(_ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
+    #if VNNI
+    return dpbusd(acc, u, s)
+    #else
+    let w = _mm256_xor_si256(u, _mm256_set1_epi8(-128))
+    let pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(s, w))
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
+    #endif
+}
+
+#if VNNI
+let q8Offset: Int32 = 128
+#else
+let q8Offset: Int32 = 0
+#endif
 
 /// Constant vectors for expanding q5_0 fifth bits, built once per kernel call: `spread[k]` copies
 /// byte k of each lane's u32 into the lane's bytes 0–3, `select[h]` picks bits 4h..<4h+4 of it.
@@ -88,8 +107,8 @@ func unitDot(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ x: UnsafeP
         }
     } else {
         for k in stride(from: 0, to: 8, by: 2) {
-            a = dpbusd(a, load256(unit + 16 + 32 * k), broadcast4(x, 4 * k))
-            b = dpbusd(b, load256(unit + 48 + 32 * k), broadcast4(x, 4 * k + 4))
+            a = dotQ8Bytes(a, load256(unit + 16 + 32 * k), broadcast4(x, 4 * k))
+            b = dotQ8Bytes(b, load256(unit + 48 + 32 * k), broadcast4(x, 4 * k + 4))
         }
     }
     return _mm256_add_epi32(a, b)
@@ -99,7 +118,7 @@ func unitDot(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ x: UnsafeP
 @inline(__always)
 func unitAccumulate(_ format: InterleavedFormat, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>,
                     _ dx: Float, _ xsum: Int32, _ masks: FifthBitMasks) -> __m256 {
-    let offset: Int32 = format == .q8_0 ? 128 : format == .q4_0 ? 8 : 16
+    let offset: Int32 = format == .q8_0 ? q8Offset : format == .q4_0 ? 8 : 16
     let dot = _mm256_sub_epi32(unitDot(format, unit, x, masks), _mm256_set1_epi32(offset &* xsum))
     let scales = _mm256_mul_ps(_mm256_cvtph_ps(load128(unit)), _mm256_set1_ps(dx))
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scales, acc)
@@ -126,13 +145,13 @@ func unitAccumulate4(_ format: InterleavedFormat, _ acc: inout (__m256, __m256, 
     } else {
         for k in stride(from: 0, to: 8, by: 2) {
             let even = load256(unit + 16 + 32 * k), odd = load256(unit + 48 + 32 * k)
-            a0 = dpbusd(a0, even, broadcast4(x.0, 4 * k)); b0 = dpbusd(b0, odd, broadcast4(x.0, 4 * k + 4))
-            a1 = dpbusd(a1, even, broadcast4(x.1, 4 * k)); b1 = dpbusd(b1, odd, broadcast4(x.1, 4 * k + 4))
-            a2 = dpbusd(a2, even, broadcast4(x.2, 4 * k)); b2 = dpbusd(b2, odd, broadcast4(x.2, 4 * k + 4))
-            a3 = dpbusd(a3, even, broadcast4(x.3, 4 * k)); b3 = dpbusd(b3, odd, broadcast4(x.3, 4 * k + 4))
+            a0 = dotQ8Bytes(a0, even, broadcast4(x.0, 4 * k)); b0 = dotQ8Bytes(b0, odd, broadcast4(x.0, 4 * k + 4))
+            a1 = dotQ8Bytes(a1, even, broadcast4(x.1, 4 * k)); b1 = dotQ8Bytes(b1, odd, broadcast4(x.1, 4 * k + 4))
+            a2 = dotQ8Bytes(a2, even, broadcast4(x.2, 4 * k)); b2 = dotQ8Bytes(b2, odd, broadcast4(x.2, 4 * k + 4))
+            a3 = dotQ8Bytes(a3, even, broadcast4(x.3, 4 * k)); b3 = dotQ8Bytes(b3, odd, broadcast4(x.3, 4 * k + 4))
         }
     }
-    let offset: Int32 = format == .q8_0 ? 128 : format == .q4_0 ? 8 : 16
+    let offset: Int32 = format == .q8_0 ? q8Offset : format == .q4_0 ? 8 : 16
     let scales = _mm256_cvtph_ps(load128(unit))
     @inline(__always) func finish(_ acc: __m256, _ a: __m256i, _ b: __m256i, _ dx: Float, _ xsum: Int32) -> __m256 {
         let dot = _mm256_sub_epi32(_mm256_add_epi32(a, b), _mm256_set1_epi32(offset &* xsum))
@@ -214,13 +233,11 @@ public typealias InterleavedKernel = (_ w: UnsafeRawPointer, _ rows: Int, _ grou
                                       _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                                       _ y: UnsafeMutablePointer<Float>) -> Void
 
-#if VNNI
 public func q8_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                        _ y: UnsafeMutablePointer<Float>) {
     interleavedRows(.q8_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
 }
-#endif
 
 public func q4_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,

@@ -62,8 +62,7 @@ import LoomCore
                 : try QuantizedMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil,
                                       path: path, repackingInto: repack ? MemoryArena(name: "test") : nil)
             if repack, let quantized = matrix as? QuantizedMatrix {
-                // x8 layouts: every format with VNNI; on AVX2 only the nibble formats.
-                #expect(quantized.isInterleaved == (path == .avx512 || (path == .avx2 && type != .q8_0)))
+                #expect(quantized.isInterleaved == (path != .portable))
                 // Rows read back from the interleaved copy are the original rows, bit for bit.
                 var fromCopy = [Float](repeating: 0, count: cols), original = [Float](repeating: 0, count: cols)
                 for r in [0, 5, rows - 1] {
