@@ -33,8 +33,6 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     private let owner: AnyObject?
     /// Whether `data` holds rows repacked into interleaved groups of 8 (see `Interleave`).
     public let isInterleaved: Bool
-    /// The arena of the repacked copy: its buffer refers to it unowned, so it must outlive it.
-    private let repackArena: MemoryArena?
     private let rowsKernel: RowsKernel
     #if arch(x86_64)
     /// The 4×4 tile kernel for batches, where the path has one for the type.
@@ -79,13 +77,11 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             self.data = UnsafeRawPointer(buffer.pointer)
             self.owner = buffer
             self.isInterleaved = true
-            self.repackArena = arena
             self.interleavedKernel = kernel
         } else {
             self.data = data
             self.owner = owner
             self.isInterleaved = false
-            self.repackArena = nil
             self.interleavedKernel = nil
         }
         self.tileKernel = Self.tileKernel(type, self.path)
@@ -94,7 +90,6 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         self.data = data
         self.owner = owner
         self.isInterleaved = false
-        self.repackArena = nil
         #endif
         self.rowsKernel = Self.kernel(type, self.path)
     }

@@ -27,8 +27,17 @@ public struct BlockedAttention {
         self.headDim = headDim
     }
 
+    /// The blocked plan for one `attend` call, or nil when per-(token, head) attention should run
+    /// instead: a head size the tiles do not take, a workspace row too small for one group, or a
+    /// single token with fewer KV heads than threads (too few tasks to occupy the pool).
+    public init?(heads: Int, kvHeads: Int, headDim: Int, count: Int, workspaceStride: Int, threads: Int) {
+        self.init(heads: heads, kvHeads: kvHeads, headDim: headDim)
+        guard Self.supports(headDim: headDim), fits(workspaceStride: workspaceStride), count > 1 || kvHeads >= threads
+        else { return nil }
+    }
+
     /// Whether the tile kernels handle this head size.
-    public static func supports(headDim: Int) -> Bool { headDim > 0 && headDim % 16 == 0 }
+    static func supports(headDim: Int) -> Bool { headDim > 0 && headDim % 16 == 0 }
 
     var groupSize: Int { heads / kvHeads }
 
@@ -59,7 +68,7 @@ public struct BlockedAttention {
     }
 
     /// Whether `run` can work in `workspaceStride` floats per worker.
-    public func fits(workspaceStride: Int) -> Bool { rowLimit(workspaceStride: workspaceStride) > 0 }
+    func fits(workspaceStride: Int) -> Bool { rowLimit(workspaceStride: workspaceStride) > 0 }
 
     /// Writes into `into` ([n, headDim] f32) the keys (`keys` true) or values of cached positions
     /// `first..<first+n` of a KV head.

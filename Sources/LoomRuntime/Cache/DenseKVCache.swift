@@ -41,17 +41,14 @@ public final class DenseKVCacheLayer<Element: DenseElement & StorableElement>: K
     public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
                        window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutableBufferPointer<Float>,
                        pool: ThreadPool) {
-        // Blocked attention shares each widened tile among a group's heads and a run of tokens;
-        // it needs enough (KV head, token run) tasks to occupy the pool.
         let stride = scores.count / pool.threadCount
-        let blocked = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim)
-        if BlockedAttention.supports(headDim: headDim), blocked.fits(workspaceStride: stride),
-           count > 1 || kvHeads >= pool.threadCount {
+        if let blocked = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim, count: count,
+                                          workspaceStride: stride, threads: pool.threadCount) {
             blocked.run(queries: queries, start: start, count: count, scale: scale, window: window, out: out,
-                     workspace: scores.baseAddress!, workspaceStride: stride, pool: pool) { head, first, n, isKeys, into in
-                    let source = UnsafeRawPointer(slot(isKeys ? keys : values, head: head, position: first))
-                    Element.widen(source, count: n * headDim, into: into)
-                }
+                        workspace: scores.baseAddress!, workspaceStride: stride, pool: pool) { head, first, n, isKeys, into in
+                let source = UnsafeRawPointer(slot(isKeys ? keys : values, head: head, position: first))
+                Element.widen(source, count: n * headDim, into: into)
+            }
             return
         }
         forEachAttentionTask(start: start, count: count, heads: heads, kvHeads: kvHeads, window: window, pool: pool) { task in

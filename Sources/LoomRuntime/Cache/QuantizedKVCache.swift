@@ -93,7 +93,6 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
         }
     }
 
-    /// Σ q[i]·x[i] over one group, where x is the group's dequantized (still rotated) values.
     /// Widens `groups` consecutive groups to f32 (still in the rotated basis).
     static func dequantize(_ source: UnsafeRawPointer, bits: CacheBits, groups: Int, into out: UnsafeMutablePointer<Float>) {
         for g in 0..<groups {
@@ -112,6 +111,7 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
         }
     }
 
+    /// Σ q[i]·x[i] over one group, where x is the group's dequantized (still rotated) values.
     @inline(__always)
     static func dot(_ q: UnsafePointer<Float>, group: UnsafeRawPointer, bits: CacheBits) -> Float {
         let scale = f16ToFloat(group.loadUnaligned(as: UInt16.self))
@@ -150,14 +150,13 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
         let groups = headDim / 32
         let keyRow = groups * keyBits.groupBytes, valueRow = groups * valueBits.groupBytes
         let stride = scores.count / pool.threadCount
-        let blocked = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim)
-        if BlockedAttention.supports(headDim: headDim), blocked.fits(workspaceStride: stride),
-           count > 1 || kvHeads >= pool.threadCount {
+        if let blocked = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim, count: count,
+                                          workspaceStride: stride, threads: pool.threadCount) {
             blocked.run(queries: queries, start: start, count: count, scale: scale, window: window, out: out,
-                     workspace: scores.baseAddress!, workspaceStride: stride, rotated: true, pool: pool) { head, first, n, isKeys, into in
-                    let (base, bits) = isKeys ? (keys, keyBits) : (values, valueBits)
-                    Self.dequantize(row(base, bits, head: head, position: first), bits: bits, groups: n * (headDim / 32), into: into)
-                }
+                        workspace: scores.baseAddress!, workspaceStride: stride, rotated: true, pool: pool) { head, first, n, isKeys, into in
+                let (base, bits) = isKeys ? (keys, keyBits) : (values, valueBits)
+                Self.dequantize(row(base, bits, head: head, position: first), bits: bits, groups: n * (headDim / 32), into: into)
+            }
             return
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: pool.threadCount * headDim) { rotatedRows in
