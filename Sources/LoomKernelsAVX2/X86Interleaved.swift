@@ -80,10 +80,12 @@ struct FifthBitMasks {
     }
 }
 
-/// Chunk j (0..<4) of a q4_0/q5_0 unit as unsigned bytes: weights 4j..<4j+4 (low nibbles) and
-/// 16+4j..<+4 (high nibbles) of each row, with q5_0's fifth bits put back.
+/// Chunk j (0..<4) of a unit as unsigned bytes: weights 4j..<4j+4 and 16+4j..<+4 of each row. For
+/// q4_0/q5_0 the low and high nibbles of the same bytes, with q5_0's fifth bits put back; for
+/// q8_0 chunks j and j + 4 of the layout.
 @inline(__always)
-func nibbleChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int, _ masks: FifthBitMasks) -> (__m256i, __m256i) {
+func unitChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int, _ masks: FifthBitMasks) -> (__m256i, __m256i) {
+    if format == .q8_0 { return (load256(unit + 16 + 32 * j), load256(unit + 16 + 32 * (j + 4))) }
     let low4 = _mm256_set1_epi8(15)
     let v = load256(unit + (format == .q5_0 ? 48 : 16) + 32 * j)
     var lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
@@ -95,161 +97,234 @@ func nibbleChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int
     return (lo, hi)
 }
 
-/// The integer dot products of one unit against activation block `x` (32 int8): lane i is row i.
-@inline(__always)
-func unitDot(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>, _ masks: FifthBitMasks) -> __m256i {
-    var a = _mm256_setzero_si256(), b = _mm256_setzero_si256()
-    if format != .q8_0 {
-        for j in 0..<4 {
-            let (lo, hi) = nibbleChunk(format, unit, j, masks)
-            a = dpbusd(a, lo, broadcast4(x, 4 * j))
-            b = dpbusd(b, hi, broadcast4(x, 16 + 4 * j))
-        }
-    } else {
-        for k in stride(from: 0, to: 8, by: 2) {
-            a = dotQ8Bytes(a, load256(unit + 16 + 32 * k), broadcast4(x, 4 * k))
-            b = dotQ8Bytes(b, load256(unit + 48 + 32 * k), broadcast4(x, 4 * k + 4))
-        }
-    }
-    return _mm256_add_epi32(a, b)
+/// acc + Σ (stored weight bytes u) · (activation bytes s), four at a time per lane.
+@inline(__always) func chunkDot(_ format: InterleavedFormat, _ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
+    format == .q8_0 ? dotQ8Bytes(acc, u, s) : dpbusd(acc, u, s)
 }
 
-/// One unit's contribution for one activation row: d·dx·(dot − offset·Σq).
+/// The unsigned-storage offset of each format's weights (see the layout above).
+@inline(__always) func storageOffset(_ format: InterleavedFormat) -> Int32 {
+    format == .q8_0 ? q8Offset : format == .q4_0 ? 8 : 16
+}
+
+/// Which of the two activation roundings an x8 kernel is compiled for (a type, so each variant is
+/// specialized without a branch in the inner loops).
+protocol UnitRounding { static var fine: Bool { get } }
+/// A scale per half block of 16.
+enum HalfBlockRounding: UnitRounding { static var fine: Bool { false } }
+/// A scale per block of 32 and the residual in steps of d/128.
+enum ResidualRounding: UnitRounding { static var fine: Bool { true } }
+
+/// One block of 32 activations in one of the two roundings `Q8Activations` makes for x8 kernels:
+/// - halves (`fine` false): q in two halves of 16, each with its own scale d0, d1 and sum;
+/// - fine: q with one scale d0 and the residual r in steps of d0/128, with sums Σq, Σr.
+struct ActivationBlock {
+    let q: UnsafePointer<Int8>  // [32]
+    let r: UnsafePointer<Int8>  // [32], fine only
+    let d0: Float, d1: Float
+    let sum0: Int32, sum1: Int32, rsum: Int32
+
+    /// Block `b` of activation row `c`.
+    @inline(__always)
+    init(_ x: ActivationRows, row c: Int, block b: Int, fine: Bool) {
+        let index = c * x.blocks + b
+        q = x.q + 32 * index
+        r = x.r + 32 * index
+        if fine {
+            d0 = x.d[index]; d1 = 0
+            sum0 = x.sums[2 * index] &+ x.sums[2 * index + 1]; sum1 = 0
+            rsum = x.rsums[index]
+        } else {
+            d0 = x.d[2 * index]; d1 = x.d[2 * index + 1]
+            sum0 = x.sums[2 * index]; sum1 = x.sums[2 * index + 1]
+            rsum = 0
+        }
+    }
+}
+
+/// A batch of quantized activation rows, as `Q8Activations` lays them out.
+struct ActivationRows {
+    let blocks: Int
+    let q: UnsafePointer<Int8>       // [batch, 32·blocks]
+    let d: UnsafePointer<Float>      // [batch, 2·blocks] halves, [batch, blocks] fine
+    let sums: UnsafePointer<Int32>   // [batch, 2·blocks]
+    let r: UnsafePointer<Int8>       // [batch, 32·blocks], fine only
+    let rsums: UnsafePointer<Int32>  // [batch, blocks], fine only
+
+    /// Block `b` of activation row `c`.
+    @inline(__always) func block(_ c: Int, _ b: Int, _ fine: Bool) -> ActivationBlock { ActivationBlock(self, row: c, block: b, fine: fine) }
+}
+
+/// Integer dot products of one unit (8 rows) against one activation block, kept apart as the
+/// rounding needs them: halves → (weights 0..<16 · q, weights 16..<32 · q); fine → (all · q, all · r).
+struct UnitDots {
+    var first = _mm256_setzero_si256()
+    var second = _mm256_setzero_si256()
+
+    @inline(__always)
+    mutating func add<R: UnitRounding>(_ format: InterleavedFormat, _ lo: __m256i, _ hi: __m256i, _ j: Int, _ x: ActivationBlock, _: R.Type) {
+        if R.fine {
+            first = chunkDot(format, chunkDot(format, first, lo, broadcast4(x.q, 4 * j)), hi, broadcast4(x.q, 16 + 4 * j))
+            second = chunkDot(format, chunkDot(format, second, lo, broadcast4(x.r, 4 * j)), hi, broadcast4(x.r, 16 + 4 * j))
+        } else {
+            first = chunkDot(format, first, lo, broadcast4(x.q, 4 * j))
+            second = chunkDot(format, second, hi, broadcast4(x.q, 16 + 4 * j))
+        }
+    }
+
+    /// acc + the unit's 8 products as floats; `scales` are the rows' weight scales.
+    ///
+    /// Fine: d0·(128·(dot − offset·Σq) + (rdot − offset·Σr))/128 in one integer sum, which stays
+    /// below 2³¹ (|dot − offset·Σq| ≤ 32·128·127 for q8_0, times 128 is 6.7e7); its conversion to
+    /// f32 rounds at 2⁻²⁴ relative, far below the d/256 residual step.
+    @inline(__always)
+    func finish<R: UnitRounding>(_ acc: __m256, _ scales: __m256, _ offset: Int32, _ x: ActivationBlock, _: R.Type) -> __m256 {
+        if R.fine {
+            let coarse = _mm256_sub_epi32(first, _mm256_set1_epi32(offset &* x.sum0))
+            let residual = _mm256_sub_epi32(second, _mm256_set1_epi32(offset &* x.rsum))
+            let total = _mm256_add_epi32(_mm256_slli_epi32(coarse, 7), residual)
+            return _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(scales, _mm256_set1_ps(x.d0 * 0x1p-7)), acc)
+        }
+        let low = _mm256_cvtepi32_ps(_mm256_sub_epi32(first, _mm256_set1_epi32(offset &* x.sum0)))
+        let high = _mm256_cvtepi32_ps(_mm256_sub_epi32(second, _mm256_set1_epi32(offset &* x.sum1)))
+        let both = _mm256_fmadd_ps(high, _mm256_set1_ps(x.d1), _mm256_mul_ps(low, _mm256_set1_ps(x.d0)))
+        return _mm256_fmadd_ps(both, scales, acc)
+    }
+}
+
+/// One unit against one activation row.
 @inline(__always)
-func unitAccumulate(_ format: InterleavedFormat, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: UnsafePointer<Int8>,
-                    _ dx: Float, _ xsum: Int32, _ masks: FifthBitMasks) -> __m256 {
-    let offset: Int32 = format == .q8_0 ? q8Offset : format == .q4_0 ? 8 : 16
-    let dot = _mm256_sub_epi32(unitDot(format, unit, x, masks), _mm256_set1_epi32(offset &* xsum))
-    let scales = _mm256_mul_ps(_mm256_cvtph_ps(load128(unit)), _mm256_set1_ps(dx))
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scales, acc)
+func unitAccumulate<R: UnitRounding>(_ format: InterleavedFormat, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: ActivationBlock,
+                    _ masks: FifthBitMasks, _ rounding: R.Type) -> __m256 {
+    var dots = UnitDots()
+    for j in 0..<4 {
+        let (lo, hi) = unitChunk(format, unit, j, masks)
+        dots.add(format, lo, hi, j, x, rounding)
+    }
+    return dots.finish(acc, _mm256_cvtph_ps(load128(unit)), storageOffset(format), x, rounding)
 }
 
 /// One unit against four activation rows at once: the unit's chunks are loaded and unpacked
-/// once and meet four broadcast activation pieces each, so prompt batches spend their time in
-/// vpdpbusd rather than in loads and nibble unpacking.
+/// once and meet four activation rows each, so prompt batches spend their time in vpdpbusd
+/// rather than in loads and nibble unpacking.
 @inline(__always)
-func unitAccumulate4(_ format: InterleavedFormat, _ acc: inout (__m256, __m256, __m256, __m256), _ unit: UnsafeRawPointer,
-                     _ x: (UnsafePointer<Int8>, UnsafePointer<Int8>, UnsafePointer<Int8>, UnsafePointer<Int8>),
-                     _ dx: (Float, Float, Float, Float), _ xsum: (Int32, Int32, Int32, Int32), _ masks: FifthBitMasks) {
-    let zero = _mm256_setzero_si256()
-    var a0 = zero, a1 = zero, a2 = zero, a3 = zero  // even chunks, per activation row
-    var b0 = zero, b1 = zero, b2 = zero, b3 = zero  // odd chunks
-    if format != .q8_0 {
-        for j in 0..<4 {
-            let (lo, hi) = nibbleChunk(format, unit, j, masks)
-            a0 = dpbusd(a0, lo, broadcast4(x.0, 4 * j)); b0 = dpbusd(b0, hi, broadcast4(x.0, 16 + 4 * j))
-            a1 = dpbusd(a1, lo, broadcast4(x.1, 4 * j)); b1 = dpbusd(b1, hi, broadcast4(x.1, 16 + 4 * j))
-            a2 = dpbusd(a2, lo, broadcast4(x.2, 4 * j)); b2 = dpbusd(b2, hi, broadcast4(x.2, 16 + 4 * j))
-            a3 = dpbusd(a3, lo, broadcast4(x.3, 4 * j)); b3 = dpbusd(b3, hi, broadcast4(x.3, 16 + 4 * j))
-        }
-    } else {
-        for k in stride(from: 0, to: 8, by: 2) {
-            let even = load256(unit + 16 + 32 * k), odd = load256(unit + 48 + 32 * k)
-            a0 = dotQ8Bytes(a0, even, broadcast4(x.0, 4 * k)); b0 = dotQ8Bytes(b0, odd, broadcast4(x.0, 4 * k + 4))
-            a1 = dotQ8Bytes(a1, even, broadcast4(x.1, 4 * k)); b1 = dotQ8Bytes(b1, odd, broadcast4(x.1, 4 * k + 4))
-            a2 = dotQ8Bytes(a2, even, broadcast4(x.2, 4 * k)); b2 = dotQ8Bytes(b2, odd, broadcast4(x.2, 4 * k + 4))
-            a3 = dotQ8Bytes(a3, even, broadcast4(x.3, 4 * k)); b3 = dotQ8Bytes(b3, odd, broadcast4(x.3, 4 * k + 4))
-        }
+func unitAccumulate4<R: UnitRounding>(_ format: InterleavedFormat, _ acc: inout (__m256, __m256, __m256, __m256), _ unit: UnsafeRawPointer,
+                     _ x: (ActivationBlock, ActivationBlock, ActivationBlock, ActivationBlock), _ masks: FifthBitMasks,
+                     _ rounding: R.Type) {
+    var d0 = UnitDots(), d1 = UnitDots(), d2 = UnitDots(), d3 = UnitDots()
+    for j in 0..<4 {
+        let (lo, hi) = unitChunk(format, unit, j, masks)
+        d0.add(format, lo, hi, j, x.0, rounding)
+        d1.add(format, lo, hi, j, x.1, rounding)
+        d2.add(format, lo, hi, j, x.2, rounding)
+        d3.add(format, lo, hi, j, x.3, rounding)
     }
-    let offset: Int32 = format == .q8_0 ? q8Offset : format == .q4_0 ? 8 : 16
-    let scales = _mm256_cvtph_ps(load128(unit))
-    @inline(__always) func finish(_ acc: __m256, _ a: __m256i, _ b: __m256i, _ dx: Float, _ xsum: Int32) -> __m256 {
-        let dot = _mm256_sub_epi32(_mm256_add_epi32(a, b), _mm256_set1_epi32(offset &* xsum))
-        return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scales, _mm256_set1_ps(dx)), acc)
-    }
-    acc.0 = finish(acc.0, a0, b0, dx.0, xsum.0)
-    acc.1 = finish(acc.1, a1, b1, dx.1, xsum.1)
-    acc.2 = finish(acc.2, a2, b2, dx.2, xsum.2)
-    acc.3 = finish(acc.3, a3, b3, dx.3, xsum.3)
+    let offset = storageOffset(format), scales = _mm256_cvtph_ps(load128(unit))
+    acc.0 = d0.finish(acc.0, scales, offset, x.0, rounding)
+    acc.1 = d1.finish(acc.1, scales, offset, x.1, rounding)
+    acc.2 = d2.finish(acc.2, scales, offset, x.2, rounding)
+    acc.3 = d3.finish(acc.3, scales, offset, x.3, rounding)
 }
 
 /// y[c·rows + 8g ..< +8] for groups g in groupStart..<groupEnd and activation rows c in
-/// colStart..<colEnd; x: `xq` [batch, 32·blocks], `xd` [batch, blocks], `xs` [batch, 2·blocks].
+/// colStart..<colEnd.
 @inline(__always)
-func interleavedRows(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
-                     _ colStart: Int, _ colEnd: Int, _ blocks: Int,
-                     _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
-                     _ y: UnsafeMutablePointer<Float>) {
+func interleavedRows<R: UnitRounding>(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
+                     _ colStart: Int, _ colEnd: Int, _ x: ActivationRows, _ y: UnsafeMutablePointer<Float>, _ rounding: R.Type) {
     let unitBytes = format == .q8_0 ? 272 : format == .q4_0 ? 144 : 176
     let masks = FifthBitMasks()
-    let cols = 32 * blocks
+    let blocks = x.blocks
     for g in groupStart..<groupEnd {
         let group = w + g * blocks * unitBytes
         var c = colStart
         // Four activation rows at a time: each unit is loaded and unpacked once for all four.
         while c + 4 <= colEnd {
             var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
-            let x0 = xq + c * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols
-            let d0 = xd + c * blocks, d1 = d0 + blocks, d2 = d1 + blocks, d3 = d2 + blocks
-            let s0 = xs + 2 * c * blocks, s1 = s0 + 2 * blocks, s2 = s1 + 2 * blocks, s3 = s2 + 2 * blocks
             for b in 0..<blocks {
-                let o = 32 * b
-                unitAccumulate4(format, &acc, group + b * unitBytes, (x0 + o, x1 + o, x2 + o, x3 + o), (d0[b], d1[b], d2[b], d3[b]),
-                                (s0[2 * b] &+ s0[2 * b + 1], s1[2 * b] &+ s1[2 * b + 1], s2[2 * b] &+ s2[2 * b + 1], s3[2 * b] &+ s3[2 * b + 1]),
-                                masks)
+                let blocks4 = (x.block(c, b, R.fine), x.block(c + 1, b, R.fine), x.block(c + 2, b, R.fine), x.block(c + 3, b, R.fine))
+                unitAccumulate4(format, &acc, group + b * unitBytes, blocks4, masks, rounding)
             }
-            UnsafeMutableRawPointer(y + c * rows + 8 * g).storeBytes(of: acc.0, as: __m256.self)
-            UnsafeMutableRawPointer(y + (c + 1) * rows + 8 * g).storeBytes(of: acc.1, as: __m256.self)
-            UnsafeMutableRawPointer(y + (c + 2) * rows + 8 * g).storeBytes(of: acc.2, as: __m256.self)
-            UnsafeMutableRawPointer(y + (c + 3) * rows + 8 * g).storeBytes(of: acc.3, as: __m256.self)
+            y.store8(row: c, of: rows, group: g, acc.0)
+            y.store8(row: c + 1, of: rows, group: g, acc.1)
+            y.store8(row: c + 2, of: rows, group: g, acc.2)
+            y.store8(row: c + 3, of: rows, group: g, acc.3)
             c += 4
         }
         // Then two, as in a prompt of odd length.
         while c + 2 <= colEnd {
             var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-            let x0 = xq + c * cols, x1 = x0 + cols
-            let d0 = xd + c * blocks, d1 = d0 + blocks
-            let s0 = xs + 2 * c * blocks, s1 = s0 + 2 * blocks
             for b in 0..<blocks {
                 let unit = group + b * unitBytes
-                acc0 = unitAccumulate(format, acc0, unit, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1], masks)
-                acc1 = unitAccumulate(format, acc1, unit, x1 + 32 * b, d1[b], s1[2 * b] &+ s1[2 * b + 1], masks)
+                acc0 = unitAccumulate(format, acc0, unit, x.block(c, b, R.fine), masks, rounding)
+                acc1 = unitAccumulate(format, acc1, unit, x.block(c + 1, b, R.fine), masks, rounding)
             }
-            UnsafeMutableRawPointer(y + c * rows + 8 * g).storeBytes(of: acc0, as: __m256.self)
-            UnsafeMutableRawPointer(y + (c + 1) * rows + 8 * g).storeBytes(of: acc1, as: __m256.self)
+            y.store8(row: c, of: rows, group: g, acc0)
+            y.store8(row: c + 1, of: rows, group: g, acc1)
             c += 2
         }
         if c < colEnd {
             var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-            let x0 = xq + c * cols, d0 = xd + c * blocks, s0 = xs + 2 * c * blocks
             var b = 0
             // Two independent accumulators hide the FMA latency.
             while b + 2 <= blocks {
-                acc0 = unitAccumulate(format, acc0, group + b * unitBytes, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1], masks)
-                acc1 = unitAccumulate(format, acc1, group + (b + 1) * unitBytes, x0 + 32 * (b + 1), d0[b + 1],
-                                      s0[2 * b + 2] &+ s0[2 * b + 3], masks)
+                acc0 = unitAccumulate(format, acc0, group + b * unitBytes, x.block(c, b, R.fine), masks, rounding)
+                acc1 = unitAccumulate(format, acc1, group + (b + 1) * unitBytes, x.block(c, b + 1, R.fine), masks, rounding)
                 b += 2
             }
             if b < blocks {
-                acc0 = unitAccumulate(format, acc0, group + b * unitBytes, x0 + 32 * b, d0[b], s0[2 * b] &+ s0[2 * b + 1], masks)
+                acc0 = unitAccumulate(format, acc0, group + b * unitBytes, x.block(c, b, R.fine), masks, rounding)
             }
-            UnsafeMutableRawPointer(y + c * rows + 8 * g).storeBytes(of: _mm256_add_ps(acc0, acc1), as: __m256.self)
+            y.store8(row: c, of: rows, group: g, _mm256_add_ps(acc0, acc1))
         }
     }
 }
 
+extension UnsafeMutablePointer<Float> {
+    /// y[row·rows + 8·group ..< +8] = value.
+    @inline(__always) func store8(row: Int, of rows: Int, group: Int, _ value: __m256) {
+        UnsafeMutableRawPointer(self + row * rows + 8 * group).storeBytes(of: value, as: __m256.self)
+    }
+}
+
+@inline(__always)
+func interleavedKernel(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
+                       _ colStart: Int, _ colEnd: Int, _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>,
+                       _ xs: UnsafePointer<Int32>, _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?,
+                       _ y: UnsafeMutablePointer<Float>) {
+    if let xr, let xrs {
+        let x = ActivationRows(blocks: blocks, q: xq, d: xd, sums: xs, r: xr, rsums: xrs)
+        interleavedRows(format, w, rows, groupStart, groupEnd, colStart, colEnd, x, y, ResidualRounding.self)
+    } else {
+        let x = ActivationRows(blocks: blocks, q: xq, d: xd, sums: xs, r: xq, rsums: xs)
+        interleavedRows(format, w, rows, groupStart, groupEnd, colStart, colEnd, x, y, HalfBlockRounding.self)
+    }
+}
+
+/// The x8 kernels' shared signature (the AVX2 and AVX-512 modules each compile one). x as
+/// `Q8Activations` lays it out: `xq` [batch, 32·blocks], `xd`, `xs` [batch, 2·blocks]. With the
+/// residual `xr` [batch, 32·blocks] and `xrs` [batch, blocks], `xd` is [batch, blocks] (one scale
+/// per 32, fine rounding); without, `xd` holds a scale per half block.
 public typealias InterleavedKernel = (_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
                                       _ colStart: Int, _ colEnd: Int, _ blocks: Int,
                                       _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                                      _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?,
                                       _ y: UnsafeMutablePointer<Float>) -> Void
 
 public func q8_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
-                       _ y: UnsafeMutablePointer<Float>) {
-    interleavedRows(.q8_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+                       _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    interleavedKernel(.q8_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, xr, xrs, y)
 }
 
 public func q4_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
-                       _ y: UnsafeMutablePointer<Float>) {
-    interleavedRows(.q4_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+                       _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    interleavedKernel(.q4_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, xr, xrs, y)
 }
-#endif
 
-#if arch(x86_64)
 public func q5_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
-                       _ y: UnsafeMutablePointer<Float>) {
-    interleavedRows(.q5_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+                       _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    interleavedKernel(.q5_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, xr, xrs, y)
 }
 #endif

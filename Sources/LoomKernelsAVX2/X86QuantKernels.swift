@@ -97,31 +97,58 @@ func blockRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int,
     }
 }
 
-/// Quantizes `blocks` blocks of 32 activations to int8 with an f32 scale d = max|x|/127 (rounding
+/// Quantizes `blocks` blocks of 32 activations to int8 with f32 scales d = max|x|/127 (rounding
 /// to nearest even, within d/2 like ggml's), and Σq over each 16, for the kernels above.
+///
+/// `halves` takes a scale over each 16 values instead (two per block in `d`). Given `r` (and not
+/// `halves`), also writes the rounding residual in steps of d/128, r = round(128·(x/d − q)),
+/// |r| ≤ 64, and Σr per block to `rsums`: x ≈ d·(q + r/128) to within d/256.
 public func quantizeQ8Blocks(_ x: UnsafePointer<Float>, _ blocks: Int, _ q: UnsafeMutablePointer<Int8>,
-                             _ d: UnsafeMutablePointer<Float>, _ sums: UnsafeMutablePointer<Int32>) {
+                             _ d: UnsafeMutablePointer<Float>, _ sums: UnsafeMutablePointer<Int32>,
+                             halves: Bool, _ r: UnsafeMutablePointer<Int8>?, _ rsums: UnsafeMutablePointer<Int32>?) {
     let signBit = _mm256_set1_ps(-0.0)
+    @inline(__always) func store32(_ i0: __m256i, _ i1: __m256i, _ i2: __m256i, _ i3: __m256i, _ out: UnsafeMutablePointer<Int8>) {
+        let packed16 = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3))
+        // packs works within 128-bit lanes; restore element order.
+        let ordered = _mm256_permutevar8x32_epi32(packed16, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+        UnsafeMutableRawPointer(out).storeBytes(of: ordered, as: __m256i.self)
+    }
+    @inline(__always) func inverse(_ amax: Float) -> (scale: Float, inverse: __m256) {
+        let scale = amax / 127
+        return (scale, _mm256_set1_ps(scale > 0 && scale.isFinite ? 1 / scale : 0))
+    }
     for b in 0..<blocks {
         let p = UnsafeRawPointer(x + 32 * b)
         let v0 = p.loadUnaligned(as: __m256.self), v1 = p.loadUnaligned(fromByteOffset: 32, as: __m256.self)
         let v2 = p.loadUnaligned(fromByteOffset: 64, as: __m256.self), v3 = p.loadUnaligned(fromByteOffset: 96, as: __m256.self)
-        let m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(signBit, v0), _mm256_andnot_ps(signBit, v1)),
-                              _mm256_max_ps(_mm256_andnot_ps(signBit, v2), _mm256_andnot_ps(signBit, v3)))
-        let amax = horizontalMax(m)
-        let scale = amax / 127
-        let inverse: Float = scale > 0 && scale.isFinite ? 1 / scale : 0
-        d[b] = scale
-        let k = _mm256_set1_ps(inverse)
-        let i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, k)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, k))
-        let i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, k)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, k))
+        let m01 = _mm256_max_ps(_mm256_andnot_ps(signBit, v0), _mm256_andnot_ps(signBit, v1))
+        let m23 = _mm256_max_ps(_mm256_andnot_ps(signBit, v2), _mm256_andnot_ps(signBit, v3))
+        let k01: __m256, k23: __m256
+        if halves {
+            let first = inverse(horizontalMax(m01)), second = inverse(horizontalMax(m23))
+            d[2 * b] = first.scale
+            d[2 * b + 1] = second.scale
+            (k01, k23) = (first.inverse, second.inverse)
+        } else {
+            let whole = inverse(horizontalMax(_mm256_max_ps(m01, m23)))
+            d[b] = whole.scale
+            (k01, k23) = (whole.inverse, whole.inverse)
+        }
+        let f0 = _mm256_mul_ps(v0, k01), f1 = _mm256_mul_ps(v1, k01), f2 = _mm256_mul_ps(v2, k23), f3 = _mm256_mul_ps(v3, k23)
+        let i0 = _mm256_cvtps_epi32(f0), i1 = _mm256_cvtps_epi32(f1), i2 = _mm256_cvtps_epi32(f2), i3 = _mm256_cvtps_epi32(f3)
         // NaN converts to 0x80000000, which saturates to -128 below: wrong but never a trap.
-        let packed16 = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3))
-        // packs works within 128-bit lanes; restore element order.
-        let ordered = _mm256_permutevar8x32_epi32(packed16, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
-        UnsafeMutableRawPointer(q + 32 * b).storeBytes(of: ordered, as: __m256i.self)
+        store32(i0, i1, i2, i3, q + 32 * b)
         sums[2 * b] = horizontalSum(unsafeBitCast(_mm256_add_epi32(i0, i1), to: SIMD8<Int32>.self))
         sums[2 * b + 1] = horizontalSum(unsafeBitCast(_mm256_add_epi32(i2, i3), to: SIMD8<Int32>.self))
+        guard let r, let rsums, !halves else { continue }
+        // f − q is exact in f32 (|f| ≤ 127, |f − q| ≤ 1/2), and so is its product with 128.
+        let step = _mm256_set1_ps(128)
+        @inline(__always) func residual(_ f: __m256, _ i: __m256i) -> __m256i {
+            _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_sub_ps(f, _mm256_cvtepi32_ps(i)), step))
+        }
+        let r0 = residual(f0, i0), r1 = residual(f1, i1), r2 = residual(f2, i2), r3 = residual(f3, i3)
+        store32(r0, r1, r2, r3, r + 32 * b)
+        rsums[b] = horizontalSum(unsafeBitCast(_mm256_add_epi32(_mm256_add_epi32(r0, r1), _mm256_add_epi32(r2, r3)), to: SIMD8<Int32>.self))
     }
 }
 

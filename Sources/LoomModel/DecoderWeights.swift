@@ -55,13 +55,17 @@ public struct DecoderWeights: @unchecked Sendable {
     /// placement and allocating vectors there. Fails on the first missing or mis-shaped tensor.
     public static func load(config: ModelConfig, source: any WeightSource,
                             arena: (WeightPlacement) -> MemoryArena) throws -> DecoderWeights {
-        let inventory = decoderInventory(config: config, separateHead: hasSeparateHead(config: config, source: source))
+        let separateHead = hasSeparateHead(config: config, source: source)
+        let inventory = decoderInventory(config: config, separateHead: separateHead)
+        // The LM head's output is the logits: its activations get the fine rounding.
+        let head = separateHead ? HFTensorName.lmHead : HFTensorName.embedding
         var matrices: [String: any WeightMatrix] = [:]
         var vectors: [String: ArenaBuffer<Float>] = [:]
         for spec in inventory {
             switch spec.kind {
             case let .matrix(rows, cols):
-                let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: arena(spec.placement))
+                let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: arena(spec.placement),
+                                          activations: spec.name == head ? .fine : .standard)
                 if !m.isArenaResident { try arena(spec.placement).charge(m.byteCount, label: "weights") }
                 matrices[spec.name] = m
             case let .vector(count):

@@ -56,7 +56,8 @@ public struct GGUFWeightSource: WeightSource {
 
     public func matrixBytes(_ name: String) throws -> Int { try info(name).byteCount }
 
-    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix {
+    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?,
+                       activations: ActivationRounding) throws -> any WeightMatrix {
         let info = try info(name)
         guard info.dimensions == [cols, rows] else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: [cols, rows], actual: info.dimensions)
@@ -70,7 +71,7 @@ public struct GGUFWeightSource: WeightSource {
             return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
         }
         return try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file,
-                                   repackingInto: arena)
+                                   repackingInto: arena, activations: activations)
     }
 
     public func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {

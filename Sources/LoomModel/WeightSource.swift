@@ -14,7 +14,8 @@ public protocol WeightSource: Sendable {
     /// The matrix `name`, which must be [rows, cols]. A source may copy it into `arena` (the
     /// arena of its placement) when a faster layout pays; the matrix then says so
     /// (`isArenaResident`) and the copy is charged there instead of the mapped bytes.
-    func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix
+    /// `activations` is how finely a quantized matrix rounds its input (float matrices keep f32).
+    func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?, activations: ActivationRounding) throws -> any WeightMatrix
     /// The vector `name` of `count` elements, as f32 in `arena`.
     func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float>
 }
@@ -31,7 +32,8 @@ public struct SafeTensorsWeightSource: WeightSource {
 
     public func matrixBytes(_ name: String) throws -> Int { try archive.tensor(name).bytes.count }
 
-    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix {
+    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?,
+                       activations: ActivationRounding) throws -> any WeightMatrix {
         let view = try archive.tensor(name)
         guard view.shape == [rows, cols] else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: name, expected: [rows, cols], actual: view.shape)

@@ -20,8 +20,10 @@ struct BenchKernels: ParsableCommand {
     @Option(name: .long, help: "Decode tokens to time.") var tokens = 64
     @Option(name: .long, help: "Prompt batch size (0 to skip the prompt benchmark).") var batch = 512
     @Flag(name: .long, help: "Print JSON lines.") var json = false
-    @Flag(name: .long, help: "Repack q8_0/q4_0 into interleaved 8-row groups at load (AVX-512 path).")
+    @Flag(name: .long, help: "Repack q8_0/q4_0/q5_0 into interleaved 8-row groups at load (AVX-512 or AVX2 path).")
     var repack = false
+    @Flag(name: .long, help: "Fine activation rounding (the residual) for every repacked matrix, not only the LM head.")
+    var fineActivations = false
     @Option(name: .long, help: "Instead of the model, one ROWSxCOLS matrix (e.g. 256x896, cache-resident) run --tokens times.")
     var shape: String?
 
@@ -66,7 +68,8 @@ struct BenchKernels: ParsableCommand {
                 matrices.append(type.blockSize == 1
                     ? try FloatMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil, path: path)
                     : try QuantizedMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil,
-                                          path: path, repackingInto: repack ? arena : nil))
+                                          path: path, repackingInto: repack ? arena : nil,
+                                          activations: shape.name == "output" || fineActivations ? .fine : .standard))
                 if repack, (matrices.last as? QuantizedMatrix)?.isInterleaved == true {
                     raw.deallocate()  // the matrix now reads only its arena copy
                     storage.removeLast()

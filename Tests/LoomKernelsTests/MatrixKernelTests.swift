@@ -11,6 +11,8 @@ import LoomCore
 /// of the accumulation, n·2⁻²⁴·Σ|w_i·x_i|. Float matrices keep f32 activations: only the second term.
 /// That bound is loose, so quantized kernels are also held to a tight one: against the product with
 /// the activations quantized as the kernels do (x̂ = d·round(x/d)), only f32 rounding remains.
+/// The x8 kernels take d over each 16 values, or with fine rounding also the residual in steps
+/// of d/128 (see `Q8Activations`): that bound is 128 times tighter, and x̂ = d·(q + r/128).
 @Suite struct MatrixKernelTests {
     static let quantTypes: [QuantType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs]
     static let floatTypes: [QuantType] = [.f32, .f16, .bf16]
@@ -52,7 +54,8 @@ import LoomCore
         return bytes
     }
 
-    func check(_ type: QuantType, path: KernelPath, rows: Int, cols: Int, batch: Int, threads: Int, repack: Bool = false) throws {
+    func check(_ type: QuantType, path: KernelPath, rows: Int, cols: Int, batch: Int, threads: Int, repack: Bool = false,
+               activations: ActivationRounding = .standard) throws {
         let weights = Self.randomWeights(type, rows: rows, cols: cols, seed: UInt64(rows * 31 + cols + batch))
         var rng = SplitMix64(seed: 7)
         let x = (0..<(batch * cols)).map { _ in rng.normal() * (rng.next() % 8 == 0 ? 4 : 1) }  // [batch, cols]
@@ -60,9 +63,10 @@ import LoomCore
             let matrix: WeightMatrix = type.blockSize == 1
                 ? try FloatMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil, path: path)
                 : try QuantizedMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil,
-                                      path: path, repackingInto: repack ? MemoryArena(name: "test") : nil)
+                                      path: path, repackingInto: repack ? MemoryArena(name: "test") : nil, activations: activations)
             if repack, let quantized = matrix as? QuantizedMatrix {
                 #expect(quantized.isInterleaved == (path != .portable))
+                #expect(quantized.rounding == (path == .portable ? .blocks : activations == .fine ? .residual : .halves))
                 // Rows read back from the interleaved copy are the original rows, bit for bit.
                 var fromCopy = [Float](repeating: 0, count: cols), original = [Float](repeating: 0, count: cols)
                 for r in [0, 5, rows - 1] {
@@ -78,13 +82,24 @@ import LoomCore
             matrix.multiply(x, batch: batch, into: &y, scratch: scratch, pool: pool)
             var w = [Float](repeating: 0, count: cols)
             var worst = 0.0
-            // x̂: the activations as the kernels quantize them (ties, which round either way, are
-            // vanishingly rare for random inputs).
+            // x̂: the activations as the kernels quantize them (ties of q, which round either way,
+            // are vanishingly rare for random inputs; the x86 quantizer rounds to nearest even).
+            // x8 kernels take a scale per 16 values, or (fine) the residual r in steps of d/128,
+            // whose ties are common, so the x86 rounding is modelled exactly there.
+            let rounding = (matrix as? QuantizedMatrix)?.rounding ?? .blocks
+            let scaleBlock = rounding == .halves ? 16 : 32
             var xq = [Double](repeating: 0, count: x.count)
-            for start in stride(from: 0, to: x.count, by: 32) where type.blockSize > 1 {
-                let amax = x[start..<(start + 32)].map(abs).max()!
+            var step = [Double](repeating: 0, count: x.count)  // the largest rounding error of each x̂
+            for start in stride(from: 0, to: x.count, by: scaleBlock) where type.blockSize > 1 {
+                let amax = x[start..<(start + scaleBlock)].map(abs).max()!
                 let d = amax / 127, inverse: Float = d == 0 ? 0 : 1 / d
-                for i in start..<(start + 32) { xq[i] = Double(d) * Double((x[i] * inverse).rounded()) }
+                for i in start..<(start + scaleBlock) {
+                    let scaled = x[i] * inverse
+                    let q = scaled.rounded(rounding == .blocks ? .toNearestOrAwayFromZero : .toNearestOrEven)
+                    let r = rounding == .residual ? ((scaled - q) * 128).rounded(.toNearestOrEven) : 0
+                    xq[i] = Double(d) * (Double(q) + Double(r) / 128)
+                    step[i] = Double(d) / 2 / (rounding == .residual ? 128 : 1)
+                }
             }
             for r in 0..<rows {
                 matrix.row(r, into: &w)
@@ -96,11 +111,7 @@ import LoomCore
                         magnitude += abs(Double(w[c]) * xv)
                         exactQuantized += Double(w[c]) * xq[b * cols + c]
                         magnitudeQuantized += abs(Double(w[c]) * xq[b * cols + c])
-                        if type.blockSize > 1 {
-                            let block = x[(b * cols + c / 32 * 32)..<(b * cols + c / 32 * 32 + 32)]
-                            let step = Double(block.map(abs).max()!) / 127
-                            quantization += abs(Double(w[c])) * step / 2
-                        }
+                        quantization += abs(Double(w[c])) * step[b * cols + c]
                     }
                     let bound = quantization * 1.001 + Double(cols) * 0x1p-24 * magnitude + 1e-30
                     let error = abs(Double(y[b * rows + r]) - exact)
@@ -137,6 +148,7 @@ import LoomCore
         for path in KernelPath.supported {
             for batch in [1, 3, 8, 70] {
                 try check(type, path: path, rows: 40, cols: 96, batch: batch, threads: 2, repack: true)
+                try check(type, path: path, rows: 40, cols: 96, batch: batch, threads: 2, repack: true, activations: .fine)
             }
         }
     }

@@ -5,8 +5,12 @@ rounds what each weight matrix multiplies as the engine does, by the weight's GG
 (norms, RoPE, attention, the KV cache) stays exact. It tells whether an engine's error against the
 truth is the rounding its design implies, and what two designs' errors should be.
 
-- loom: quantized weights meet activations rounded to 8-bit blocks of 32 with an f32 scale
-  (Sources/LoomKernels/Quant/Q8Activations.swift); F32, F16 and BF16 weights meet f32 activations.
+- loom_portable: every quantized weight meets 8-bit blocks of 32 with an f32 scale.
+- loom (x86 paths, Sources/LoomKernels/Quant/Q8Activations.swift): Q8_0, Q4_0 and Q5_0 weights
+  whose rows are a multiple of 8 run on the interleaved (x8) kernels, which round activations to
+  8-bit blocks of 16 with an f32 scale, except the LM head, which takes 8-bit blocks of 32 plus the
+  rounding residual in steps of d/128; other quantized weights meet 8-bit blocks of 32 with an f32
+  scale; F32, F16 and BF16 weights meet f32 activations.
 - ggml (llama.cpp's CPU backend): the input is converted to the weight type's `vec_dot_type`:
   F16 for F16 weights, Q8_K (8-bit blocks of 256, f32 scale) for the k-quants, Q8_0 (blocks of
   32, f16 scale) for Q4_0, Q5_0 and Q8_0 (Q4_1 and Q5_1 use Q8_1, which rounds the values alike).
@@ -21,10 +25,10 @@ FLOAT_TYPES = {Q.F32, Q.F16, Q.BF16}
 K_QUANTS = {Q.Q2_K, Q.Q3_K, Q.Q4_K, Q.Q5_K, Q.Q6_K}
 
 
-def q8_blocks(x, scale_dtype):
-    """8-bit blocks of 32 along the last axis: d = max|x|/127 and q = round-half-away(x · (1/d)) in
-    float32, value q · d with d stored as `scale_dtype` (float32: Loom; float16: ggml's Q8_0)."""
-    blocks = x.astype(np.float32).reshape(*x.shape[:-1], -1, 32)
+def q8_blocks(x, scale_dtype, size=32):
+    """8-bit blocks of `size` along the last axis: d = max|x|/127 and q = round-half-away(x · (1/d))
+    in float32, value q · d with d stored as `scale_dtype` (float32: Loom; float16: ggml's Q8_0)."""
+    blocks = x.astype(np.float32).reshape(*x.shape[:-1], -1, size)
     d = np.abs(blocks).max(axis=-1, keepdims=True) / np.float32(127)
     with np.errstate(divide="ignore"):
         inverse = np.where(d == 0, np.float32(0), np.float32(1) / d)
@@ -45,17 +49,54 @@ def q8_k(x):
     return (q * d.astype(np.float64)).reshape(x.shape)
 
 
+def q8_residual(x):
+    """Loom's fine rounding: 8-bit blocks of 32 (f32 scale d, q nearest-even of x/d) plus the
+    residual r = nearest-even(128 · (x/d − q)), value d · (q + r/128)."""
+    blocks = x.astype(np.float32).reshape(*x.shape[:-1], -1, 32)
+    d = np.abs(blocks).max(axis=-1, keepdims=True) / np.float32(127)
+    with np.errstate(divide="ignore"):
+        inverse = np.where(d == 0, np.float32(0), np.float32(1) / d)
+    scaled = (blocks * inverse).astype(np.float32)
+    q = np.rint(scaled)
+    r = np.rint((scaled - q) * np.float32(128))
+    return ((q.astype(np.float64) + r.astype(np.float64) / 128) * d.astype(np.float64)).reshape(x.shape)
+
+
 def weight_types(path):
     """Hugging Face weight name → GGUF tensor type, for the file at `path`."""
     return {hf_name(t.name): t.tensor_type for t in gguf.GGUFReader(path).tensors}
 
 
-def loom(path):
-    """Loom's rounding of matrix inputs for the weights of the file at `path`."""
+def weight_rows(path):
+    """Hugging Face weight name → output rows, for the file at `path`."""
+    return {hf_name(t.name): int(t.shape[-1]) if len(t.shape) > 1 else 1 for t in gguf.GGUFReader(path).tensors}
+
+
+def loom_portable(path):
+    """Loom's rounding on its portable path (and before the x8 kernels took finer roundings):
+    every quantized weight meets 8-bit blocks of 32 with an f32 scale."""
     types = weight_types(path)
 
     def rounded(x, name):
         return x if types[name] in FLOAT_TYPES else q8_blocks(x, np.float32)
+    return rounded
+
+
+X8_TYPES = {Q.Q8_0, Q.Q4_0, Q.Q5_0}
+HEAD_NAMES = ("lm_head.weight", "model.embed_tokens.weight")  # the embedding is the head when tied
+
+
+def loom(path):
+    """Loom's rounding of matrix inputs for the weights of the file at `path` (x86 paths)."""
+    types, rows = weight_types(path), weight_rows(path)
+    head = HEAD_NAMES[0] if HEAD_NAMES[0] in types else HEAD_NAMES[1]
+
+    def rounded(x, name):
+        if types[name] in FLOAT_TYPES:
+            return x
+        if types[name] in X8_TYPES and rows[name] % 8 == 0:
+            return q8_residual(x) if name == head else q8_blocks(x, np.float32, 16)
+        return q8_blocks(x, np.float32)
     return rounded
 
 
@@ -75,4 +116,4 @@ def ggml(path):
     return rounded
 
 
-MODELS = {"loom": loom, "ggml": ggml}
+MODELS = {"loom": loom, "loom_portable": loom_portable, "ggml": ggml}

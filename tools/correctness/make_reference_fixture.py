@@ -45,14 +45,14 @@ def sha256(path):
 
 def modelled_rounding(path, tokens, truth):
     """The spread of max|Δ|/max|ref| that exact 8-bit activation rounding gives: Loom's and ggml's
-    rounding of matrix inputs (activation_rounding.py; for Q8_0 weights, blocks of 32 with the scale
-    in f32 or f16), DRAWS rounding patterns each. A relative
+    rounding of matrix inputs on 8-bit blocks of 32 (activation_rounding.py: loom_portable and
+    ggml, the scale in f32 or f16), DRAWS rounding patterns each. A relative
     jitter of 1e-6 on every matrix input, far below a rounding step (1/254 of a block's maximum),
     tips a few values across a rounding boundary, and the layers above turn that into a fresh
     pattern: what a different accumulation order in an engine does too."""
     rng = np.random.default_rng(0)
     errors = []
-    for model in activation_rounding.MODELS.values():
+    for model in (activation_rounding.loom_portable, activation_rounding.ggml):
         rounding = model(path)
         for draw in range(DRAWS):
             jitter = 0.0 if draw == 0 else 1e-6

@@ -26,10 +26,11 @@ public struct ModelFootprint: Sendable {
         self.init(name: name, config: config, inventory: inventory, precision: precision) { spec in
             fallback.matrixBytes(spec, config: config, tied: tied) ?? 0
         } matmulScratch: { tokens in
-            // Quantized kernels hold activations as 8-bit blocks of 32 with a scale (34 bytes per
-            // 32 values), plus room for per-block sums; dense kernels need none.
+            // Quantized kernels hold activations as 8-bit values with a scale and a sum per 16
+            // (48 bytes per 32 values) and room for the LM head's residual and its sums (36 more),
+            // each array on its own cache line (Q8Activations); dense kernels need none.
             if case .ggufMix(let mix) = fallback, [.f32, .f16, .bf16].contains(mix) { return 0 }
-            return tokens * max(config.hiddenSize, config.intermediateSize, config.queryWidth) / 32 * 40
+            return tokens * max(config.hiddenSize, config.intermediateSize, config.queryWidth) / 32 * 84 + 4 * 64
         }
     }
 
@@ -41,7 +42,8 @@ public struct ModelFootprint: Sendable {
         var matrices: [any WeightMatrix] = []
         for spec in inventory {
             if case let .matrix(rows, cols) = spec.kind {
-                let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: nil)
+                // Scratch does not depend on the rounding or on repacking (Q8Activations).
+                let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: nil, activations: .standard)
                 bytes[spec.name] = m.byteCount
                 matrices.append(m)
             }
