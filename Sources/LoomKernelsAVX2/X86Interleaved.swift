@@ -158,8 +158,15 @@ struct ActivationRows {
 /// Integer dot products of one unit (8 rows) against one activation block, kept apart as the
 /// rounding needs them: halves → (weights 0..<16 · q, weights 16..<32 · q); fine → (all · q, all · r).
 struct UnitDots {
-    var first = _mm256_setzero_si256()
-    var second = _mm256_setzero_si256()
+    var first: __m256i
+    var second: __m256i
+
+    /// Starts from −offset·Σ of each part's activations, so the sums come out offset-free.
+    @inline(__always)
+    init<R: UnitRounding>(_ offset: Int32, _ x: ActivationBlock, _: R.Type) {
+        first = _mm256_set1_epi32(0 &- offset &* x.sum0)
+        second = _mm256_set1_epi32(0 &- offset &* (R.fine ? x.rsum : x.sum1))
+    }
 
     @inline(__always)
     mutating func add<R: UnitRounding>(_ format: InterleavedFormat, _ lo: __m256i, _ hi: __m256i, _ j: Int, _ x: ActivationBlock, _: R.Type) {
@@ -178,15 +185,12 @@ struct UnitDots {
     /// below 2³¹ (|dot − offset·Σq| ≤ 32·128·127 for q8_0, times 128 is 6.7e7); its conversion to
     /// f32 rounds at 2⁻²⁴ relative, far below the d/256 residual step.
     @inline(__always)
-    func finish<R: UnitRounding>(_ acc: __m256, _ scales: __m256, _ offset: Int32, _ x: ActivationBlock, _: R.Type) -> __m256 {
+    func finish<R: UnitRounding>(_ acc: __m256, _ scales: __m256, _ x: ActivationBlock, _: R.Type) -> __m256 {
         if R.fine {
-            let coarse = _mm256_sub_epi32(first, _mm256_set1_epi32(offset &* x.sum0))
-            let residual = _mm256_sub_epi32(second, _mm256_set1_epi32(offset &* x.rsum))
-            let total = _mm256_add_epi32(_mm256_slli_epi32(coarse, 7), residual)
+            let total = _mm256_add_epi32(_mm256_slli_epi32(first, 7), second)
             return _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(scales, _mm256_set1_ps(x.d0 * 0x1p-7)), acc)
         }
-        let low = _mm256_cvtepi32_ps(_mm256_sub_epi32(first, _mm256_set1_epi32(offset &* x.sum0)))
-        let high = _mm256_cvtepi32_ps(_mm256_sub_epi32(second, _mm256_set1_epi32(offset &* x.sum1)))
+        let low = _mm256_cvtepi32_ps(first), high = _mm256_cvtepi32_ps(second)
         let both = _mm256_fmadd_ps(high, _mm256_set1_ps(x.d1), _mm256_mul_ps(low, _mm256_set1_ps(x.d0)))
         return _mm256_fmadd_ps(both, scales, acc)
     }
@@ -196,12 +200,12 @@ struct UnitDots {
 @inline(__always)
 func unitAccumulate<R: UnitRounding>(_ format: InterleavedFormat, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: ActivationBlock,
                     _ masks: FifthBitMasks, _ rounding: R.Type) -> __m256 {
-    var dots = UnitDots()
+    var dots = UnitDots(storageOffset(format), x, rounding)
     for j in 0..<4 {
         let (lo, hi) = unitChunk(format, unit, j, masks)
         dots.add(format, lo, hi, j, x, rounding)
     }
-    return dots.finish(acc, _mm256_cvtph_ps(load128(unit)), storageOffset(format), x, rounding)
+    return dots.finish(acc, _mm256_cvtph_ps(load128(unit)), x, rounding)
 }
 
 /// One unit against four activation rows at once: the unit's chunks are loaded and unpacked
@@ -211,7 +215,9 @@ func unitAccumulate<R: UnitRounding>(_ format: InterleavedFormat, _ acc: __m256,
 func unitAccumulate4<R: UnitRounding>(_ format: InterleavedFormat, _ acc: inout (__m256, __m256, __m256, __m256), _ unit: UnsafeRawPointer,
                      _ x: (ActivationBlock, ActivationBlock, ActivationBlock, ActivationBlock), _ masks: FifthBitMasks,
                      _ rounding: R.Type) {
-    var d0 = UnitDots(), d1 = UnitDots(), d2 = UnitDots(), d3 = UnitDots()
+    let offset = storageOffset(format)
+    var d0 = UnitDots(offset, x.0, rounding), d1 = UnitDots(offset, x.1, rounding)
+    var d2 = UnitDots(offset, x.2, rounding), d3 = UnitDots(offset, x.3, rounding)
     for j in 0..<4 {
         let (lo, hi) = unitChunk(format, unit, j, masks)
         d0.add(format, lo, hi, j, x.0, rounding)
@@ -219,11 +225,11 @@ func unitAccumulate4<R: UnitRounding>(_ format: InterleavedFormat, _ acc: inout 
         d2.add(format, lo, hi, j, x.2, rounding)
         d3.add(format, lo, hi, j, x.3, rounding)
     }
-    let offset = storageOffset(format), scales = _mm256_cvtph_ps(load128(unit))
-    acc.0 = d0.finish(acc.0, scales, offset, x.0, rounding)
-    acc.1 = d1.finish(acc.1, scales, offset, x.1, rounding)
-    acc.2 = d2.finish(acc.2, scales, offset, x.2, rounding)
-    acc.3 = d3.finish(acc.3, scales, offset, x.3, rounding)
+    let scales = _mm256_cvtph_ps(load128(unit))
+    acc.0 = d0.finish(acc.0, scales, x.0, rounding)
+    acc.1 = d1.finish(acc.1, scales, x.1, rounding)
+    acc.2 = d2.finish(acc.2, scales, x.2, rounding)
+    acc.3 = d3.finish(acc.3, scales, x.3, rounding)
 }
 
 /// y[c·rows + 8g ..< +8] for groups g in groupStart..<groupEnd and activation rows c in
