@@ -27,9 +27,13 @@ public struct ModelFootprint: Sendable {
             fallback.matrixBytes(spec, config: config, tied: tied) ?? 0
         } matmulScratch: { tokens in
             // Quantized kernels hold activations as 8-bit blocks of 32 with a scale (34 bytes per
-            // 32 values), plus room for per-block sums; dense kernels need none.
-            if case .ggufMix(let mix) = fallback, [.f32, .f16, .bf16].contains(mix) { return 0 }
-            return tokens * max(config.hiddenSize, config.intermediateSize, config.queryWidth) / 32 * 40
+            // 32 values), plus room for per-block sums; f32 and f16 kernels need none, bf16 ones
+            // on AVX-512 BF16 hold activations split into two bf16 terms.
+            let widest = max(config.hiddenSize, config.intermediateSize, config.queryWidth)
+            if case .ggufMix(let mix) = fallback, [.f32, .f16, .bf16].contains(mix) {
+                return mix == .bf16 ? FloatMatrix.scratchBytes(type: .bf16, cols: widest, batch: tokens) : 0
+            }
+            return tokens * widest / 32 * 40
         }
     }
 
