@@ -53,8 +53,8 @@ BF16_TARGET static inline __m512 fold4(__m512 a, __m512 b, __m512 c, __m512 d) {
 }
 
 /// Stores the sums of a 4×4 tile of accumulators: y[(c + j) * rows + i] = Σ a[i][j], with y
-/// already offset to (c, r). One transposing reduction instead of 16 separate ones, which cost
-/// about a tenth of the dot products at 896 columns.
+/// already offset to (c, r). One transposing reduction instead of 16 separate ones made the
+/// 4864×896 tile 3–4% faster (bench-kernels --shape 4864x896, one thread).
 BF16_TARGET static inline void store_sums4x4(__m512 a[4][4], float *y, long rows) {
     // p_i: 128-bit lane j holds four partial sums of a[i][j].
     const __m512 p0 = fold4(a[0][0], a[0][1], a[0][2], a[0][3]), p1 = fold4(a[1][0], a[1][1], a[1][2], a[1][3]);
