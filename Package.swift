@@ -39,7 +39,9 @@ let package = Package(
         .target(name: "LoomTokenizer", dependencies: ["LoomCore", "LoomFormats"], swiftSettings: release),
         .target(name: "LoomKernelsAVX2", swiftSettings: release + avx2Flags),
         .target(name: "LoomKernelsAVX512", swiftSettings: release + avx512Flags),
-        .target(name: "LoomKernels", dependencies: ["LoomCore", "LoomKernelsAVX2", "LoomKernelsAVX512"], swiftSettings: release),
+        // C only for vdpbf16ps, which Swift cannot import (bench-kernels --bf16-kernel; BENCHMARKS.md).
+        .target(name: "LoomKernelsBF16C"),
+        .target(name: "LoomKernels", dependencies: ["LoomCore", "LoomKernelsAVX2", "LoomKernelsAVX512", "LoomKernelsBF16C"], swiftSettings: release),
         .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
         .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
         .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer", "LoomFormats"], swiftSettings: release),

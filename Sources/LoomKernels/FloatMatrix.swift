@@ -2,10 +2,13 @@ import LoomCore
 #if arch(x86_64)
 import LoomKernelsAVX2
 import LoomKernelsAVX512
+import LoomKernelsBF16C
 #endif
 
 /// An f32, f16 or bf16 weight matrix, used where it lies. Activations stay f32; weights are
-/// widened to f32 in registers and accumulated with FMA.
+/// widened to f32 in registers and accumulated with FMA. On a CPU with AVX-512 BF16, bf16 prompt
+/// batches instead split each activation into two bf16 terms (hi = bf16(x), lo = bf16(x − hi),
+/// together about 16 significant bits) and use vdpbf16ps (LoomKernelsBF16C).
 public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     public let type: QuantType
     public let rows: Int
@@ -17,6 +20,8 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     #if arch(x86_64)
     private let tileKernel: LoomKernelsAVX512.FloatTileKernel?
     #endif
+    /// Whether prompt batches use the split-activation vdpbf16ps kernels.
+    public let usesBF16DotProducts: Bool
 
     /// y[start..<end] = W[start..<end, :]·x.
     typealias RowsKernel = (_ w: UnsafeRawPointer, _ cols: Int, _ start: Int, _ end: Int,
@@ -25,8 +30,10 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     public var byteCount: Int { rows * cols * type.blockBytes }
     public var formatName: String { type.name }
 
+    /// - Parameter bf16DotProducts: use AVX-512 BF16 dot products for bf16 prompt batches when
+    ///   `path` is `.avx512` and the CPU has them; false keeps the FMA tile (for benchmarks).
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
-                owner: AnyObject?, path: KernelPath = .best) throws {
+                owner: AnyObject?, path: KernelPath = .best, bf16DotProducts: Bool = true) throws {
         precondition(type.blockSize == 1, "use QuantizedMatrix for \(type.name)")
         let needed = rows * cols * type.blockBytes
         guard byteCount >= needed else { throw KernelError.dataTooSmall(format: type.name, needed: needed, available: byteCount) }
@@ -45,9 +52,29 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         default: tileKernel = nil
         }
         #endif
+        usesBF16DotProducts = bf16DotProducts && Self.hasBF16DotProducts(type, self.path)
     }
 
-    public func scratchBytes(batch: Int) -> Int { 0 }
+    /// Whether a `type` matrix on `path` would use the vdpbf16ps kernels on this CPU.
+    static func hasBF16DotProducts(_ type: QuantType, _ path: KernelPath) -> Bool {
+        #if arch(x86_64)
+        return type == .bf16 && path == .avx512 && CPUFeatures.current.avx512bf16
+        #else
+        return false
+        #endif
+    }
+
+    /// Bytes of split activations ([batch, 2, cols rounded up to 32] bf16) a `type` matrix with
+    /// `cols` columns needs on `path` for a prompt batch; zero for decode and for the FMA kernels.
+    /// The planner sizes matrices it has no file for with this.
+    public static func scratchBytes(type: QuantType, cols: Int, batch: Int, path: KernelPath = .best) -> Int {
+        guard batch > 1, hasBF16DotProducts(type, path.isSupported ? path : .portable) else { return 0 }
+        return batch * 2 * ((cols + 31) & ~31) * 2
+    }
+
+    public func scratchBytes(batch: Int) -> Int {
+        usesBF16DotProducts ? Self.scratchBytes(type: type, cols: cols, batch: batch, path: path) : 0
+    }
 
     public func multiply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
@@ -58,6 +85,21 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         }
         #if arch(x86_64)
         if let tileKernel {
+            // Rows r0..<r1 against activation rows c0..<c1 (both multiples of 4 long), and rows
+            // start..<end against activation row c for what the 4×4 tiles leave over.
+            let tile: (_ r0: Int, _ r1: Int, _ c0: Int, _ c1: Int) -> Void
+            let leftover: (_ start: Int, _ end: Int, _ c: Int) -> Void
+            if usesBF16DotProducts, let scratch {
+                let stride = loom_bf16_split_stride(cols)
+                let xs = scratch.assumingMemoryBound(to: UInt16.self)  // [batch, 2, stride] bf16 hi and lo
+                pool.parallelFor(batch, grain: 16) { range in loom_bf16_split(x, cols, range.lowerBound, range.upperBound, xs) }
+                let w = data.assumingMemoryBound(to: UInt16.self)
+                tile = { r0, r1, c0, c1 in loom_bf16_tile(w, rows, cols, r0, r1, c0, c1, xs, y) }
+                leftover = { start, end, c in loom_bf16_rows(w, cols, start, end, xs + c * 2 * stride, y + c * rows) }
+            } else {
+                tile = { r0, r1, c0, c1 in tileKernel(data, rows, cols, r0, r1, c0, c1, x, y) }
+                leftover = { start, end, c in kernel(data, cols, start, end, x + c * cols, y + c * rows) }
+            }
             // (row tile, column group) chunks: a row tile of up to 16 KB stays in L1 while the
             // group's activations (up to 512 KB) pass through from L2, four rows at a time. With
             // short rows a larger group re-reads each row tile fewer times: 128 activation rows
@@ -68,11 +110,10 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
             let rowTiles = (fullRows + rowTile - 1) / rowTile, colGroups = (fullCols + colGroup - 1) / colGroup
             pool.run(chunks: rowTiles * colGroups) { chunk in
                 let r0 = (chunk % rowTiles) * rowTile, c0 = (chunk / rowTiles) * colGroup
-                tileKernel(data, rows, cols, r0, min(fullRows, r0 + rowTile), c0, min(fullCols, c0 + colGroup), x, y)
+                tile(r0, min(fullRows, r0 + rowTile), c0, min(fullCols, c0 + colGroup))
             }
             for c in 0..<batch where c >= fullCols || fullRows < rows {
-                let start = c >= fullCols ? 0 : fullRows
-                kernel(data, cols, start, rows, x + c * cols, y + c * rows)
+                leftover(c >= fullCols ? 0 : fullRows, rows, c)
             }
             return
         }

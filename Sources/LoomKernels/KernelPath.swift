@@ -8,10 +8,14 @@ import LoomCore
 /// `-target-cpu` needed). Everything else is compiled for baseline x86-64, so one binary runs on
 /// any x86-64 and calls into those modules only when the CPU has the features.
 public enum KernelPath: String, CaseIterable, Sendable {
-    /// AVX-512 F/BW/VL with VNNI (vpdpbusd). AVX-512 BF16 (vdpbf16ps) is not used: Swift 6.3
-    /// cannot import `__m512bh` or the `_mm512_dpbf16_ps` intrinsic (the `__bf16` vector type has
-    /// no Swift counterpart), so bf16 weights are widened to f32 and use FMA; a C kernel target
-    /// would be needed for vdpbf16ps.
+    /// AVX-512 F/BW/VL with VNNI (vpdpbusd). Where the CPU also has AVX-512 BF16, bf16 prompt
+    /// batches use vdpbf16ps from the C target LoomKernelsBF16C: Swift 6.3 cannot import
+    /// `__m512bh` or `_mm512_dpbf16_ps` (the `__bf16` vector type has no Swift counterpart).
+    /// Activations are split into two bf16 terms (hi + lo, about 16 significant bits), so the
+    /// arithmetic matches FMA's (vdpbf16ps and vfmadd231ps both retire one zmm a cycle on Zen 4);
+    /// the gain, about 10% on prompts, is the widening the FMA tile spends on every weight vector
+    /// and a cheaper reduction (BENCHMARKS.md). Decode stays on the Swift FMA rows: it is bound by
+    /// memory bandwidth, and the C rows kernel measured no faster there.
     case avx512 = "avx512-vnni"
     /// AVX2 with FMA and F16C.
     case avx2

@@ -24,6 +24,8 @@ struct BenchKernels: ParsableCommand {
     var repack = false
     @Flag(name: .long, help: "Fine activation rounding (the residual) for every repacked matrix, not only the LM head.")
     var fineActivations = false
+    @Option(name: .long, help: "bf16 prompt kernel: dot (AVX-512 BF16 vdpbf16ps over split activations, where the CPU has it) or fma.")
+    var bf16Kernel = "dot"
     @Option(name: .long, help: "Instead of the model, one ROWSxCOLS matrix (e.g. 256x896, cache-resident) run --tokens times.")
     var shape: String?
 
@@ -38,6 +40,7 @@ struct BenchKernels: ParsableCommand {
             guard let p = KernelPath(rawValue: name) else { throw ValidationError("unknown path \(name)") }
             return p
         } ?? KernelPath.best
+        guard ["dot", "fma"].contains(bf16Kernel) else { throw ValidationError("--bf16-kernel wants dot or fma") }
         let pool = ThreadPool(threads: t)
         for name in types.split(separator: ",").map(String.init) {
             guard let type = QuantType.allCases.first(where: { $0.name == name }) else { throw ValidationError("unknown type \(name)") }
@@ -66,7 +69,8 @@ struct BenchKernels: ParsableCommand {
                 fillRandom(raw, bytes: bytes, type: type, rng: &rng)
                 isOutputHead.append(shape.name == "output")
                 matrices.append(type.blockSize == 1
-                    ? try FloatMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil, path: path)
+                    ? try FloatMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil, path: path,
+                                      bf16DotProducts: bf16Kernel == "dot")
                     : try QuantizedMatrix(type: type, data: raw, byteCount: bytes, rows: shape.rows, cols: shape.cols, owner: nil,
                                           path: path, repackingInto: repack ? arena : nil,
                                           activations: shape.name == "output" || fineActivations ? .fine : .standard))
@@ -88,6 +92,7 @@ struct BenchKernels: ParsableCommand {
         let y = UnsafeMutablePointer<Float>.allocate(capacity: maxBatch * maxRows)  // [batch, rows]
         defer { y.deallocate() }
         let modelBytes = matrices.reduce(0) { $0 + $1.byteCount }
+        let kernelNote = (matrices.first as? FloatMatrix)?.usesBF16DotProducts == true ? ", vdpbf16ps prompt" : ""
 
         // Decode: every matrix once per token, as a forward pass would.
         for m in matrices { m.multiply(x, batch: 1, into: y, scratch: scratch, pool: pool) }  // warm-up
@@ -111,12 +116,12 @@ struct BenchKernels: ParsableCommand {
             promptCPURate = Double(batch) / (threadCPUSeconds() - cpuStart)
         }
         if json {
-            print("{\"type\":\"\(type.name)\",\"repacked\":\(repack),\"path\":\"\(path.rawValue)\",\"threads\":\(t),\"weight_bytes\":\(modelBytes),"
+            print("{\"type\":\"\(type.name)\",\"repacked\":\(repack),\"path\":\"\(path.rawValue)\",\"bf16_dot\":\(!kernelNote.isEmpty),\"threads\":\(t),\"weight_bytes\":\(modelBytes),"
                 + "\"decode_s_per_token\":\(mean),\"decode_s_sd\":\(sd),\"decode_gb_per_s\":\(gbps),"
                 + "\"matmul_tokens_per_s\":\(1 / mean),\"prompt_batch\":\(batch),\"prompt_tokens_per_s\":\(promptRate)}")
         } else {
             let skippedNote = skipped.isEmpty ? "" : " (skipped, not whole blocks: \(skipped.joined(separator: ", ")))"
-            print("\(type.name)\(repack ? " repacked" : "") [\(path.rawValue), \(t) threads] \(String(format: "%.0f", Double(modelBytes) / 1e6)) MB of weights\(skippedNote)")
+            print("\(type.name)\(repack ? " repacked" : "") [\(path.rawValue)\(kernelNote), \(t) threads] \(String(format: "%.0f", Double(modelBytes) / 1e6)) MB of weights\(skippedNote)")
             print(String(format: "  decode: %.3f ± %.3f ms/token, %.1f GB/s, %.1f tokens/s (matmuls only)", mean * 1e3, sd * 1e3, gbps, 1 / mean))
             if t == 1 {
                 // On a shared machine wall time includes waiting for a core; CPU time does not.

@@ -13,6 +13,12 @@ import LoomCore
 /// the activations quantized as the kernels do (x̂ = d·round(x/d)), only f32 rounding remains.
 /// The x8 kernels take d over each 16 values, or with fine rounding also the residual in steps
 /// of d/128 (see `Q8Activations`): that bound is 128 times tighter, and x̂ = d·(q + r/128).
+///
+/// bf16 prompt batches on AVX-512 BF16 split each activation into hi = bf16(x), lo = bf16(x − hi)
+/// (round to nearest even, 8-bit significands): |x − hi| ≤ 2⁻⁸|x| and |x − hi − lo| ≤ 2⁻⁸|x − hi|,
+/// so each term errs by at most 2⁻¹⁶|w·x|, and the sum has 2·cols terms (hi and lo products,
+/// exact in f32) to round: bound 2⁻¹⁶·Σ|w·x| + (2·cols + 16)·2⁻²⁴·Σ|w·x|. The tight check uses
+/// x̂ = hi + lo computed here with LoomCore's floatToBF16.
 @Suite struct MatrixKernelTests {
     static let quantTypes: [QuantType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs]
     static let floatTypes: [QuantType] = [.f32, .f16, .bf16]
@@ -55,13 +61,14 @@ import LoomCore
     }
 
     func check(_ type: QuantType, path: KernelPath, rows: Int, cols: Int, batch: Int, threads: Int, repack: Bool = false,
-               activations: ActivationRounding = .standard) throws {
+               activations: ActivationRounding = .standard, bf16DotProducts: Bool = true) throws {
         let weights = Self.randomWeights(type, rows: rows, cols: cols, seed: UInt64(rows * 31 + cols + batch))
         var rng = SplitMix64(seed: 7)
         let x = (0..<(batch * cols)).map { _ in rng.normal() * (rng.next() % 8 == 0 ? 4 : 1) }  // [batch, cols]
         try weights.withUnsafeBytes { raw in
             let matrix: WeightMatrix = type.blockSize == 1
-                ? try FloatMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil, path: path)
+                ? try FloatMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil, path: path,
+                                  bf16DotProducts: bf16DotProducts)
                 : try QuantizedMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil,
                                       path: path, repackingInto: repack ? MemoryArena(name: "test") : nil, activations: activations)
             if repack, let quantized = matrix as? QuantizedMatrix {
@@ -82,14 +89,19 @@ import LoomCore
             matrix.multiply(x, batch: batch, into: &y, scratch: scratch, pool: pool)
             var w = [Float](repeating: 0, count: cols)
             var worst = 0.0
-            // x̂: the activations as the kernels quantize them (ties of q, which round either way,
-            // are vanishingly rare for random inputs; the x86 quantizer rounds to nearest even).
-            // x8 kernels take a scale per 16 values, or (fine) the residual r in steps of d/128,
-            // whose ties are common, so the x86 rounding is modelled exactly there.
+            let split = batch > 1 && (matrix as? FloatMatrix)?.usesBF16DotProducts == true
+            // x̂: the activations as the kernels quantize or split them (ties of q, which round
+            // either way, are vanishingly rare for random inputs; the x86 quantizer rounds to nearest
+            // even). x8 kernels take a scale per 16 values, or (fine) the residual r in steps of
+            // d/128, whose ties are common, so the x86 rounding is modelled exactly there.
             let rounding = (matrix as? QuantizedMatrix)?.rounding ?? .blocks
             let scaleBlock = rounding == .halves ? 16 : 32
             var xq = [Double](repeating: 0, count: x.count)
             var step = [Double](repeating: 0, count: x.count)  // the largest rounding error of each x̂
+            for (i, value) in x.enumerated() where split {
+                let hi = bf16ToFloat(floatToBF16(value))
+                xq[i] = Double(hi) + Double(bf16ToFloat(floatToBF16(value - hi)))
+            }
             for start in stride(from: 0, to: x.count, by: scaleBlock) where type.blockSize > 1 {
                 let amax = x[start..<(start + scaleBlock)].map(abs).max()!
                 let d = amax / 127, inverse: Float = d == 0 ? 0 : 1 / d
@@ -113,12 +125,14 @@ import LoomCore
                         magnitudeQuantized += abs(Double(w[c]) * xq[b * cols + c])
                         quantization += abs(Double(w[c])) * step[b * cols + c]
                     }
-                    let bound = quantization * 1.001 + Double(cols) * 0x1p-24 * magnitude + 1e-30
+                    let additions = split ? 2 * cols + 16 : cols
+                    let splitError = split ? 0x1p-16 * magnitude : 0
+                    let bound = quantization * 1.001 + splitError + Double(additions) * 0x1p-24 * magnitude + 1e-30
                     let error = abs(Double(y[b * rows + r]) - exact)
                     worst = max(worst, error / bound)
                     #expect(error <= bound, "\(type.name) \(path) row \(r) batch \(b): \(y[b * rows + r]) vs \(exact), bound \(bound)")
-                    if type.blockSize > 1 {
-                        let tight = Double(cols) * 0x1p-23 * magnitudeQuantized + 1e-30
+                    if type.blockSize > 1 || split {
+                        let tight = Double(additions) * (split ? 0x1p-24 : 0x1p-23) * magnitudeQuantized + 1e-30
                         let tightError = abs(Double(y[b * rows + r]) - exactQuantized)
                         #expect(tightError <= tight, "\(type.name) \(path) row \(r) batch \(b): \(y[b * rows + r]) vs \(exactQuantized) with x̂, bound \(tight)")
                     }
@@ -159,6 +173,8 @@ import LoomCore
             try check(type, path: path, rows: 21, cols: 64, batch: 3, threads: 1)
             // 4×4 tiles plus leftover rows, activation rows and columns past a multiple of 16.
             try check(type, path: path, rows: 37, cols: 100, batch: 6, threads: 2)
+            // The FMA tile too where bf16 would take vdpbf16ps (BF16DotProductTests covers that).
+            try check(type, path: path, rows: 37, cols: 100, batch: 6, threads: 2, bf16DotProducts: false)
         }
     }
 

@@ -28,9 +28,13 @@ public struct ModelFootprint: Sendable {
         } matmulScratch: { tokens in
             // Quantized kernels hold activations as 8-bit values with a scale and a sum per 16
             // (48 bytes per 32 values) and room for the LM head's residual and its sums (36 more),
-            // each array on its own cache line (Q8Activations); dense kernels need none.
-            if case .ggufMix(let mix) = fallback, [.f32, .f16, .bf16].contains(mix) { return 0 }
-            return tokens * max(config.hiddenSize, config.intermediateSize, config.queryWidth) / 32 * 84 + 4 * 64
+            // each array on its own cache line (Q8Activations); f32 and f16 kernels need none, bf16
+            // ones on AVX-512 BF16 hold activations split into two bf16 terms.
+            let widest = max(config.hiddenSize, config.intermediateSize, config.queryWidth)
+            if case .ggufMix(let mix) = fallback, [.f32, .f16, .bf16].contains(mix) {
+                return mix == .bf16 ? FloatMatrix.scratchBytes(type: .bf16, cols: widest, batch: tokens) : 0
+            }
+            return tokens * widest / 32 * 84 + 4 * 64
         }
     }
 
