@@ -115,6 +115,23 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Splits `0..<count` into one contiguous range per thread (boundaries on multiples of
+    /// `alignment`) and runs `body` on each in parallel.
+    ///
+    /// For loops that stream memory, as decode's matrix-vector products do: each thread reads
+    /// one sequential run, which the hardware prefetchers follow best, and no thread waits on a
+    /// last small chunk. Q4_0 decode on 2 threads: +3% over `parallelFor`'s eight claimed chunks.
+    /// Without dynamic claiming, a thread that is descheduled delays the whole loop.
+    public func split(_ count: Int, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let units = (count + alignment - 1) / alignment
+        let parts = min(threadCount, units)
+        run(chunks: parts) { part in
+            let start = units * part / parts * alignment, end = min(count, units * (part + 1) / parts * alignment)
+            body(start..<end)
+        }
+    }
+
     private func drainChunks() {
         guard let body = chunkBody else { return }
         while true {

@@ -80,7 +80,7 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
                          scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
         let (data, rows, cols, kernel) = (data, rows, cols, rowsKernel)
         if batch == 1 {
-            pool.parallelFor(rows, grain: 16) { range in kernel(data, cols, range.lowerBound, range.upperBound, x, y) }
+            pool.split(rows, alignment: 4) { range in kernel(data, cols, range.lowerBound, range.upperBound, x, y) }
             return
         }
         #if arch(x86_64)

@@ -128,7 +128,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
         if batch == 1 {
             let row = activations.row(0)
-            pool.parallelFor(rows, grain: 16) { range in kernel(data, rowBytes, range.lowerBound, range.upperBound, blocks, row, y) }
+            pool.split(rows, alignment: 4) { range in kernel(data, rowBytes, range.lowerBound, range.upperBound, blocks, row, y) }
             return
         }
         #if arch(x86_64)
@@ -191,7 +191,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         let blocks = cols / type.blockSize, groups = rows / 8
         let (xr, xrs) = rounding == .residual ? (Optional(UnsafePointer(activations.r)), Optional(UnsafePointer(activations.rsums))) : (nil, nil)
         if batch == 1 {
-            pool.parallelFor(groups, grain: 4) { range in
+            pool.split(groups) { range in
                 kernel(data, rows, range.lowerBound, range.upperBound, 0, 1, blocks, activations.q, activations.d, activations.sums, xr, xrs, y)
             }
             return

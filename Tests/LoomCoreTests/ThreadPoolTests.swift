@@ -1,4 +1,5 @@
 import Testing
+import Synchronization
 import LoomCore
 
 @Suite struct ThreadPoolTests {
@@ -12,6 +13,24 @@ import LoomCore
                 pool.parallelFor(count) { range in for i in range { hits[i] += 1 } }
             }
             for i in 0..<count { #expect(hits[i] == 20, "index \(i) of \(count)") }
+        }
+    }
+
+    @Test func splitGivesEachThreadOneAlignedContiguousRange() {
+        let pool = ThreadPool(threads: 3)
+        for (count, alignment) in [(1, 1), (2, 4), (7, 1), (64, 4), (1001, 4), (5, 8)] {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            hits.initialize(repeating: 0, count: count)
+            defer { hits.deallocate() }
+            let ranges = Mutex<[Range<Int>]>([])
+            pool.split(count, alignment: alignment) { range in
+                for i in range { hits[i] += 1 }
+                ranges.withLock { $0.append(range) }
+            }
+            for i in 0..<count { #expect(hits[i] == 1, "index \(i) of \(count)") }
+            let sorted = ranges.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+            #expect(sorted.count == min(3, (count + alignment - 1) / alignment))
+            for range in sorted { #expect(range.lowerBound % alignment == 0 && !range.isEmpty) }
         }
     }
 
