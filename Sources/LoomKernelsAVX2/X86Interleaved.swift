@@ -13,8 +13,12 @@
 //                     16 + 32j + 4i (low nibbles weights 4j.., high nibbles weights 16+4j..)
 //   q5_0 (176 bytes): [16, 48) row i's 32 fifth bits qh (u32) at 16 + 4i; [48, 176) the nibbles
 //                     as in q4_0
-// Weights are stored unsigned (q8_0 XOR 0x80, nibbles as they are); the kernels subtract
-// offset·Σx with offset 128, 8 or 16.
+// Weights are stored unsigned (q8_0 XOR 0x80, nibbles as they are); the kernels take away
+// offset·Σx with offset 128, 8 or 16 (128 becomes 0 on AVX2, see `dotQ8Bytes`).
+//
+// Activations come in one of two roundings (Q8Activations): a scale per half block of 16, or,
+// for the LM head, a scale per block plus the 7-bit rounding residual, each its own
+// specialization (`UnitRounding`).
 
 /// The storage formats with an interleaved layout.
 public enum InterleavedFormat: Sendable { case q8_0, q4_0, q5_0 }
@@ -292,6 +296,7 @@ extension UnsafeMutablePointer<Float> {
     }
 }
 
+/// Runs the rounding the activations were made with: the residual arrays come only with `.fine`.
 @inline(__always)
 func interleavedKernel(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
                        _ colStart: Int, _ colEnd: Int, _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>,
@@ -301,6 +306,7 @@ func interleavedKernel(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ row
         let x = ActivationRows(blocks: blocks, q: xq, d: xd, sums: xs, r: xr, rsums: xrs)
         interleavedRows(format, w, rows, groupStart, groupEnd, colStart, colEnd, x, y, ResidualRounding.self)
     } else {
+        // Half-block rounding never reads r or rsums; they point at valid memory all the same.
         let x = ActivationRows(blocks: blocks, q: xq, d: xd, sums: xs, r: xq, rsums: xs)
         interleavedRows(format, w, rows, groupStart, groupEnd, colStart, colEnd, x, y, HalfBlockRounding.self)
     }
