@@ -101,7 +101,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             self.interleavedKernel = nil
         }
         self.tileKernel = Self.tileKernel(type, self.path)
-        self.expandedKernel = self.path == .avx512 && rows % 8 == 0 ? Self.expandedKernel(type) : nil
+        self.expandedKernel = rows % 8 == 0 ? Self.expandedKernel(type, self.path) : nil
         #else
         self.data = data
         self.owner = owner
@@ -218,27 +218,41 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         }
     }
 
-    static func expandedKernel(_ type: QuantType) -> LoomKernelsAVX512.ExpandedKernel? {
-        switch type {
-        case .q4_K: return LoomKernelsAVX512.q4_KExpanded
-        case .q5_K: return LoomKernelsAVX512.q5_KExpanded
-        case .q6_K: return LoomKernelsAVX512.q6_KExpanded
+    /// The expanding K-format batch kernel for `type` on `path` (AVX-512 VNNI or AVX2).
+    static func expandedKernel(_ type: QuantType, _ path: KernelPath) -> LoomKernelsAVX512.ExpandedKernel? {
+        switch (path, type) {
+        case (.avx512, .q4_K): return LoomKernelsAVX512.q4_KExpanded
+        case (.avx512, .q5_K): return LoomKernelsAVX512.q5_KExpanded
+        case (.avx512, .q6_K): return LoomKernelsAVX512.q6_KExpanded
+        case (.avx2, .q4_K): return LoomKernelsAVX2.q4_KExpanded
+        case (.avx2, .q5_K): return LoomKernelsAVX2.q5_KExpanded
+        case (.avx2, .q6_K): return LoomKernelsAVX2.q6_KExpanded
         default: return nil
         }
     }
 
+    /// The 4×4 batch tile for `type` on `path`. AVX2 has no vpdpbusd: its stand-in (vpmaddubsw
+    /// pairs) saturates above 2·127·|x| per pair, so it takes only formats whose unsigned weights
+    /// stay below 64 (nibbles, five and six bits); q8_0 and iq4_nl (bytes up to 255) keep the
+    /// row kernels there.
     static func tileKernel(_ type: QuantType, _ path: KernelPath) -> LoomKernelsAVX512.TileKernel? {
-        guard path == .avx512 else { return nil }
-        switch type {
-        case .q8_0: return LoomKernelsAVX512.q8_0Tile
-        case .q4_0: return LoomKernelsAVX512.q4_0Tile
-        case .q4_1: return LoomKernelsAVX512.q4_1Tile
-        case .q5_0: return LoomKernelsAVX512.q5_0Tile
-        case .q5_1: return LoomKernelsAVX512.q5_1Tile
-        case .iq4_nl: return LoomKernelsAVX512.iq4_nlTile
-        case .q4_K: return LoomKernelsAVX512.q4_KTile
-        case .q5_K: return LoomKernelsAVX512.q5_KTile
-        case .q6_K: return LoomKernelsAVX512.q6_KTile
+        switch (path, type) {
+        case (.avx512, .q8_0): return LoomKernelsAVX512.q8_0Tile
+        case (.avx512, .q4_0): return LoomKernelsAVX512.q4_0Tile
+        case (.avx512, .q4_1): return LoomKernelsAVX512.q4_1Tile
+        case (.avx512, .q5_0): return LoomKernelsAVX512.q5_0Tile
+        case (.avx512, .q5_1): return LoomKernelsAVX512.q5_1Tile
+        case (.avx512, .iq4_nl): return LoomKernelsAVX512.iq4_nlTile
+        case (.avx512, .q4_K): return LoomKernelsAVX512.q4_KTile
+        case (.avx512, .q5_K): return LoomKernelsAVX512.q5_KTile
+        case (.avx512, .q6_K): return LoomKernelsAVX512.q6_KTile
+        case (.avx2, .q4_0): return LoomKernelsAVX2.q4_0Tile
+        case (.avx2, .q4_1): return LoomKernelsAVX2.q4_1Tile
+        case (.avx2, .q5_0): return LoomKernelsAVX2.q5_0Tile
+        case (.avx2, .q5_1): return LoomKernelsAVX2.q5_1Tile
+        case (.avx2, .q4_K): return LoomKernelsAVX2.q4_KTile
+        case (.avx2, .q5_K): return LoomKernelsAVX2.q5_KTile
+        case (.avx2, .q6_K): return LoomKernelsAVX2.q6_KTile
         default: return nil
         }
     }

@@ -1,4 +1,4 @@
-// Prompt-time (batch > 1) kernels for the 256-weight K formats (q4_K, q5_K, q6_K), AVX-512 VNNI,
+// Prompt-time (batch > 1) kernels for the 256-weight K formats (q4_K, q5_K, q6_K), AVX-512 VNNI or AVX2,
 // on the 4×4 slice tile of X86QuantTiles.swift (used when rows are not a multiple of 8; groups
 // of 8 rows take X86KQuantExpanded.swift). The row kernels unpack every 32-weight slice and
 // decode its 6-bit scale again for each activation row; here each slice of four weight rows is

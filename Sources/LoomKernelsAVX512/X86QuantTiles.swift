@@ -1,9 +1,12 @@
-// Prompt-time (batch > 1) kernels for the 32-weight block formats, AVX-512 VNNI only: a tile of
+// Prompt-time (batch > 1) kernels for the 32-weight block formats: a tile of
 // 4 weight rows × 4 activation rows. Each weight block is unpacked once to unsigned bytes U
 // (q plus an offset that makes it unsigned) and meets four activation blocks with one vpdpbusd
 // each; the offset and min terms do not touch the inner product at all: they are
 // (m − offset·d) · (dx·Σq), accumulated four activation rows at a time in 128-bit FMAs. The same
 // tile serves the K formats, one 32-weight slice at a time (`sliceTileRows`).
+// Compiled twice like X86Interleaved.swift: with AVX-512 VNNI, and (through a symlink) with AVX2,
+// where `dpbusd` is vpmaddubsw + vpmaddwd and saturates on bytes above 63; QuantizedMatrix takes
+// on AVX2 only the tiles whose unsigned weights stay below 64.
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 

@@ -1,0 +1,1 @@
+../LoomKernelsAVX512/X86QuantTiles.swift
