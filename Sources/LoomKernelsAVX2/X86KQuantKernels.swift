@@ -12,11 +12,19 @@ import _Builtin_intrinsics.intel
     return (Float((byte(4 + i) & 15) | ((byte(i - 4) >> 2) & 0x30)), Float((byte(4 + i) >> 4) | ((byte(i) >> 2) & 0x30)))
 }
 
-/// The 8 scales and 8 mins of a q4_K/q5_K block (12 bytes at `scales`), as floats.
+/// The 8 scales and 8 mins of a q4_K/q5_K block (12 bytes at `scales`), as floats: `kScaleMin`
+/// for all eight at once, four bytes per 32-bit operation. Sub-blocks 0–3 keep the low six bits
+/// of bytes 0–3 (scales) and 4–7 (mins); sub-blocks 4–7 take their low four bits from the nibbles
+/// of bytes 8–11 and their top two from the top bits of bytes 0–3 (scales) and 4–7 (mins).
 @inline(__always) func kScalesAndMins(_ scales: UnsafeRawPointer) -> (SIMD8<Float>, SIMD8<Float>) {
-    var sc = SIMD8<Float>(), m = SIMD8<Float>()
-    for i in 0..<8 { (sc[i], m[i]) = kScaleMin(scales, i) }
-    return (sc, m)
+    let u0 = scales.loadUnaligned(as: UInt32.self), u1 = scales.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+    let u2 = scales.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+    let six: UInt32 = 0x3F3F_3F3F, four: UInt32 = 0x0F0F_0F0F, two: UInt32 = 0x0303_0303
+    @inline(__always) func floats(_ low: UInt32, _ high: UInt32) -> SIMD8<Float> {
+        let bytes = _mm_set_epi32(0, 0, Int32(bitPattern: high), Int32(bitPattern: low))
+        return unsafeBitCast(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), to: SIMD8<Float>.self)
+    }
+    return (floats(u0 & six, (u2 & four) | ((u0 >> 6) & two) << 4), floats(u1 & six, ((u2 >> 4) & four) | ((u1 >> 6) & two) << 4))
 }
 
 /// dx·Σq of activation blocks first..<first+8, from the per-16 sums `xs` and the scales `xd`.
@@ -99,12 +107,20 @@ public func q6_KRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
         for b in 0..<blocks {
             let block = row + b * 210
             let d = loadHalf(block + 208)
-            let scales = SIMD16<Float>(UnsafeRawPointer(block + 192).loadUnaligned(as: SIMD16<Int8>.self)) * d  // [slice, half]
+            // The 16 int8 scales [slice, half] as floats, by vpmovsxbd (Swift's generic vector
+            // conversion compiles to far slower code here).
+            @inline(__always) func eightScales(_ offset: Int) -> SIMD8<Float> {
+                let bytes = _mm_cvtsi64_si128(block.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+                return unsafeBitCast(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), to: SIMD8<Float>.self)
+            }
+            let scales = SIMD16<Float>(lowHalf: eightScales(192), highHalf: eightScales(200)) * d
             let dx8 = UnsafeRawPointer(xd + 8 * b).loadUnaligned(as: SIMD8<Float>.self)
             let dx = SIMD16<Float>(lowHalf: SIMD8(dx8[0], dx8[0], dx8[1], dx8[1], dx8[2], dx8[2], dx8[3], dx8[3]),
                                    highHalf: SIMD8(dx8[4], dx8[4], dx8[5], dx8[5], dx8[6], dx8[6], dx8[7], dx8[7]))
             let factors = scales * dx  // d·scale·dx per half slice
-            let halfSums = SIMD16<Float>(UnsafeRawPointer(xs + 16 * b).loadUnaligned(as: SIMD16<Int32>.self))
+            let sums = UnsafeRawPointer(xs + 16 * b)
+            let halfSums = SIMD16<Float>(lowHalf: unsafeBitCast(_mm256_cvtepi32_ps(load256(sums)), to: SIMD8<Float>.self),
+                                         highHalf: unsafeBitCast(_mm256_cvtepi32_ps(load256(sums + 32)), to: SIMD8<Float>.self))
             offsetTerms += 32 * factors * halfSums
             let lowFactors = unsafeBitCast(factors.lowHalf, to: __m256.self)   // slices 0–3
             let highFactors = unsafeBitCast(factors.highHalf, to: __m256.self) // slices 4–7
