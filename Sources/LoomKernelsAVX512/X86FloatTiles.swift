@@ -13,6 +13,15 @@ import _Builtin_intrinsics.intel
 
 @inline(__always) func widen16F32(_ p: UnsafeRawPointer) -> __m512 { p.loadUnaligned(as: __m512.self) }
 
+/// The four sums of `a`, `b`, `c`, `d` at once: halved to 8 lanes, then three vhaddps and one
+/// last add, 13 operations against about 32 for four separate reductions. With 896 columns a
+/// 4×4 tile does 56 steps of 16 FMAs, so the reductions were worth a tenth of its work.
+@inline(__always) func horizontalSums4(_ a: __m512, _ b: __m512, _ c: __m512, _ d: __m512) -> SIMD4<Float> {
+    @inline(__always) func fold(_ v: __m512) -> __m256 { v.lowHalf + v.highHalf }
+    let h = _mm256_hadd_ps(_mm256_hadd_ps(fold(a), fold(b)), _mm256_hadd_ps(fold(c), fold(d)))
+    return h.lowHalf + h.highHalf
+}
+
 /// y[c, r] for r in rowStart..<rowEnd and c in colStart..<colEnd (both multiples of 4 long), with
 /// x [batch, cols] f32 and y [batch, rows].
 @inline(__always)
@@ -53,7 +62,7 @@ func floatTile(_ w: UnsafeRawPointer, _ elementBytes: Int, _ rows: Int, _ cols: 
                 k += 16
             }
             @inline(__always) func store(_ i: Int, _ wi: UnsafeRawPointer, _ c0: __m512, _ c1: __m512, _ c2: __m512, _ c3: __m512) {
-                var s = SIMD4<Float>(horizontalSum(c0), horizontalSum(c1), horizontalSum(c2), horizontalSum(c3))
+                var s = horizontalSums4(c0, c1, c2, c3)
                 for k in vectorCols..<cols {
                     let weight = scalar(wi + k * elementBytes)
                     s += weight * SIMD4<Float>(x0[k], x1[k], x2[k], x3[k])
