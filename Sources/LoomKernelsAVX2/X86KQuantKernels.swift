@@ -27,10 +27,10 @@ import _Builtin_intrinsics.intel
     return (floats(u0 & six, (u2 & four) | ((u0 >> 6) & two) << 4), floats(u1 & six, ((u2 >> 4) & four) | ((u1 >> 6) & two) << 4))
 }
 
-/// dx·Σq of activation blocks first..<first+8, from the per-16 sums `xs` and the scales `xd`.
-@inline(__always) func blockSums8(_ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ first: Int) -> SIMD8<Float> {
+/// dx·Σq of activation blocks first..<first+8, from the per-16 sums `xs` and those blocks'
+/// scales `dx`.
+@inline(__always) func blockSums8(_ dx: SIMD8<Float>, _ xs: UnsafePointer<Int32>, _ first: Int) -> SIMD8<Float> {
     let halves = UnsafeRawPointer(xs + 2 * first).loadUnaligned(as: SIMD16<Int32>.self)
-    let dx = UnsafeRawPointer(xd + first).loadUnaligned(as: SIMD8<Float>.self)
     return SIMD8<Float>(halves.evenHalf &+ halves.oddHalf) * dx
 }
 
@@ -56,7 +56,7 @@ func kRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ b
             let (sc, m) = kScalesAndMins(block + 4)
             let dx = UnsafeRawPointer(xd + 8 * b).loadUnaligned(as: SIMD8<Float>.self)
             let factors = unsafeBitCast(sc * dx * d, to: __m256.self)  // d·sc_j·dx_j, lane j
-            minTerms += m * dmin * blockSums8(xd, xs, 8 * b)
+            minTerms += m * dmin * blockSums8(dx, xs, 8 * b)
             let highBits = qhOffset.map { load256(block + $0) } ?? _mm256_setzero_si256()
             for pair in 0..<4 {
                 let packed = load256(block + qsOffset + 32 * pair)
