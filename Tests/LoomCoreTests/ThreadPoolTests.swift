@@ -16,7 +16,7 @@ import LoomCore
         }
     }
 
-    @Test func splitGivesEachThreadOneAlignedContiguousRange() {
+    @Test func splitCoversEveryIndexOnceInAlignedPieces() {
         let pool = ThreadPool(threads: 3)
         for (count, alignment) in [(1, 1), (2, 4), (7, 1), (64, 4), (1001, 4), (5, 8)] {
             let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
@@ -29,7 +29,8 @@ import LoomCore
             }
             for i in 0..<count { #expect(hits[i] == 1, "index \(i) of \(count)") }
             let sorted = ranges.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
-            #expect(sorted.count == min(3, (count + alignment - 1) / alignment))
+            #expect(sorted.first?.lowerBound == 0 && sorted.last?.upperBound == count)
+            for (a, b) in zip(sorted, sorted.dropFirst()) { #expect(a.upperBound == b.lowerBound) }
             for range in sorted { #expect(range.lowerBound % alignment == 0 && !range.isEmpty) }
         }
     }
