@@ -17,12 +17,12 @@ private func fused(_ acc: SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>)
 }
 
 @inline(__always)
-private func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
 }
 
 @inline(__always)
-private func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
+func store16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
 }
 

@@ -1,13 +1,20 @@
 import Foundation
+#if arch(x86_64)
+import LoomKernelsAVX2
+import LoomKernelsAVX512
+#endif
 
-/// SiLU (x·σ(x)) of `gate`, multiplied into `up`: the SwiGLU gate of a Llama MLP.
-/// `gate` and `up` are [count]; the result replaces `gate`.
-@inlinable
-public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let g = gate[i]
-        gate[i] = g / (1 + exp(-g)) * up[i]
+/// SiLU (x·σ(x)) of `gate`, multiplied into `up`: the SwiGLU gate of a Llama MLP, in vectors of
+/// 16 on `path` (see `GatedActivation`). `gate` and `up` are [count]; the result replaces `gate`.
+public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, path: KernelPath = .best) {
+    #if arch(x86_64)
+    switch path {
+    case .avx512: return LoomKernelsAVX512.GatedActivation.swiGLU(gate: gate, up: up, count: count)
+    case .avx2: return LoomKernelsAVX2.GatedActivation.swiGLU(gate: gate, up: up, count: count)
+    case .portable: break
     }
+    #endif
+    GatedActivation.swiGLU(gate: gate, up: up, count: count)
 }
 
 /// Softmax in place over `count` values, in f64 accumulation-free form: subtract the max, exponentiate, normalize.
