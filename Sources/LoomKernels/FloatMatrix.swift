@@ -80,7 +80,8 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
                          scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
         let (data, rows, cols, kernel) = (data, rows, cols, rowsKernel)
         if batch == 1 {
-            pool.split(rows, alignment: 4) { range in kernel(data, cols, range.lowerBound, range.upperBound, x, y) }
+            let work = decodeWork(x, into: y)
+            pool.split(work.units, work.run)
             return
         }
         #if arch(x86_64)
@@ -123,6 +124,14 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         pool.run(chunks: tiles) { t in
             let start = t * tile, end = min(rows, start + tile)
             for b in 0..<batch { kernel(data, cols, start, end, x + b * cols, y + b * rows) }
+        }
+    }
+
+    /// `multiply` for one activation row, in units of 4 rows.
+    func decodeWork(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) -> DecodeWork {
+        let (data, rows, cols, kernel) = (data, rows, cols, rowsKernel)
+        return DecodeWork(units: (rows + 3) / 4) { range in
+            kernel(data, cols, 4 * range.lowerBound, min(rows, 4 * range.upperBound), x, y)
         }
     }
 

@@ -116,6 +116,11 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     public func multiply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
         guard let scratch, batch > 0 else { return }
+        if batch == 1 {
+            let work = decodeWork(quantizeForDecode(x, scratch: scratch, pool: pool), into: y)
+            pool.split(work.units, work.run)
+            return
+        }
         let activations = Q8Activations(scratch: scratch, batch: batch, cols: cols)
         activations.quantize(x, path: path, rounding: rounding, pool: pool)
         #if arch(x86_64)
@@ -126,11 +131,6 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         #endif
         let blocks = cols / type.blockSize
         let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
-        if batch == 1 {
-            let row = activations.row(0)
-            pool.split(rows, alignment: 4) { range in kernel(data, rowBytes, range.lowerBound, range.upperBound, blocks, row, y) }
-            return
-        }
         #if arch(x86_64)
         if let expandedKernel {
             // (8-row group, column group) chunks; each chunk expands its rows once for 64 activation rows.
@@ -155,6 +155,36 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             for b in 0..<batch {
                 kernel(data, rowBytes, start, end, blocks, activations.row(b), y + b * rows)
             }
+        }
+    }
+
+    /// Whether `other` reads the same quantized activations as this matrix (shape, path and rounding).
+    func sharesActivations(with other: QuantizedMatrix) -> Bool {
+        cols == other.cols && path == other.path && rounding == other.rounding
+    }
+
+    /// One activation row quantized as this matrix's decode kernels read it.
+    func quantizeForDecode(_ x: UnsafePointer<Float>, scratch: UnsafeMutableRawPointer, pool: ThreadPool) -> Q8Activations {
+        let activations = Q8Activations(scratch: scratch, batch: 1, cols: cols)
+        activations.quantize(x, path: path, rounding: rounding, pool: pool)
+        return activations
+    }
+
+    /// `multiply` for one quantized activation row, in units of 8 rows (interleaved) or 4 rows.
+    func decodeWork(_ activations: Q8Activations, into y: UnsafeMutablePointer<Float>) -> DecodeWork {
+        let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
+        let blocks = cols / type.blockSize
+        #if arch(x86_64)
+        if let interleavedKernel {
+            let (xr, xrs) = rounding == .residual ? (Optional(UnsafePointer(activations.r)), Optional(UnsafePointer(activations.rsums))) : (nil, nil)
+            return DecodeWork(units: rows / 8) { range in
+                interleavedKernel(data, rows, range.lowerBound, range.upperBound, 0, 1, blocks, activations.q, activations.d, activations.sums, xr, xrs, y)
+            }
+        }
+        #endif
+        let row = activations.row(0)
+        return DecodeWork(units: (rows + 3) / 4) { range in
+            kernel(data, rowBytes, 4 * range.lowerBound, min(rows, 4 * range.upperBound), blocks, row, y)
         }
     }
 
@@ -183,19 +213,13 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         }
     }
 
-    /// Interleaved data: groups of 8 rows; for a batch, (group tile × column group) chunks so the
+    /// Interleaved data (groups of 8 rows) for a batch: (group tile × column group) chunks so the
     /// tile's units stay in L1/L2 while the column group's activations stay in L2.
     private func multiplyInterleaved(_ kernel: LoomKernelsAVX512.InterleavedKernel, _ activations: Q8Activations,
                                      batch: Int, y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let (data, rows) = (data, rows)
         let blocks = cols / type.blockSize, groups = rows / 8
         let (xr, xrs) = rounding == .residual ? (Optional(UnsafePointer(activations.r)), Optional(UnsafePointer(activations.rsums))) : (nil, nil)
-        if batch == 1 {
-            pool.split(groups) { range in
-                kernel(data, rows, range.lowerBound, range.upperBound, 0, 1, blocks, activations.q, activations.d, activations.sums, xr, xrs, y)
-            }
-            return
-        }
         let groupTile = max(1, min(16, 16 * 1024 / max(1, 8 * rowBytes))), colGroup = 64
         let groupTiles = (groups + groupTile - 1) / groupTile, colGroups = (batch + colGroup - 1) / colGroup
         pool.run(chunks: groupTiles * colGroups) { chunk in

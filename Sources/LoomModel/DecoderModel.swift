@@ -72,9 +72,7 @@ public final class DecoderModel: @unchecked Sendable {
             rmsNorm(x + t.lowerBound * hidden, weight: layer.attentionNorm.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden,
                     into: xn + t.lowerBound * hidden)
         }
-        layer.query.multiply(xn, batch: count, into: q, scratch: mm, pool: pool)
-        layer.key.multiply(xn, batch: count, into: k, scratch: mm, pool: pool)
-        layer.value.multiply(xn, batch: count, into: v, scratch: mm, pool: pool)
+        multiply(xn, batch: count, by: [(layer.query, q), (layer.key, k), (layer.value, v)], scratch: mm, pool: pool)
         perToken { t in
             let qt = q + t.lowerBound * c.queryWidth, kt = k + t.lowerBound * c.kvWidth, vt = v + t.lowerBound * c.kvWidth
             addBias(layer.queryBias, to: qt, rows: t.count, width: c.queryWidth)
@@ -103,8 +101,7 @@ public final class DecoderModel: @unchecked Sendable {
         }
         let g = scratch.gate.pointer            // [count, intermediate]
         let u = scratch.up.pointer              // [count, intermediate]
-        layer.gate.multiply(xn, batch: count, into: g, scratch: mm, pool: pool)
-        layer.up.multiply(xn, batch: count, into: u, scratch: mm, pool: pool)
+        multiply(xn, batch: count, by: [(layer.gate, g), (layer.up, u)], scratch: mm, pool: pool)
         let width = c.intermediateSize
         perToken { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
         layer.down.multiply(g, batch: count, into: xn, scratch: mm, pool: pool)

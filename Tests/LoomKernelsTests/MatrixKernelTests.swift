@@ -178,6 +178,62 @@ import LoomCore
         }
     }
 
+    /// `multiply(_:batch:by:)` runs products that share their input as one loop (decode), or one
+    /// by one: either way every output must be bit for bit what the matrix's own `multiply` gives.
+    /// The sets cover shared quantized input (q4_0, q5_0 and q8_0, repacked or not, rows not a
+    /// multiple of the units), float matrices, and inputs that cannot be shared (a K format with
+    /// an interleaved q8_0; a float with a quantized matrix).
+    @Test func sharedInputProductsMatchSeparateProducts() throws {
+        let cols = 256
+        let sets: [[(QuantType, Int, Bool)]] = [
+            [(.q4_0, 40, true), (.q5_0, 16, true), (.q8_0, 24, true)],
+            [(.q4_0, 37, false), (.q8_0, 13, false)],
+            [(.f16, 37, false), (.bf16, 9, false)],
+            [(.q4_K, 16, false), (.q8_0, 24, true)],
+            [(.f16, 8, false), (.q4_0, 8, true)],
+        ]
+        for path in KernelPath.supported {
+            for (index, set) in sets.enumerated() {
+                let weights = set.enumerated().map { Self.randomWeights($1.0, rows: $1.1, cols: cols, seed: UInt64(100 * index + $0)) }
+                let arena = MemoryArena(name: "test")
+                let matrices: [any WeightMatrix] = try zip(set, weights).map { spec, bytes in
+                    let (type, rows, repack) = spec
+                    let data = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+                    data.copyMemory(from: bytes, byteCount: bytes.count)
+                    let owner = Deallocating(data)
+                    return type.blockSize == 1
+                        ? try FloatMatrix(type: type, data: data, byteCount: bytes.count, rows: rows, cols: cols, owner: owner, path: path)
+                        : try QuantizedMatrix(type: type, data: data, byteCount: bytes.count, rows: rows, cols: cols, owner: owner,
+                                              path: path, repackingInto: repack ? arena : nil)
+                }
+                for (batch, threads) in [(1, 2), (1, 3), (3, 2)] {
+                    var rng = SplitMix64(seed: UInt64(batch))
+                    let x = (0..<(batch * cols)).map { _ in rng.normal() }
+                    let scratchBytes = max(64, matrices.map { $0.scratchBytes(batch: batch) }.max()!)
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64)
+                    defer { scratch.deallocate() }
+                    let pool = ThreadPool(threads: threads)
+                    let outputs = matrices.map { UnsafeMutablePointer<Float>.allocate(capacity: batch * $0.rows) }
+                    defer { outputs.forEach { $0.deallocate() } }
+                    for (output, matrix) in zip(outputs, matrices) { output.initialize(repeating: .nan, count: batch * matrix.rows) }
+                    let products = Array(zip(matrices, outputs)).map { (matrix: $0, y: $1) }
+                    // The first three sets share their input. On the portable path nothing is repacked,
+                    // so the K format and q8_0 round their activations alike and share it too.
+                    let shares = index < 3 || (index == 3 && path == .portable)
+                    #expect((sharedDecodeWork(x, products, scratch: scratch, pool: pool) != nil) == shares, "\(path) set \(index)")
+                    multiply(x, batch: batch, by: products, scratch: scratch, pool: pool)
+                    for (output, matrix) in zip(outputs, matrices) {
+                        var alone = [Float](repeating: .nan, count: batch * matrix.rows)
+                        matrix.multiply(x, batch: batch, into: &alone, scratch: scratch, pool: pool)
+                        let together = Array(UnsafeBufferPointer(start: output, count: batch * matrix.rows))
+                        #expect(together.map(\.bitPattern) == alone.map(\.bitPattern),
+                                "\(path) set \(index) \(matrix.formatName) batch \(batch) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func thisMachineRunsTheFastPaths() {
         // Records which paths the suite exercised; on the CI machine (Zen 4) all three run.
         let cpu = CPUFeatures.current
@@ -216,4 +272,11 @@ struct SplitMix64 {
         let u2 = Double(next() >> 11) / Double(1 << 53)
         return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
     }
+}
+
+/// Frees a test matrix's weights when the matrix goes.
+private final class Deallocating {
+    let pointer: UnsafeMutableRawPointer
+    init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
 }
