@@ -9,7 +9,7 @@ import Darwin
 ///
 /// Decode issues a few hundred small parallel loops per token, so dispatch must cost far less
 /// than a matrix-vector product: workers spin on an atomic generation counter for up to
-/// `spinBudget` before parking on a condition variable, and chunks are claimed with one atomic add
+/// `spinBudgetNanoseconds` before parking on a condition variable, and chunks are claimed with one atomic add
 /// each, never a lock. The calling thread works too, so `threadCount` threads run each loop.
 ///
 /// The budget is wall time, not a count of spins, and it spans the gaps between decode steps
@@ -36,12 +36,15 @@ public final class ThreadPool: @unchecked Sendable {
     private var chunkCount = 0
     private var chunkBody: ((Int) -> Void)?
 
-    /// How long an idle thread spins before it parks (workers) or yields (the caller).
-    private static let spinBudgetNanoseconds: UInt64 = 1_000_000
+    /// How long an idle thread spins before it parks (workers) or yields (the caller): 1 ms,
+    /// or about nothing when the pool has more threads than the machine has processors, where a
+    /// spinning thread would take the time slice of one with work.
+    private let spinBudgetNanoseconds: UInt64
 
     /// A pool with `threads` threads in all (at least 1). One thread means loops run inline.
     public init(threads: Int) {
         threadCount = max(1, threads)
+        spinBudgetNanoseconds = threadCount <= Self.processorCount ? 1_000_000 : 0
         partCursors = UnsafeMutableRawPointer.allocate(byteCount: threadCount * Self.cacheLine, alignment: Self.cacheLine)
         for part in 0..<threadCount {
             (partCursors + part * Self.cacheLine).bindMemory(to: Atomic<Int>.self, capacity: 1).initialize(to: Atomic(0))
@@ -108,7 +111,7 @@ public final class ThreadPool: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
             }
             drainChunks()
-            var spin = SpinBudget(nanoseconds: Self.spinBudgetNanoseconds)
+            var spin = SpinBudget(nanoseconds: spinBudgetNanoseconds)
             while unfinishedWorkers.load(ordering: .acquiring) > 0 {
                 if spin.isSpent() { sched_yield() }
             }
@@ -179,7 +182,7 @@ public final class ThreadPool: @unchecked Sendable {
     fileprivate func workerLoop() {
         var seen = 0
         while true {
-            var spin = SpinBudget(nanoseconds: Self.spinBudgetNanoseconds)
+            var spin = SpinBudget(nanoseconds: spinBudgetNanoseconds)
             while generation.load(ordering: .acquiring) == seen {
                 if spin.isSpent() {
                     pthread_mutex_lock(&mutex)
