@@ -68,7 +68,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     /// Wraps `byteCount` bytes at `data` as a [rows, cols] matrix of `type` blocks.
     ///
-    /// With `repackingInto`, q8_0, q4_0 and q5_0 matrices whose rows are a multiple of 8 are copied once
+    /// With `repackingInto`, q8_0, q4_0, q5_0 and q4_K matrices whose rows are a multiple of 8 are copied once
     /// into an interleaved layout in that arena (label `weights`, the same byte count) when the path
     /// is AVX-512 VNNI or AVX2; afterwards the original bytes are never read, so
     /// mapped pages stay cold. `activations` chooses how finely those kernels round their input.
@@ -100,15 +100,17 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             self.isInterleaved = false
             self.interleavedKernel = nil
         }
-        self.tileKernel = Self.tileKernel(type, self.path)
-        self.expandedKernel = rows % 8 == 0 ? Self.expandedKernel(type, self.path) : nil
+        // The tile and expanding kernels read the native layout.
+        self.tileKernel = isInterleaved ? nil : Self.tileKernel(type, self.path)
+        self.expandedKernel = !isInterleaved && rows % 8 == 0 ? Self.expandedKernel(type, self.path) : nil
         #else
         self.data = data
         self.owner = owner
         self.isInterleaved = false
         #endif
         self.rowsKernel = Self.kernel(type, self.path)
-        self.rounding = !isInterleaved ? .blocks : activations == .fine ? .residual : .halves
+        // The K formats' x8 kernel takes blocks of 32 (its slices have their own scales).
+        self.rounding = !isInterleaved || type.blockSize != 32 ? .blocks : activations == .fine ? .residual : .halves
     }
 
     public func scratchBytes(batch: Int) -> Int { Q8Activations.scratchBytes(batch: batch, cols: cols) }
@@ -238,6 +240,8 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx2, .q8_0): return LoomKernelsAVX2.q8_0x8Rows
         case (.avx2, .q4_0): return LoomKernelsAVX2.q4_0x8Rows
         case (.avx2, .q5_0): return LoomKernelsAVX2.q5_0x8Rows
+        case (.avx512, .q4_K): return LoomKernelsAVX512.q4_Kx8Rows
+        case (.avx2, .q4_K): return LoomKernelsAVX2.q4_Kx8Rows
         default: return nil
         }
     }
@@ -287,12 +291,11 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             Dequantize.run(type, data + index * rowBytes, count: cols, into: out)
             return
         }
-        var block = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))  // one native block (≤ 34 bytes)
         let blocks = cols / type.blockSize
-        withUnsafeMutableBytes(of: &block) { raw in
+        withUnsafeTemporaryAllocation(byteCount: type.blockBytes, alignment: 16) { raw in  // one native block
             for b in 0..<blocks {
                 Interleave.unpackBlock(type, data, row: index, block: b, blocks: blocks, into: raw.baseAddress!)
-                Dequantize.run(type, raw.baseAddress!, count: 32, into: out + 32 * b)
+                Dequantize.run(type, raw.baseAddress!, count: type.blockSize, into: out + type.blockSize * b)
             }
         }
     }

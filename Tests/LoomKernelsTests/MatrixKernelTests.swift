@@ -73,7 +73,7 @@ import LoomCore
                                       path: path, repackingInto: repack ? MemoryArena(name: "test") : nil, activations: activations)
             if repack, let quantized = matrix as? QuantizedMatrix {
                 #expect(quantized.isInterleaved == (path != .portable))
-                #expect(quantized.rounding == (path == .portable ? .blocks : activations == .fine ? .residual : .halves))
+                #expect(quantized.rounding == (path == .portable || type.blockSize != 32 ? .blocks : activations == .fine ? .residual : .halves))
                 // Rows read back from the interleaved copy are the original rows, bit for bit.
                 var fromCopy = [Float](repeating: 0, count: cols), original = [Float](repeating: 0, count: cols)
                 for r in [0, 5, rows - 1] {
@@ -163,6 +163,16 @@ import LoomCore
             for batch in [1, 3, 8, 70] {
                 try check(type, path: path, rows: 40, cols: 96, batch: batch, threads: 2, repack: true)
                 try check(type, path: path, rows: 40, cols: 96, batch: batch, threads: 2, repack: true, activations: .fine)
+            }
+        }
+    }
+
+    /// q4_K in groups of 8 rows: one and two 256-weight blocks, batches that end in partial quads.
+    @Test func interleavedKFormatMatVecAndMatMul() throws {
+        for path in KernelPath.supported {
+            for batch in [1, 3, 8, 70] {
+                try check(.q4_K, path: path, rows: 40, cols: 512, batch: batch, threads: 2, repack: true)
+                try check(.q4_K, path: path, rows: 16, cols: 256, batch: batch, threads: 2, repack: true)
             }
         }
     }

@@ -1,10 +1,11 @@
-/// Repacking of q8_0, q4_0 and q5_0 rows into groups of 8 interleaved rows (the "x8" layouts of
-/// LoomKernelsAVX512/X86Interleaved.swift), and the way back for single rows. The repacked
-/// matrix has exactly the native byte count: a unit of 8 row-blocks holds the 8 f16 scales, then
-/// the quants with row i's 4-byte pieces at lane i of each 32-byte chunk.
+/// Repacking of q8_0, q4_0, q5_0 and q4_K rows into groups of 8 interleaved rows (the "x8"
+/// layouts of LoomKernelsAVX2/X86Interleaved.swift and X86KInterleaved.swift), and the way back
+/// for single rows. The repacked matrix has exactly the native byte count: a unit of 8
+/// row-blocks holds the 8 rows' f16 scales, then their other fields and quants with row i's
+/// 4-byte pieces at lane i of each 32-byte chunk.
 enum Interleave {
     /// Types with an interleaved layout.
-    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 || type == .q5_0 }
+    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 || type == .q5_0 || type == .q4_K }
 
     /// Where the packed nibbles or bytes start in a unit: after the scales, and for q5_0 after
     /// the 8 rows' fifth-bit words.
@@ -36,6 +37,14 @@ enum Interleave {
                     block.storeBytes(of: unit.load(fromByteOffset: unitOffset + t, as: UInt8.self) ^ flip, toByteOffset: blockOffset + t, as: UInt8.self)
                 }
             }
+        }
+        if type == .q4_K {
+            // d, dmin, the three words of packed scales, then the 32 four-byte pieces of qs.
+            move(2, blockOffset: 0, unitOffset: 2 * lane)
+            move(2, blockOffset: 2, unitOffset: 16 + 2 * lane)
+            for word in 0..<3 { move(4, blockOffset: 4 + 4 * word, unitOffset: 32 + 32 * word + 4 * lane) }
+            for piece in 0..<32 { move(4, blockOffset: 16 + 4 * piece, unitOffset: 128 + 32 * piece + 4 * lane) }
+            return
         }
         move(2, blockOffset: 0, unitOffset: 2 * lane)
         if type == .q5_0 { move(4, blockOffset: 2, unitOffset: 16 + 4 * lane) }

@@ -1,0 +1,1 @@
+../LoomKernelsAVX2/X86KInterleaved.swift
