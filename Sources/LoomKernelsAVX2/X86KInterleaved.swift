@@ -1,6 +1,6 @@
-// q4_K weights repacked at load into groups of 8 rows (the "x8" layout, as X86Interleaved.swift
-// does for q8_0/q4_0/q5_0). Compiled twice: with AVX2 and with AVX-512 VNNI (symlink), see
-// `dpbusd`.
+// q4_K and q6_K weights repacked at load into groups of 8 rows (the "x8" layouts, as
+// X86Interleaved.swift does for q8_0/q4_0/q5_0). Compiled twice: with AVX2 and with AVX-512 VNNI
+// (symlink), see `dpbusd`.
 //
 // In the native layout a q4_K row kernel spends most of its time per 32-weight slice on
 // turning one 8-lane integer dot product into a float and scaling it (9–18 GB/s per core);
@@ -14,6 +14,15 @@
 //   [128, 1152)  the nibbles: row i's qs[32p + 4c ..< +4] at 128 + 256p + 32c + 4i, for pair
 //                p < 4 and chunk c < 8: low nibbles are weights 4c..<4c+4 of slice 2p, high
 //                nibbles those of slice 2p + 1
+//
+// q6_K unit, 1680 bytes (8 native blocks of 210), every field moved as it is:
+//   [0, 16)      the 8 rows' f16 d
+//   [16, 144)    the int8 scales: row i's scale of sub-block s (16 weights) at 16 + 8s + i
+//   [144, 1168)  the low nibbles: row i's ql[4q ..< +4] at 144 + 32q + 4i, q < 32
+//   [1168, 1680) the high bits: row i's qh[4q ..< +4] at 1168 + 32q + 4i, q < 16
+// Native q6_K: in half n (128 weights), slice k (32 weights) takes nibble k / 2 of
+// ql[64n + 32(k % 2) ..< +32] and bits 2k, 2k+1 of qh[32n ..< +32]; weight = d·scale·(q − 32).
+//
 // Activations are rounded to 8-bit blocks of 32 (`Q8Activations`, `.blocks`).
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
@@ -175,6 +184,159 @@ public func q4_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ 
         while c < colEnd {
             var acc = _mm256_setzero_ps()
             for b in 0..<blocks { acc = q4KUnit(group + b * unitBytes, x(c, b), acc) }
+            y.store8(row: c, of: rows, group: g, acc)
+            c += 1
+        }
+    }
+}
+
+// MARK: q6_K
+
+/// The activation side of one q6_K block: `KActivationBlock` plus dx·Σq per 16 values (the
+/// offset terms −32·scale·dx·Σq).
+struct Q6ActivationBlock {
+    let x: KActivationBlock
+    let dxSums16: (__m256, __m256)  // sub-blocks 0–7, 8–15
+
+    @inline(__always)
+    init(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, row c: Int, block b: Int, blocks: Int) {
+        x = KActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
+        let sums = UnsafeRawPointer(xs + 16 * (c * blocks + b))
+        // dx of sub-block s is dx[s / 2]: lanes (0,0,1,1,2,2,3,3) and (4,4,5,5,6,6,7,7).
+        let low = _mm256_permutevar8x32_ps(x.dx, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3))
+        let high = _mm256_permutevar8x32_ps(x.dx, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7))
+        dxSums16 = (_mm256_mul_ps(low, _mm256_cvtepi32_ps(load256(sums))), _mm256_mul_ps(high, _mm256_cvtepi32_ps(load256(sums + 32))))
+    }
+}
+
+/// One activation row's running sums against one q6_K unit: the integer dot products of the
+/// current pair of slices (each split into its two 16-weight sub-blocks), Σ dx·scale·dot, and
+/// Σ scale·dx·Σq for the offset.
+struct Q6UnitSums {
+    var lowFirst = _mm256_setzero_si256(), lowSecond = _mm256_setzero_si256()
+    var highFirst = _mm256_setzero_si256(), highSecond = _mm256_setzero_si256()
+    var scaled = _mm256_setzero_ps(), offsets = _mm256_setzero_ps()
+
+    /// Chunk c of the pair whose low-nibble slice is `lowSlice` (the high nibbles are slice + 2).
+    @inline(__always) mutating func addChunk(_ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock, lowSlice j: Int, chunk c: Int) {
+        let xLow = broadcast4(x.q, 32 * j + 4 * c), xHigh = broadcast4(x.q, 32 * (j + 2) + 4 * c)
+        if c < 4 {
+            lowFirst = dpbusd(lowFirst, lo, xLow)
+            highFirst = dpbusd(highFirst, hi, xHigh)
+        } else {
+            lowSecond = dpbusd(lowSecond, lo, xLow)
+            highSecond = dpbusd(highSecond, hi, xHigh)
+        }
+    }
+
+    /// Folds the pair's dot products (slices j and j + 2) into the float sums and clears them.
+    @inline(__always) mutating func finishPair(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, lowSlice j: Int) {
+        fold(unit, lowFirst, lowSecond, slice: j, x)
+        fold(unit, highFirst, highSecond, slice: j + 2, x)
+        lowFirst = _mm256_setzero_si256(); lowSecond = lowFirst; highFirst = lowFirst; highSecond = lowFirst
+    }
+
+    @inline(__always) private mutating func fold(_ unit: UnsafeRawPointer, _ first: __m256i, _ second: __m256i, slice j: Int,
+                                                 _ x: Q6ActivationBlock) {
+        // The rows' int8 scales of sub-blocks 2j and 2j + 1; |dot| ≤ 16·63·128, times 127 fits in 32 bits.
+        let scaleFirst = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(unit.loadUnaligned(fromByteOffset: 16 + 16 * j, as: Int64.self)))
+        let scaleSecond = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(unit.loadUnaligned(fromByteOffset: 24 + 16 * j, as: Int64.self)))
+        let dot = _mm256_add_epi32(_mm256_mullo_epi32(first, scaleFirst), _mm256_mullo_epi32(second, scaleSecond))
+        scaled = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(x.x.dx, _mm256_set1_epi32(Int32(j))), scaled)
+        let sums = j < 4 ? x.dxSums16.0 : x.dxSums16.1
+        let lane = Int32(2 * (j % 4))
+        offsets = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaleFirst), _mm256_permutevar8x32_ps(sums, _mm256_set1_epi32(lane)), offsets)
+        offsets = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaleSecond), _mm256_permutevar8x32_ps(sums, _mm256_set1_epi32(lane + 1)), offsets)
+    }
+
+    /// acc + d·(Σ scaled − 32·Σ offsets).
+    @inline(__always) func finish(_ acc: __m256, _ d: __m256) -> __m256 {
+        _mm256_fmadd_ps(d, _mm256_fnmadd_ps(_mm256_set1_ps(32), offsets, scaled), acc)
+    }
+}
+
+/// Chunk c of pair (n, h) of a q6_K unit as unsigned 6-bit values: (slice 4n + h, slice 4n + h + 2)
+/// weights 4c..<4c+4 of each row.
+@inline(__always) func q6KChunk(_ unit: UnsafeRawPointer, half n: Int, pair h: Int, chunk c: Int) -> (__m256i, __m256i) {
+    let low4 = _mm256_set1_epi8(15), top = _mm256_set1_epi8(0x30)
+    let nibbles = load256(unit + 144 + 32 * (16 * n + 8 * h + c))
+    let bits = load256(unit + 1168 + 32 * (8 * n + c))
+    // Bits 2k, 2k+1 of each byte moved to bits 4–5 (16-bit shifts: the mask drops what crosses
+    // from the neighbouring byte): slice k = h takes them by a left shift of 4 − 2h, k = h + 2
+    // by a right shift of 2h.
+    let lowTop = _mm256_and_si256(h == 0 ? _mm256_slli_epi16(bits, 4) : _mm256_slli_epi16(bits, 2), top)
+    let highTop = h == 0 ? _mm256_and_si256(bits, top) : _mm256_and_si256(_mm256_srli_epi16(bits, 2), top)
+    return (_mm256_or_si256(_mm256_and_si256(nibbles, low4), lowTop),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(nibbles, 4), low4), highTop))
+}
+
+/// One q6_K unit against one activation row: acc + the 8 rows' products.
+@inline(__always)
+func q6KUnit(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, _ acc: __m256) -> __m256 {
+    var sums = Q6UnitSums()
+    for n in 0..<2 {
+        for h in 0..<2 {
+            for c in 0..<8 {
+                let (lo, hi) = q6KChunk(unit, half: n, pair: h, chunk: c)
+                sums.addChunk(lo, hi, x.x, lowSlice: 4 * n + h, chunk: c)
+            }
+            sums.finishPair(unit, x, lowSlice: 4 * n + h)
+        }
+    }
+    return sums.finish(acc, _mm256_cvtph_ps(load128(unit)))
+}
+
+/// One q6_K unit against four activation rows, each chunk unpacked once for all four.
+@inline(__always)
+func q6KUnit4(_ unit: UnsafeRawPointer, _ x: (Q6ActivationBlock, Q6ActivationBlock, Q6ActivationBlock, Q6ActivationBlock),
+              _ acc: inout (__m256, __m256, __m256, __m256)) {
+    var s0 = Q6UnitSums(), s1 = Q6UnitSums(), s2 = Q6UnitSums(), s3 = Q6UnitSums()
+    for n in 0..<2 {
+        for h in 0..<2 {
+            let j = 4 * n + h
+            for c in 0..<8 {
+                let (lo, hi) = q6KChunk(unit, half: n, pair: h, chunk: c)
+                s0.addChunk(lo, hi, x.0.x, lowSlice: j, chunk: c)
+                s1.addChunk(lo, hi, x.1.x, lowSlice: j, chunk: c)
+                s2.addChunk(lo, hi, x.2.x, lowSlice: j, chunk: c)
+                s3.addChunk(lo, hi, x.3.x, lowSlice: j, chunk: c)
+            }
+            s0.finishPair(unit, x.0, lowSlice: j)
+            s1.finishPair(unit, x.1, lowSlice: j)
+            s2.finishPair(unit, x.2, lowSlice: j)
+            s3.finishPair(unit, x.3, lowSlice: j)
+        }
+    }
+    let d = _mm256_cvtph_ps(load128(unit))
+    acc.0 = s0.finish(acc.0, d)
+    acc.1 = s1.finish(acc.1, d)
+    acc.2 = s2.finish(acc.2, d)
+    acc.3 = s3.finish(acc.3, d)
+}
+
+/// q6_K's x8 kernel (see `q4_Kx8Rows`).
+public func q6_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                       _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                       _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    let unitBytes = 1680
+    @inline(__always) func x(_ c: Int, _ b: Int) -> Q6ActivationBlock { Q6ActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks) }
+    for g in groupStart..<groupEnd {
+        let group = w + g * blocks * unitBytes
+        var c = colStart
+        while c + 4 <= colEnd {
+            var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
+            for b in 0..<blocks {
+                q6KUnit4(group + b * unitBytes, (x(c, b), x(c + 1, b), x(c + 2, b), x(c + 3, b)), &acc)
+            }
+            y.store8(row: c, of: rows, group: g, acc.0)
+            y.store8(row: c + 1, of: rows, group: g, acc.1)
+            y.store8(row: c + 2, of: rows, group: g, acc.2)
+            y.store8(row: c + 3, of: rows, group: g, acc.3)
+            c += 4
+        }
+        while c < colEnd {
+            var acc = _mm256_setzero_ps()
+            for b in 0..<blocks { acc = q6KUnit(group + b * unitBytes, x(c, b), acc) }
             y.store8(row: c, of: rows, group: g, acc)
             c += 1
         }

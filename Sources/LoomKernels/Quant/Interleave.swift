@@ -1,11 +1,11 @@
-/// Repacking of q8_0, q4_0, q5_0 and q4_K rows into groups of 8 interleaved rows (the "x8"
+/// Repacking of q8_0, q4_0, q5_0, q4_K and q6_K rows into groups of 8 interleaved rows (the "x8"
 /// layouts of LoomKernelsAVX2/X86Interleaved.swift and X86KInterleaved.swift), and the way back
 /// for single rows. The repacked matrix has exactly the native byte count: a unit of 8
 /// row-blocks holds the 8 rows' f16 scales, then their other fields and quants with row i's
 /// 4-byte pieces at lane i of each 32-byte chunk.
 enum Interleave {
     /// Types with an interleaved layout.
-    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 || type == .q5_0 || type == .q4_K }
+    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 || type == .q5_0 || type == .q4_K || type == .q6_K }
 
     /// Where the packed nibbles or bytes start in a unit: after the scales, and for q5_0 after
     /// the 8 rows' fifth-bit words.
@@ -37,6 +37,14 @@ enum Interleave {
                     block.storeBytes(of: unit.load(fromByteOffset: unitOffset + t, as: UInt8.self) ^ flip, toByteOffset: blockOffset + t, as: UInt8.self)
                 }
             }
+        }
+        if type == .q6_K {
+            // d, the 16 int8 scales (sub-block-major), then ql and qh in four-byte pieces.
+            move(2, blockOffset: 208, unitOffset: 2 * lane)
+            for s in 0..<16 { move(1, blockOffset: 192 + s, unitOffset: 16 + 8 * s + lane) }
+            for piece in 0..<32 { move(4, blockOffset: 4 * piece, unitOffset: 144 + 32 * piece + 4 * lane) }
+            for piece in 0..<16 { move(4, blockOffset: 128 + 4 * piece, unitOffset: 1168 + 32 * piece + 4 * lane) }
+            return
         }
         if type == .q4_K {
             // d, dmin, the three words of packed scales, then the 32 four-byte pieces of qs.
