@@ -39,11 +39,17 @@ enum Interleave {
             }
         }
         if type == .q6_K {
-            // d, the 16 int8 scales (sub-block-major), then ql and qh in four-byte pieces.
+            // d, the 16 int8 scales (sub-block-major), then records of qh and ql four-byte pieces.
             move(2, blockOffset: 208, unitOffset: 2 * lane)
             for s in 0..<16 { move(1, blockOffset: 192 + s, unitOffset: 16 + 8 * s + lane) }
-            for piece in 0..<32 { move(4, blockOffset: 4 * piece, unitOffset: 144 + 32 * piece + 4 * lane) }
-            for piece in 0..<16 { move(4, blockOffset: 128 + 4 * piece, unitOffset: 1168 + 32 * piece + 4 * lane) }
+            for n in 0..<2 {
+                for c in 0..<8 {
+                    let record = 144 + 96 * (8 * n + c) + 4 * lane
+                    move(4, blockOffset: 128 + 32 * n + 4 * c, unitOffset: record)
+                    move(4, blockOffset: 64 * n + 4 * c, unitOffset: record + 32)
+                    move(4, blockOffset: 64 * n + 32 + 4 * c, unitOffset: record + 64)
+                }
+            }
             return
         }
         if type == .q4_K {
