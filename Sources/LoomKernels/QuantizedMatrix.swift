@@ -68,7 +68,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     /// Wraps `byteCount` bytes at `data` as a [rows, cols] matrix of `type` blocks.
     ///
-    /// With `repackingInto`, q8_0, q4_0, q5_0, q4_K and q6_K matrices whose rows are a multiple of 8 are copied once
+    /// With `repackingInto`, q8_0, q4_0, q5_0 and K-format (q4_K, q5_K, q6_K) matrices whose rows are a multiple of 8 are copied once
     /// into an interleaved layout in that arena (label `weights`, the same byte count) when the path
     /// is AVX-512 VNNI or AVX2; afterwards the original bytes are never read, so
     /// mapped pages stay cold. `activations` chooses how finely those kernels round their input.
@@ -242,6 +242,8 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx2, .q5_0): return LoomKernelsAVX2.q5_0x8Rows
         case (.avx512, .q4_K): return LoomKernelsAVX512.q4_Kx8Rows
         case (.avx2, .q4_K): return LoomKernelsAVX2.q4_Kx8Rows
+        case (.avx512, .q5_K): return LoomKernelsAVX512.q5_Kx8Rows
+        case (.avx2, .q5_K): return LoomKernelsAVX2.q5_Kx8Rows
         case (.avx512, .q6_K): return LoomKernelsAVX512.q6_Kx8Rows
         case (.avx2, .q6_K): return LoomKernelsAVX2.q6_Kx8Rows
         default: return nil

@@ -1,4 +1,4 @@
-// q4_K and q6_K weights repacked at load into groups of 8 rows (the "x8" layouts, as
+// q4_K, q5_K and q6_K weights repacked at load into groups of 8 rows (the "x8" layouts, as
 // X86Interleaved.swift does for q8_0/q4_0/q5_0). Compiled twice: with AVX2 and with AVX-512 VNNI
 // (symlink), see `dpbusd`.
 //
@@ -14,6 +14,12 @@
 //   [128, 1152)  the nibbles: row i's qs[32p + 4c ..< +4] at 128 + 256p + 32c + 4i, for pair
 //                p < 4 and chunk c < 8: low nibbles are weights 4c..<4c+4 of slice 2p, high
 //                nibbles those of slice 2p + 1
+//
+// q5_K unit, 1408 bytes (8 native blocks of 176): d, dmin and the scale words as in q4_K, then
+//   [128, 1408)  8 records of 160 bytes, record c < 8 at 128 + 160c: row i's qh[4c ..< +4] at +4i,
+//                then for pair p < 4 its qs[32p + 4c ..< +4] at +32 + 32p + 4i
+// Native q5_K: slice j is nibble j % 2 of qs[32(j / 2) ..< +32] plus bit j of qh[0 ..< 32] as bit 4.
+// Decode walks the records in order, all eight slices at once (see q6_K on why the order matters).
 //
 // q6_K unit, 1680 bytes (8 native blocks of 210), every field moved as it is:
 //   [0, 16)      the 8 rows' f16 d
@@ -164,22 +170,34 @@ func q4KUnit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock
     acc.3 = s3.finish(acc.3, header.d, header.dmin)
 }
 
+/// One K format's x8 unit kernels, for `kInterleavedRows`.
+protocol KUnitKernel {
+    associatedtype Activation
+    /// Bytes of one (8-row group, 256-weight block) unit.
+    static var unitBytes: Int { get }
+    /// Block `b` of activation row `c` of a [batch, 256·blocks] `.blocks` quantization.
+    static func activation(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                           row c: Int, block b: Int, blocks: Int) -> Activation
+    /// acc + one unit's 8 products with one activation row.
+    static func unit(_ unit: UnsafeRawPointer, _ x: Activation, _ acc: __m256) -> __m256
+    /// The same for four activation rows at once.
+    static func unit4(_ unit: UnsafeRawPointer, _ x: (Activation, Activation, Activation, Activation),
+                      _ acc: inout (__m256, __m256, __m256, __m256))
+}
+
 /// y[c·rows + 8g ..< +8] for groups g in groupStart..<groupEnd and activation rows c in
-/// colStart..<colEnd, over `blocks` 256-weight blocks (the `InterleavedKernel` signature; q4_K
-/// takes `.blocks` activations, so `xr` and `xrs` are unused).
-public func q4_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
-                       _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
-                       _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
-    let unitBytes = 1152
-    @inline(__always) func x(_ c: Int, _ b: Int) -> KActivationBlock { KActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks) }
+/// colStart..<colEnd, over `blocks` 256-weight blocks: four activation rows at a time, then one.
+@inline(__always)
+func kInterleavedRows<K: KUnitKernel>(_: K.Type, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
+                                      _ colStart: Int, _ colEnd: Int, _ blocks: Int, _ xq: UnsafePointer<Int8>,
+                                      _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
+    @inline(__always) func x(_ c: Int, _ b: Int) -> K.Activation { K.activation(xq, xd, xs, row: c, block: b, blocks: blocks) }
     for g in groupStart..<groupEnd {
-        let group = w + g * blocks * unitBytes
+        let group = w + g * blocks * K.unitBytes
         var c = colStart
         while c + 4 <= colEnd {
             var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
-            for b in 0..<blocks {
-                q4KUnit4(group + b * unitBytes, (x(c, b), x(c + 1, b), x(c + 2, b), x(c + 3, b)), &acc)
-            }
+            for b in 0..<blocks { K.unit4(group + b * K.unitBytes, (x(c, b), x(c + 1, b), x(c + 2, b), x(c + 3, b)), &acc) }
             y.store8(row: c, of: rows, group: g, acc.0)
             y.store8(row: c + 1, of: rows, group: g, acc.1)
             y.store8(row: c + 2, of: rows, group: g, acc.2)
@@ -188,11 +206,112 @@ public func q4_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ 
         }
         while c < colEnd {
             var acc = _mm256_setzero_ps()
-            for b in 0..<blocks { acc = q4KUnit(group + b * unitBytes, x(c, b), acc) }
+            for b in 0..<blocks { acc = K.unit(group + b * K.unitBytes, x(c, b), acc) }
             y.store8(row: c, of: rows, group: g, acc)
             c += 1
         }
     }
+}
+
+enum Q4KUnits: KUnitKernel {
+    static var unitBytes: Int { 1152 }
+    @inline(__always) static func activation(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                                             row c: Int, block b: Int, blocks: Int) -> KActivationBlock {
+        KActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
+    }
+    @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 { q4KUnit(unit, x, acc) }
+    @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
+                                        _ acc: inout (__m256, __m256, __m256, __m256)) { q4KUnit4(unit, x, &acc) }
+}
+
+/// The x8 kernels (the `InterleavedKernel` signature): K formats take `.blocks` activations, so
+/// `xr` and `xrs` are unused, and `blocks` counts 256-weight blocks.
+public func q4_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                       _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                       _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    kInterleavedRows(Q4KUnits.self, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+}
+
+// MARK: q5_K
+
+/// Bit j of each byte of `bits` moved to bit 4 (0x10 or 0): the fifth bits of slice j. 16-bit
+/// shifts suffice, as the mask drops whatever crosses from the neighbouring byte.
+@inline(__always) func fifthBits(_ bits: __m256i, slice j: Int) -> __m256i {
+    let mask = _mm256_set1_epi8(0x10)
+    if j == 4 { return _mm256_and_si256(bits, mask) }
+    return _mm256_and_si256(j < 4 ? _mm256_slli_epi16(bits, Int32(4 - j)) : _mm256_srli_epi16(bits, Int32(j - 4)), mask)
+}
+
+/// Pair p of record c of a q5_K unit as unsigned 5-bit values: (slice 2p, slice 2p + 1) weights
+/// 4c..<4c+4 of each row.
+@inline(__always) func q5KChunk(_ unit: UnsafeRawPointer, pair p: Int, chunk c: Int) -> (__m256i, __m256i) {
+    let low4 = _mm256_set1_epi8(15)
+    let record = unit + 128 + 160 * c
+    let bits = load256(record), v = load256(record + 32 + 32 * p)
+    return (_mm256_or_si256(_mm256_and_si256(v, low4), fifthBits(bits, slice: 2 * p)),
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), fifthBits(bits, slice: 2 * p + 1)))
+}
+
+enum Q5KUnits: KUnitKernel {
+    static var unitBytes: Int { 1408 }
+    @inline(__always) static func activation(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                                             row c: Int, block b: Int, blocks: Int) -> KActivationBlock {
+        KActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
+    }
+
+    /// Records in order, the four pairs' sums side by side.
+    @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 {
+        let header = KUnitHeader(unit)
+        var s0 = KUnitSums(), s1 = KUnitSums(), s2 = KUnitSums(), s3 = KUnitSums()
+        for c in 0..<8 {
+            var (lo, hi) = q5KChunk(unit, pair: 0, chunk: c)
+            s0.addChunk(lo, hi, x, pair: 0, chunk: c)
+            (lo, hi) = q5KChunk(unit, pair: 1, chunk: c)
+            s1.addChunk(lo, hi, x, pair: 1, chunk: c)
+            (lo, hi) = q5KChunk(unit, pair: 2, chunk: c)
+            s2.addChunk(lo, hi, x, pair: 2, chunk: c)
+            (lo, hi) = q5KChunk(unit, pair: 3, chunk: c)
+            s3.addChunk(lo, hi, x, pair: 3, chunk: c)
+        }
+        @inline(__always) func scaleMin(_ j: Int) -> (__m256, __m256) { q4KScaleMin(header.u0, header.u1, header.u2, j) }
+        s0.finishPair(0, x, scaleMin(0), scaleMin(1))
+        s1.finishPair(1, x, scaleMin(2), scaleMin(3))
+        s2.finishPair(2, x, scaleMin(4), scaleMin(5))
+        s3.finishPair(3, x, scaleMin(6), scaleMin(7))
+        return s3.finish(s2.finish(s1.finish(s0.finish(acc, header.d, header.dmin), header.d, header.dmin), header.d, header.dmin),
+                         header.d, header.dmin)
+    }
+
+    /// Pair by pair (the unit is in cache for a batch), each chunk unpacked once for four rows.
+    @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
+                                        _ acc: inout (__m256, __m256, __m256, __m256)) {
+        let header = KUnitHeader(unit)
+        var s0 = KUnitSums(), s1 = KUnitSums(), s2 = KUnitSums(), s3 = KUnitSums()
+        for p in 0..<4 {
+            for c in 0..<8 {
+                let (lo, hi) = q5KChunk(unit, pair: p, chunk: c)
+                s0.addChunk(lo, hi, x.0, pair: p, chunk: c)
+                s1.addChunk(lo, hi, x.1, pair: p, chunk: c)
+                s2.addChunk(lo, hi, x.2, pair: p, chunk: c)
+                s3.addChunk(lo, hi, x.3, pair: p, chunk: c)
+            }
+            let even = q4KScaleMin(header.u0, header.u1, header.u2, 2 * p), odd = q4KScaleMin(header.u0, header.u1, header.u2, 2 * p + 1)
+            s0.finishPair(p, x.0, even, odd)
+            s1.finishPair(p, x.1, even, odd)
+            s2.finishPair(p, x.2, even, odd)
+            s3.finishPair(p, x.3, even, odd)
+        }
+        acc.0 = s0.finish(acc.0, header.d, header.dmin)
+        acc.1 = s1.finish(acc.1, header.d, header.dmin)
+        acc.2 = s2.finish(acc.2, header.d, header.dmin)
+        acc.3 = s3.finish(acc.3, header.d, header.dmin)
+    }
+}
+
+public func q5_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                       _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                       _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    kInterleavedRows(Q5KUnits.self, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
 }
 
 // MARK: q6_K
@@ -322,32 +441,20 @@ func q6KUnit4(_ unit: UnsafeRawPointer, _ x: (Q6ActivationBlock, Q6ActivationBlo
     acc.3 = s3.finish(acc.3, d)
 }
 
-/// q6_K's x8 kernel (see `q4_Kx8Rows`).
+enum Q6KUnits: KUnitKernel {
+    static var unitBytes: Int { 1680 }
+    @inline(__always) static func activation(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                                             row c: Int, block b: Int, blocks: Int) -> Q6ActivationBlock {
+        Q6ActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
+    }
+    @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, _ acc: __m256) -> __m256 { q6KUnit(unit, x, acc) }
+    @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (Q6ActivationBlock, Q6ActivationBlock, Q6ActivationBlock, Q6ActivationBlock),
+                                        _ acc: inout (__m256, __m256, __m256, __m256)) { q6KUnit4(unit, x, &acc) }
+}
+
 public func q6_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                        _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
-    let unitBytes = 1680
-    @inline(__always) func x(_ c: Int, _ b: Int) -> Q6ActivationBlock { Q6ActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks) }
-    for g in groupStart..<groupEnd {
-        let group = w + g * blocks * unitBytes
-        var c = colStart
-        while c + 4 <= colEnd {
-            var acc = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps())
-            for b in 0..<blocks {
-                q6KUnit4(group + b * unitBytes, (x(c, b), x(c + 1, b), x(c + 2, b), x(c + 3, b)), &acc)
-            }
-            y.store8(row: c, of: rows, group: g, acc.0)
-            y.store8(row: c + 1, of: rows, group: g, acc.1)
-            y.store8(row: c + 2, of: rows, group: g, acc.2)
-            y.store8(row: c + 3, of: rows, group: g, acc.3)
-            c += 4
-        }
-        while c < colEnd {
-            var acc = _mm256_setzero_ps()
-            for b in 0..<blocks { acc = q6KUnit(group + b * unitBytes, x(c, b), acc) }
-            y.store8(row: c, of: rows, group: g, acc)
-            c += 1
-        }
-    }
+    kInterleavedRows(Q6KUnits.self, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
 }
 #endif

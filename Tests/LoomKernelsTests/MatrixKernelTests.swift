@@ -167,9 +167,9 @@ import LoomCore
         }
     }
 
-    /// q4_K and q6_K in groups of 8 rows: one and two 256-weight blocks, batches that end in
-    /// partial quads.
-    @Test(arguments: [QuantType.q4_K, .q6_K]) func interleavedKFormatMatVecAndMatMul(type: QuantType) throws {
+    /// q4_K, q5_K and q6_K in groups of 8 rows: one and two 256-weight blocks, batches that end
+    /// in partial quads.
+    @Test(arguments: [QuantType.q4_K, .q5_K, .q6_K]) func interleavedKFormatMatVecAndMatMul(type: QuantType) throws {
         for path in KernelPath.supported {
             for batch in [1, 3, 8, 70] {
                 try check(type, path: path, rows: 40, cols: 512, batch: batch, threads: 2, repack: true)

@@ -1,11 +1,11 @@
-/// Repacking of q8_0, q4_0, q5_0, q4_K and q6_K rows into groups of 8 interleaved rows (the "x8"
+/// Repacking of q8_0, q4_0, q5_0, q4_K, q5_K and q6_K rows into groups of 8 interleaved rows (the "x8"
 /// layouts of LoomKernelsAVX2/X86Interleaved.swift and X86KInterleaved.swift), and the way back
 /// for single rows. The repacked matrix has exactly the native byte count: a unit of 8
 /// row-blocks holds the 8 rows' f16 scales, then their other fields and quants with row i's
 /// 4-byte pieces at lane i of each 32-byte chunk.
 enum Interleave {
     /// Types with an interleaved layout.
-    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 || type == .q5_0 || type == .q4_K || type == .q6_K }
+    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 || type == .q5_0 || type == .q4_K || type == .q5_K || type == .q6_K }
 
     /// Where the packed nibbles or bytes start in a unit: after the scales, and for q5_0 after
     /// the 8 rows' fifth-bit words.
@@ -49,6 +49,18 @@ enum Interleave {
                     move(4, blockOffset: 64 * n + 4 * c, unitOffset: record + 32)
                     move(4, blockOffset: 64 * n + 32 + 4 * c, unitOffset: record + 64)
                 }
+            }
+            return
+        }
+        if type == .q5_K {
+            // d, dmin, the three words of packed scales, then records of qh and qs pieces.
+            move(2, blockOffset: 0, unitOffset: 2 * lane)
+            move(2, blockOffset: 2, unitOffset: 16 + 2 * lane)
+            for word in 0..<3 { move(4, blockOffset: 4 + 4 * word, unitOffset: 32 + 32 * word + 4 * lane) }
+            for c in 0..<8 {
+                let record = 128 + 160 * c + 4 * lane
+                move(4, blockOffset: 16 + 4 * c, unitOffset: record)
+                for p in 0..<4 { move(4, blockOffset: 48 + 32 * p + 4 * c, unitOffset: record + 32 + 32 * p) }
             }
             return
         }
