@@ -20,7 +20,7 @@ struct BenchKernels: ParsableCommand {
     @Option(name: .long, help: "Decode tokens to time.") var tokens = 64
     @Option(name: .long, help: "Prompt batch size (0 to skip the prompt benchmark).") var batch = 512
     @Flag(name: .long, help: "Print JSON lines.") var json = false
-    @Flag(name: .long, help: "Repack q8_0/q4_0/q5_0 into interleaved 8-row groups at load (AVX-512 or AVX2 path).")
+    @Flag(name: .long, help: "Repack q8_0/q4_0/q5_0 and the K formats into interleaved 8-row groups at load (AVX-512 or AVX2 path).")
     var repack = false
     @Flag(name: .long, help: "Fine activation rounding (the residual) for every repacked matrix, not only the LM head.")
     var fineActivations = false
