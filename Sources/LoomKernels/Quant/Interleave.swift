@@ -30,6 +30,14 @@ enum Interleave {
     /// Moves one row-block between its native block and lane `lane` of a unit, either way.
     static func copyLane(_ type: QuantType, block: UnsafeMutableRawPointer, unit: UnsafeMutableRawPointer, lane: Int, toUnit: Bool) {
         @inline(__always) func move(_ count: Int, blockOffset: Int, unitOffset: Int, flip: UInt8 = 0) {
+            if flip == 0 {
+                if toUnit {
+                    (unit + unitOffset).copyMemory(from: block + blockOffset, byteCount: count)
+                } else {
+                    (block + blockOffset).copyMemory(from: unit + unitOffset, byteCount: count)
+                }
+                return
+            }
             for t in 0..<count {
                 if toUnit {
                     unit.storeBytes(of: block.load(fromByteOffset: blockOffset + t, as: UInt8.self) ^ flip, toByteOffset: unitOffset + t, as: UInt8.self)
