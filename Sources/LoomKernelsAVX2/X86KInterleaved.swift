@@ -143,16 +143,17 @@ func q4KUnit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> 
     return sums.finish(acc, header.d, header.dmin)
 }
 
-/// One unit against four activation rows: each chunk is loaded and unpacked once for all four,
-/// and each slice's scales and mins are decoded once.
+/// One q4_K or q5_K unit against four activation rows, pair by pair: each chunk (from `chunk`,
+/// given pair and chunk index) is unpacked once for all four, and each slice's scales and mins
+/// are decoded once.
 @inline(__always)
-func q4KUnit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
-              _ acc: inout (__m256, __m256, __m256, __m256)) {
+func affineKUnit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
+                  _ acc: inout (__m256, __m256, __m256, __m256), chunk: (Int, Int) -> (__m256i, __m256i)) {
     let header = KUnitHeader(unit)
     var s0 = KUnitSums(), s1 = KUnitSums(), s2 = KUnitSums(), s3 = KUnitSums()
     for p in 0..<4 {
         for c in 0..<8 {
-            let (lo, hi) = q4KChunk(unit, pair: p, chunk: c)
+            let (lo, hi) = chunk(p, c)
             s0.addChunk(lo, hi, x.0, pair: p, chunk: c)
             s1.addChunk(lo, hi, x.1, pair: p, chunk: c)
             s2.addChunk(lo, hi, x.2, pair: p, chunk: c)
@@ -221,7 +222,9 @@ enum Q4KUnits: KUnitKernel {
     }
     @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 { q4KUnit(unit, x, acc) }
     @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
-                                        _ acc: inout (__m256, __m256, __m256, __m256)) { q4KUnit4(unit, x, &acc) }
+                                        _ acc: inout (__m256, __m256, __m256, __m256)) {
+        affineKUnit4(unit, x, &acc) { q4KChunk(unit, pair: $0, chunk: $1) }
+    }
 }
 
 /// The x8 kernels (the `InterleavedKernel` signature): K formats take `.blocks` activations, so
@@ -282,29 +285,10 @@ enum Q5KUnits: KUnitKernel {
                          header.d, header.dmin)
     }
 
-    /// Pair by pair (the unit is in cache for a batch), each chunk unpacked once for four rows.
+    /// Pair by pair: for a batch the unit is in cache, so the order of reading does not matter.
     @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
                                         _ acc: inout (__m256, __m256, __m256, __m256)) {
-        let header = KUnitHeader(unit)
-        var s0 = KUnitSums(), s1 = KUnitSums(), s2 = KUnitSums(), s3 = KUnitSums()
-        for p in 0..<4 {
-            for c in 0..<8 {
-                let (lo, hi) = q5KChunk(unit, pair: p, chunk: c)
-                s0.addChunk(lo, hi, x.0, pair: p, chunk: c)
-                s1.addChunk(lo, hi, x.1, pair: p, chunk: c)
-                s2.addChunk(lo, hi, x.2, pair: p, chunk: c)
-                s3.addChunk(lo, hi, x.3, pair: p, chunk: c)
-            }
-            let even = q4KScaleMin(header.u0, header.u1, header.u2, 2 * p), odd = q4KScaleMin(header.u0, header.u1, header.u2, 2 * p + 1)
-            s0.finishPair(p, x.0, even, odd)
-            s1.finishPair(p, x.1, even, odd)
-            s2.finishPair(p, x.2, even, odd)
-            s3.finishPair(p, x.3, even, odd)
-        }
-        acc.0 = s0.finish(acc.0, header.d, header.dmin)
-        acc.1 = s1.finish(acc.1, header.d, header.dmin)
-        acc.2 = s2.finish(acc.2, header.d, header.dmin)
-        acc.3 = s3.finish(acc.3, header.d, header.dmin)
+        affineKUnit4(unit, x, &acc) { q5KChunk(unit, pair: $0, chunk: $1) }
     }
 }
 
