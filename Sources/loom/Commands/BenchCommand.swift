@@ -3,7 +3,8 @@ import Foundation
 import LoomRuntime
 
 /// Prompt and generation throughput, measured the way llama-bench does: pp = one batch of N
-/// prompt tokens from an empty cache; tg = N single-token steps from an empty cache.
+/// prompt tokens; tg = N single-token steps; each from a cache holding `-d` tokens (llama-bench's
+/// `-d`, untimed), empty by default.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -17,6 +18,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .short, help: "Generated tokens (tg test); 0 skips it.")
     var n = 128
 
+    @Option(name: .short, help: "Context depth: tokens in the cache before each test (untimed), as llama-bench's -d.")
+    var d = 0
+
     @Option(name: .short, help: "Repetitions.")
     var r = 3
 
@@ -25,21 +29,29 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let engine = try options.makeEngine(defaultLength: max(p, n) + 8, chunk: max(1, p))
+            guard d >= 0 else { throw ValidationError("-d must be 0 or more") }
+            // The depth fill runs in chunks of up to 512 tokens, so a tg-only run still fills fast.
+            let engine = try options.makeEngine(defaultLength: d + max(p, n) + 8, chunk: max(1, p, min(d, 512)))
             let vocab = engine.config.vocabSize
             var generator = SystemRandomNumberGenerator()
             let prompt = (0..<p).map { _ in Int.random(in: 0..<vocab, using: &generator) }
+            let context = (0..<d).map { _ in Int.random(in: 0..<vocab, using: &generator) }
             _ = try engine.evaluate(Array(prompt.prefix(8)))  // warm caches and pages
+            // An empty cache, then the untimed depth.
+            func startTest() throws {
+                engine.reset()
+                if d > 0 { _ = try engine.evaluate(context) }
+            }
             var pp: [Double] = [], tg: [Double] = []
             for _ in 0..<r {
                 if p > 0 {
-                    engine.reset()
+                    try startTest()
                     let start = DispatchTime.now()
                     _ = try engine.evaluate(prompt)
                     pp.append(Double(p) / seconds(since: start))
                 }
                 if n > 0 {
-                    engine.reset()
+                    try startTest()
                     var token = prompt.first ?? 0
                     let start = DispatchTime.now()
                     for _ in 0..<n {
@@ -52,7 +64,7 @@ struct BenchCommand: ParsableCommand {
             let (ppMean, ppSD) = meanAndSD(pp), (tgMean, tgSD) = meanAndSD(tg)
             if json {
                 var object: [String: Any] = ["model": options.model, "threads": options.planning.threads, "repetitions": r,
-                                             "cache": options.planning.cache, "devices": usageJSON(engine)]
+                                             "cache": options.planning.cache, "depth": d, "devices": usageJSON(engine)]
                 if p > 0 { object["pp_tokens"] = p; object["pp_tokens_per_s"] = ppMean; object["pp_sd"] = ppSD }
                 if n > 0 { object["tg_tokens"] = n; object["tg_tokens_per_s"] = tgMean; object["tg_sd"] = tgSD }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -60,8 +72,9 @@ struct BenchCommand: ParsableCommand {
             } else {
                 print("| model | threads | test | t/s |")
                 print("|---|---|---|---|")
-                if p > 0 { print(String(format: "| %@ | %d | pp%d | %.2f ± %.2f |", options.model, options.planning.threads, p, ppMean, ppSD)) }
-                if n > 0 { print(String(format: "| %@ | %d | tg%d | %.2f ± %.2f |", options.model, options.planning.threads, n, tgMean, tgSD)) }
+                let depth = d > 0 ? " @ d\(d)" : ""
+                if p > 0 { print(String(format: "| %@ | %d | pp%d%@ | %.2f ± %.2f |", options.model, options.planning.threads, p, depth, ppMean, ppSD)) }
+                if n > 0 { print(String(format: "| %@ | %d | tg%d%@ | %.2f ± %.2f |", options.model, options.planning.threads, n, depth, tgMean, tgSD)) }
             }
         }
     }
