@@ -136,11 +136,7 @@ public struct BlockedAttention {
         while tileStart <= lastPosition {
             let n = min(width, lastPosition + 1 - tileStart)
             load(kvHead, tileStart, n, true, tile)
-            for d in 0..<headDim {
-                let column = keysT + d * width
-                for j in 0..<n { column[j] = tile[j * headDim + d] }
-                for j in n..<width { column[j] = 0 }
-            }
+            kernels.transpose(tile, n, headDim, keysT)
             kernels.scores(q, rows, headDim, keysT, s)
             for r in 0..<rows {
                 let position = start + tokens.lowerBound + r / group
@@ -166,6 +162,7 @@ public struct BlockedAttention {
 
 /// The tile kernels of one path.
 struct TileKernels {
+    let transpose: (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>) -> Void
     let scores: (UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
     let accumulate: (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void
     let softmaxStep: (UnsafeMutablePointer<Float>, Range<Int>, inout Float, inout Float) -> Float
@@ -174,17 +171,20 @@ struct TileKernels {
         #if arch(x86_64)
         switch path {
         case .avx512:
-            return TileKernels(scores: { LoomKernelsAVX512.AttentionTile.scores($0, rows: $1, headDim: $2, keysT: $3, into: $4) },
+            return TileKernels(transpose: { LoomKernelsAVX512.AttentionTile.transpose($0, count: $1, headDim: $2, into: $3) },
+                               scores: { LoomKernelsAVX512.AttentionTile.scores($0, rows: $1, headDim: $2, keysT: $3, into: $4) },
                                accumulate: { LoomKernelsAVX512.AttentionTile.accumulate($0, alpha: $1, rows: $2, keys: $3, values: $4, headDim: $5, into: $6) },
                                softmaxStep: { LoomKernelsAVX512.AttentionTile.softmaxStep($0, valid: $1, maximum: &$2, sum: &$3) })
         case .avx2:
-            return TileKernels(scores: { LoomKernelsAVX2.AttentionTile.scores($0, rows: $1, headDim: $2, keysT: $3, into: $4) },
+            return TileKernels(transpose: { LoomKernelsAVX2.AttentionTile.transpose($0, count: $1, headDim: $2, into: $3) },
+                               scores: { LoomKernelsAVX2.AttentionTile.scores($0, rows: $1, headDim: $2, keysT: $3, into: $4) },
                                accumulate: { LoomKernelsAVX2.AttentionTile.accumulate($0, alpha: $1, rows: $2, keys: $3, values: $4, headDim: $5, into: $6) },
                                softmaxStep: { LoomKernelsAVX2.AttentionTile.softmaxStep($0, valid: $1, maximum: &$2, sum: &$3) })
         case .portable: break
         }
         #endif
-        return TileKernels(scores: { LoomKernels.AttentionTile.scores($0, rows: $1, headDim: $2, keysT: $3, into: $4) },
+        return TileKernels(transpose: { LoomKernels.AttentionTile.transpose($0, count: $1, headDim: $2, into: $3) },
+                               scores: { LoomKernels.AttentionTile.scores($0, rows: $1, headDim: $2, keysT: $3, into: $4) },
                            accumulate: { LoomKernels.AttentionTile.accumulate($0, alpha: $1, rows: $2, keys: $3, values: $4, headDim: $5, into: $6) },
                            softmaxStep: { LoomKernels.AttentionTile.softmaxStep($0, valid: $1, maximum: &$2, sum: &$3) })
     }
