@@ -172,13 +172,18 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         return activations
     }
 
+    /// The residual arrays the x8 kernels take with `.residual` rounding, else nil.
+    private func residual(_ activations: Q8Activations) -> (UnsafePointer<Int8>?, UnsafePointer<Int32>?) {
+        rounding == .residual ? (UnsafePointer(activations.r), UnsafePointer(activations.rsums)) : (nil, nil)
+    }
+
     /// `multiply` for one quantized activation row, in units of 8 rows (interleaved) or 4 rows.
     func decodeWork(_ activations: Q8Activations, into y: UnsafeMutablePointer<Float>) -> DecodeWork {
         let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
         let blocks = cols / type.blockSize
         #if arch(x86_64)
         if let interleavedKernel {
-            let (xr, xrs) = rounding == .residual ? (Optional(UnsafePointer(activations.r)), Optional(UnsafePointer(activations.rsums))) : (nil, nil)
+            let (xr, xrs) = residual(activations)
             return DecodeWork(units: rows / 8) { range in
                 interleavedKernel(data, rows, range.lowerBound, range.upperBound, 0, 1, blocks, activations.q, activations.d, activations.sums, xr, xrs, y)
             }
@@ -221,7 +226,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
                                      batch: Int, y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
         let (data, rows) = (data, rows)
         let blocks = cols / type.blockSize, groups = rows / 8
-        let (xr, xrs) = rounding == .residual ? (Optional(UnsafePointer(activations.r)), Optional(UnsafePointer(activations.rsums))) : (nil, nil)
+        let (xr, xrs) = residual(activations)
         let groupTile = max(1, min(16, 16 * 1024 / max(1, 8 * rowBytes))), colGroup = 64
         let groupTiles = (groups + groupTile - 1) / groupTile, colGroups = (batch + colGroup - 1) / colGroup
         pool.run(chunks: groupTiles * colGroups) { chunk in
