@@ -40,7 +40,7 @@ public func multiply(_ x: UnsafePointer<Float>, batch: Int, by products: [(matri
 /// One decode work list for `products`, with the shared input prepared, or nil when their
 /// inputs differ.
 func sharedDecodeWork(_ x: UnsafePointer<Float>, _ products: [(matrix: any WeightMatrix, y: UnsafeMutablePointer<Float>)],
-                              scratch: UnsafeMutableRawPointer?, pool: ThreadPool) -> [DecodeWork]? {
+                      scratch: UnsafeMutableRawPointer?, pool: ThreadPool) -> [DecodeWork]? {
     let floats = products.compactMap { $0.matrix as? FloatMatrix }
     if floats.count == products.count {
         return zip(floats, products).map { $0.decodeWork(x, into: $1.y) }
@@ -48,7 +48,6 @@ func sharedDecodeWork(_ x: UnsafePointer<Float>, _ products: [(matrix: any Weigh
     let quantized = products.compactMap { $0.matrix as? QuantizedMatrix }
     guard let scratch, quantized.count == products.count,
           quantized.allSatisfy({ quantized[0].sharesActivations(with: $0) }) else { return nil }
-    let first = quantized[0]
-    let activations = first.quantizeForDecode(x, scratch: scratch, pool: pool)
+    let activations = quantized[0].quantizeForDecode(x, scratch: scratch, pool: pool)
     return zip(quantized, products).map { $0.decodeWork(activations, into: $1.y) }
 }
