@@ -119,6 +119,9 @@ struct KUnitHeader {
         u1 = load256(unit + 64)
         u2 = load256(unit + 96)
     }
+
+    /// The 8 rows' scale and min of slice `j`.
+    @inline(__always) func scaleMin(_ j: Int) -> (__m256, __m256) { q4KScaleMin(u0, u1, u2, j) }
 }
 
 /// Chunk c of pair p of a unit as unsigned bytes: (slice 2p, slice 2p + 1) weights 4c..<4c+4 of each row.
@@ -126,21 +129,6 @@ struct KUnitHeader {
     let low4 = _mm256_set1_epi8(15)
     let v = load256(unit + 128 + 256 * p + 32 * c)
     return (_mm256_and_si256(v, low4), _mm256_and_si256(_mm256_srli_epi16(v, 4), low4))
-}
-
-/// One unit against one activation row: acc + the 8 rows' products.
-@inline(__always)
-func q4KUnit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 {
-    let header = KUnitHeader(unit)
-    var sums = KUnitSums()
-    for p in 0..<4 {
-        for c in 0..<8 {
-            let (lo, hi) = q4KChunk(unit, pair: p, chunk: c)
-            sums.addChunk(lo, hi, x, pair: p, chunk: c)
-        }
-        sums.finishPair(p, x, q4KScaleMin(header.u0, header.u1, header.u2, 2 * p), q4KScaleMin(header.u0, header.u1, header.u2, 2 * p + 1))
-    }
-    return sums.finish(acc, header.d, header.dmin)
 }
 
 /// One q4_K or q5_K unit against four activation rows, pair by pair: each chunk (from `chunk`,
@@ -159,7 +147,7 @@ func affineKUnit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationB
             s2.addChunk(lo, hi, x.2, pair: p, chunk: c)
             s3.addChunk(lo, hi, x.3, pair: p, chunk: c)
         }
-        let even = q4KScaleMin(header.u0, header.u1, header.u2, 2 * p), odd = q4KScaleMin(header.u0, header.u1, header.u2, 2 * p + 1)
+        let even = header.scaleMin(2 * p), odd = header.scaleMin(2 * p + 1)
         s0.finishPair(p, x.0, even, odd)
         s1.finishPair(p, x.1, even, odd)
         s2.finishPair(p, x.2, even, odd)
@@ -184,6 +172,14 @@ protocol KUnitKernel {
     /// The same for four activation rows at once.
     static func unit4(_ unit: UnsafeRawPointer, _ x: (Activation, Activation, Activation, Activation),
                       _ acc: inout (__m256, __m256, __m256, __m256))
+}
+
+/// q4_K and q5_K read the plain activation block.
+extension KUnitKernel where Activation == KActivationBlock {
+    @inline(__always) static func activation(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                                             row c: Int, block b: Int, blocks: Int) -> KActivationBlock {
+        KActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
+    }
 }
 
 /// y[c·rows + 8g ..< +8] for groups g in groupStart..<groupEnd and activation rows c in
@@ -216,11 +212,21 @@ func kInterleavedRows<K: KUnitKernel>(_: K.Type, _ w: UnsafeRawPointer, _ rows: 
 
 enum Q4KUnits: KUnitKernel {
     static var unitBytes: Int { 1152 }
-    @inline(__always) static func activation(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
-                                             row c: Int, block b: Int, blocks: Int) -> KActivationBlock {
-        KActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
+
+    /// Pair by pair: the unit is laid out in that order.
+    @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 {
+        let header = KUnitHeader(unit)
+        var sums = KUnitSums()
+        for p in 0..<4 {
+            for c in 0..<8 {
+                let (lo, hi) = q4KChunk(unit, pair: p, chunk: c)
+                sums.addChunk(lo, hi, x, pair: p, chunk: c)
+            }
+            sums.finishPair(p, x, header.scaleMin(2 * p), header.scaleMin(2 * p + 1))
+        }
+        return sums.finish(acc, header.d, header.dmin)
     }
-    @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 { q4KUnit(unit, x, acc) }
+
     @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
                                         _ acc: inout (__m256, __m256, __m256, __m256)) {
         affineKUnit4(unit, x, &acc) { q4KChunk(unit, pair: $0, chunk: $1) }
@@ -257,10 +263,6 @@ public func q4_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ 
 
 enum Q5KUnits: KUnitKernel {
     static var unitBytes: Int { 1408 }
-    @inline(__always) static func activation(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
-                                             row c: Int, block b: Int, blocks: Int) -> KActivationBlock {
-        KActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
-    }
 
     /// Records in order, the four pairs' sums side by side.
     @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 {
@@ -276,11 +278,10 @@ enum Q5KUnits: KUnitKernel {
             (lo, hi) = q5KChunk(unit, pair: 3, chunk: c)
             s3.addChunk(lo, hi, x, pair: 3, chunk: c)
         }
-        @inline(__always) func scaleMin(_ j: Int) -> (__m256, __m256) { q4KScaleMin(header.u0, header.u1, header.u2, j) }
-        s0.finishPair(0, x, scaleMin(0), scaleMin(1))
-        s1.finishPair(1, x, scaleMin(2), scaleMin(3))
-        s2.finishPair(2, x, scaleMin(4), scaleMin(5))
-        s3.finishPair(3, x, scaleMin(6), scaleMin(7))
+        s0.finishPair(0, x, header.scaleMin(0), header.scaleMin(1))
+        s1.finishPair(1, x, header.scaleMin(2), header.scaleMin(3))
+        s2.finishPair(2, x, header.scaleMin(4), header.scaleMin(5))
+        s3.finishPair(3, x, header.scaleMin(6), header.scaleMin(7))
         return s3.finish(s2.finish(s1.finish(s0.finish(acc, header.d, header.dmin), header.d, header.dmin), header.d, header.dmin),
                          header.d, header.dmin)
     }
@@ -378,62 +379,57 @@ struct Q6UnitSums {
             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(nibbles, 4), low4), highTop))
 }
 
-/// One q6_K unit against one activation row: acc + the 8 rows' products. Both pairs of a half
-/// advance together, so the unit is read in order.
-@inline(__always)
-func q6KUnit(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, _ acc: __m256) -> __m256 {
-    var first = Q6UnitSums(), second = Q6UnitSums()  // pairs (k 0, 2) and (k 1, 3) of each half
-    for n in 0..<2 {
-        for c in 0..<8 {
-            let (lo0, hi0) = q6KChunk(unit, half: n, pair: 0, chunk: c)
-            let (lo1, hi1) = q6KChunk(unit, half: n, pair: 1, chunk: c)
-            first.addChunk(lo0, hi0, x.x, lowSlice: 4 * n, chunk: c)
-            second.addChunk(lo1, hi1, x.x, lowSlice: 4 * n + 1, chunk: c)
-        }
-        first.finishPair(unit, x, lowSlice: 4 * n)
-        second.finishPair(unit, x, lowSlice: 4 * n + 1)
-    }
-    let d = _mm256_cvtph_ps(load128(unit))
-    return second.finish(first.finish(acc, d), d)
-}
-
-/// One q6_K unit against four activation rows, each chunk unpacked once for all four.
-@inline(__always)
-func q6KUnit4(_ unit: UnsafeRawPointer, _ x: (Q6ActivationBlock, Q6ActivationBlock, Q6ActivationBlock, Q6ActivationBlock),
-              _ acc: inout (__m256, __m256, __m256, __m256)) {
-    var s0 = Q6UnitSums(), s1 = Q6UnitSums(), s2 = Q6UnitSums(), s3 = Q6UnitSums()
-    for n in 0..<2 {
-        for h in 0..<2 {
-            let j = 4 * n + h
-            for c in 0..<8 {
-                let (lo, hi) = q6KChunk(unit, half: n, pair: h, chunk: c)
-                s0.addChunk(lo, hi, x.0.x, lowSlice: j, chunk: c)
-                s1.addChunk(lo, hi, x.1.x, lowSlice: j, chunk: c)
-                s2.addChunk(lo, hi, x.2.x, lowSlice: j, chunk: c)
-                s3.addChunk(lo, hi, x.3.x, lowSlice: j, chunk: c)
-            }
-            s0.finishPair(unit, x.0, lowSlice: j)
-            s1.finishPair(unit, x.1, lowSlice: j)
-            s2.finishPair(unit, x.2, lowSlice: j)
-            s3.finishPair(unit, x.3, lowSlice: j)
-        }
-    }
-    let d = _mm256_cvtph_ps(load128(unit))
-    acc.0 = s0.finish(acc.0, d)
-    acc.1 = s1.finish(acc.1, d)
-    acc.2 = s2.finish(acc.2, d)
-    acc.3 = s3.finish(acc.3, d)
-}
-
 enum Q6KUnits: KUnitKernel {
     static var unitBytes: Int { 1680 }
     @inline(__always) static func activation(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                                              row c: Int, block b: Int, blocks: Int) -> Q6ActivationBlock {
         Q6ActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
     }
-    @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, _ acc: __m256) -> __m256 { q6KUnit(unit, x, acc) }
+
+    /// One q6_K unit against one activation row: acc + the 8 rows' products. Both pairs of a half
+    /// advance together, so the unit is read in order.
+    @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, _ acc: __m256) -> __m256 {
+        var first = Q6UnitSums(), second = Q6UnitSums()  // pairs (k 0, 2) and (k 1, 3) of each half
+        for n in 0..<2 {
+            for c in 0..<8 {
+                let (lo0, hi0) = q6KChunk(unit, half: n, pair: 0, chunk: c)
+                let (lo1, hi1) = q6KChunk(unit, half: n, pair: 1, chunk: c)
+                first.addChunk(lo0, hi0, x.x, lowSlice: 4 * n, chunk: c)
+                second.addChunk(lo1, hi1, x.x, lowSlice: 4 * n + 1, chunk: c)
+            }
+            first.finishPair(unit, x, lowSlice: 4 * n)
+            second.finishPair(unit, x, lowSlice: 4 * n + 1)
+        }
+        let d = _mm256_cvtph_ps(load128(unit))
+        return second.finish(first.finish(acc, d), d)
+    }
+
+    /// One q6_K unit against four activation rows, each chunk unpacked once for all four.
     @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (Q6ActivationBlock, Q6ActivationBlock, Q6ActivationBlock, Q6ActivationBlock),
-                                        _ acc: inout (__m256, __m256, __m256, __m256)) { q6KUnit4(unit, x, &acc) }
+                                        _ acc: inout (__m256, __m256, __m256, __m256)) {
+        var s0 = Q6UnitSums(), s1 = Q6UnitSums(), s2 = Q6UnitSums(), s3 = Q6UnitSums()
+        for n in 0..<2 {
+            for h in 0..<2 {
+                let j = 4 * n + h
+                for c in 0..<8 {
+                    let (lo, hi) = q6KChunk(unit, half: n, pair: h, chunk: c)
+                    s0.addChunk(lo, hi, x.0.x, lowSlice: j, chunk: c)
+                    s1.addChunk(lo, hi, x.1.x, lowSlice: j, chunk: c)
+                    s2.addChunk(lo, hi, x.2.x, lowSlice: j, chunk: c)
+                    s3.addChunk(lo, hi, x.3.x, lowSlice: j, chunk: c)
+                }
+                s0.finishPair(unit, x.0, lowSlice: j)
+                s1.finishPair(unit, x.1, lowSlice: j)
+                s2.finishPair(unit, x.2, lowSlice: j)
+                s3.finishPair(unit, x.3, lowSlice: j)
+            }
+        }
+        let d = _mm256_cvtph_ps(load128(unit))
+        acc.0 = s0.finish(acc.0, d)
+        acc.1 = s1.finish(acc.1, d)
+        acc.2 = s2.finish(acc.2, d)
+        acc.3 = s3.finish(acc.3, d)
+    }
 }
 
 public func q6_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
