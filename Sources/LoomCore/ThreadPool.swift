@@ -9,13 +9,14 @@ import Darwin
 ///
 /// Decode issues a few hundred small parallel loops per token, so dispatch must cost far less
 /// than a matrix-vector product: workers spin on an atomic generation counter for up to
-/// `spinBudgetNanoseconds` before parking on a condition variable, and chunks are claimed with one atomic add
-/// each, never a lock. The calling thread works too, so `threadCount` threads run each loop.
+/// `spinBudgetNanoseconds` before parking on a condition variable, and chunks are claimed with
+/// one atomic add each, never a lock. The calling thread works too, so `threadCount` threads run
+/// each loop.
 ///
 /// The budget is wall time, not a count of spins, and it spans the gaps between decode steps
 /// (sampling, detokenizing, the caller's callback): a worker that parks between two tokens costs
 /// a futex wake-up of tens of microseconds on the next loop, during which the caller streams its
-/// half alone. A budget of 20 000 spins (about 8 µs) made Q4_0 tg128 7–12% slower than 1 ms.
+/// half alone. A budget of 20 000 spins (about 8 µs) made Q4_0 tg 5–15% slower than 1 ms (paired runs).
 public final class ThreadPool: @unchecked Sendable {
     /// Threads that run each parallel loop, the caller included.
     public let threadCount: Int
