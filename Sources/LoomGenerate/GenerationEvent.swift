@@ -4,6 +4,9 @@ public enum GenerationEvent: Sendable {
     case text(String)
     /// A generated token, released once its text has been (stop and end tokens are not reported).
     case token(GeneratedToken)
+    /// The scheduler freed this request's cache pages to make room for older requests; it
+    /// resumes later by evaluating its context again. Text already reported stands.
+    case preempted
     /// The last event of a generation.
     case finished(FinishReason, GenerationTimings)
 }
@@ -36,6 +39,8 @@ public struct GenerationTimings: Sendable, Equatable {
     public var timeToFirstToken = 0.0
     /// Tokens the prompt shared with the context already evaluated.
     public var reusedPromptTokens = 0
+
+    public init() {}
 
     public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
     /// Tokens after the first, over the time after the first (the first one's cost is the prompt's).

@@ -35,6 +35,7 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalidOption(name: String, reason: String)
     case vocabularyMismatch(tokenizer: Int, model: Int)
     case tooManyRewinds(Int)
+    case promptTooLong(tokens: Int, context: Int)
 
     public var description: String {
         switch self {
@@ -43,6 +44,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case let .vocabularyMismatch(tokenizer, model):
             return "the tokenizer has \(tokenizer) ids but the model's vocabulary is \(model)"
         case let .tooManyRewinds(n): return "banned strings forced \(n) rewinds; giving up"
+        case let .promptTooLong(tokens, context):
+            return "the prompt has \(tokens) tokens and the context holds \(context) (--max-seq-len)"
         }
     }
 }

@@ -2,14 +2,17 @@ import Foundation
 import LoomTokenizer
 import Synchronization
 
-/// One generation, advanced a step at a time by `next()`. `Generator.generate` drives one on
-/// its own thread and streams the events; a command-line loop can drive one directly.
+/// One generation as a state machine: it says which tokens it needs evaluated next
+/// (`pending`), and `advance(logits:)` takes their logits, samples, and returns what happened.
+///
+/// The scheduler drives many at once, evaluating every run's pending tokens in one batched
+/// pass. A run made by `Generator.makeRun` over a single-sequence model drives itself with
+/// `next()`.
 ///
 /// Text is decoded incrementally (whole characters only). Text that might be the beginning of a
 /// stop or banned string is held back until it is resolved; tokens are released with their text,
 /// so a banned-string rewind never retracts anything already reported.
 public final class GenerationRun: @unchecked Sendable {
-    let model: any TokenEvaluator
     let tokenizer: Tokenizer
     let sampler: Sampler
     let options: GenerationOptions
@@ -19,8 +22,10 @@ public final class GenerationRun: @unchecked Sendable {
     /// Stop and banned strings together: both hold text back.
     let watched: StringWatch
     let banned: StringWatch
-    /// What the model's cache holds, shared with the generator for prefix reuse.
-    let mirror: EvaluatedContext
+    /// Positions the model's sequence can hold.
+    let capacity: Int
+    /// Drives the run itself (`next()`), when it was made for a single-sequence model.
+    private let driver: SingleSequenceDriver?
     private let cancelled = Atomic<Bool>(false)
     private let onClose: () -> Void
 
@@ -44,21 +49,24 @@ public final class GenerationRun: @unchecked Sendable {
     private var logits: [Float] = []
     private var reporter = LogprobReporter()
     private var started = false
+    /// The tokens the run needs evaluated before it can sample again; nil once finished.
+    public private(set) var pending: Evaluation?
     public private(set) var isFinished = false
     public private(set) var timings = GenerationTimings()
     private var startTime = Date()
     private var firstTokenTime: Date?
 
-    init(model: any TokenEvaluator, tokenizer: Tokenizer, sampler: Sampler, options: GenerationOptions, prompt: [Int32],
-         endTokens: Set<Int32>, mirror: EvaluatedContext, onClose: @escaping () -> Void) {
-        self.model = model
+    init(tokenizer: Tokenizer, sampler: Sampler, options: GenerationOptions, prompt: [Int32],
+         endTokens: Set<Int32>, capacity: Int, driver: SingleSequenceDriver? = nil, onClose: @escaping () -> Void = {}) {
         self.tokenizer = tokenizer
         self.sampler = sampler
         self.options = options
         self.prompt = prompt
         self.endTokens = endTokens
-        self.mirror = mirror
+        self.capacity = capacity
+        self.driver = driver
         self.onClose = onClose
+        pending = Evaluation(position: 0, tokens: prompt)
         stops = StringWatch(options.stopStrings)
         banned = StringWatch(options.bannedStrings)
         watched = StringWatch(options.stopStrings + options.bannedStrings)
@@ -70,10 +78,49 @@ public final class GenerationRun: @unchecked Sendable {
     /// Safe to call from any thread.
     public func cancel() { cancelled.store(true, ordering: .relaxed) }
 
+    /// Whether `cancel()` was called.
+    public var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+
+    /// The prompt and the tokens generated so far: what the model's sequence holds, once the
+    /// pending evaluation is done.
+    public var contextTokens: [Int32] { context }
+
     /// Runs one step and returns what it produced (possibly nothing, while text is held back or
     /// after a rewind). The last call returns a `.finished` event; later calls return nothing.
+    /// Only for runs made by `Generator.makeRun`, which evaluate their own tokens.
     public func next() throws -> [GenerationEvent] {
+        guard !isFinished, let driver else { return [] }
+        if isCancelled { return finishCancelled() }
+        do {
+            let (logits, reused) = try driver.evaluate(pending!)
+            return try advance(logits: logits, reused: reused)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Ends the run as cancelled (its driver frees what the model held).
+    public func finishCancelled() -> [GenerationEvent] {
         guard !isFinished else { return [] }
+        return finish(.cancelled)
+    }
+
+    /// Ends the run with an error (the driver reports it).
+    func fail() { close() }
+
+    /// Takes the logits of the last pending token (`reused` of the pending tokens were found
+    /// already in the cache, for the timings) and runs one sampling step.
+    public func advance(logits: [Float], reused: Int = 0) throws -> [GenerationEvent] {
+        guard !isFinished else { return [] }
+        self.logits = logits
+        pending = nil
+        if !started {
+            started = true
+            timings.reusedPromptTokens = reused
+            timings.promptTokens = prompt.count - reused
+            timings.promptSeconds = Date().timeIntervalSince(startTime)
+        }
         do {
             return try step()
         } catch {
@@ -83,8 +130,7 @@ public final class GenerationRun: @unchecked Sendable {
     }
 
     private func step() throws -> [GenerationEvent] {
-        if !started { try start() }
-        if cancelled.load(ordering: .relaxed) { return finish(.cancelled) }
+        if isCancelled { return finish(.cancelled) }
         if generated.count >= options.maxTokens { return flush() + finish(.length) }
         let index = generated.count
         var bias: [Int32: Float] = [:]
@@ -114,32 +160,17 @@ public final class GenerationRun: @unchecked Sendable {
         }
         var events = release(upTo: text.count - watched.heldTail(of: text, from: emittedBytes), stopping: false)
         if generated.count >= options.maxTokens { return events + flush() + finish(.length) }
-        if mirror.tokens.count >= model.capacity {
+        // The sampled token would be evaluated at position prompt + generated - 1.
+        if prompt.count + generated.count - 1 >= capacity {
             events += flush() + finish(.length)
             return events
         }
-        logits = try evaluate([id])
+        pending = Evaluation(position: prompt.count + generated.count - 1, tokens: [id])
         return events
     }
 
-    /// Evaluates the prompt, reusing the longest prefix the model already holds.
-    private func start() throws {
-        started = true
-        startTime = Date()
-        var shared = 0
-        let cached = mirror.tokens
-        while shared < min(cached.count, prompt.count) && cached[shared] == prompt[shared] { shared += 1 }
-        // The last prompt token is always evaluated again: its logits are needed.
-        shared = min(shared, prompt.count - 1)
-        rewindModel(to: shared)
-        logits = try evaluate(Array(prompt[shared...]))
-        timings.reusedPromptTokens = shared
-        timings.promptTokens = prompt.count - shared
-        timings.promptSeconds = Date().timeIntervalSince(startTime)
-    }
-
     /// Drops generated token `index` and everything after it, bans its id at that position, and
-    /// recomputes the logits there.
+    /// asks for the logits there again.
     private func rewind(toTokenAt index: Int) throws {
         rewinds += 1
         guard rewinds <= options.maxRewinds else { throw GenerationError.tooManyRewinds(rewinds) }
@@ -154,8 +185,7 @@ public final class GenerationRun: @unchecked Sendable {
         text.removeLast(text.count - (index == 0 ? 0 : tokenEnds[index - 1]))
         // The logits for position `index` come from evaluating the token before it again.
         let previous = index == 0 ? prompt[prompt.count - 1] : generated[index - 1].id
-        rewindModel(to: prompt.count + index - 1)
-        logits = try evaluate([previous])
+        pending = Evaluation(position: prompt.count + index - 1, tokens: [previous])
     }
 
     /// Releases held text up to byte `end`, and the tokens whose text is now all out (or, when
@@ -193,10 +223,40 @@ public final class GenerationRun: @unchecked Sendable {
     private func close() {
         guard !isFinished else { return }
         isFinished = true
+        pending = nil
         onClose()
     }
+}
 
-    private func evaluate(_ tokens: [Int32]) throws -> [Float] {
+/// Tokens a run needs evaluated: the model's sequence must hold exactly `position` tokens (the
+/// run's context before them), then `tokens` are appended and the last one's logits returned.
+public struct Evaluation: Sendable, Equatable {
+    public var position: Int
+    public var tokens: [Int32]
+}
+
+/// Evaluates a run's pending tokens on a single-sequence model, reusing what the model already
+/// holds: a chat growing turn by turn evaluates only its new tokens.
+final class SingleSequenceDriver {
+    let model: any TokenEvaluator
+    let mirror: EvaluatedContext
+
+    init(model: any TokenEvaluator, mirror: EvaluatedContext) {
+        self.model = model
+        self.mirror = mirror
+    }
+
+    /// The logits after `evaluation`, and how many of its tokens the model already held.
+    func evaluate(_ evaluation: Evaluation) throws -> (logits: [Float], reused: Int) {
+        let wanted = Array(mirror.tokens.prefix(evaluation.position)) + evaluation.tokens
+        precondition(mirror.tokens.count >= evaluation.position, "an evaluation past the model's context")
+        var shared = evaluation.position
+        let cached = mirror.tokens
+        while shared < min(cached.count, wanted.count) && cached[shared] == wanted[shared] { shared += 1 }
+        // The last token is always evaluated again: its logits are needed.
+        shared = min(shared, wanted.count - 1)
+        rewind(to: shared)
+        let tokens = Array(wanted[shared...])
         let rows: [[Float]]
         do {
             rows = try model.evaluate(tokens.map(Int.init), allPositions: false)
@@ -206,10 +266,10 @@ public final class GenerationRun: @unchecked Sendable {
             throw error
         }
         mirror.tokens.append(contentsOf: tokens)
-        return rows[rows.count - 1]
+        return (rows[rows.count - 1], shared - evaluation.position)
     }
 
-    private func rewindModel(to position: Int) {
+    private func rewind(to position: Int) {
         model.rewind(to: position)
         mirror.tokens.removeLast(max(0, mirror.tokens.count - position))
     }

@@ -5,26 +5,43 @@ import LoomTokenizer
 
 /// Generates text from a model: the entry point for apps.
 ///
-/// A generator owns a model and its tokenizer and runs one generation at a time; a new one waits
-/// for the previous to end. Consecutive prompts that share a beginning (a chat, growing turn by
-/// turn) reuse the cached part, so only the new tokens are evaluated.
+/// Over an `Engine` (any `BatchEvaluator`), generations submitted with `generate` or `submit`
+/// run together under continuous batching (`Scheduler`): many at once, each with its own
+/// stream, sampler, stops and cancellation, one forward pass per step for all of them, and
+/// prompts that begin like an earlier one reuse its cached pages. Over a single-sequence model
+/// they run one at a time.
+///
+/// `makeRun` gives a run to drive by hand (`GenerationRun.next()`), one at a time; consecutive
+/// prompts that share a beginning (a chat, growing turn by turn) reuse the cached part.
 public final class Generator: @unchecked Sendable {
     public let model: any TokenEvaluator
     public let tokenizer: Tokenizer
     /// The model's end tokens (EOS, end of turn).
     public let endTokens: Set<Int32>
+    /// The continuous-batching scheduler, when the model can batch.
+    public let scheduler: Scheduler?
     private let mirror = EvaluatedContext()
     private let idle = NSCondition()
     private var busy = false
 
-    /// - Parameter endTokens: ids that end a reply; `StopTokens.of(_:tokenizer:)` finds a model's.
-    public init(model: any TokenEvaluator, tokenizer: Tokenizer, endTokens: Set<Int32>) throws {
+    /// - Parameters:
+    ///   - endTokens: ids that end a reply; `StopTokens.of(_:tokenizer:)` finds a model's.
+    ///   - parallel: requests batched together at most (an engine's plan says how many its page
+    ///     pool is sized for: `plan.request.parallel`).
+    public init(model: any TokenEvaluator, tokenizer: Tokenizer, endTokens: Set<Int32>, parallel: Int? = nil) throws {
         guard tokenizer.vocabularySize <= model.vocabularySize else {
             throw GenerationError.vocabularyMismatch(tokenizer: tokenizer.vocabularySize, model: model.vocabularySize)
         }
         self.model = model
         self.tokenizer = tokenizer
         self.endTokens = endTokens
+        if let engine = model as? Engine {
+            scheduler = Scheduler(model: engine, maxParallel: parallel ?? engine.plan.request.parallel)
+        } else if let batch = model as? BatchEvaluator {
+            scheduler = Scheduler(model: batch, maxParallel: parallel ?? 1)
+        } else {
+            scheduler = nil
+        }
         model.rewind(to: 0)
     }
 
@@ -48,9 +65,9 @@ public final class Generator: @unchecked Sendable {
         tokenizer.encode(text, parseSpecial: parseSpecial)
     }
 
-    /// Starts a generation to be driven step by step with `GenerationRun.next()`; it must run
-    /// to its `.finished` event (or be cancelled and stepped once more) before the next starts.
-    public func makeRun(prompt: [Int32], options: GenerationOptions = GenerationOptions()) throws -> GenerationRun {
+    /// A run for `prompt`, checked: the checks every request passes before it may disturb others.
+    private func checkedRun(prompt: [Int32], options: GenerationOptions, driver: SingleSequenceDriver?,
+                            onClose: @escaping () -> Void = {}) throws -> GenerationRun {
         guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
         guard options.maxTokens >= 0 else { throw GenerationError.invalidOption(name: "maxTokens", reason: "must be at least 0") }
         guard options.minTokens >= 0 else { throw GenerationError.invalidOption(name: "minTokens", reason: "must be at least 0") }
@@ -58,46 +75,85 @@ public final class Generator: @unchecked Sendable {
         if let bad = prompt.first(where: { $0 < 0 || Int($0) >= model.vocabularySize }) {
             throw GenerationError.invalidOption(name: "prompt", reason: "token \(bad) is outside the vocabulary of \(model.vocabularySize)")
         }
+        guard prompt.count <= model.capacity else {
+            throw GenerationError.promptTooLong(tokens: prompt.count, context: model.capacity)
+        }
         let sampler = try Sampler(parameters: options.sampling, tokenizer: tokenizer)
+        let ends = (options.stopAtModelEndTokens ? endTokens : []).union(options.stopTokens)
+        return GenerationRun(tokenizer: tokenizer, sampler: sampler, options: options, prompt: prompt, endTokens: ends,
+                             capacity: model.capacity, driver: driver, onClose: onClose)
+    }
+
+    /// Starts a generation to be driven step by step with `GenerationRun.next()`; it must run
+    /// to its `.finished` event (or be cancelled and stepped once more) before the next starts.
+    public func makeRun(prompt: [Int32], options: GenerationOptions = GenerationOptions()) throws -> GenerationRun {
         idle.lock()
         while busy { idle.wait() }
         busy = true
         idle.unlock()
-        let ends = (options.stopAtModelEndTokens ? endTokens : []).union(options.stopTokens)
-        return GenerationRun(model: model, tokenizer: tokenizer, sampler: sampler, options: options, prompt: prompt,
-                             endTokens: ends, mirror: mirror) { [idle] in
+        let release = { [idle] in
             idle.lock()
             self.busy = false
             idle.broadcast()
             idle.unlock()
         }
+        do {
+            return try checkedRun(prompt: prompt, options: options, driver: SingleSequenceDriver(model: model, mirror: mirror),
+                                  onClose: release)
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    /// Queues a generation of `prompt` with the scheduler and returns at once; `onEvent` gets its
+    /// events in order, on the scheduler's thread, ending with `.finished`. Over a model that
+    /// cannot batch it runs on a thread of its own, after the runs before it.
+    public func submit(prompt: [Int32], options: GenerationOptions = GenerationOptions(),
+                       onEvent: @escaping @Sendable (GenerationEvent) -> Void) throws -> GenerationHandle {
+        if let scheduler {
+            return scheduler.submit(try checkedRun(prompt: prompt, options: options, driver: nil), onEvent: onEvent)
+        }
+        let run = try makeRun(prompt: prompt, options: options)
+        let handle = GenerationHandle(run: run)
+        let thread = Thread {
+            do {
+                while !run.isFinished { for event in try run.next() { onEvent(event) } }
+                handle.end(nil)
+            } catch {
+                handle.end(error)
+            }
+        }
+        thread.name = "loom-generate"
+        thread.stackSize = 8 << 20
+        thread.start()
+        return handle
     }
 
     /// Generates a continuation of `prompt` as a stream of events, ending with `.finished`.
     ///
-    /// The model runs on a thread of its own. Cancelling the consuming task (or dropping the
-    /// stream) stops generation within one step.
+    /// Cancelling the consuming task (or dropping the stream) stops generation within one step.
     public func generate(prompt: [Int32], options: GenerationOptions = GenerationOptions()) -> AsyncThrowingStream<GenerationEvent, Error> {
         AsyncThrowingStream { continuation in
-            let run: GenerationRun
-            do { run = try makeRun(prompt: prompt, options: options) } catch {
+            let handle: GenerationHandle
+            do {
+                handle = try submit(prompt: prompt, options: options) { continuation.yield($0) }
+            } catch {
                 continuation.finish(throwing: error)
                 return
             }
-            continuation.onTermination = { _ in run.cancel() }
-            let thread = Thread {
+            continuation.onTermination = { [scheduler] _ in
+                handle.cancel()
+                scheduler?.wake()
+            }
+            DispatchQueue.global().async {
                 do {
-                    while !run.isFinished {
-                        for event in try run.next() { continuation.yield(event) }
-                    }
+                    try handle.wait()
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
                 }
             }
-            thread.name = "loom-generate"
-            thread.stackSize = 8 << 20
-            thread.start()
         }
     }
 

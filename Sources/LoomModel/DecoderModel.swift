@@ -33,9 +33,9 @@ public final class DecoderModel: @unchecked Sendable {
         return most
     }
 
-    /// Looks up `tokens` into `scratch.hidden` ([tokens.count, hidden]). Ids are checked first,
+    /// Looks up the batch's tokens into `scratch.hidden` ([rows, hidden]). Ids are checked first,
     /// so a bad id changes nothing.
-    public func embed(_ tokens: ArraySlice<Int>, scratch: ForwardScratch) throws {
+    public func embed(_ tokens: [Int], scratch: ForwardScratch) throws {
         let hidden = config.hiddenSize
         if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
@@ -45,12 +45,14 @@ public final class DecoderModel: @unchecked Sendable {
         }
     }
 
-    /// Runs layer `index` over the `count` tokens in `scratch.hidden`, at positions
-    /// `start..<start+count`, storing their keys and values in `cache`.
-    public func runLayer(_ index: Int, start: Int, count: Int, cache: any KVCacheLayer, rope: RotaryTable,
+    /// Runs layer `index` over the rows of `batch` in `scratch.hidden`, storing their keys and
+    /// values in `cache` at the batch's slots. Every row's arithmetic is its own: the result for a
+    /// row does not depend on the other rows of the pass.
+    public func runLayer(_ index: Int, batch: ForwardBatch, cache: any KVCacheLayer, rope: RotaryTable,
                          scratch: ForwardScratch, pool: ThreadPool) throws {
-        guard start + count <= cache.capacity, start + count <= rope.positions else {
-            throw ModelError.contextFull(position: start + count - 1, capacity: min(cache.capacity, rope.positions))
+        let count = batch.rowCount
+        if let last = batch.positions.max(), last >= rope.positions {
+            throw ModelError.contextFull(position: last, capacity: rope.positions)
         }
         let layer = weights.layers[index]
         let c = config
@@ -62,7 +64,7 @@ public final class DecoderModel: @unchecked Sendable {
         let attn = scratch.attention.pointer    // [count, heads, headDim]
         let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
 
-        // Element-wise steps are split over tokens for prompts; one token runs inline, since a
+        // Element-wise steps are split over rows for prompts; one row runs inline, since a
         // pool dispatch costs more than the work.
         func perToken(_ body: (Range<Int>) -> Void) {
             if count == 1 { body(0..<1) } else { pool.parallelFor(count, grain: 4, body) }
@@ -73,24 +75,28 @@ public final class DecoderModel: @unchecked Sendable {
                     into: xn + t.lowerBound * hidden)
         }
         multiply(xn, batch: count, by: [(layer.query, q), (layer.key, k), (layer.value, v)], scratch: mm, pool: pool)
-        perToken { t in
-            let qt = q + t.lowerBound * c.queryWidth, kt = k + t.lowerBound * c.kvWidth, vt = v + t.lowerBound * c.kvWidth
-            addBias(layer.queryBias, to: qt, rows: t.count, width: c.queryWidth)
-            addBias(layer.keyBias, to: kt, rows: t.count, width: c.kvWidth)
-            addBias(layer.valueBias, to: vt, rows: t.count, width: c.kvWidth)
-            if let qn = layer.queryNorm, let kn = layer.keyNorm {
-                rmsNorm(qt, weight: qn.pointer, eps: c.rmsNormEps, rows: t.count * c.headCount, width: c.headDim, into: qt)
-                rmsNorm(kt, weight: kn.pointer, eps: c.rmsNormEps, rows: t.count * c.kvHeadCount, width: c.headDim, into: kt)
-            }
-            for i in t {
-                rope.apply(q + i * c.queryWidth, heads: c.headCount, position: start + i)
-                rope.apply(k + i * c.kvWidth, heads: c.kvHeadCount, position: start + i)
+        batch.positions.withUnsafeBufferPointer { positions in
+            perToken { t in
+                let qt = q + t.lowerBound * c.queryWidth, kt = k + t.lowerBound * c.kvWidth, vt = v + t.lowerBound * c.kvWidth
+                addBias(layer.queryBias, to: qt, rows: t.count, width: c.queryWidth)
+                addBias(layer.keyBias, to: kt, rows: t.count, width: c.kvWidth)
+                addBias(layer.valueBias, to: vt, rows: t.count, width: c.kvWidth)
+                if let qn = layer.queryNorm, let kn = layer.keyNorm {
+                    rmsNorm(qt, weight: qn.pointer, eps: c.rmsNormEps, rows: t.count * c.headCount, width: c.headDim, into: qt)
+                    rmsNorm(kt, weight: kn.pointer, eps: c.rmsNormEps, rows: t.count * c.kvHeadCount, width: c.headDim, into: kt)
+                }
+                for i in t {
+                    rope.apply(q + i * c.queryWidth, heads: c.headCount, position: positions[i])
+                    rope.apply(k + i * c.kvWidth, heads: c.kvHeadCount, position: positions[i])
+                }
             }
         }
-        cache.store(keys: k, values: v, start: start, count: count)
-        cache.attend(queries: q, start: start, count: count, heads: c.headCount,
-                     scale: 1 / Float(c.headDim).squareRoot(), window: c.slidingWindow,
-                     into: attn, scores: scratch.scores.buffer, pool: pool)
+        batch.slots.withUnsafeBufferPointer { cache.store(keys: k, values: v, slots: $0.baseAddress!, count: count) }
+        batch.pageTables.withUnsafeBufferPointer { tables in
+            cache.attend(queries: q, spans: batch.spans, pageTables: tables.baseAddress!, heads: c.headCount,
+                         scale: 1 / Float(c.headDim).squareRoot(), window: c.slidingWindow,
+                         into: attn, scores: scratch.scores.buffer, pool: pool)
+        }
         // The output projection reuses `normed` as its destination, then joins the residual.
         layer.output.multiply(attn, batch: count, into: xn, scratch: mm, pool: pool)
         perToken { t in

@@ -2,7 +2,8 @@ import LoomCore
 import LoomFormats
 import LoomKernels
 
-/// The activations of one forward chunk of up to `maxTokens` tokens, allocated once per device.
+/// The activations of one forward pass of up to `maxTokens` rows (of any sequences), allocated
+/// once per device; attention scores are sized for the longest sequence, `sequenceLength`.
 /// `byteCount` is the same arithmetic the planner uses, so the plan and the arena agree.
 public final class ForwardScratch: @unchecked Sendable {
     public let maxTokens: Int
@@ -18,25 +19,25 @@ public final class ForwardScratch: @unchecked Sendable {
     public let matmul: ArenaBuffer<UInt8>      // quantized activations for the widest matmul
 
     /// Float counts of each buffer, in declaration order, then the matmul bytes.
-    static func floatCounts(config: ModelConfig, maxTokens: Int, threads: Int, cacheCapacity: Int) -> [Int] {
+    static func floatCounts(config: ModelConfig, maxTokens: Int, threads: Int, sequenceLength: Int) -> [Int] {
         [maxTokens * config.hiddenSize, maxTokens * config.hiddenSize, maxTokens * config.queryWidth,
          maxTokens * config.kvWidth, maxTokens * config.kvWidth, maxTokens * config.queryWidth,
          maxTokens * config.intermediateSize, maxTokens * config.intermediateSize,
-         threads * BlockedAttention.workerScratchFloats(capacity: cacheCapacity, heads: config.headCount,
+         threads * BlockedAttention.workerScratchFloats(capacity: sequenceLength, heads: config.headCount,
                                                         kvHeads: config.kvHeadCount, headDim: config.headDim, maxTokens: maxTokens)]
     }
 
     /// Bytes this scratch takes (each buffer carries up to 64 bytes of alignment slack).
-    public static func byteCount(config: ModelConfig, maxTokens: Int, threads: Int, cacheCapacity: Int,
+    public static func byteCount(config: ModelConfig, maxTokens: Int, threads: Int, sequenceLength: Int,
                                  matmulScratchBytes: Int) -> Int {
-        floatCounts(config: config, maxTokens: maxTokens, threads: threads, cacheCapacity: cacheCapacity)
+        floatCounts(config: config, maxTokens: maxTokens, threads: threads, sequenceLength: sequenceLength)
             .reduce(0) { $0 + $1 * 4 } + matmulScratchBytes
     }
 
-    public init(config: ModelConfig, maxTokens: Int, threads: Int, cacheCapacity: Int,
+    public init(config: ModelConfig, maxTokens: Int, threads: Int, sequenceLength: Int,
                 matmulScratchBytes: Int, arena: MemoryArena) throws {
         self.maxTokens = maxTokens
-        let counts = Self.floatCounts(config: config, maxTokens: maxTokens, threads: threads, cacheCapacity: cacheCapacity)
+        let counts = Self.floatCounts(config: config, maxTokens: maxTokens, threads: threads, sequenceLength: sequenceLength)
         func take(_ i: Int) throws -> ArenaBuffer<Float> { try arena.allocate(Float.self, count: counts[i], label: "scratch") }
         hidden = try take(0); normed = try take(1); query = try take(2); key = try take(3); value = try take(4)
         attention = try take(5); gate = try take(6); up = try take(7); scores = try take(8)

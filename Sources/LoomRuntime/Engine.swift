@@ -15,15 +15,25 @@ public struct EngineOptions: Sendable {
     public var budgetBytes: Int?
     /// Logit rows computed per LM-head pass: 1 suits generation; more speeds up all-position logits.
     public var logitsRows: Int = 1
+    /// Sequences run at once.
+    public var parallel: Int = 1
+    /// Tokens of the KV-cache page pool.
+    public var cacheTokens: CacheTokens = .perSequence
+    /// Positions per KV-cache page.
+    public var pageTokens: Int = PlanRequest.defaultPageTokens
 
     public init(maxSequenceLength: Int? = nil, maxBatch: Int = 512, cacheType: CacheType = .fp16,
-                threads: Int = ThreadPool.processorCount, budgetBytes: Int? = nil, logitsRows: Int = 1) {
+                threads: Int = ThreadPool.processorCount, budgetBytes: Int? = nil, logitsRows: Int = 1, parallel: Int = 1,
+                cacheTokens: CacheTokens = .perSequence, pageTokens: Int = PlanRequest.defaultPageTokens) {
         self.maxSequenceLength = maxSequenceLength
         self.maxBatch = maxBatch
         self.cacheType = cacheType
         self.threads = threads
         self.budgetBytes = budgetBytes
         self.logitsRows = logitsRows
+        self.parallel = parallel
+        self.cacheTokens = cacheTokens
+        self.pageTokens = pageTokens
     }
 }
 
@@ -39,23 +49,59 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A loaded model with its cache and scratch, evaluating tokens one chunk at a time and keeping
-/// its position, as llama.cpp's context does.
+/// What logits a chunk of a forward pass wants back.
+public enum LogitRows: Sendable, Equatable {
+    case none
+    /// The last token's (to sample the next one).
+    case last
+    /// Every token's.
+    case all
+}
+
+/// Tokens to append to one sequence in a forward pass.
+public struct SequenceChunk: Sendable, Equatable {
+    public var sequence: SequenceID
+    public var tokens: [Int]
+    public var logits: LogitRows
+
+    public init(sequence: SequenceID, tokens: [Int], logits: LogitRows = .last) {
+        self.sequence = sequence
+        self.tokens = tokens
+        self.logits = logits
+    }
+}
+
+/// A loaded model with its paged KV cache and scratch, running forward passes over the tokens
+/// of many sequences at once.
+///
+/// Sequences are created, forked (sharing their pages), truncated and freed through the engine;
+/// `forward` appends a chunk of tokens to each of several sequences in one pass over the weights.
+/// Full pages are indexed by their tokens and everything before them, so a new sequence whose
+/// prompt begins like an earlier one maps those pages (`mapCachedPrefix`) instead of recomputing
+/// them. The single-sequence API of `TokenEvaluator` (`evaluate`, `rewind`, `position`) drives a
+/// default sequence.
 ///
 /// Everything it allocates is named by its `MemoryPlan`, in the arena of the device the plan
-/// chose. Layers on different devices run one after another on the shared thread pool: a
-/// single sequence's layers are sequential, so each device gets every thread while it works,
-/// and the hidden state is copied from one device's scratch to the next at the boundary.
+/// chose. Layers on different devices run one after another on the shared thread pool, and the
+/// hidden state is copied from one device's scratch to the next at the boundary. An engine is
+/// driven from one thread at a time.
 public final class Engine: @unchecked Sendable {
     public let model: DecoderModel
     public let plan: MemoryPlan
     public let pool: ThreadPool
-    public let capacity: Int
+    /// Which pages each sequence holds, and the prefix index.
+    public let pages: PagePool
     private let devices: [DeviceContext]
     private let host: MemoryArena?
     private let cache: [any KVCacheLayer]
-    /// Tokens held in the cache.
-    public private(set) var position = 0
+    private let defaultSequence: SequenceID
+
+    /// Positions one sequence can hold (the plan's `--max-seq-len`).
+    public var capacity: Int { plan.maxSequenceLength }
+    /// Rows one forward pass takes at most.
+    public var chunkTokens: Int { plan.chunkTokens }
+    /// Tokens held by the default sequence.
+    public var position: Int { (try? pages.length(defaultSequence)) ?? 0 }
 
     /// Loads a Hugging Face model directory (config.json + safetensors) onto one device.
     public convenience init(directory: String, options: EngineOptions = EngineOptions()) throws {
@@ -66,11 +112,12 @@ public final class Engine: @unchecked Sendable {
     public static func singleDevicePlan(_ footprint: ModelFootprint, _ options: EngineOptions) throws -> MemoryPlan {
         let length = options.maxSequenceLength ?? min(footprint.config.maxPositionEmbeddings, 4096)
         guard length > 0 else { throw EngineError.invalidOption(name: "maxSequenceLength", reason: "must be positive") }
-        guard options.maxBatch > 0, options.logitsRows > 0, options.threads > 0 else {
-            throw EngineError.invalidOption(name: "maxBatch/logitsRows/threads", reason: "must be positive")
+        guard options.maxBatch > 0, options.logitsRows > 0, options.threads > 0, options.parallel > 0 else {
+            throw EngineError.invalidOption(name: "maxBatch/logitsRows/threads/parallel", reason: "must be positive")
         }
         let device = DeviceSpec(name: "cpu0", budgetBytes: options.budgetBytes ?? (1 << 60), kind: .cpu)
         let request = PlanRequest(devices: [device], maxSequenceLength: length, cacheType: options.cacheType,
+                                  parallel: options.parallel, cacheTokens: options.cacheTokens, pageTokens: options.pageTokens,
                                   chunkTokens: options.maxBatch, threads: options.threads,
                                   logitsRows: options.logitsRows, reserveBytes: 0)
         return Planner.plan(footprint, request)
@@ -87,7 +134,7 @@ public final class Engine: @unchecked Sendable {
             throw EngineError.invalidOption(name: "cache", reason: "\(request.cacheType.rawValue) quantizes groups of 32 within a head, and head_dim is \(config.headDim)")
         }
         self.plan = plan
-        capacity = plan.maxSequenceLength * request.batch
+        pages = PagePool(pageTokens: plan.pageTokens, pageCount: plan.cachePages, maxSequenceLength: plan.maxSequenceLength)
         pool = ThreadPool(threads: request.threads)
         let devices = plan.devices.map(DeviceContext.init)
         self.devices = devices
@@ -106,26 +153,30 @@ public final class Engine: @unchecked Sendable {
             (device.rope, device.ropeStorage) = try model.makeRotaryTable(positions: plan.maxSequenceLength,
                                                                          layout: ropeLayout, arena: device.arena)
             device.scratch = try ForwardScratch(config: config, maxTokens: chunk, threads: request.threads,
-                                                cacheCapacity: capacity, matmulScratchBytes: model.matmulScratchBytes(batch: chunk),
-                                                arena: device.arena)
+                                                sequenceLength: plan.maxSequenceLength,
+                                                matmulScratchBytes: model.matmulScratchBytes(batch: chunk), arena: device.arena)
         }
         var layers: [any KVCacheLayer] = []
+        let (kvHeads, headDim, pageTokens, pageCount) = (config.kvHeadCount, config.headDim, plan.pageTokens, plan.cachePages)
         for i in 0..<config.layerCount {
             let arena = devices[plan.layerDevice[i]].arena
             switch request.cacheType {
             case .f32:
-                layers.append(try DenseKVCacheLayer<F32Element>(kvHeads: config.kvHeadCount, headDim: config.headDim, capacity: capacity, arena: arena))
+                layers.append(try DenseKVCacheLayer<F32Element>(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens,
+                                                                pageCount: pageCount, arena: arena))
             case .fp16:
-                layers.append(try DenseKVCacheLayer<F16Element>(kvHeads: config.kvHeadCount, headDim: config.headDim, capacity: capacity, arena: arena))
+                layers.append(try DenseKVCacheLayer<F16Element>(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens,
+                                                                pageCount: pageCount, arena: arena))
             case .q8, .q6, .q4:
                 let bits = QuantizedKVCacheLayer.bits(for: request.cacheType)!
-                layers.append(try QuantizedKVCacheLayer(kvHeads: config.kvHeadCount, headDim: config.headDim, capacity: capacity,
+                layers.append(try QuantizedKVCacheLayer(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount,
                                                         keyBits: bits.key, valueBits: bits.value, arena: arena))
             }
         }
         cache = layers
         let headDevice = devices[plan.headDevice]
         headDevice.logits = try headDevice.arena.allocate(Float.self, count: headDevice.planned.logitsBytes / 4, label: "logits")
+        defaultSequence = pages.create()
     }
 
     public var config: ModelConfig { model.config }
@@ -136,16 +187,149 @@ public final class Engine: @unchecked Sendable {
                                   peakBytes: $0.arena.peak, byLabel: $0.arena.usageByLabel) }
     }
 
-    /// Forgets the cached tokens.
-    public func reset() { position = 0 }
+    // MARK: sequences
 
-    /// Drops cached tokens after `newPosition` (for rewinding on banned strings or edits).
-    public func rewind(to newPosition: Int) {
-        position = max(0, min(position, newPosition))
+    /// A new empty sequence.
+    public func createSequence() -> SequenceID { pages.create() }
+
+    /// Maps onto the empty sequence `id` the cached pages `prompt` begins with and returns the
+    /// tokens they hold (a multiple of the page size, never the whole prompt): evaluate the rest.
+    public func mapCachedPrefix(_ id: SequenceID, prompt: [Int]) throws -> Int {
+        try pages.mapCachedPrefix(id, prompt: prompt.map { Int32(truncatingIfNeeded: $0) })
     }
 
-    /// Appends `tokens` to the context and returns the logits of the last one, or of every one
-    /// when `allPositions` is true ([tokens.count][vocab]).
+    /// A new sequence sharing the first `length` tokens of `id` (all by default).
+    public func fork(_ id: SequenceID, length: Int? = nil) throws -> SequenceID { try pages.fork(id, length: length) }
+
+    /// Drops the tokens of `id` after the first `length`.
+    public func truncate(_ id: SequenceID, to length: Int) throws { try pages.truncate(id, to: length) }
+
+    /// Releases the pages of `id`; its full pages stay cached for later prompts.
+    public func free(_ id: SequenceID) { pages.free(id) }
+
+    /// Tokens held by `id`.
+    public func length(_ id: SequenceID) throws -> Int { try pages.length(id) }
+
+    // MARK: forward
+
+    /// Appends each chunk's tokens to its sequence in one forward pass (every chunk of a
+    /// different sequence, all rows together at most `chunkTokens`), and returns for each chunk
+    /// the logits it asked for ([rows][vocab]). On error no sequence changes.
+    public func forward(_ chunks: [SequenceChunk]) throws -> [[[Float]]] {
+        let rows = chunks.reduce(0) { $0 + $1.tokens.count }
+        guard rows > 0 else { return chunks.map { _ in [] } }
+        guard rows <= plan.chunkTokens else {
+            throw EngineError.invalidOption(name: "chunks", reason: "\(rows) rows in one pass; the plan's scratch holds \(plan.chunkTokens) (--chunk)")
+        }
+        guard Set(chunks.map(\.sequence)).count == chunks.count else {
+            throw EngineError.invalidOption(name: "chunks", reason: "a sequence appears twice in one pass")
+        }
+        for chunk in chunks {
+            if let bad = chunk.tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+                throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
+            }
+        }
+        // Reserve every chunk's pages, or none.
+        var batch = ForwardBatch()
+        var reserved: [(SequenceID, Int)] = []
+        do {
+            for chunk in chunks where !chunk.tokens.isEmpty {
+                let before = try pages.length(chunk.sequence)
+                if before + chunk.tokens.count > capacity {
+                    throw ModelError.contextFull(position: before + chunk.tokens.count - 1, capacity: capacity)
+                }
+                let append = try pages.reserve(chunk.sequence, appending: chunk.tokens.count)
+                reserved.append((chunk.sequence, before))
+                for copy in append.copies {
+                    for layer in cache { layer.copyPage(Int(copy.source), to: Int(copy.destination), positions: copy.positions) }
+                }
+                batch.spans.append(AttentionSpan(row: batch.tokens.count, count: chunk.tokens.count, start: append.start,
+                                                 pageTableOffset: batch.pageTables.count))
+                batch.pageTables += try pages.pages(chunk.sequence)
+                batch.tokens += chunk.tokens
+                batch.positions += Array(append.start..<(append.start + chunk.tokens.count))
+                batch.slots += append.slots
+            }
+            let logits = try run(batch, chunks: chunks)
+            for chunk in chunks where !chunk.tokens.isEmpty {
+                try pages.commit(chunk.sequence, tokens: chunk.tokens.map { Int32($0) })
+            }
+            return logits
+        } catch {
+            for (sequence, length) in reserved { try? pages.truncate(sequence, to: length) }
+            throw error
+        }
+    }
+
+    /// Embedding, layers and LM head over `batch`; the logits each chunk asked for.
+    private func run(_ batch: ForwardBatch, chunks: [SequenceChunk]) throws -> [[[Float]]] {
+        let vocab = config.vocabSize
+        let hidden = config.hiddenSize
+        let firstDevice = devices[plan.layerDevice.first ?? plan.headDevice]
+        let headDevice = devices[plan.headDevice]
+        var current = firstDevice
+        try model.embed(batch.tokens, scratch: current.scratch!)
+        for layer in 0..<config.layerCount {
+            let device = devices[plan.layerDevice[layer]]
+            if device !== current {
+                device.scratch!.hidden.pointer.update(from: current.scratch!.hidden.pointer, count: batch.rowCount * hidden)
+                current = device
+            }
+            try model.runLayer(layer, batch: batch, cache: cache[layer], rope: device.rope!, scratch: device.scratch!, pool: pool)
+        }
+        if headDevice !== current {
+            headDevice.scratch!.hidden.pointer.update(from: current.scratch!.hidden.pointer, count: batch.rowCount * hidden)
+        }
+        // The rows whose logits are wanted, moved to the front of the hidden state in order.
+        var wanted: [Int] = []
+        var row = 0
+        for chunk in chunks {
+            let n = chunk.tokens.count
+            switch chunk.logits {
+            case .none: break
+            case .last: if n > 0 { wanted.append(row + n - 1) }
+            case .all: wanted += Array(row..<(row + n))
+            }
+            row += n
+        }
+        let h = headDevice.scratch!.hidden.pointer
+        for (j, r) in wanted.enumerated() where j != r { (h + j * hidden).update(from: h + r * hidden, count: hidden) }
+        var rowsOut: [[Float]] = []
+        rowsOut.reserveCapacity(wanted.count)
+        let rowsPerPass = headDevice.logits!.count / vocab
+        var done = 0
+        while done < wanted.count {
+            let rows = done..<min(wanted.count, done + rowsPerPass)
+            model.logits(rows: rows, scratch: headDevice.scratch!, into: headDevice.logits!.pointer, pool: pool)
+            for r in 0..<rows.count {
+                rowsOut.append(Array(UnsafeBufferPointer(start: headDevice.logits!.pointer + r * vocab, count: vocab)))
+            }
+            done = rows.upperBound
+        }
+        // Hand each chunk its rows.
+        var result: [[[Float]]] = []
+        var next = 0
+        for chunk in chunks {
+            let n = chunk.logits == .all ? chunk.tokens.count : chunk.logits == .last && !chunk.tokens.isEmpty ? 1 : 0
+            result.append(Array(rowsOut[next..<(next + n)]))
+            next += n
+        }
+        return result
+    }
+
+    // MARK: one sequence
+
+    /// Forgets the default sequence's tokens.
+    public func reset() { try? pages.truncate(defaultSequence, to: 0) }
+
+    /// Drops the default sequence's tokens after `newPosition` (for rewinding on banned strings or edits).
+    public func rewind(to newPosition: Int) {
+        try? pages.truncate(defaultSequence, to: max(0, newPosition))
+    }
+
+    /// Appends `tokens` to the default sequence and returns the logits of the last one, or of
+    /// every one when `allPositions` is true ([tokens.count][vocab]). Long inputs run as several
+    /// passes of at most `chunkTokens`.
     public func evaluate(_ tokens: [Int], allPositions: Bool = false) throws -> [[Float]] {
         guard !tokens.isEmpty else { return [] }
         guard position + tokens.count <= capacity else {
@@ -154,44 +338,21 @@ public final class Engine: @unchecked Sendable {
         if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
         }
-        let vocab = config.vocabSize
-        let hidden = config.hiddenSize
-        let firstDevice = devices[plan.layerDevice.first ?? plan.headDevice]
-        let headDevice = devices[plan.headDevice]
         var result: [[Float]] = []
         var offset = 0
-        while offset < tokens.count {
-            let count = min(plan.chunkTokens, tokens.count - offset)
-            var current = firstDevice
-            try model.embed(tokens[offset..<(offset + count)], scratch: current.scratch!)
-            for layer in 0..<config.layerCount {
-                let device = devices[plan.layerDevice[layer]]
-                if device !== current {
-                    device.scratch!.hidden.pointer.update(from: current.scratch!.hidden.pointer, count: count * hidden)
-                    current = device
-                }
-                try model.runLayer(layer, start: position, count: count, cache: cache[layer], rope: device.rope!,
-                                   scratch: device.scratch!, pool: pool)
+        let start = position
+        do {
+            while offset < tokens.count {
+                let count = min(plan.chunkTokens, tokens.count - offset)
+                let isLast = offset + count == tokens.count
+                let chunk = SequenceChunk(sequence: defaultSequence, tokens: Array(tokens[offset..<(offset + count)]),
+                                          logits: allPositions ? .all : isLast ? .last : .none)
+                result += try forward([chunk])[0]
+                offset += count
             }
-            if headDevice !== current {
-                headDevice.scratch!.hidden.pointer.update(from: current.scratch!.hidden.pointer, count: count * hidden)
-            }
-            let isLast = offset + count == tokens.count
-            if allPositions || isLast {
-                let wanted = allPositions ? 0..<count : (count - 1)..<count
-                let rowsPerPass = headDevice.logits!.count / vocab
-                var row = wanted.lowerBound
-                while row < wanted.upperBound {
-                    let rows = row..<min(wanted.upperBound, row + rowsPerPass)
-                    model.logits(rows: rows, scratch: headDevice.scratch!, into: headDevice.logits!.pointer, pool: pool)
-                    for r in 0..<rows.count {
-                        result.append(Array(UnsafeBufferPointer(start: headDevice.logits!.pointer + r * vocab, count: vocab)))
-                    }
-                    row = rows.upperBound
-                }
-            }
-            position += count
-            offset += count
+        } catch {
+            rewind(to: start)
+            throw error
         }
         return result
     }

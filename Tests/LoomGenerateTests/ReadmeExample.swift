@@ -16,7 +16,7 @@ func continueText(_ prompt: String, modelPath: String) async throws -> String {
         case .text(let chunk):
             text += chunk
             print(chunk, terminator: "")
-        case .token:
+        case .token, .preempted:
             break
         case .finished(let reason, let timings):
             print("\n[\(reason), \(timings.generatedTokens) tokens, \(timings.generationTokensPerSecond) tok/s]")

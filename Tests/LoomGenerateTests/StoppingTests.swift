@@ -22,6 +22,7 @@ struct StoppingTests {
                 case .text(let t): chunks.append(t)
                 case .token(let t): tokens.append(t.id)
                 case .finished(let r, _): reason = r
+                case .preempted: break
                 }
             }
         }

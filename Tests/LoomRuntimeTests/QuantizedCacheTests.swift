@@ -1,6 +1,7 @@
 import Testing
 import LoomCore
 import LoomKernels
+import LoomModel
 import LoomRuntime
 
 @Suite struct QuantizedCacheTests {
@@ -24,30 +25,72 @@ import LoomRuntime
         for i in 0..<32 { #expect(abs(x[i] - original[i]) < 1e-5) }
     }
 
+    /// A cache layer of `type` holding `pageCount` pages of `pageTokens`.
+    static func layer(_ type: CacheType, kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int,
+                      arena: MemoryArena) throws -> any KVCacheLayer {
+        switch type {
+        case .f32: return try DenseKVCacheLayer<F32Element>(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount, arena: arena)
+        case .fp16: return try DenseKVCacheLayer<F16Element>(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount, arena: arena)
+        default:
+            let bits = QuantizedKVCacheLayer.bits(for: type)!
+            return try QuantizedKVCacheLayer(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount,
+                                             keyBits: bits.key, valueBits: bits.value, arena: arena)
+        }
+    }
+
+    /// Stores `length` positions of one sequence into `layer` through `table` (page ids in
+    /// position order) and runs causal attention for all of them.
+    static func attend(_ layer: any KVCacheLayer, table: [Int32], length: Int, kvHeads: Int, heads: Int, headDim: Int,
+                       window: Int? = nil, threads: Int = 2) -> [Float] {
+        let pool = ThreadPool(threads: threads)
+        let k = values(length * kvHeads * headDim, seed: 11)
+        let v = values(length * kvHeads * headDim, seed: 12)
+        let q = values(length * heads * headDim, seed: 13)
+        let pageTokens = layer.pageTokens
+        let slots: [Int32] = (0..<length).map { (p: Int) -> Int32 in table[p / pageTokens] * Int32(pageTokens) + Int32(p % pageTokens) }
+        var out = [Float](repeating: 0, count: q.count)
+        var scores = [Float](repeating: 0, count: threads * BlockedAttention.workerScratchFloats(capacity: length, heads: heads, kvHeads: kvHeads,
+                                                                                                 headDim: headDim, maxTokens: length))
+        layer.store(keys: k, values: v, slots: slots, count: length)
+        scores.withUnsafeMutableBufferPointer { scores in
+            layer.attend(queries: q, spans: [AttentionSpan(row: 0, count: length, start: 0)], pageTables: table, heads: heads,
+                         scale: 0.125, window: window, into: &out, scores: scores, pool: pool)
+        }
+        return out
+    }
+
     /// Attention over a quantized cache against the same attention over an exact f32 cache.
     func attentionError(_ type: CacheType, length: Int = 40) throws -> Float {
         let (kvHeads, heads, headDim) = (2, 4, 64)
         let arena = MemoryArena(name: "test")
-        let pool = ThreadPool(threads: 2)
-        let exact = try DenseKVCacheLayer<F32Element>(kvHeads: kvHeads, headDim: headDim, capacity: length, arena: arena)
-        let bits = try #require(QuantizedKVCacheLayer.bits(for: type))
-        let quantized = try QuantizedKVCacheLayer(kvHeads: kvHeads, headDim: headDim, capacity: length,
-                                                  keyBits: bits.key, valueBits: bits.value, arena: arena)
-        let k = Self.values(length * kvHeads * headDim, seed: 11)
-        let v = Self.values(length * kvHeads * headDim, seed: 12)
-        let q = Self.values(length * heads * headDim, seed: 13)
-        var outExact = [Float](repeating: 0, count: q.count), outQuant = outExact
-        var scores = [Float](repeating: 0, count: 2 * BlockedAttention.workerScratchFloats(capacity: length, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                                                                                           maxTokens: length))
-        exact.store(keys: k, values: v, start: 0, count: length)
-        quantized.store(keys: k, values: v, start: 0, count: length)
-        scores.withUnsafeMutableBufferPointer { scores in
-            exact.attend(queries: q, start: 0, count: length, heads: heads, scale: 0.125, window: nil, into: &outExact, scores: scores, pool: pool)
-            quantized.attend(queries: q, start: 0, count: length, heads: heads, scale: 0.125, window: nil, into: &outQuant, scores: scores, pool: pool)
-        }
+        let exact = try Self.layer(.f32, kvHeads: kvHeads, headDim: headDim, pageTokens: length, pageCount: 1, arena: arena)
+        let quantized = try Self.layer(type, kvHeads: kvHeads, headDim: headDim, pageTokens: length, pageCount: 1, arena: arena)
+        let outExact = Self.attend(exact, table: [0], length: length, kvHeads: kvHeads, heads: heads, headDim: headDim)
+        let outQuant = Self.attend(quantized, table: [0], length: length, kvHeads: kvHeads, heads: heads, headDim: headDim)
         var worst: Float = 0, scale: Float = 0
-        for i in q.indices { worst = max(worst, abs(outExact[i] - outQuant[i])); scale = max(scale, abs(outExact[i])) }
+        for i in outExact.indices { worst = max(worst, abs(outExact[i] - outQuant[i])); scale = max(scale, abs(outExact[i])) }
         return worst / scale
+    }
+
+    /// Attention read through a page table of small, shuffled pages equals attention over one
+    /// contiguous page, bit for bit, for every cache type, with and without a sliding window,
+    /// and for head sizes the tile kernels take (64) and do not (8, per-head attention).
+    @Test(arguments: CacheType.allCases)
+    func pagedAttentionEqualsContiguousAttention(_ type: CacheType) throws {
+        for (headDim, window) in [(64, nil), (64, 50), (8, nil), (8, 7)] as [(Int, Int?)] {
+            if type != .f32 && type != .fp16 && headDim % 32 != 0 { continue }
+            let (kvHeads, heads, length, pageTokens) = (2, 4, 150, 16)
+            let pageCount = (length + pageTokens - 1) / pageTokens
+            let arena = MemoryArena(name: "test")
+            let contiguous = try Self.layer(type, kvHeads: kvHeads, headDim: headDim, pageTokens: length, pageCount: 1, arena: arena)
+            let paged = try Self.layer(type, kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount + 3, arena: arena)
+            // Pages out of order, and not starting at 0.
+            let table = (0..<pageCount).map { Int32((($0 * 7) + 3) % (pageCount + 3)) }
+            #expect(Set(table).count == pageCount)
+            let a = Self.attend(contiguous, table: [0], length: length, kvHeads: kvHeads, heads: heads, headDim: headDim, window: window)
+            let b = Self.attend(paged, table: table, length: length, kvHeads: kvHeads, heads: heads, headDim: headDim, window: window)
+            #expect(a.map { $0.bitPattern } == b.map { $0.bitPattern }, "\(type) head_dim \(headDim) window \(String(describing: window))")
+        }
     }
 
     @Test func quantizedAttentionTracksExactAttention() throws {
@@ -64,7 +107,8 @@ import LoomRuntime
     func cacheBytesMatchThePlannerFormula(_ type: CacheType) throws {
         let arena = MemoryArena(name: "test")
         let bits = try #require(QuantizedKVCacheLayer.bits(for: type))
-        let layer = try QuantizedKVCacheLayer(kvHeads: 8, headDim: 128, capacity: 100, keyBits: bits.key, valueBits: bits.value, arena: arena)
+        let layer = try QuantizedKVCacheLayer(kvHeads: 8, headDim: 128, pageTokens: 4, pageCount: 25, keyBits: bits.key,
+                                              valueBits: bits.value, arena: arena)
         #expect(arena.inUse == type.bytesPerTokenPerLayer(kvWidth: 8 * 128) * 100)
         _ = layer
     }

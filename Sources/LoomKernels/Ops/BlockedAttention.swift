@@ -36,6 +36,15 @@ public struct BlockedAttention {
         else { return nil }
     }
 
+    /// The blocked plan for any number of rows of any sequences, or nil when the tile kernels do
+    /// not take this head size or the workspace row is too small for one group. Unlike the
+    /// single-sequence plan it never declines a lone token: the choice of kernel must not depend
+    /// on the rows a pass happens to hold.
+    public init?(heads: Int, kvHeads: Int, headDim: Int, workspaceStride: Int) {
+        self.init(heads: heads, kvHeads: kvHeads, headDim: headDim)
+        guard Self.supports(headDim: headDim), fits(workspaceStride: workspaceStride) else { return nil }
+    }
+
     /// Whether the tile kernels handle this head size.
     static func supports(headDim: Int) -> Bool { headDim > 0 && headDim % 16 == 0 }
 
@@ -51,9 +60,9 @@ public struct BlockedAttention {
         2 * AttentionTile.width * headDim + rows * (2 * headDim + AttentionTile.width + 3)
     }
 
-    /// Floats per worker that a KV cache's `attend` scratch should hold for chunks of up to
-    /// `maxTokens` tokens: enough for per-head scores over the whole cache, and for a
-    /// blocked-attention workspace with the largest task such chunks make.
+    /// Floats per worker that a KV cache's `attend` scratch should hold for passes of up to
+    /// `maxTokens` rows: enough for per-head scores over the longest sequence (`capacity`
+    /// positions), and for a blocked-attention workspace with the largest task such passes make.
     public static func workerScratchFloats(capacity: Int, heads: Int, kvHeads: Int, headDim: Int, maxTokens: Int) -> Int {
         let shape = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim)
         let rows = min(shape.maxRows, max(1, maxTokens) * shape.groupSize)
@@ -74,7 +83,11 @@ public struct BlockedAttention {
     /// `first..<first+n` of a KV head.
     public typealias Loader = (_ kvHead: Int, _ first: Int, _ n: Int, _ keys: Bool, _ into: UnsafeMutablePointer<Float>) -> Void
 
-    /// Attention for `count` tokens at positions `start..<start+count`.
+    /// As `Loader`, for the sequence of span `span` of a multi-span call.
+    public typealias SpanLoader = (_ span: Int, _ kvHead: Int, _ first: Int, _ n: Int, _ keys: Bool,
+                                   _ into: UnsafeMutablePointer<Float>) -> Void
+
+    /// Attention for `count` tokens of one sequence at positions `start..<start+count`.
     /// - Parameters:
     ///   - queries: [count, heads, headDim]
     ///   - out: [count, heads, headDim]
@@ -84,24 +97,65 @@ public struct BlockedAttention {
     public func run(queries: UnsafePointer<Float>, start: Int, count: Int, scale: Float, window: Int?,
                     out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
                     rotated: Bool = false, path: KernelPath = .best, pool: ThreadPool, load: Loader) {
+        run(queries: queries, spans: [AttentionSpan(row: 0, count: count, start: start)], scale: scale, window: window,
+            out: out, workspace: workspace, workspaceStride: workspaceStride, rotated: rotated, path: path, pool: pool) {
+            load($1, $2, $3, $4, $5)
+        }
+    }
+
+    /// Attention for the rows of several sequences in one pool dispatch: span i's rows attend to
+    /// their own sequence, which `load` reads with i as its first argument.
+    ///
+    /// A row's arithmetic depends only on its query, its position and its sequence's cache:
+    /// tiles start at multiples of the tile width, and a task's rows never share an
+    /// accumulator, so how rows are grouped into tasks (which depends on the other rows of the
+    /// pass and the thread count) cannot change a result.
+    /// - Parameters:
+    ///   - queries: [rows, heads, headDim], rows of every span
+    ///   - out: [rows, heads, headDim]
+    public func run(queries: UnsafePointer<Float>, spans: [AttentionSpan], scale: Float, window: Int?,
+                    out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
+                    rotated: Bool = false, path: KernelPath = .best, pool: ThreadPool, load: SpanLoader) {
         let group = groupSize
-        let tokensPerTask = max(1, min(rowLimit(workspaceStride: workspaceStride) / group, (count * kvHeads + 4 * pool.threadCount - 1) / (4 * pool.threadCount)))
-        let tokenRuns = (count + tokensPerTask - 1) / tokensPerTask
-        let tasks = tokenRuns * kvHeads
+        let rowLimit = rowLimit(workspaceStride: workspaceStride) / group
+        // Per span: tokens per task, and the first task index of the span.
+        var tokensPerTask: [Int] = [], tokenRuns: [Int] = [], firstTask: [Int] = []
+        var tasks = 0
+        for span in spans {
+            let perTask = max(1, min(rowLimit, (span.count * kvHeads + 4 * pool.threadCount - 1) / (4 * pool.threadCount)))
+            let runs = (span.count + perTask - 1) / perTask
+            tokensPerTask.append(perTask)
+            tokenRuns.append(runs)
+            firstTask.append(tasks)
+            tasks += runs * kvHeads
+        }
+        guard tasks > 0 else { return }
         let workers = min(pool.threadCount, tasks)
         let kernels = TileKernels.on(path.isSupported ? path : .portable)
-        pool.run(chunks: workers) { worker in
-            let space = workspace + worker * workspaceStride
-            // Later token runs attend further: take tasks from the end, striding by worker, so
-            // every worker gets a similar mix.
-            var task = worker
-            while task < tasks {
-                let run = tokenRuns - 1 - task / kvHeads, kvHead = task % kvHeads
-                let first = run * tokensPerTask
-                runTask(kvHead: kvHead, tokens: first..<min(count, first + tokensPerTask), queries: queries, start: start,
-                        scale: scale, window: window, out: out, space: space, rotated: rotated, kernels: kernels, load: load)
-                task += workers
+        tokensPerTask.withUnsafeBufferPointer { perTask in
+        tokenRuns.withUnsafeBufferPointer { runs in
+        firstTask.withUnsafeBufferPointer { firsts in
+            pool.run(chunks: workers) { worker in
+                let space = workspace + worker * workspaceStride
+                // Later token runs attend further: take tasks from the end, striding by worker, so
+                // every worker gets a similar mix.
+                var task = worker
+                var s = 0
+                while task < tasks {
+                    while s + 1 < spans.count && firsts[s + 1] <= task { s += 1 }
+                    let local = task - firsts[s]
+                    let run = runs[s] - 1 - local / kvHeads, kvHead = local % kvHeads
+                    let span = spans[s]
+                    let first = run * perTask[s]
+                    let tokens = first..<min(span.count, first + perTask[s])
+                    runTask(kvHead: kvHead, tokens: tokens, queries: queries + span.row * heads * headDim, start: span.start,
+                            scale: scale, window: window, out: out + span.row * heads * headDim, space: space,
+                            rotated: rotated, kernels: kernels) { load(s, $0, $1, $2, $3, $4) }
+                    task += workers
+                }
             }
+        }
+        }
         }
     }
 
@@ -131,7 +185,9 @@ public struct BlockedAttention {
         sum.update(repeating: 0, count: rows)
 
         let firstPosition = start + tokens.lowerBound, lastPosition = start + tokens.upperBound - 1
-        let from = window.map { max(0, firstPosition - $0 + 1) } ?? 0
+        // Tiles start at multiples of the width whatever the task's first row, so every row sees
+        // the same tiles alone or in any group; a tile a row cannot attend leaves it unchanged.
+        let from = window.map { max(0, firstPosition - $0 + 1) / width * width } ?? 0
         var tileStart = from
         while tileStart <= lastPosition {
             let n = min(width, lastPosition + 1 - tileStart)

@@ -2,62 +2,105 @@ import LoomCore
 import LoomKernels
 import LoomModel
 
-/// One layer's keys and values in f32 or f16, laid out per KV head so that attention reads
-/// each head's history as one contiguous run.
+/// One layer's keys and values in f32 or f16, in pages (see `PagedLayout`): attention reads a
+/// head's history one page-long contiguous run at a time.
 public final class DenseKVCacheLayer<Element: DenseElement & StorableElement>: KVCacheLayer, @unchecked Sendable {
-    public let capacity: Int
-    public let kvHeads: Int
+    public let layout: PagedLayout
     public let headDim: Int
-    private let keys: ArenaBuffer<UInt8>     // [kvHeads, capacity, headDim] of Element
-    private let values: ArenaBuffer<UInt8>   // [kvHeads, capacity, headDim] of Element
+    private let keys: ArenaBuffer<UInt8>     // [pages, kvHeads, pageTokens, headDim] of Element
+    private let values: ArenaBuffer<UInt8>   // [pages, kvHeads, pageTokens, headDim] of Element
 
-    public static func byteCount(kvHeads: Int, headDim: Int, capacity: Int) -> Int {
-        2 * kvHeads * capacity * headDim * Element.byteWidth
+    public var pageTokens: Int { layout.pageTokens }
+    public var pageCount: Int { layout.pageCount }
+
+    public static func byteCount(kvHeads: Int, headDim: Int, tokens: Int) -> Int {
+        2 * kvHeads * tokens * headDim * Element.byteWidth
     }
 
-    public init(kvHeads: Int, headDim: Int, capacity: Int, arena: MemoryArena) throws {
-        self.capacity = capacity
-        self.kvHeads = kvHeads
+    public init(kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int, arena: MemoryArena) throws {
+        layout = PagedLayout(pageTokens: pageTokens, pageCount: pageCount, kvHeads: kvHeads, rowBytes: headDim * Element.byteWidth)
         self.headDim = headDim
-        let bytes = kvHeads * capacity * headDim * Element.byteWidth
-        keys = try arena.allocate(UInt8.self, count: bytes, label: "cache")
-        values = try arena.allocate(UInt8.self, count: bytes, label: "cache")
+        keys = try arena.allocate(UInt8.self, count: layout.planeBytes, label: "cache")
+        values = try arena.allocate(UInt8.self, count: layout.planeBytes, label: "cache")
     }
 
-    private func slot(_ base: ArenaBuffer<UInt8>, head: Int, position: Int) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer(base.pointer) + ((head * capacity + position) * headDim) * Element.byteWidth
-    }
+    @inline(__always)
+    private func base(_ isKeys: Bool) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer((isKeys ? keys : values).pointer) }
 
-    public func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, start: Int, count: Int) {
+    public func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, slots: UnsafePointer<Int32>, count: Int) {
+        let keyBase = base(true), valueBase = base(false)
         for t in 0..<count {
-            for h in 0..<kvHeads {
-                let source = (t * kvHeads + h) * headDim
-                Element.store(k + source, count: headDim, to: slot(keys, head: h, position: start + t))
-                Element.store(v + source, count: headDim, to: slot(values, head: h, position: start + t))
+            for h in 0..<layout.kvHeads {
+                let source = (t * layout.kvHeads + h) * headDim
+                let offset = layout.offset(slot: slots[t], head: h)
+                Element.store(k + source, count: headDim, to: keyBase + offset)
+                Element.store(v + source, count: headDim, to: valueBase + offset)
             }
         }
     }
 
-    public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
-                       window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutableBufferPointer<Float>,
-                       pool: ThreadPool) {
+    public func copyPage(_ source: Int, to destination: Int, positions: Int) {
+        layout.copy(base(true), page: source, to: destination, positions: positions)
+        layout.copy(base(false), page: source, to: destination, positions: positions)
+    }
+
+    public func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
+                       scale: Float, window: Int?, into out: UnsafeMutablePointer<Float>,
+                       scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool) {
         let stride = scores.count / pool.threadCount
-        if let blocked = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim, count: count,
-                                          workspaceStride: stride, threads: pool.threadCount) {
-            blocked.run(queries: queries, start: start, count: count, scale: scale, window: window, out: out,
-                        workspace: scores.baseAddress!, workspaceStride: stride, pool: pool) { head, first, n, isKeys, into in
-                let source = UnsafeRawPointer(slot(isKeys ? keys : values, head: head, position: first))
-                Element.widen(source, count: n * headDim, into: into)
+        let layout = layout, headDim = headDim
+        if let blocked = BlockedAttention(heads: heads, kvHeads: layout.kvHeads, headDim: headDim, workspaceStride: stride) {
+            blocked.run(queries: queries, spans: spans, scale: scale, window: window, out: out,
+                        workspace: scores.baseAddress!, workspaceStride: stride, pool: pool) { span, head, first, n, isKeys, into in
+                let plane = base(isKeys)
+                layout.forEachRun(pageTables + spans[span].pageTableOffset, first: first, count: n) { page, offset, count, done in
+                    Element.widen(UnsafeRawPointer(plane + layout.offset(page: page, head: head, position: offset)),
+                                  count: count * headDim, into: into + done * headDim)
+                }
             }
             return
         }
-        forEachAttentionTask(start: start, count: count, heads: heads, kvHeads: kvHeads, window: window, pool: pool) { task in
-            attendOneHead(query: queries + task.index * headDim,
-                          keys: slot(keys, head: task.kvHead, position: task.first),
-                          values: slot(values, head: task.kvHead, position: task.first),
-                          element: Element.self, length: task.length, headDim: headDim, scale: scale,
-                          scores: scores.baseAddress! + task.worker * stride, out: out + task.index * headDim)
+        let keyBase = base(true), valueBase = base(false)
+        forEachPagedAttentionTask(spans: spans, heads: heads, kvHeads: layout.kvHeads, window: window, pool: pool) { task in
+            let table = pageTables + spans[task.span].pageTableOffset
+            attendOneHeadPaged(query: queries + task.index * headDim, element: Element.self, first: task.first, length: task.length,
+                               headDim: headDim, scale: scale, scores: scores.baseAddress! + task.worker * stride,
+                               out: out + task.index * headDim) { position, isKeys in
+                let offset = layout.offset(page: Int(table[position / layout.pageTokens]), head: task.kvHead,
+                                           position: position % layout.pageTokens)
+                return UnsafeRawPointer((isKeys ? keyBase : valueBase) + offset)
+            }
         }
+    }
+}
+
+/// Scaled dot-product attention of one query head over positions `first..<first+length` of a
+/// paged cache, reached one position at a time through `row(position, isKeys)` (head sizes the
+/// tile kernels do not take).
+/// - Parameters:
+///   - query: [headDim]
+///   - scores: [length] scratch
+///   - out: [headDim]
+@inline(__always)
+func attendOneHeadPaged<Element: DenseElement>(query: UnsafePointer<Float>, element: Element.Type, first: Int, length: Int,
+                                               headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+                                               out: UnsafeMutablePointer<Float>,
+                                               row: (_ position: Int, _ isKeys: Bool) -> UnsafeRawPointer) {
+    var maximum = -Float.infinity
+    for t in 0..<length {
+        let k = row(first + t, true)
+        var dot: Float = 0
+        for c in 0..<headDim { dot += Element.load1(k, c) * query[c] }
+        scores[t] = dot * scale
+        maximum = max(maximum, scores[t])
+    }
+    var sum: Float = 0
+    for t in 0..<length { scores[t] = expf(scores[t] - maximum); sum += scores[t] }
+    let inverse = 1 / sum
+    out.update(repeating: 0, count: headDim)
+    for t in 0..<length {
+        let v = row(first + t, false), weight = scores[t] * inverse
+        for c in 0..<headDim { out[c] += weight * Element.load1(v, c) }
     }
 }
 
@@ -78,3 +121,9 @@ extension F16Element: StorableElement {
         for i in 0..<count { out[i] = floatToF16(source[i]) }
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

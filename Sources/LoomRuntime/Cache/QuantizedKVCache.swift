@@ -17,13 +17,17 @@ public enum CacheBits: Int, Sendable {
 /// each group is rotated by a 32-point Hadamard transform, then quantized symmetrically by its
 /// absolute maximum with an fp16 scale. Q6 is 8-bit keys with 4-bit values.
 public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
-    public let capacity: Int
-    public let kvHeads: Int
     public let headDim: Int
     public let keyBits: CacheBits
     public let valueBits: CacheBits
-    private let keys: ArenaBuffer<UInt8>     // [kvHeads, capacity, headDim / 32 groups]
-    private let values: ArenaBuffer<UInt8>   // [kvHeads, capacity, headDim / 32 groups]
+    /// Keys and values have rows of different sizes when their bits differ (q6).
+    private let keyLayout: PagedLayout
+    private let valueLayout: PagedLayout
+    private let keys: ArenaBuffer<UInt8>     // [pages, kvHeads, pageTokens, headDim / 32 groups]
+    private let values: ArenaBuffer<UInt8>   // [pages, kvHeads, pageTokens, headDim / 32 groups]
+
+    public var pageTokens: Int { keyLayout.pageTokens }
+    public var pageCount: Int { keyLayout.pageCount }
 
     /// The bits of keys and values for a quantized cache type.
     public static func bits(for type: CacheType) -> (key: CacheBits, value: CacheBits)? {
@@ -35,29 +39,28 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
         }
     }
 
-    public init(kvHeads: Int, headDim: Int, capacity: Int, keyBits: CacheBits, valueBits: CacheBits, arena: MemoryArena) throws {
+    public init(kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int, keyBits: CacheBits, valueBits: CacheBits,
+                arena: MemoryArena) throws {
         precondition(headDim % 32 == 0, "quantized caches need head_dim to be a multiple of 32")
-        self.capacity = capacity
-        self.kvHeads = kvHeads
         self.headDim = headDim
         self.keyBits = keyBits
         self.valueBits = valueBits
-        let groups = kvHeads * capacity * headDim / 32
-        keys = try arena.allocate(UInt8.self, count: groups * keyBits.groupBytes, label: "cache")
-        values = try arena.allocate(UInt8.self, count: groups * valueBits.groupBytes, label: "cache")
+        keyLayout = PagedLayout(pageTokens: pageTokens, pageCount: pageCount, kvHeads: kvHeads,
+                                rowBytes: headDim / 32 * keyBits.groupBytes)
+        valueLayout = PagedLayout(pageTokens: pageTokens, pageCount: pageCount, kvHeads: kvHeads,
+                                  rowBytes: headDim / 32 * valueBits.groupBytes)
+        keys = try arena.allocate(UInt8.self, count: keyLayout.planeBytes, label: "cache")
+        values = try arena.allocate(UInt8.self, count: valueLayout.planeBytes, label: "cache")
     }
 
-    private func row(_ base: ArenaBuffer<UInt8>, _ bits: CacheBits, head: Int, position: Int) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer(base.pointer) + (head * capacity + position) * (headDim / 32) * bits.groupBytes
-    }
-
-    public func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, start: Int, count: Int) {
+    public func store(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, slots: UnsafePointer<Int32>, count: Int) {
+        let keyBase = UnsafeMutableRawPointer(keys.pointer), valueBase = UnsafeMutableRawPointer(values.pointer)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { group in
             for t in 0..<count {
-                for h in 0..<kvHeads {
-                    let source = (t * kvHeads + h) * headDim
-                    for (input, base, bits) in [(k + source, keys, keyBits), (v + source, values, valueBits)] {
-                        let out = row(base, bits, head: h, position: start + t)
+                for h in 0..<keyLayout.kvHeads {
+                    let source = (t * keyLayout.kvHeads + h) * headDim
+                    for (input, out, bits) in [(k + source, keyBase + keyLayout.offset(slot: slots[t], head: h), keyBits),
+                                               (v + source, valueBase + valueLayout.offset(slot: slots[t], head: h), valueBits)] {
                         for g in 0..<(headDim / 32) {
                             group.baseAddress!.update(from: input + g * 32, count: 32)
                             hadamard32(group.baseAddress!)
@@ -67,6 +70,11 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    public func copyPage(_ source: Int, to destination: Int, positions: Int) {
+        keyLayout.copy(UnsafeMutableRawPointer(keys.pointer), page: source, to: destination, positions: positions)
+        valueLayout.copy(UnsafeMutableRawPointer(values.pointer), page: source, to: destination, positions: positions)
     }
 
     /// Absmax quantization of 32 values into one group: fp16 scale, then codes (int8, or
@@ -144,32 +152,39 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
         }
     }
 
-    public func attend(queries: UnsafePointer<Float>, start: Int, count: Int, heads: Int, scale: Float,
-                       window: Int?, into out: UnsafeMutablePointer<Float>, scores: UnsafeMutableBufferPointer<Float>,
-                       pool: ThreadPool) {
+    public func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
+                       scale: Float, window: Int?, into out: UnsafeMutablePointer<Float>,
+                       scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool) {
         let groups = headDim / 32
-        let keyRow = groups * keyBits.groupBytes, valueRow = groups * valueBits.groupBytes
         let stride = scores.count / pool.threadCount
-        if let blocked = BlockedAttention(heads: heads, kvHeads: kvHeads, headDim: headDim, count: count,
-                                          workspaceStride: stride, threads: pool.threadCount) {
-            blocked.run(queries: queries, start: start, count: count, scale: scale, window: window, out: out,
-                        workspace: scores.baseAddress!, workspaceStride: stride, rotated: true, pool: pool) { head, first, n, isKeys, into in
-                let (base, bits) = isKeys ? (keys, keyBits) : (values, valueBits)
-                Self.dequantize(row(base, bits, head: head, position: first), bits: bits, groups: n * (headDim / 32), into: into)
+        let keyBase = UnsafeRawPointer(keys.pointer), valueBase = UnsafeRawPointer(values.pointer)
+        let keyLayout = keyLayout, valueLayout = valueLayout, keyBits = keyBits, valueBits = valueBits
+        if let blocked = BlockedAttention(heads: heads, kvHeads: keyLayout.kvHeads, headDim: headDim, workspaceStride: stride) {
+            blocked.run(queries: queries, spans: spans, scale: scale, window: window, out: out,
+                        workspace: scores.baseAddress!, workspaceStride: stride, rotated: true, pool: pool) { span, head, first, n, isKeys, into in
+                let (base, layout, bits) = isKeys ? (keyBase, keyLayout, keyBits) : (valueBase, valueLayout, valueBits)
+                layout.forEachRun(pageTables + spans[span].pageTableOffset, first: first, count: n) { page, offset, count, done in
+                    Self.dequantize(base + layout.offset(page: page, head: head, position: offset), bits: bits,
+                                    groups: count * groups, into: into + done * 32 * groups)
+                }
             }
             return
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: pool.threadCount * headDim) { rotatedRows in
-            forEachAttentionTask(start: start, count: count, heads: heads, kvHeads: kvHeads, window: window, pool: pool) { task in
+            forEachPagedAttentionTask(spans: spans, heads: heads, kvHeads: keyLayout.kvHeads, window: window, pool: pool) { task in
+                let table = pageTables + spans[task.span].pageTableOffset
+                func row(_ base: UnsafeRawPointer, _ layout: PagedLayout, _ position: Int) -> UnsafeRawPointer {
+                    base + layout.offset(page: Int(table[position / layout.pageTokens]), head: task.kvHead,
+                                         position: position % layout.pageTokens)
+                }
                 let q = rotatedRows.baseAddress! + task.worker * headDim
                 let s = scores.baseAddress! + task.worker * stride
                 // Rotate the query into the cache's basis once; keys stay rotated.
                 q.update(from: queries + task.index * headDim, count: headDim)
                 for g in 0..<groups { hadamard32(q + g * 32) }
-                let kBase = UnsafeRawPointer(row(keys, keyBits, head: task.kvHead, position: task.first))
                 var maximum = -Float.infinity
                 for i in 0..<task.length {
-                    let k = kBase + i * keyRow
+                    let k = row(keyBase, keyLayout, task.first + i)
                     var dot: Float = 0
                     for g in 0..<groups { dot += Self.dot(q + g * 32, group: k + g * keyBits.groupBytes, bits: keyBits) }
                     s[i] = dot * scale
@@ -179,10 +194,9 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
                 for i in 0..<task.length { s[i] = expf(s[i] - maximum); sum += s[i] }
                 let o = out + task.index * headDim
                 o.update(repeating: 0, count: headDim)
-                let vBase = UnsafeRawPointer(row(values, valueBits, head: task.kvHead, position: task.first))
                 let inverse = 1 / sum
                 for i in 0..<task.length {
-                    let v = vBase + i * valueRow
+                    let v = row(valueBase, valueLayout, task.first + i)
                     for g in 0..<groups {
                         Self.accumulate(o + g * 32, weight: s[i] * inverse, group: v + g * valueBits.groupBytes, bits: valueBits)
                     }

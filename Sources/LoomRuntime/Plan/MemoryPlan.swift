@@ -41,6 +41,8 @@ public struct MemoryPlan: Sendable {
     public var headDevice: Int
     /// Embedding bytes kept on the host (GPU device lists), outside every device budget.
     public var hostBytes: Int
+    /// Pages in the KV-cache pool (every layer holds this many).
+    public var cachePages: Int
     public var suggestions: [String] = []
     /// Weight bytes of each layer, exact when planned from a file.
     public var layerWeightBytes: [Int] = []
@@ -49,10 +51,15 @@ public struct MemoryPlan: Sendable {
 
     public var fits: Bool { devices.allSatisfy { $0.overflowBytes == 0 } }
 
-    /// Cache bytes per token over all layers and sequences at the planned cache type.
+    /// Cache bytes per token over all layers at the planned cache type.
     public var kvCacheBytesPerToken: Int {
-        request.cacheType.bytesPerTokenPerLayer(kvWidth: config.kvWidth) * config.layerCount * request.batch
+        request.cacheType.bytesPerTokenPerLayer(kvWidth: config.kvWidth) * config.layerCount
     }
+
+    /// Positions per page.
+    public var pageTokens: Int { request.pageTokens }
+    /// Tokens the pool holds over all sequences.
+    public var cacheTokens: Int { cachePages * pageTokens }
 
     /// Tokens per forward chunk (the scratch is sized for this).
     public var chunkTokens: Int { min(request.chunkTokens, maxSequenceLength) }

@@ -8,7 +8,10 @@ public enum PlanReport {
             "fits": plan.fits,
             "max_seq_len": plan.maxSequenceLength,
             "cache_type": plan.request.cacheType.rawValue,
-            "batch": plan.request.batch,
+            "parallel": plan.request.parallel,
+            "cache_pages": plan.cachePages,
+            "page_tokens": plan.pageTokens,
+            "cache_tokens": plan.cacheTokens,
             "kv_cache_bytes_per_token": plan.kvCacheBytesPerToken,
             "host_bytes": plan.hostBytes,
             "suggestions": plan.suggestions,
@@ -42,8 +45,9 @@ public enum PlanReport {
         let unitName = small ? "MB" : "GB"
         let c = plan.config
         lines.append("\(plan.model): \(c.layerCount) layers, hidden \(c.hiddenSize), \(c.headCount) heads, \(c.kvHeadCount) KV heads, vocab \(c.vocabSize)")
-        lines.append("cache \(plan.request.cacheType.rawValue), max_seq_len \(plan.maxSequenceLength), batch \(plan.request.batch): "
-                     + "KV cache \(plan.kvCacheBytesPerToken) bytes per token (\(mib(plan.kvCacheBytesPerToken)) MiB)")
+        lines.append("cache \(plan.request.cacheType.rawValue), max_seq_len \(plan.maxSequenceLength), parallel \(plan.request.parallel): "
+                     + "KV cache \(plan.kvCacheBytesPerToken) bytes per token (\(mib(plan.kvCacheBytesPerToken)) MiB), "
+                     + "pool \(plan.cacheTokens) tokens in \(plan.cachePages) pages of \(plan.pageTokens)")
         if plan.hostBytes > 0 { lines.append("host: embedding \(gb(plan.hostBytes)) \(unitName) (outside the device budgets)") }
         let header = ["device", "budget", "layers", "weights", "cache", "rope", "scratch", "logits", "reserve", "total", "free"]
         var rows = [header]

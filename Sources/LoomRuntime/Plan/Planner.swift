@@ -11,8 +11,12 @@ public struct PlanRequest: Sendable, Equatable {
     /// nil picks the largest context that fits.
     public var maxSequenceLength: Int?
     public var cacheType: CacheType = .fp16
-    /// Sequences decoded together; the cache holds `batch × maxSequenceLength` positions.
-    public var batch = 1
+    /// Sequences run at once, each up to `maxSequenceLength` tokens.
+    public var parallel = 1
+    /// Tokens the page pool holds over all sequences.
+    public var cacheTokens: CacheTokens = .perSequence
+    /// Positions per KV-cache page.
+    public var pageTokens = PlanRequest.defaultPageTokens
     /// Tokens per forward chunk; prompts longer than this are split. Sizes the scratch.
     public var chunkTokens = 512
     /// Threads, which each need an attention-score row.
@@ -23,16 +27,47 @@ public struct PlanRequest: Sendable, Equatable {
     public var reserveBytes = 64 << 20
 
     public init(devices: [DeviceSpec], balance: Bool = false, maxSequenceLength: Int? = nil, cacheType: CacheType = .fp16,
-                batch: Int = 1, chunkTokens: Int = 512, threads: Int = 2, logitsRows: Int = 1, reserveBytes: Int = 64 << 20) {
+                parallel: Int = 1, cacheTokens: CacheTokens = .perSequence, pageTokens: Int = PlanRequest.defaultPageTokens,
+                chunkTokens: Int = 512, threads: Int = 2, logitsRows: Int = 1, reserveBytes: Int = 64 << 20) {
         self.devices = devices
         self.balance = balance
         self.maxSequenceLength = maxSequenceLength
         self.cacheType = cacheType
-        self.batch = batch
+        self.parallel = parallel
+        self.cacheTokens = cacheTokens
+        self.pageTokens = pageTokens
         self.chunkTokens = chunkTokens
         self.threads = threads
         self.logitsRows = logitsRows
         self.reserveBytes = reserveBytes
+    }
+}
+
+/// How many tokens the KV-cache page pool holds over all sequences.
+public enum CacheTokens: Sendable, Equatable {
+    /// `parallel × maxSequenceLength`: every sequence can reach the full context at once.
+    case perSequence
+    /// This many (rounded up to whole pages). Fewer than `parallel × maxSequenceLength` relies
+    /// on prompts sharing pages, or on preempting a request when the pool runs out.
+    case tokens(Int)
+    /// The most that fits beside the weights and working buffers.
+    case fill
+}
+
+extension PlanRequest {
+    /// The attention tile width: a tile never straddles two pages (see BENCHMARKS.md for the
+    /// page sizes measured).
+    public static let defaultPageTokens = 64
+
+    /// Pages of the pool for sequences of up to `length` tokens, unless it fills the devices.
+    func fixedCachePages(length: Int) -> Int? {
+        let tokens: Int
+        switch cacheTokens {
+        case .perSequence: tokens = parallel * length
+        case let .tokens(n): tokens = n
+        case .fill: return nil
+        }
+        return (max(tokens, 1) + pageTokens - 1) / pageTokens
     }
 }
 
@@ -55,21 +90,37 @@ public enum Planner {
     static func workingSet(_ model: ModelFootprint, _ request: PlanRequest, length: Int) -> (rope: Int, scratch: Int) {
         let config = model.config
         let chunk = min(request.chunkTokens, length)
-        let capacity = length * request.batch
         let scratch = ForwardScratch.byteCount(config: config, maxTokens: chunk, threads: request.threads,
-                                               cacheCapacity: capacity, matmulScratchBytes: model.matmulScratch(chunk))
+                                               sequenceLength: length, matmulScratchBytes: model.matmulScratch(chunk))
         return (RotaryTable.byteCount(headDim: config.headDim, positions: length), scratch)
     }
 
-    static func cacheBytesPerLayer(_ model: ModelFootprint, _ request: PlanRequest, length: Int) -> Int {
-        request.cacheType.bytesPerTokenPerLayer(kvWidth: model.config.kvWidth) * length * request.batch
+    static func cacheBytesPerLayer(_ model: ModelFootprint, _ request: PlanRequest, pages: Int) -> Int {
+        request.cacheType.bytesPerTokenPerLayer(kvWidth: model.config.kvWidth) * pages * request.pageTokens
     }
 
-    /// Greedy placement in layer order (or balanced by a common fill fraction).
+    /// Greedy placement in layer order (or balanced by a common fill fraction), with the page
+    /// pool the request asks for, or the largest that fits.
     static func place(_ model: ModelFootprint, _ request: PlanRequest, length: Int) -> MemoryPlan {
+        if let pages = request.fixedCachePages(length: length) { return place(model, request, length: length, pages: pages) }
+        // Enough pages for one sequence at least; then as many as fit.
+        let least = (length + request.pageTokens - 1) / request.pageTokens
+        let smallest = place(model, request, length: length, pages: least)
+        guard smallest.fits else { return smallest }
+        let perPage = max(1, cacheBytesPerLayer(model, request, pages: 1) * model.config.layerCount)
+        let memory = request.devices.reduce(0) { $0 + $1.budgetBytes }
+        var low = least, high = max(least + 1, memory / perPage + 1)
+        while low + 1 < high {
+            let mid = low + (high - low) / 2
+            if place(model, request, length: length, pages: mid).fits { low = mid } else { high = mid }
+        }
+        return place(model, request, length: length, pages: low)
+    }
+
+    static func place(_ model: ModelFootprint, _ request: PlanRequest, length: Int, pages: Int) -> MemoryPlan {
         if request.balance {
             var low = 0.0, high = 1.0
-            var best = placeFilling(model, request, length: length, fraction: 1)
+            var best = placeFilling(model, request, length: length, pages: pages, fraction: 1)
             guard best.fits else { return best }
             // The smallest common fill fraction at which every device stays within it.
             func within(_ plan: MemoryPlan, _ fraction: Double) -> Bool {
@@ -79,18 +130,19 @@ public enum Planner {
             }
             for _ in 0..<24 {
                 let mid = (low + high) / 2
-                let candidate = placeFilling(model, request, length: length, fraction: mid)
+                let candidate = placeFilling(model, request, length: length, pages: pages, fraction: mid)
                 if within(candidate, mid) { best = candidate; high = mid } else { low = mid }
             }
             return best
         }
-        return placeFilling(model, request, length: length, fraction: 1)
+        return placeFilling(model, request, length: length, pages: pages, fraction: 1)
     }
 
-    private static func placeFilling(_ model: ModelFootprint, _ request: PlanRequest, length: Int, fraction: Double) -> MemoryPlan {
+    private static func placeFilling(_ model: ModelFootprint, _ request: PlanRequest, length: Int, pages: Int,
+                                     fraction: Double) -> MemoryPlan {
         let config = model.config
         let (rope, scratch) = workingSet(model, request, length: length)
-        let cachePerLayer = cacheBytesPerLayer(model, request, length: length)
+        let cachePerLayer = cacheBytesPerLayer(model, request, pages: pages)
         let logits = config.vocabSize * min(request.logitsRows, min(request.chunkTokens, length)) * 4
         var devices = request.devices.map { PlannedDevice(spec: $0, reserveBytes: request.reserveBytes) }
         let embeddingOnHost = request.devices.first?.kind == .gpu
@@ -135,7 +187,7 @@ public enum Planner {
         }
         return MemoryPlan(model: model.name, config: config, request: request, maxSequenceLength: length,
                           devices: devices, layerDevice: layerDevice, embeddingDevice: embeddingOnHost ? nil : 0,
-                          headDevice: d, hostBytes: hostBytes, layerWeightBytes: model.layerBytes,
+                          headDevice: d, hostBytes: hostBytes, cachePages: pages, layerWeightBytes: model.layerBytes,
                           layerCacheBytes: cachePerLayer)
     }
 
@@ -170,6 +222,16 @@ public enum Planner {
             out.append("--max-seq-len \(best) fits with a \(request.cacheType.rawValue) cache")
         } else {
             out.append("no context length fits with a \(request.cacheType.rawValue) cache: the weights alone are too large")
+        }
+        if request.parallel > 1 {
+            var fewer = request
+            for n in stride(from: request.parallel - 1, through: 1, by: -1) {
+                fewer.parallel = n
+                if place(model, fewer, length: length).fits {
+                    out.append("--parallel \(n) fits \(length) tokens per sequence")
+                    break
+                }
+            }
         }
         for type in [CacheType.q8, .q6, .q4] where type.bytesPerTokenPerLayer(kvWidth: 128) < request.cacheType.bytesPerTokenPerLayer(kvWidth: 128) {
             var other = request
@@ -207,7 +269,7 @@ public enum Planner {
     /// Returns the bytes each device would end up holding.
     public static func weightsOnlySplit(_ model: ModelFootprint, _ request: PlanRequest, length: Int,
                                         splitBytes: [Int]) -> [Int] {
-        let cachePerLayer = cacheBytesPerLayer(model, request, length: length)
+        let cachePerLayer = cacheBytesPerLayer(model, request, pages: place(model, request, length: length).cachePages)
         let (rope, scratch) = workingSet(model, request, length: length)
         var weights = [Int](repeating: 0, count: splitBytes.count)
         var totals = [Int](repeating: 0, count: splitBytes.count)

@@ -64,6 +64,8 @@ struct ChatCommand: ParsableCommand {
                 while !run.isFinished {
                     for event in try run.next() {
                         switch event {
+                        case .preempted:
+                            break
                         case .text(let chunk):
                             reply += chunk
                             writeOut(chunk)

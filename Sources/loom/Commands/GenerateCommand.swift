@@ -12,6 +12,9 @@ struct GenerateCommand: ParsableCommand {
         discussion: """
         stdout carries only the generated text (the prompt too with --echo), so it pipes; timings go to stderr.
         With --tokens the prompt is token ids and the new ids are printed (greedy unless --temp is given).
+        With --prompts-file, each line of the file is a prompt; up to --parallel of them run together
+        (continuous batching), and each result is printed in file order: its text, or with --json one
+        object per line (index, text, tokens, finish_reason, timings).
         """)
 
     @OptionGroup var options: RunOptions
@@ -22,6 +25,9 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "Comma-separated prompt token ids (prints ids instead of text).")
     var tokens: String?
+
+    @Option(name: .customLong("prompts-file"), help: "A file with one prompt per line, run --parallel at a time.")
+    var promptsFile: String?
 
     @Option(name: .customLong("max-tokens"), help: "Tokens to generate.")
     var maxTokens = 256
@@ -48,7 +54,9 @@ struct GenerateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard (prompt == nil) != (tokens == nil) else { throw ValidationError("give exactly one of --prompt and --tokens") }
+        guard [prompt != nil, tokens != nil, promptsFile != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --prompt, --tokens and --prompts-file")
+        }
         guard maxTokens >= 0, minTokens >= 0, topLogprobs >= 0 else {
             throw ValidationError("--max-tokens, --min-tokens and --top-logprobs must not be negative")
         }
@@ -69,38 +77,91 @@ struct GenerateCommand: ParsableCommand {
             settings.bannedStrings = ban.map(unescape)
             settings.stopAtModelEndTokens = !ignoreEos
             settings.topLogprobs = topLogprobs
-            let promptIds = generator.encode(prompt!)
-            let run = try generator.makeRun(prompt: promptIds, options: settings)
-            if echo && !json { writeOut(prompt!) }
-            var text = "", ids: [[String: Any]] = [], finish: (FinishReason, GenerationTimings)?
-            while !run.isFinished {
-                for event in try run.next() {
-                    switch event {
-                    case .text(let chunk):
-                        text += chunk
-                        if !json { writeOut(chunk) }
-                    case .token(let token):
-                        var entry: [String: Any] = ["id": Int(token.id)]
-                        if let logprob = token.logprob { entry["logprob"] = Double(logprob) }
-                        if !token.topLogprobs.isEmpty {
-                            entry["top_logprobs"] = token.topLogprobs.map { ["id": Int($0.id), "logprob": Double($0.logprob)] }
-                        }
-                        ids.append(entry)
-                    case .finished(let reason, let timings):
-                        finish = (reason, timings)
-                    }
-                }
+            if let promptsFile {
+                try runPromptsFile(promptsFile, generator: generator, settings: settings)
+                return
             }
-            guard let (reason, timings) = finish else { return }
+            let promptIds = generator.encode(prompt!)
+            if echo && !json { writeOut(prompt!) }
+            let result = try generateOne(generator, prompt: promptIds, settings: settings, stream: !json)
             if json {
-                var object: [String: Any] = ["text": echo ? prompt! + text : text, "finish_reason": reason.rawValue,
-                                             "prompt_tokens": promptIds.count, "timings": timingsJSON(timings)]
-                object["tokens"] = topLogprobs > 0 ? ids as Any : ids.map { $0["id"]! } as Any
+                var object = result.json(topLogprobs: topLogprobs)
+                object["text"] = echo ? prompt! + result.text : result.text
+                object["prompt_tokens"] = promptIds.count
                 print(try jsonString(object))
-            } else if !text.hasSuffix("\n") {
+            } else if !result.text.hasSuffix("\n") {
                 writeOut("\n")
             }
-            printError(timingsLine(timings, reason: reason))
+            printError(timingsLine(result.timings, reason: result.reason))
+        }
+    }
+
+    /// One generation's outcome, as `--json` reports it.
+    struct Result {
+        var text = ""
+        var tokens: [[String: Any]] = []
+        var reason = FinishReason.cancelled
+        var timings = GenerationTimings()
+        var preemptions = 0
+
+        func json(topLogprobs: Int) -> [String: Any] {
+            var object: [String: Any] = ["text": text, "finish_reason": reason.rawValue, "timings": timingsJSON(timings)]
+            object["tokens"] = topLogprobs > 0 ? tokens as Any : tokens.map { $0["id"]! } as Any
+            if preemptions > 0 { object["preemptions"] = preemptions }
+            return object
+        }
+
+        mutating func take(_ event: GenerationEvent) {
+            switch event {
+            case .text(let chunk): text += chunk
+            case .token(let token):
+                var entry: [String: Any] = ["id": Int(token.id)]
+                if let logprob = token.logprob { entry["logprob"] = Double(logprob) }
+                if !token.topLogprobs.isEmpty {
+                    entry["top_logprobs"] = token.topLogprobs.map { ["id": Int($0.id), "logprob": Double($0.logprob)] }
+                }
+                tokens.append(entry)
+            case .preempted: preemptions += 1
+            case .finished(let reason, let timings): self.reason = reason; self.timings = timings
+            }
+        }
+    }
+
+    /// Runs one prompt through the scheduler, streaming its text to stdout when `stream` is set.
+    private func generateOne(_ generator: Generator, prompt: [Int32], settings: GenerationOptions, stream: Bool) throws -> Result {
+        let collected = Locked(Result())
+        let handle = try generator.submit(prompt: prompt, options: settings) { event in
+            if stream, case .text(let chunk) = event { writeOut(chunk) }
+            collected.withLock { $0.take(event) }
+        }
+        try handle.wait()
+        return collected.withLock { $0 }
+    }
+
+    /// Runs every line of `path` as a prompt, --parallel at a time, and prints each result in
+    /// file order as soon as it and every one before it are done.
+    private func runPromptsFile(_ path: String, generator: Generator, settings: GenerationOptions) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("--prompts-file \(path): no such file or it cannot be read")
+        }
+        let prompts = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .map { unescape(String($0)) }.filter { !$0.isEmpty }
+        let results = prompts.map { _ in Locked(Result()) }
+        let handles = try prompts.enumerated().map { i, text in
+            try generator.submit(prompt: generator.encode(text), options: settings) { event in results[i].withLock { $0.take(event) } }
+        }
+        for (i, handle) in handles.enumerated() {
+            try handle.wait()
+            let result = results[i].withLock { $0 }
+            if json {
+                var object = result.json(topLogprobs: topLogprobs)
+                object["index"] = i
+                object["prompt_tokens"] = generator.encode(prompts[i]).count
+                print(try jsonString(object))
+            } else {
+                print("[\(i)] " + prompts[i] + result.text)
+            }
+            printError("[\(i)] " + timingsLine(result.timings, reason: result.reason))
         }
     }
 
@@ -133,6 +194,14 @@ struct GenerateCommand: ParsableCommand {
                               produced.count, Double(max(0, produced.count - 1)) / max(decodeSeconds, 1e-9)))
         }
     }
+}
+
+/// A value shared between the scheduler's thread and the command.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.lock(); defer { lock.unlock() }; return body(&value) }
 }
 
 /// Writes text to stdout at once (no buffering: it is a stream).

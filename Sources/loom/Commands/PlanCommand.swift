@@ -65,8 +65,14 @@ struct PlanningOptions: ParsableArguments {
     @Option(help: "KV cache type: \(CacheType.allCases.map(\.rawValue).joined(separator: ", ")).")
     var cache = "fp16"
 
-    @Option(help: "Sequences decoded together.")
-    var batch = 1
+    @Option(help: "Sequences run at once, each up to --max-seq-len tokens.")
+    var parallel = 1
+
+    @Option(name: .customLong("cache-tokens"), help: "Tokens the KV-cache page pool holds over all sequences, or 'auto' for the most that fits (default: --parallel × --max-seq-len).")
+    var cacheTokens: String?
+
+    @Option(name: .customLong("page-tokens"), help: "Positions per KV-cache page.")
+    var pageTokens = PlanRequest.defaultPageTokens
 
     @Option(help: "Tokens per forward chunk (sizes the scratch).")
     var chunk = 512
@@ -144,11 +150,21 @@ struct PlanningOptions: ParsableArguments {
                 length = n
             }
         }
-        guard batch > 0, chunk > 0, threads > 0, reserve >= 0 else {
-            throw ValidationError("--batch, --chunk and --threads must be positive, --reserve not negative")
+        guard parallel > 0, chunk > 0, threads > 0, reserve >= 0 else {
+            throw ValidationError("--parallel, --chunk and --threads must be positive, --reserve not negative")
+        }
+        guard pageTokens > 0 else { throw ValidationError("--page-tokens must be at least 1, got \(pageTokens)") }
+        var pool = CacheTokens.perSequence
+        if let cacheTokens {
+            if cacheTokens == "auto" { pool = .fill } else {
+                guard let n = Int(cacheTokens), n > 0 else {
+                    throw ValidationError("--cache-tokens takes a positive number of tokens or 'auto', got '\(cacheTokens)'")
+                }
+                pool = .tokens(n)
+            }
         }
         return PlanRequest(devices: deviceList, balance: balance, maxSequenceLength: length, cacheType: cacheType,
-                           batch: batch, chunkTokens: chunk, threads: threads, logitsRows: logitsRows,
-                           reserveBytes: reserve << 20)
+                           parallel: parallel, cacheTokens: pool, pageTokens: pageTokens, chunkTokens: chunk, threads: threads,
+                           logitsRows: logitsRows, reserveBytes: reserve << 20)
     }
 }

@@ -1,0 +1,291 @@
+import Foundation
+import LoomRuntime
+
+/// What continuous batching needs of a model: sequences in a paged cache, and forward passes
+/// over chunks of several sequences at once. `Engine` is one.
+public protocol BatchEvaluator: AnyObject {
+    var vocabularySize: Int { get }
+    /// Positions one sequence can hold.
+    var capacity: Int { get }
+    /// Rows one forward pass takes at most.
+    var chunkTokens: Int { get }
+    var pages: PagePool { get }
+    func createSequence() -> SequenceID
+    func mapCachedPrefix(_ id: SequenceID, prompt: [Int]) throws -> Int
+    func truncate(_ id: SequenceID, to length: Int) throws
+    func free(_ id: SequenceID)
+    func length(_ id: SequenceID) throws -> Int
+    func forward(_ chunks: [SequenceChunk]) throws -> [[[Float]]]
+}
+
+extension Engine: BatchEvaluator {}
+
+/// A submitted generation: cancel it, or wait for it to end.
+public final class GenerationHandle: @unchecked Sendable {
+    let run: GenerationRun
+    private let ended = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var error: Error?
+    private var isEnded = false
+
+    init(run: GenerationRun) { self.run = run }
+
+    /// Stops the generation within one step of the scheduler; its pages are freed then.
+    public func cancel() { run.cancel() }
+
+    /// Blocks until the generation ends; rethrows its error, if it failed.
+    public func wait() throws {
+        ended.wait()
+        ended.signal()
+        if let error = lock.withLock({ self.error }) { throw error }
+    }
+
+    func end(_ error: Error?) {
+        lock.withLock {
+            guard !isEnded else { return }
+            isEnded = true
+            self.error = error
+        }
+        ended.signal()
+    }
+}
+
+/// Continuous batching over one model: requests are admitted while there is room, every step
+/// runs as one forward pass (the pending decode token of every running request first, then
+/// prompt chunks up to the pass's token budget), and finished requests leave at once.
+///
+/// - Each request keeps its own sampler, stop and banned strings, logprobs and cancellation.
+/// - A new prompt maps the cached pages it begins with (`PagePool`), so shared system prompts
+///   and chat history are evaluated once.
+/// - When the page pool runs out, the newest running request is preempted: its pages are freed,
+///   it is told so (`GenerationEvent.preempted`), and it resumes later by evaluating its context
+///   again (mostly from cached pages).
+/// - A request's tokens do not depend on the others: each row of a pass is computed on its own
+///   (see `DecoderModel.runLayer`), so greedy and seeded runs repeat exactly alone or among many.
+public final class Scheduler: @unchecked Sendable {
+    public let model: any BatchEvaluator
+    /// Requests running at once at most.
+    public let maxParallel: Int
+
+    final class Request {
+        let run: GenerationRun
+        let handle: GenerationHandle
+        let onEvent: (GenerationEvent) -> Void
+        let order: Int
+        var sequence: SequenceID?
+        /// Tokens the sequence holds now.
+        var held = 0
+        /// Prompt tokens found in the page cache at admission, for the timings.
+        var reused = 0
+        var admitted = false
+
+        init(run: GenerationRun, handle: GenerationHandle, order: Int, onEvent: @escaping (GenerationEvent) -> Void) {
+            self.run = run
+            self.handle = handle
+            self.order = order
+            self.onEvent = onEvent
+        }
+
+        /// What the sequence must hold once the pending evaluation is done.
+        var target: [Int32] {
+            guard let pending = run.pending else { return [] }
+            return Array(run.contextTokens.prefix(pending.position)) + pending.tokens
+        }
+    }
+
+    private let condition = NSCondition()
+    private var submitted: [Request] = []
+    private var stopping = false
+    private var nextOrder = 0
+    // Owned by the scheduler thread.
+    private var waiting: [Request] = []
+    private var running: [Request] = []
+    private var thread: Thread?
+
+    /// Counters for tests and `/slots`-style reports.
+    public private(set) var passes = 0
+    public private(set) var preemptions = 0
+
+    public init(model: any BatchEvaluator, maxParallel: Int) {
+        self.model = model
+        self.maxParallel = max(1, maxParallel)
+    }
+
+    deinit {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Queues `run`; `onEvent` gets its events, in order, on the scheduler's thread.
+    func submit(_ run: GenerationRun, onEvent: @escaping (GenerationEvent) -> Void) -> GenerationHandle {
+        let handle = GenerationHandle(run: run)
+        condition.lock()
+        let request = Request(run: run, handle: handle, order: nextOrder, onEvent: onEvent)
+        nextOrder += 1
+        submitted.append(request)
+        if thread == nil {
+            let thread = Thread { [weak self] in self?.loop() }
+            thread.name = "loom-scheduler"
+            thread.stackSize = 8 << 20
+            self.thread = thread
+            thread.start()
+        }
+        condition.broadcast()
+        condition.unlock()
+        return handle
+    }
+
+    /// Wakes the scheduler (a request was cancelled from outside).
+    func wake() {
+        condition.lock()
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while submitted.isEmpty && waiting.isEmpty && running.isEmpty && !stopping { condition.wait() }
+            if stopping && submitted.isEmpty && waiting.isEmpty && running.isEmpty { condition.unlock(); return }
+            waiting += submitted
+            submitted.removeAll()
+            condition.unlock()
+            step()
+            // Waiting requests that cannot be admitted yet, with nothing running, would spin.
+            if running.isEmpty && !waiting.isEmpty {
+                condition.lock()
+                if submitted.isEmpty && !waiting.contains(where: { $0.run.isCancelled }) { condition.wait(until: Date() + 0.05) }
+                condition.unlock()
+            }
+        }
+    }
+
+    /// One scheduling step: retire cancelled requests, admit new ones, run one pass.
+    func step() {
+        for request in waiting where request.run.isCancelled { end(request, events: request.run.finishCancelled(), error: nil) }
+        waiting.removeAll { $0.run.isFinished }
+        for request in running where request.run.isCancelled { end(request, events: request.run.finishCancelled(), error: nil) }
+        running.removeAll { $0.run.isFinished }
+        admit()
+        guard !running.isEmpty else { return }
+        var chunks = plan()
+        guard !chunks.isEmpty else { return }
+        let results: [[[Float]]]
+        do {
+            results = try model.forward(chunks.map(\.chunk))
+        } catch {
+            // Requests were checked at admission; a pass that fails anyway fails its requests.
+            for (request, _) in chunks { end(request, events: [], error: error) }
+            running.removeAll { $0.run.isFinished }
+            return
+        }
+        passes += 1
+        for (i, (request, chunk)) in chunks.enumerated() {
+            request.held += chunk.tokens.count
+            guard chunk.logits == .last, let logits = results[i].last else { continue }
+            do {
+                let events = try request.run.advance(logits: logits, reused: request.reused)
+                for event in events { request.onEvent(event) }
+                if request.run.isFinished {
+                    end(request, events: [], error: nil)
+                } else if let pending = request.run.pending, request.held > pending.position, let sequence = request.sequence {
+                    // A banned string rewound the run.
+                    try model.truncate(sequence, to: pending.position)
+                    request.held = pending.position
+                }
+            } catch {
+                end(request, events: [], error: error)
+            }
+        }
+        chunks.removeAll()
+        running.removeAll { $0.run.isFinished }
+    }
+
+    /// Starts waiting requests, oldest first, while the pool has the pages for their prompts.
+    private func admit() {
+        while running.count < maxParallel, let request = waiting.first {
+            let target = request.target
+            if target.count > model.capacity {
+                waiting.removeFirst()
+                end(request, events: [], error: PagePoolError.sequenceTooLong(length: target.count, limit: model.capacity))
+                continue
+            }
+            let sequence = model.createSequence()
+            do {
+                let mapped = try model.mapCachedPrefix(sequence, prompt: target.map(Int.init))
+                let needed = try model.pages.pagesNeeded(sequence, appending: target.count - mapped)
+                if needed > model.pages.availablePages {
+                    model.free(sequence)
+                    if running.isEmpty && needed > model.pages.pageCount {
+                        waiting.removeFirst()
+                        end(request, events: [], error: PagePoolError.outOfPages(needed: needed, available: model.pages.pageCount))
+                        continue
+                    }
+                    return
+                }
+                waiting.removeFirst()
+                request.sequence = sequence
+                request.held = mapped
+                if !request.admitted { request.reused = mapped - (request.run.pending?.position ?? 0) }
+                request.admitted = true
+                running.append(request)
+            } catch {
+                model.free(sequence)
+                waiting.removeFirst()
+                end(request, events: [], error: error)
+            }
+        }
+    }
+
+    /// The chunks of the next pass: each running request's pending decode token first, then
+    /// prompt chunks, oldest request first, up to the pass's row budget; newer requests are
+    /// preempted while the pool lacks the pages.
+    private func plan() -> [(request: Request, chunk: SequenceChunk)] {
+        while true {
+            var budget = model.chunkTokens
+            var chunks: [(Request, SequenceChunk)] = []
+            var needed = 0
+            let ordered = running.sorted { $0.order < $1.order }
+            let remaining = ordered.map { $0.target.count - $0.held }
+            for (request, rest) in zip(ordered, remaining) where rest == 1 && budget > 0 {
+                chunks.append((request, SequenceChunk(sequence: request.sequence!, tokens: [Int(request.target.last!)])))
+                budget -= 1
+            }
+            for (request, rest) in zip(ordered, remaining) where rest > 1 && budget > 0 {
+                let take = min(rest, budget)
+                let target = request.target
+                let tokens = target[request.held..<(request.held + take)].map(Int.init)
+                chunks.append((request, SequenceChunk(sequence: request.sequence!, tokens: tokens, logits: take == rest ? .last : .none)))
+                budget -= take
+            }
+            for (request, chunk) in chunks {
+                needed += (try? model.pages.pagesNeeded(request.sequence!, appending: chunk.tokens.count)) ?? 0
+            }
+            if needed <= model.pages.availablePages || running.count <= 1 { return chunks }
+            preemptNewest()
+        }
+    }
+
+    /// Frees the newest running request's pages and puts it back at the head of the queue.
+    private func preemptNewest() {
+        guard let newest = running.max(by: { $0.order < $1.order }) else { return }
+        running.removeAll { $0 === newest }
+        if let sequence = newest.sequence { model.free(sequence) }
+        newest.sequence = nil
+        newest.held = 0
+        preemptions += 1
+        newest.onEvent(.preempted)
+        waiting.insert(newest, at: 0)
+        waiting.sort { $0.order < $1.order }
+    }
+
+    private func end(_ request: Request, events: [GenerationEvent], error: Error?) {
+        for event in events { request.onEvent(event) }
+        if let sequence = request.sequence { model.free(sequence) }
+        request.sequence = nil
+        if error != nil { request.run.fail() }
+        request.handle.end(error)
+    }
+}
