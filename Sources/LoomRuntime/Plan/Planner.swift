@@ -61,13 +61,12 @@ extension PlanRequest {
 
     /// Pages of the pool for sequences of up to `length` tokens, unless it fills the devices.
     func fixedCachePages(length: Int) -> Int? {
-        let tokens: Int
         switch cacheTokens {
-        case .perSequence: tokens = parallel * length
-        case let .tokens(n): tokens = n
+        // Each sequence rounds up to whole pages of its own.
+        case .perSequence: return parallel * ((max(length, 1) + pageTokens - 1) / pageTokens)
+        case let .tokens(n): return (max(n, 1) + pageTokens - 1) / pageTokens
         case .fill: return nil
         }
-        return (max(tokens, 1) + pageTokens - 1) / pageTokens
     }
 }
 

@@ -8,7 +8,13 @@ import LoomRuntime
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure prompt (pp) and generation (tg) throughput in tokens/s.")
+        abstract: "Measure prompt (pp) and generation (tg) throughput in tokens/s.",
+        discussion: """
+        With --parallel W1,W2,... it measures batched decoding as llama-batched-bench does: for each
+        width W, W sequences each get a -p token prompt (packed into passes of up to --chunk rows),
+        then -n decode steps run all W sequences in one pass each; it reports the aggregate prompt
+        (S_PP) and decode (S_TG) tokens/s.
+        """)
 
     @OptionGroup var options: RunOptions
 
@@ -24,10 +30,22 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .short, help: "Repetitions.")
     var r = 3
 
+    @Option(help: "Measure time to first token for a prompt whose first N tokens are cached, against the same prompt cold.")
+    var prefix: Int?
+
     @Flag(help: "JSON output.")
     var json = false
 
     func run() throws {
+        if let prefix {
+            try reportingErrors { try runCachedPrefix(prefix) }
+            return
+        }
+        let widths = options.planning.parallel.widths
+        if widths.count > 1 || widths[0] > 1 {
+            try reportingErrors { try runBatched(widths) }
+            return
+        }
         try reportingErrors {
             guard d >= 0 else { throw ValidationError("-d must be 0 or more") }
             // The depth fill runs in chunks of up to 512 tokens, so a tg-only run still fills fast.
@@ -76,6 +94,108 @@ struct BenchCommand: ParsableCommand {
                 if p > 0 { print(String(format: "| %@ | %d | pp%d%@ | %.2f ± %.2f |", options.model, options.planning.threads, p, depth, ppMean, ppSD)) }
                 if n > 0 { print(String(format: "| %@ | %d | tg%d%@ | %.2f ± %.2f |", options.model, options.planning.threads, n, depth, tgMean, tgSD)) }
             }
+        }
+    }
+
+    /// S_PP and S_TG at each width, as llama-batched-bench measures them (no sampling: each
+    /// decode step feeds the same token to every sequence; the LM head runs for each one).
+    private func runBatched(_ widths: [Int]) throws {
+        guard p > 0, n > 0 else { throw ValidationError("--parallel measures both phases: -p and -n must be positive") }
+        let widest = widths.max()!
+        let chunk = options.planning.chunk == 512 ? max(512, min(2048, widest * p)) : options.planning.chunk
+        let engine = try options.makeEngine(defaultLength: d + p + n + 8, chunk: chunk)
+        let vocab = engine.config.vocabSize
+        var random = SystemRandomNumberGenerator()
+        var rows: [[String: Any]] = []
+        if !json {
+            print("| model | threads | parallel | pp | tg | S_PP t/s | S_TG t/s |")
+            print("|---|---|---|---|---|---|---|")
+        }
+        for width in widths {
+            var pp: [Double] = [], tg: [Double] = []
+            for _ in 0..<max(1, r) {
+                let ids = (0..<width).map { _ in engine.createSequence() }
+                defer { for id in ids { engine.free(id) } }
+                let prompts = ids.map { _ in (0..<(d + p)).map { _ in Int.random(in: 0..<vocab, using: &random) } }
+                // The untimed depth, then the timed prompts, packed into passes of `chunk` rows.
+                func prefill(_ range: (Int) -> Range<Int>) throws {
+                    var pending = ids.indices.map { (i: $0, next: range($0).lowerBound) }
+                    while !pending.isEmpty {
+                        var budget = engine.chunkTokens
+                        var chunks: [SequenceChunk] = []
+                        for k in pending.indices where budget > 0 {
+                            let (i, next) = pending[k]
+                            let end = min(range(i).upperBound, next + budget)
+                            chunks.append(SequenceChunk(sequence: ids[i], tokens: Array(prompts[i][next..<end]),
+                                                        logits: end == range(i).upperBound ? .last : .none))
+                            pending[k].next = end
+                            budget -= end - next
+                        }
+                        _ = try engine.forward(chunks)
+                        pending.removeAll { $0.next == range($0.i).upperBound }
+                    }
+                }
+                if d > 0 { try prefill { _ in 0..<d } }
+                var start = DispatchTime.now()
+                try prefill { _ in self.d..<(self.d + self.p) }
+                pp.append(Double(width * p) / seconds(since: start))
+                start = DispatchTime.now()
+                for _ in 0..<n { _ = try engine.forward(ids.map { SequenceChunk(sequence: $0, tokens: [1]) }) }
+                tg.append(Double(width * n) / seconds(since: start))
+            }
+            let (ppMean, ppSD) = meanAndSD(pp), (tgMean, tgSD) = meanAndSD(tg)
+            rows.append(["parallel": width, "pp_tokens_per_s": ppMean, "pp_sd": ppSD, "tg_tokens_per_s": tgMean, "tg_sd": tgSD])
+            if !json {
+                print(String(format: "| %@ | %d | %d | %d | %d | %.2f ± %.2f | %.2f ± %.2f |", options.model, options.planning.threads,
+                             width, p, n, ppMean, ppSD, tgMean, tgSD))
+            }
+        }
+        if json {
+            let object: [String: Any] = ["model": options.model, "threads": options.planning.threads, "repetitions": r, "depth": d,
+                                         "pp_tokens": p, "tg_tokens": n, "cache": options.planning.cache, "parallel": rows,
+                                         "devices": usageJSON(engine)]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        }
+    }
+
+    /// Time to the first token's logits for `prefix` shared tokens plus 16 new ones: cold, then
+    /// with the prefix's pages cached by an earlier request (median of -r repetitions each).
+    private func runCachedPrefix(_ prefix: Int) throws {
+        guard prefix > 0 else { throw ValidationError("--prefix must be at least 1, got \(prefix)") }
+        let engine = try options.makeEngine(defaultLength: prefix + 32, chunk: min(512, prefix + 16))
+        let vocab = engine.config.vocabSize
+        var random = SystemRandomNumberGenerator()
+        var cold: [Double] = [], warm: [Double] = [], reused = 0
+        func firstToken(_ prompt: [Int]) throws -> (Double, Int) {
+            let id = engine.createSequence()
+            defer { engine.free(id) }
+            let start = DispatchTime.now()
+            let mapped = try engine.mapCachedPrefix(id, prompt: prompt)
+            var offset = mapped
+            while offset < prompt.count {
+                let end = min(prompt.count, offset + engine.chunkTokens)
+                _ = try engine.forward([SequenceChunk(sequence: id, tokens: Array(prompt[offset..<end]), logits: end == prompt.count ? .last : .none)])
+                offset = end
+            }
+            return (seconds(since: start), mapped)
+        }
+        for _ in 0..<max(1, r) {
+            let shared = (0..<prefix).map { _ in Int.random(in: 0..<vocab, using: &random) }
+            let tail = { (0..<16).map { _ in Int.random(in: 0..<vocab, using: &random) } }
+            cold.append(try firstToken(shared + tail()).0)
+            let (seconds, mapped) = try firstToken(shared + tail())
+            warm.append(seconds)
+            reused = mapped
+        }
+        let coldMedian = cold.sorted()[cold.count / 2], warmMedian = warm.sorted()[warm.count / 2]
+        if json {
+            let object: [String: Any] = ["model": options.model, "threads": options.planning.threads, "prefix_tokens": prefix,
+                                         "new_tokens": 16, "reused_tokens": reused, "cold_seconds": coldMedian,
+                                         "cached_seconds": warmMedian, "speedup": coldMedian / warmMedian]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(String(format: "first token after %d + 16 tokens: cold %.1f ms, with %d cached %.2f ms (%.1fx sooner)",
+                         prefix, coldMedian * 1000, reused, warmMedian * 1000, coldMedian / warmMedian))
         }
     }
 

@@ -65,8 +65,8 @@ struct PlanningOptions: ParsableArguments {
     @Option(help: "KV cache type: \(CacheType.allCases.map(\.rawValue).joined(separator: ", ")).")
     var cache = "fp16"
 
-    @Option(help: "Sequences run at once, each up to --max-seq-len tokens.")
-    var parallel = 1
+    @Option(help: "Sequences run at once, each up to --max-seq-len tokens (bench: a comma-separated list of widths to measure).")
+    var parallel = ParallelWidths([1])
 
     @Option(name: .customLong("cache-tokens"), help: "Tokens the KV-cache page pool holds over all sequences, or 'auto' for the most that fits (default: --parallel × --max-seq-len).")
     var cacheTokens: String?
@@ -150,7 +150,7 @@ struct PlanningOptions: ParsableArguments {
                 length = n
             }
         }
-        guard parallel > 0, chunk > 0, threads > 0, reserve >= 0 else {
+        guard chunk > 0, threads > 0, reserve >= 0 else {
             throw ValidationError("--parallel, --chunk and --threads must be positive, --reserve not negative")
         }
         guard pageTokens > 0 else { throw ValidationError("--page-tokens must be at least 1, got \(pageTokens)") }
@@ -164,7 +164,25 @@ struct PlanningOptions: ParsableArguments {
             }
         }
         return PlanRequest(devices: deviceList, balance: balance, maxSequenceLength: length, cacheType: cacheType,
-                           parallel: parallel, cacheTokens: pool, pageTokens: pageTokens, chunkTokens: chunk, threads: threads,
+                           parallel: parallel.widest, cacheTokens: pool, pageTokens: pageTokens, chunkTokens: chunk, threads: threads,
                            logitsRows: logitsRows, reserveBytes: reserve << 20)
     }
+}
+
+/// `--parallel`: one number of sequences, or for `bench` a list of batch widths ("1,2,4,8,16").
+struct ParallelWidths: ExpressibleByArgument, Equatable {
+    let widths: [Int]
+
+    init(_ widths: [Int]) { self.widths = widths }
+
+    init?(argument: String) {
+        let values = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        widths = values.map { $0! }
+    }
+
+    var defaultValueDescription: String { widths.map(String.init).joined(separator: ",") }
+
+    /// The most sequences at once: what the page pool is planned for.
+    var widest: Int { widths.max() ?? 1 }
 }
