@@ -2,18 +2,22 @@ import LoomCore
 import LoomFormats
 import LoomKernels
 
-/// A Llama-family decoder: embedding, `layerCount` blocks of pre-norm grouped-query attention and
-/// a SwiGLU MLP, a final RMSNorm and the LM head. Computation is f32 throughout.
+/// A decoder: embedding, `layerCount` layers built from shared blocks (its architecture's
+/// `layerBlocks`: pre-norm grouped-query attention and a gated MLP for the Llama family), a final
+/// RMSNorm and the LM head. Computation is f32 throughout.
 ///
 /// The pass is exposed in three steps (embed, layer, logits) so that the runtime can run a
 /// model whose layers sit on different devices, handing the hidden state between them.
 public final class DecoderModel: @unchecked Sendable {
     public let config: ModelConfig
     public let weights: DecoderWeights
+    /// The blocks of every layer, in order.
+    public let blocks: [LayerBlock]
 
     public init(config: ModelConfig, weights: DecoderWeights) {
         self.config = config
         self.weights = weights
+        blocks = ModelArchitectures.of(config).layerBlocks(config)
     }
 
     /// A cos/sin table for `positions` positions, stored in `arena` (one per device that runs layers).
@@ -50,10 +54,27 @@ public final class DecoderModel: @unchecked Sendable {
     /// row does not depend on the other rows of the pass.
     public func runLayer(_ index: Int, batch: ForwardBatch, cache: any KVCacheLayer, rope: RotaryTable,
                          scratch: ForwardScratch, pool: ThreadPool) throws {
-        let count = batch.rowCount
         if let last = batch.positions.max(), last >= rope.positions {
             throw ModelError.contextFull(position: last, capacity: rope.positions)
         }
+        for block in blocks {
+            switch block {
+            case .attention: attention(index, batch: batch, cache: cache, rope: rope, scratch: scratch, pool: pool)
+            case .gatedMLP: gatedMLP(index, rows: batch.rowCount, scratch: scratch, pool: pool)
+            }
+        }
+    }
+
+    /// Element-wise steps are split over rows for prompts; one row runs inline, since a pool
+    /// dispatch costs more than the work.
+    private func perRow(_ count: Int, _ pool: ThreadPool, _ body: (Range<Int>) -> Void) {
+        if count == 1 { body(0..<1) } else { pool.parallelFor(count, grain: 4, body) }
+    }
+
+    /// The attention block: x += O·attend(RoPE(Q·norm(x)), cache ∪ RoPE(K·norm(x)), V·norm(x)).
+    private func attention(_ index: Int, batch: ForwardBatch, cache: any KVCacheLayer, rope: RotaryTable,
+                           scratch: ForwardScratch, pool: ThreadPool) {
+        let count = batch.rowCount
         let layer = weights.layers[index]
         let c = config
         let x = scratch.hidden.pointer          // [count, hidden]
@@ -63,20 +84,14 @@ public final class DecoderModel: @unchecked Sendable {
         let v = scratch.value.pointer           // [count, kvHeads, headDim]
         let attn = scratch.attention.pointer    // [count, heads, headDim]
         let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
-
-        // Element-wise steps are split over rows for prompts; one row runs inline, since a
-        // pool dispatch costs more than the work.
-        func perToken(_ body: (Range<Int>) -> Void) {
-            if count == 1 { body(0..<1) } else { pool.parallelFor(count, grain: 4, body) }
-        }
         let hidden = c.hiddenSize
-        perToken { t in
+        perRow(count, pool) { t in
             rmsNorm(x + t.lowerBound * hidden, weight: layer.attentionNorm.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden,
                     into: xn + t.lowerBound * hidden)
         }
         multiply(xn, batch: count, by: [(layer.query, q), (layer.key, k), (layer.value, v)], scratch: mm, pool: pool)
         batch.positions.withUnsafeBufferPointer { positions in
-            perToken { t in
+            perRow(count, pool) { t in
                 let qt = q + t.lowerBound * c.queryWidth, kt = k + t.lowerBound * c.kvWidth, vt = v + t.lowerBound * c.kvWidth
                 addBias(layer.queryBias, to: qt, rows: t.count, width: c.queryWidth)
                 addBias(layer.keyBias, to: kt, rows: t.count, width: c.kvWidth)
@@ -99,19 +114,31 @@ public final class DecoderModel: @unchecked Sendable {
         }
         // The output projection reuses `normed` as its destination, then joins the residual.
         layer.output.multiply(attn, batch: count, into: xn, scratch: mm, pool: pool)
-        perToken { t in
+        perRow(count, pool) { t in
             let xt = x + t.lowerBound * hidden, nt = xn + t.lowerBound * hidden
             addBias(layer.outputBias, to: nt, rows: t.count, width: hidden)
             addInPlace(xt, nt, t.count * hidden)
-            rmsNorm(xt, weight: layer.mlpNorm.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden, into: nt)
         }
+    }
+
+    /// The gated MLP block: x += down(SwiGLU(gate·norm(x), up·norm(x))).
+    private func gatedMLP(_ index: Int, rows count: Int, scratch: ForwardScratch, pool: ThreadPool) {
+        let layer = weights.layers[index]
+        let c = config, hidden = c.hiddenSize
+        let x = scratch.hidden.pointer          // [count, hidden]
+        let xn = scratch.normed.pointer         // [count, hidden]
         let g = scratch.gate.pointer            // [count, intermediate]
         let u = scratch.up.pointer              // [count, intermediate]
+        let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
+        perRow(count, pool) { t in
+            rmsNorm(x + t.lowerBound * hidden, weight: layer.mlpNorm.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden,
+                    into: xn + t.lowerBound * hidden)
+        }
         multiply(xn, batch: count, by: [(layer.gate, g), (layer.up, u)], scratch: mm, pool: pool)
         let width = c.intermediateSize
-        perToken { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
+        perRow(count, pool) { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
         layer.down.multiply(g, batch: count, into: xn, scratch: mm, pool: pool)
-        perToken { t in addInPlace(x + t.lowerBound * hidden, xn + t.lowerBound * hidden, t.count * hidden) }
+        perRow(count, pool) { t in addInPlace(x + t.lowerBound * hidden, xn + t.lowerBound * hidden, t.count * hidden) }
     }
 
     /// Final norm and LM head for hidden rows `rows` of `scratch.hidden`, written to `logits`

@@ -56,7 +56,7 @@ public struct DecoderWeights: @unchecked Sendable {
     public static func load(config: ModelConfig, source: any WeightSource,
                             arena: (WeightPlacement) -> MemoryArena) throws -> DecoderWeights {
         let separateHead = hasSeparateHead(config: config, source: source)
-        let inventory = decoderInventory(config: config, separateHead: separateHead)
+        let inventory = ModelArchitectures.of(config).tensorInventory(config, separateHead: separateHead)
         // The LM head's output is the logits: its activations get the fine rounding.
         let head = separateHead ? HFTensorName.lmHead : HFTensorName.embedding
         var matrices: [String: any WeightMatrix] = [:]

@@ -95,9 +95,8 @@ extension ModelConfig {
         guard let archName = try file.string("general.architecture") else {
             throw ConfigError.missingField(file: path, field: "general.architecture")
         }
-        guard let traits = ArchitectureTraits.of(ggufName: archName) else {
-            throw ConfigError.unknownArchitecture(file: path, name: archName,
-                                                  supported: Architecture.allCases.map { ArchitectureTraits.of($0).ggufName })
+        guard let family = ModelArchitectures.named(gguf: archName) else {
+            throw ConfigError.unknownArchitecture(file: path, name: archName, supported: ModelArchitectures.all.map(\.ggufName))
         }
         func required(_ key: String) throws -> Int {
             guard let value = try file.integer("\(archName).\(key)") else {
@@ -133,7 +132,7 @@ extension ModelConfig {
         }
         let eos = try file.integer("tokenizer.ggml.eos_token_id")
         return ModelConfig(
-            architecture: traits.architecture, hiddenSize: hidden, layerCount: try required("block_count"),
+            architecture: family.architecture, hiddenSize: hidden, layerCount: try required("block_count"),
             headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
             intermediateSize: try required("feed_forward_length"), vocabSize: vocab, maxPositionEmbeddings: context,
             rmsNormEps: Float(try file.float("\(archName).attention.layer_norm_rms_epsilon") ?? 1e-6),

@@ -21,7 +21,7 @@ public struct ModelFiles: Sendable {
             throw ConfigError.unreadable(file: path)
         }
         if isDirectory.boolValue {
-            config = try ModelConfig.load(directory: path)
+            config = try ModelArchitectures.loadConfig(directory: path)
             source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: path))
             ropeLayout = .halves
             gguf = nil
@@ -29,7 +29,7 @@ public struct ModelFiles: Sendable {
             let file = try GGUFFile(path: path)
             config = try ModelConfig.load(gguf: file)
             source = GGUFWeightSource(file: file)
-            ropeLayout = ArchitectureTraits.of(config.architecture).ggufRopeLayout
+            ropeLayout = ModelArchitectures.of(config).ggufRopeLayout
             gguf = file
         }
     }

@@ -131,14 +131,6 @@ struct ScratchDirectory {
         }
     }
 
-    @Test func unknownArchitectureListsSupported() throws {
-        let path = dir.write("config.json", text: complete.replacingOccurrences(of: "LlamaForCausalLM", with: "GPTNeoXForCausalLM"))
-        #expect(throws: ConfigError.unknownArchitecture(file: path, name: "GPTNeoXForCausalLM",
-                                                        supported: ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"])) {
-            try ModelConfig.load(directory: dir.path)
-        }
-    }
-
     @Test func wrongTypesAndBadJSON() throws {
         let path = dir.write("config.json", text: complete.replacingOccurrences(of: #""hidden_size":64"#, with: #""hidden_size":"64""#))
         #expect(throws: ConfigError.invalidField(file: path, field: "hidden_size", reason: "expected a number")) {

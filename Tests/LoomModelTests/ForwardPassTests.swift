@@ -80,7 +80,7 @@ import LoomCore
     @Test func unknownArchitectureAndMissingTensorAreNamed() throws {
         let golden = try #require(Golden.all.first { $0.name == "llama-gqa-f32" })
         let source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: golden.directory))
-        var config = try ModelConfig.load(directory: golden.directory)
+        var config = try ModelArchitectures.loadConfig(directory: golden.directory)
         config.qkNorm = true   // asks for q_norm/k_norm tensors the file does not have
         #expect(throws: SafeTensorsError.missingTensor(name: "model.layers.0.self_attn.q_norm.weight", searched: golden.directory)) {
             _ = try DecoderWeights.load(config: config, source: source) { _ in MemoryArena(name: "cpu0") }

@@ -20,7 +20,7 @@ import LoomRuntime
     }
 
     func load(_ directory: String) throws -> Loaded {
-        let config = try ModelConfig.load(directory: directory)
+        let config = try ModelArchitectures.loadConfig(directory: directory)
         let source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: directory))
         return Loaded(config: config, source: source, footprint: try ModelFootprint(name: directory, config: config, source: source))
     }

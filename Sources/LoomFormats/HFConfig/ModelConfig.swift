@@ -1,7 +1,11 @@
 import Foundation
 
-/// The shape and numerics of a Llama-family decoder, read from a Hugging Face config.json
-/// (and generation_config.json for special token ids), or built from GGUF metadata or a catalog.
+/// The shape and numerics of a decoder, read from a Hugging Face config.json (and
+/// generation_config.json for special token ids), or built from GGUF metadata or a catalog.
+///
+/// `parse` reads the fields every decoder shares; what a family means beyond them (Qwen2's
+/// QKV biases, Qwen3's q/k norms, Mistral's default window) is set by its architecture type in
+/// LoomModel through the `specialize` step.
 public struct ModelConfig: Sendable, Equatable {
     public var architecture: Architecture
     public var hiddenSize: Int
@@ -16,11 +20,11 @@ public struct ModelConfig: Sendable, Equatable {
     public var rmsNormEps: Float
     public var ropeTheta: Double
     public var ropeScaling: RopeScaling
-    /// Biases on the q, k and v projections (Qwen2 always; Llama when `attention_bias`).
+    /// Biases on the q, k and v projections (`attention_bias`, or always for some families).
     public var qkvBias: Bool
     /// A bias on the output projection (Llama `attention_bias` covers o_proj too).
     public var outputBias: Bool
-    /// RMSNorm over each q and k head before RoPE (Qwen3).
+    /// RMSNorm over each q and k head before RoPE (set by families that have it).
     public var qkNorm: Bool
     public var tieWordEmbeddings: Bool
     /// Attention window for Mistral-style sliding-window attention; nil for full attention.
@@ -63,14 +67,18 @@ public struct ModelConfig: Sendable, Equatable {
     /// Bytes of fp16 K and V for one token across all layers.
     public var fp16CacheBytesPerToken: Int { 2 * layerCount * kvWidth * 2 }
 
+    /// The family-specific step of parsing: sets what `config` means for its architecture from
+    /// the file's fields, or throws (an unknown architecture, a bad family field).
+    public typealias Specialize = (_ config: inout ModelConfig, _ fields: ConfigFields) throws -> Void
+
     /// Reads `config.json` in `directory`, and `generation_config.json` beside it if present.
-    public static func load(directory: String) throws -> ModelConfig {
+    public static func load(directory: String, specialize: Specialize = { _, _ in }) throws -> ModelConfig {
         let path = directory + "/config.json"
-        var config = try parse(json: readObject(path), file: path)
+        var config = try parse(json: readObject(path), file: path, specialize: specialize)
         let generationPath = directory + "/generation_config.json"
         if FileManager.default.fileExists(atPath: generationPath) {
             let generation = try readObject(generationPath)
-            let fields = Fields(json: generation, file: generationPath)
+            let fields = ConfigFields(json: generation, file: generationPath)
             if let bos = try fields.optionalInt("bos_token_id") { config.bosTokenId = bos }
             let eos = try fields.intOrIntList("eos_token_id")
             if !eos.isEmpty { config.eosTokenIds = eos }
@@ -79,14 +87,12 @@ public struct ModelConfig: Sendable, Equatable {
     }
 
     /// Parses a config.json object; `file` names it in errors.
-    public static func parse(json: [String: Any], file: String) throws -> ModelConfig {
-        let fields = Fields(json: json, file: file)
+    public static func parse(json: [String: Any], file: String, specialize: Specialize = { _, _ in }) throws -> ModelConfig {
+        let fields = ConfigFields(json: json, file: file)
         guard let names = json["architectures"] as? [String], let name = names.first else {
             throw ConfigError.missingField(file: file, field: "architectures")
         }
-        guard let architecture = Architecture(rawValue: name) else {
-            throw ConfigError.unknownArchitecture(file: file, name: name, supported: Architecture.allCases.map(\.rawValue))
-        }
+        let architecture = Architecture(rawValue: name)
         let hidden = try fields.requiredInt("hidden_size")
         let heads = try fields.requiredInt("num_attention_heads")
         guard heads > 0, hidden > 0 else {
@@ -105,21 +111,19 @@ public struct ModelConfig: Sendable, Equatable {
         // transformers 5 nests θ and the scaling under rope_parameters; older files use
         // rope_theta and rope_scaling at the top level.
         let ropeParameters = json["rope_parameters"] as? [String: Any]
-        let ropeFields = ropeParameters.map { Fields(json: $0, file: file, prefix: "rope_parameters.") }
+        let ropeFields = ropeParameters.map { ConfigFields(json: $0, file: file, prefix: "rope_parameters.") }
         let theta = try ropeFields?.optionalDouble("rope_theta") ?? fields.optionalDouble("rope_theta") ?? 10000
         let scalingObject = (json["rope_scaling"] as? [String: Any]) ?? ropeParameters
         let scaling = try scalingObject.map {
-            try parseScaling(Fields(json: $0, file: file, prefix: json["rope_scaling"] is [String: Any] ? "rope_scaling." : "rope_parameters."),
+            try parseScaling(ConfigFields(json: $0, file: file, prefix: json["rope_scaling"] is [String: Any] ? "rope_scaling." : "rope_parameters."),
                              maxPositions: maxPositions)
         } ?? RopeScaling.none
 
         let attentionBias = try fields.optionalBool("attention_bias") ?? false
-        let isQwen2 = architecture == .qwen2
         var slidingWindow: Int? = nil
-        let usesSlidingWindow = try fields.optionalBool("use_sliding_window") ?? (architecture == .mistral)
-        if usesSlidingWindow { slidingWindow = try fields.optionalInt("sliding_window") }
+        if try fields.optionalBool("use_sliding_window") == true { slidingWindow = try fields.optionalInt("sliding_window") }
 
-        return ModelConfig(
+        var config = ModelConfig(
             architecture: architecture,
             hiddenSize: hidden,
             layerCount: try fields.requiredInt("num_hidden_layers"),
@@ -132,17 +136,19 @@ public struct ModelConfig: Sendable, Equatable {
             rmsNormEps: Float(try fields.optionalDouble("rms_norm_eps") ?? 1e-6),
             ropeTheta: theta,
             ropeScaling: scaling,
-            qkvBias: isQwen2 || attentionBias,
-            outputBias: !isQwen2 && attentionBias,
-            qkNorm: architecture == .qwen3,
+            qkvBias: attentionBias,
+            outputBias: attentionBias,
+            qkNorm: false,
             tieWordEmbeddings: try fields.optionalBool("tie_word_embeddings") ?? false,
             slidingWindow: slidingWindow,
             bosTokenId: try fields.optionalInt("bos_token_id"),
             eosTokenIds: try fields.intOrIntList("eos_token_id")
         )
+        try specialize(&config, fields)
+        return config
     }
 
-    private static func parseScaling(_ fields: Fields, maxPositions: Int) throws -> RopeScaling {
+    private static func parseScaling(_ fields: ConfigFields, maxPositions: Int) throws -> RopeScaling {
         let type = try fields.optionalString("rope_type") ?? fields.optionalString("type") ?? "default"
         switch type {
         case "default": return .none
@@ -187,10 +193,17 @@ public struct ModelConfig: Sendable, Equatable {
 }
 
 /// Typed access to JSON fields with errors that name the file and field.
-struct Fields {
+public struct ConfigFields {
     let json: [String: Any]
-    let file: String
+    /// The file, for messages.
+    public let file: String
     var prefix = ""
+
+    init(json: [String: Any], file: String, prefix: String = "") {
+        self.json = json
+        self.file = file
+        self.prefix = prefix
+    }
 
     private func number(_ key: String) throws -> NSNumber? {
         guard let value = json[key], !(value is NSNull) else { return nil }
@@ -200,7 +213,7 @@ struct Fields {
         return number
     }
 
-    func optionalInt(_ key: String) throws -> Int? {
+    public func optionalInt(_ key: String) throws -> Int? {
         guard let number = try number(key) else { return nil }
         let double = number.doubleValue
         guard double == double.rounded(), abs(double) < 1e15 else {
@@ -209,20 +222,20 @@ struct Fields {
         return number.intValue
     }
 
-    func requiredInt(_ key: String) throws -> Int {
+    public func requiredInt(_ key: String) throws -> Int {
         guard let value = try optionalInt(key) else { throw ConfigError.missingField(file: file, field: prefix + key) }
         guard value >= 0 else { throw ConfigError.invalidField(file: file, field: prefix + key, reason: "must not be negative") }
         return value
     }
 
-    func optionalDouble(_ key: String) throws -> Double? { try number(key)?.doubleValue }
+    public func optionalDouble(_ key: String) throws -> Double? { try number(key)?.doubleValue }
 
-    func requiredDouble(_ key: String) throws -> Double {
+    public func requiredDouble(_ key: String) throws -> Double {
         guard let value = try optionalDouble(key) else { throw ConfigError.missingField(file: file, field: prefix + key) }
         return value
     }
 
-    func optionalBool(_ key: String) throws -> Bool? {
+    public func optionalBool(_ key: String) throws -> Bool? {
         guard let value = json[key], !(value is NSNull) else { return nil }
         guard let flag = value as? Bool else {
             throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected true or false")
@@ -230,7 +243,7 @@ struct Fields {
         return flag
     }
 
-    func optionalString(_ key: String) throws -> String? {
+    public func optionalString(_ key: String) throws -> String? {
         guard let value = json[key], !(value is NSNull) else { return nil }
         guard let string = value as? String else {
             throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a string")
@@ -238,7 +251,7 @@ struct Fields {
         return string
     }
 
-    func intOrIntList(_ key: String) throws -> [Int] {
+    public func intOrIntList(_ key: String) throws -> [Int] {
         if let list = json[key] as? [Any] {
             return try list.map { item in
                 guard let n = item as? NSNumber else {

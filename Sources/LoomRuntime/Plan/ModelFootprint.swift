@@ -21,7 +21,7 @@ public struct ModelFootprint: Sendable {
     /// Sizes `config` at `precision` without any file (catalog models and "what if" questions).
     public init(name: String, config: ModelConfig, precision: WeightPrecision) {
         let tied = config.tieWordEmbeddings
-        let inventory = decoderInventory(config: config, separateHead: !tied)
+        let inventory = ModelArchitectures.of(config).tensorInventory(config, separateHead: !tied)
         let fallback: WeightPrecision = precision == .file ? .ggufMix(.f16) : precision
         self.init(name: name, config: config, inventory: inventory, precision: precision) { spec in
             fallback.matrixBytes(spec, config: config, tied: tied) ?? 0
@@ -41,7 +41,7 @@ public struct ModelFootprint: Sendable {
     /// Sizes the model in `source` exactly: the bytes the loader will charge for each tensor.
     public init(name: String, config: ModelConfig, source: any WeightSource) throws {
         let separate = DecoderWeights.hasSeparateHead(config: config, source: source)
-        let inventory = decoderInventory(config: config, separateHead: separate)
+        let inventory = ModelArchitectures.of(config).tensorInventory(config, separateHead: separate)
         var bytes: [String: Int] = [:]
         var matrices: [any WeightMatrix] = []
         for spec in inventory {

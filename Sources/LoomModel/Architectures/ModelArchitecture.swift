@@ -1,0 +1,82 @@
+import LoomFormats
+import LoomKernels
+
+/// One model family: its names in Hugging Face and GGUF files, what its config means beyond the
+/// fields every decoder shares, its tensors, and the blocks each layer is made of.
+///
+/// Adding a family is one file with one of these (plus any new kernel or block), and an entry in
+/// `ModelArchitectures.all`. The planner and the loader both read `tensorInventory`, so they
+/// cannot disagree about what a model holds.
+public protocol ModelArchitecture: Sendable {
+    /// The config.json `architectures` name.
+    var architecture: Architecture { get }
+    /// The `general.architecture` value in GGUF files.
+    var ggufName: String { get }
+    /// How GGUF files of this family lay out q/k rows for RoPE.
+    var ggufRopeLayout: RopeLayout { get }
+
+    /// Sets the family's own meaning of `config` from its config.json fields.
+    func specialize(_ config: inout ModelConfig, fields: ConfigFields) throws
+
+    /// Every tensor of a model with `config`, in load order.
+    /// - Parameter separateHead: whether the LM head is its own tensor (untied and present).
+    func tensorInventory(_ config: ModelConfig, separateHead: Bool) -> [TensorSpec]
+
+    /// The blocks of each layer, in order.
+    func layerBlocks(_ config: ModelConfig) -> [LayerBlock]
+}
+
+extension ModelArchitecture {
+    public func specialize(_ config: inout ModelConfig, fields: ConfigFields) throws {}
+
+    public func tensorInventory(_ config: ModelConfig, separateHead: Bool) -> [TensorSpec] {
+        decoderInventory(config: config, separateHead: separateHead)
+    }
+
+    public func layerBlocks(_ config: ModelConfig) -> [LayerBlock] { [.attention, .gatedMLP] }
+}
+
+/// A shared block a layer is built from (see `DecoderModel`). Each reads and updates the
+/// residual stream of every row of the batch.
+public enum LayerBlock: Sendable, Equatable {
+    /// Pre-norm grouped-query attention over the paged cache: RMSNorm, q/k/v projections (with
+    /// biases and q/k norms where the weights have them), RoPE, attention, output projection,
+    /// residual add.
+    case attention
+    /// Pre-norm gated MLP: RMSNorm, gate and up projections, SwiGLU, down projection, residual add.
+    case gatedMLP
+}
+
+/// The families Loom runs.
+public enum ModelArchitectures {
+    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3()]
+
+    /// The family config.json names `architecture`, if Loom runs it.
+    public static func named(_ architecture: Architecture) -> (any ModelArchitecture)? {
+        all.first { $0.architecture == architecture }
+    }
+
+    /// The family GGUF files call `ggufName`, if Loom runs it.
+    public static func named(gguf ggufName: String) -> (any ModelArchitecture)? {
+        all.first { $0.ggufName == ggufName }
+    }
+
+    /// The family of `config`; every config that got this far was checked at parsing.
+    public static func of(_ config: ModelConfig) -> any ModelArchitecture {
+        named(config.architecture) ?? Llama()
+    }
+
+    /// The family step of config.json parsing: finds the family and lets it set its fields.
+    public static func specialize(_ config: inout ModelConfig, fields: ConfigFields) throws {
+        guard let family = named(config.architecture) else {
+            throw ConfigError.unknownArchitecture(file: fields.file, name: config.architecture.rawValue,
+                                                  supported: all.map(\.architecture.rawValue))
+        }
+        try family.specialize(&config, fields: fields)
+    }
+
+    /// Reads config.json (and generation_config.json) in `directory` for a family Loom runs.
+    public static func loadConfig(directory: String) throws -> ModelConfig {
+        try ModelConfig.load(directory: directory, specialize: specialize)
+    }
+}
