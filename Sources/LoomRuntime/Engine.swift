@@ -91,9 +91,9 @@ public final class Engine: @unchecked Sendable {
     public let pool: ThreadPool
     /// Which pages each sequence holds, and the prefix index.
     public let pages: PagePool
-    private let devices: [DeviceContext]
+    /// One backend per planned device, in plan order.
+    private let devices: [any DeviceBackend]
     private let host: MemoryArena?
-    private let cache: [any KVCacheLayer]
     private let defaultSequence: SequenceID
 
     /// Positions one sequence can hold (the plan's `--max-seq-len`).
@@ -135,8 +135,9 @@ public final class Engine: @unchecked Sendable {
         }
         self.plan = plan
         pages = PagePool(pageTokens: plan.pageTokens, pageCount: plan.cachePages, maxSequenceLength: plan.maxSequenceLength)
-        pool = ThreadPool(threads: request.threads)
-        let devices = plan.devices.map(DeviceContext.init)
+        let pool = ThreadPool(threads: request.threads)
+        self.pool = pool
+        let devices: [any DeviceBackend] = plan.devices.map { CPUBackend(planned: $0, pool: pool) }
         self.devices = devices
         let host = plan.hostBytes > 0 ? MemoryArena(name: "host") : nil
         self.host = host
@@ -148,34 +149,10 @@ public final class Engine: @unchecked Sendable {
             }
         }
         model = DecoderModel(config: config, weights: weights)
-        let chunk = plan.chunkTokens
-        for device in devices where device.planned.ropeBytes > 0 {
-            (device.rope, device.ropeStorage) = try model.makeRotaryTable(positions: plan.maxSequenceLength,
-                                                                         layout: ropeLayout, arena: device.arena)
-            device.scratch = try ForwardScratch(config: config, maxTokens: chunk, threads: request.threads,
-                                                sequenceLength: plan.maxSequenceLength,
-                                                matmulScratchBytes: model.matmulScratchBytes(batch: chunk), arena: device.arena)
+        for (d, device) in devices.enumerated() {
+            try device.prepare(model: model, plan: plan, layers: plan.layerDevice.indices.filter { plan.layerDevice[$0] == d },
+                               ropeLayout: ropeLayout)
         }
-        var layers: [any KVCacheLayer] = []
-        let (kvHeads, headDim, pageTokens, pageCount) = (config.kvHeadCount, config.headDim, plan.pageTokens, plan.cachePages)
-        for i in 0..<config.layerCount {
-            let arena = devices[plan.layerDevice[i]].arena
-            switch request.cacheType {
-            case .f32:
-                layers.append(try DenseKVCacheLayer<F32Element>(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens,
-                                                                pageCount: pageCount, arena: arena))
-            case .fp16:
-                layers.append(try DenseKVCacheLayer<F16Element>(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens,
-                                                                pageCount: pageCount, arena: arena))
-            case .q8, .q6, .q4:
-                let bits = QuantizedKVCacheLayer.bits(for: request.cacheType)!
-                layers.append(try QuantizedKVCacheLayer(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount,
-                                                        keyBits: bits.key, valueBits: bits.value, arena: arena))
-            }
-        }
-        cache = layers
-        let headDevice = devices[plan.headDevice]
-        headDevice.logits = try headDevice.arena.allocate(Float.self, count: headDevice.planned.logitsBytes / 4, label: "logits")
         defaultSequence = pages.create()
     }
 
@@ -240,9 +217,7 @@ public final class Engine: @unchecked Sendable {
                 }
                 let append = try pages.reserve(chunk.sequence, appending: chunk.tokens.count)
                 reserved.append((chunk.sequence, before))
-                for copy in append.copies {
-                    for layer in cache { layer.copyPage(Int(copy.source), to: Int(copy.destination), positions: copy.positions) }
-                }
+                if !append.copies.isEmpty { for device in devices { device.copyPages(append.copies) } }
                 batch.spans.append(AttentionSpan(row: batch.tokens.count, count: chunk.tokens.count, start: append.start,
                                                  pageTableOffset: batch.pageTables.count))
                 batch.pageTables += try pages.pages(chunk.sequence)
@@ -261,26 +236,25 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// Embedding, layers and LM head over `batch`; the logits each chunk asked for.
+    /// Embedding, layers and LM head over `batch`, each device running its layers and handing
+    /// the hidden state on; the logits each chunk asked for.
     private func run(_ batch: ForwardBatch, chunks: [SequenceChunk]) throws -> [[[Float]]] {
-        let vocab = config.vocabSize
-        let hidden = config.hiddenSize
-        let firstDevice = devices[plan.layerDevice.first ?? plan.headDevice]
-        let headDevice = devices[plan.headDevice]
-        var current = firstDevice
-        try model.embed(batch.tokens, scratch: current.scratch!)
-        for layer in 0..<config.layerCount {
-            let device = devices[plan.layerDevice[layer]]
-            if device !== current {
-                device.scratch!.hidden.pointer.update(from: current.scratch!.hidden.pointer, count: batch.rowCount * hidden)
-                current = device
+        var current = devices[plan.layerDevice.first ?? plan.headDevice]
+        try current.embed(batch)
+        var layer = 0
+        while layer < config.layerCount {
+            let d = plan.layerDevice[layer]
+            var last = layer
+            while last + 1 < config.layerCount && plan.layerDevice[last + 1] == d { last += 1 }
+            if devices[d] !== current {
+                current.handHidden(rows: batch.rowCount, to: devices[d])
+                current = devices[d]
             }
-            try model.runLayer(layer, batch: batch, cache: cache[layer], rope: device.rope!, scratch: device.scratch!, pool: pool)
+            try current.run(layers: layer...last, batch: batch)
+            layer = last + 1
         }
-        if headDevice !== current {
-            headDevice.scratch!.hidden.pointer.update(from: current.scratch!.hidden.pointer, count: batch.rowCount * hidden)
-        }
-        // The rows whose logits are wanted, moved to the front of the hidden state in order.
+        let head = devices[plan.headDevice]
+        if head !== current { current.handHidden(rows: batch.rowCount, to: head) }
         var wanted: [Int] = []
         var row = 0
         for chunk in chunks {
@@ -292,20 +266,7 @@ public final class Engine: @unchecked Sendable {
             }
             row += n
         }
-        let h = headDevice.scratch!.hidden.pointer
-        for (j, r) in wanted.enumerated() where j != r { (h + j * hidden).update(from: h + r * hidden, count: hidden) }
-        var rowsOut: [[Float]] = []
-        rowsOut.reserveCapacity(wanted.count)
-        let rowsPerPass = headDevice.logits!.count / vocab
-        var done = 0
-        while done < wanted.count {
-            let rows = done..<min(wanted.count, done + rowsPerPass)
-            model.logits(rows: rows, scratch: headDevice.scratch!, into: headDevice.logits!.pointer, pool: pool)
-            for r in 0..<rows.count {
-                rowsOut.append(Array(UnsafeBufferPointer(start: headDevice.logits!.pointer + r * vocab, count: vocab)))
-            }
-            done = rows.upperBound
-        }
+        let rowsOut = head.logits(rows: wanted)
         // Hand each chunk its rows.
         var result: [[[Float]]] = []
         var next = 0
