@@ -238,3 +238,26 @@ private func sameBits(_ a: [[Float]], _ b: [[Float]]) -> Bool {
 }
 
 private func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] }! }
+
+/// The README's batching example: the block in README.md is the compiled one, and running it
+/// gives each prompt the text it gets alone.
+@Suite struct BatchingReadmeTests {
+    @Test func readmeBlockMatchesTheCompiledExample() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let source = try String(contentsOf: here.appendingPathComponent("ReadmeExample.swift"), encoding: .utf8)
+        let readme = try String(contentsOf: here.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let begin = source.range(of: "// README-BATCH-EXAMPLE-BEGIN\n")!, end = source.range(of: "// README-BATCH-EXAMPLE-END")!
+        #expect(readme.contains("```swift\n" + String(source[begin.upperBound..<end.lowerBound]) + "```"),
+                "README.md's batching example differs from Tests/LoomGenerateTests/ReadmeExample.swift")
+    }
+
+    @Test func readmeExampleRunsAndMatchesEachPromptAlone() async throws {
+        let prompts = ["The history of", "Once upon a time", "大家好", "The cat"]
+        let together = try await continueTogether(prompts, modelPath: BatchingTests.models[0])
+        for (i, prompt) in prompts.enumerated() {
+            let alone = try await continueTogether([prompt], modelPath: BatchingTests.models[0])
+            #expect(together[i] == alone[0])
+        }
+        #expect(together.allSatisfy { !$0.isEmpty })
+    }
+}

@@ -25,3 +25,32 @@ func continueText(_ prompt: String, modelPath: String) async throws -> String {
     return text
 }
 // README-EXAMPLE-END
+
+// The README's batching example, verbatim between the markers; BatchingReadmeTests checks that
+// the README block is identical and runs it.
+// README-BATCH-EXAMPLE-BEGIN
+import LoomGenerate
+import LoomRuntime
+
+/// Continues several prompts at once: one scheduler, one forward pass per step for all of them.
+func continueTogether(_ prompts: [String], modelPath: String) async throws -> [String] {
+    // A page pool for 4 sequences of up to 512 tokens each.
+    let options = EngineOptions(maxSequenceLength: 512, parallel: 4)
+    let generator = try Generator(modelPath: modelPath, options: options)
+    let settings = GenerationOptions(maxTokens: 24, sampling: .greedy)
+    return try await withThrowingTaskGroup(of: (Int, String).self) { group in
+        for (i, prompt) in prompts.enumerated() {
+            group.addTask {
+                var text = ""
+                for try await event in generator.generate(prompt, options: settings) {
+                    if case .text(let chunk) = event { text += chunk }
+                }
+                return (i, text)
+            }
+        }
+        var texts = [String](repeating: "", count: prompts.count)
+        for try await (i, text) in group { texts[i] = text }
+        return texts
+    }
+}
+// README-BATCH-EXAMPLE-END
