@@ -227,8 +227,12 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         let (data, rows) = (data, rows)
         let blocks = cols / type.blockSize, groups = rows / 8
         let (xr, xrs) = residual(activations)
-        let groupTile = max(1, min(16, 16 * 1024 / max(1, 8 * rowBytes))), colGroup = 64
-        let groupTiles = (groups + groupTile - 1) / groupTile, colGroups = (batch + colGroup - 1) / colGroup
+        let colGroup = 64, colGroups = (batch + colGroup - 1) / colGroup
+        // Small batches (a decode step of several sequences) have one column group: shrink the
+        // tiles so every thread gets several, or a 128-row projection would run on one thread.
+        let fitting = max(1, min(16, 16 * 1024 / max(1, 8 * rowBytes)))
+        let groupTile = max(1, min(fitting, groups / max(1, 4 * pool.threadCount / colGroups)))
+        let groupTiles = (groups + groupTile - 1) / groupTile
         pool.run(chunks: groupTiles * colGroups) { chunk in
             let g0 = (chunk % groupTiles) * groupTile, c0 = (chunk / groupTiles) * colGroup
             kernel(data, rows, g0, min(groups, g0 + groupTile), c0, min(batch, c0 + colGroup), blocks,

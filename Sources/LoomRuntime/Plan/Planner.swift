@@ -142,7 +142,8 @@ public enum Planner {
         let config = model.config
         let (rope, scratch) = workingSet(model, request, length: length)
         let cachePerLayer = cacheBytesPerLayer(model, request, pages: pages)
-        let logits = config.vocabSize * min(request.logitsRows, min(request.chunkTokens, length)) * 4
+        // One LM-head pass serves every sequence of a decode step.
+        let logits = config.vocabSize * min(max(request.logitsRows, request.parallel), min(request.chunkTokens, length)) * 4
         var devices = request.devices.map { PlannedDevice(spec: $0, reserveBytes: request.reserveBytes) }
         let embeddingOnHost = request.devices.first?.kind == .gpu
         var hostBytes = 0
