@@ -1,3 +1,4 @@
+import Foundation
 import LoomCore
 import LoomFormats
 import LoomKernels
@@ -8,7 +9,7 @@ public struct EngineOptions: Sendable {
     /// Positions the KV cache holds; nil means the model's `max_position_embeddings`, capped at 4096.
     public var maxSequenceLength: Int?
     /// Tokens evaluated per forward chunk; longer prompts are split.
-    public var maxBatch: Int = 512
+    public var chunkTokens: Int = 512
     public var cacheType: CacheType = .fp16
     public var threads: Int = ThreadPool.processorCount
     /// Bytes the device may hold; nil for no limit.
@@ -22,11 +23,11 @@ public struct EngineOptions: Sendable {
     /// Positions per KV-cache page.
     public var pageTokens: Int = PlanRequest.defaultPageTokens
 
-    public init(maxSequenceLength: Int? = nil, maxBatch: Int = 512, cacheType: CacheType = .fp16,
+    public init(maxSequenceLength: Int? = nil, chunkTokens: Int = 512, cacheType: CacheType = .fp16,
                 threads: Int = ThreadPool.processorCount, budgetBytes: Int? = nil, logitsRows: Int = 1, parallel: Int = 1,
                 cacheTokens: CacheTokens = .perSequence, pageTokens: Int = PlanRequest.defaultPageTokens) {
         self.maxSequenceLength = maxSequenceLength
-        self.maxBatch = maxBatch
+        self.chunkTokens = chunkTokens
         self.cacheType = cacheType
         self.threads = threads
         self.budgetBytes = budgetBytes
@@ -83,8 +84,8 @@ public struct SequenceChunk: Sendable, Equatable {
 ///
 /// Everything it allocates is named by its `MemoryPlan`, in the arena of the device the plan
 /// chose. Layers on different devices run one after another on the shared thread pool, and the
-/// hidden state is copied from one device's scratch to the next at the boundary. An engine is
-/// driven from one thread at a time.
+/// hidden state is copied from one device's scratch to the next at the boundary. Passes run one
+/// at a time; sequences may be driven from different threads, each sequence from one.
 public final class Engine: @unchecked Sendable {
     public let model: DecoderModel
     public let plan: MemoryPlan
@@ -95,6 +96,8 @@ public final class Engine: @unchecked Sendable {
     private let devices: [any DeviceBackend]
     private let host: MemoryArena?
     private let defaultSequence: SequenceID
+    /// One pass at a time: the passes share the devices' scratch.
+    private let passLock = NSLock()
 
     /// Positions one sequence can hold (the plan's `--max-seq-len`).
     public var capacity: Int { plan.maxSequenceLength }
@@ -112,13 +115,13 @@ public final class Engine: @unchecked Sendable {
     public static func singleDevicePlan(_ footprint: ModelFootprint, _ options: EngineOptions) throws -> MemoryPlan {
         let length = options.maxSequenceLength ?? min(footprint.config.maxPositionEmbeddings, 4096)
         guard length > 0 else { throw EngineError.invalidOption(name: "maxSequenceLength", reason: "must be positive") }
-        guard options.maxBatch > 0, options.logitsRows > 0, options.threads > 0, options.parallel > 0 else {
-            throw EngineError.invalidOption(name: "maxBatch/logitsRows/threads/parallel", reason: "must be positive")
+        guard options.chunkTokens > 0, options.logitsRows > 0, options.threads > 0, options.parallel > 0 else {
+            throw EngineError.invalidOption(name: "chunkTokens/logitsRows/threads/parallel", reason: "must be positive")
         }
         let device = DeviceSpec(name: "cpu0", budgetBytes: options.budgetBytes ?? (1 << 60), kind: .cpu)
         let request = PlanRequest(devices: [device], maxSequenceLength: length, cacheType: options.cacheType,
                                   parallel: options.parallel, cacheTokens: options.cacheTokens, pageTokens: options.pageTokens,
-                                  chunkTokens: options.maxBatch, threads: options.threads,
+                                  chunkTokens: options.chunkTokens, threads: options.threads,
                                   logitsRows: options.logitsRows, reserveBytes: 0)
         return Planner.plan(footprint, request)
     }
@@ -193,6 +196,8 @@ public final class Engine: @unchecked Sendable {
     /// different sequence, all rows together at most `chunkTokens`), and returns for each chunk
     /// the logits it asked for ([rows][vocab]). On error no sequence changes.
     public func forward(_ chunks: [SequenceChunk]) throws -> [[[Float]]] {
+        passLock.lock()
+        defer { passLock.unlock() }
         let rows = chunks.reduce(0) { $0 + $1.tokens.count }
         guard rows > 0 else { return chunks.map { _ in [] } }
         guard rows <= plan.chunkTokens else {

@@ -81,15 +81,15 @@ struct BenchKernels: ParsableCommand {
             }
         }
         let skipped = shapes.filter { $0.cols % type.blockSize != 0 }.map(\.name)
-        let maxBatch = max(1, batch)
+        let chunkTokens = max(1, batch)
         let maxRows = shapes.map(\.rows).max()!, maxCols = shapes.map(\.cols).max()!
-        let scratchBytes = matrices.map { $0.scratchBytes(batch: maxBatch) }.max() ?? 0
+        let scratchBytes = matrices.map { $0.scratchBytes(batch: chunkTokens) }.max() ?? 0
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, scratchBytes), alignment: 64)
         defer { scratch.deallocate() }
-        let x = UnsafeMutablePointer<Float>.allocate(capacity: maxBatch * maxCols)  // [batch, cols]
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: chunkTokens * maxCols)  // [batch, cols]
         defer { x.deallocate() }
-        for i in 0..<(maxBatch * maxCols) { x[i] = Float.random(in: -1...1, using: &rng) }
-        let y = UnsafeMutablePointer<Float>.allocate(capacity: maxBatch * maxRows)  // [batch, rows]
+        for i in 0..<(chunkTokens * maxCols) { x[i] = Float.random(in: -1...1, using: &rng) }
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: chunkTokens * maxRows)  // [batch, rows]
         defer { y.deallocate() }
         let modelBytes = matrices.reduce(0) { $0 + $1.byteCount }
         let kernelNote = (matrices.first as? FloatMatrix)?.usesBF16DotProducts == true ? ", vdpbf16ps prompt" : ""

@@ -13,7 +13,7 @@ import LoomTokenizer
 
     static func engine(_ path: String, length: Int = 256, parallel: Int = 4, cacheTokens: CacheTokens = .perSequence,
                        pageTokens: Int = 16, chunk: Int = 64, threads: Int = 2) throws -> Engine {
-        try Engine(path: path, options: EngineOptions(maxSequenceLength: length, maxBatch: chunk, cacheType: .fp16, threads: threads,
+        try Engine(path: path, options: EngineOptions(maxSequenceLength: length, chunkTokens: chunk, cacheType: .fp16, threads: threads,
                                                       parallel: parallel, cacheTokens: cacheTokens, pageTokens: pageTokens))
     }
 
@@ -259,5 +259,30 @@ private func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] 
             #expect(together[i] == alone[0])
         }
         #expect(together.allSatisfy { !$0.isEmpty })
+    }
+}
+
+/// The plan counts the page pool: with 1 to 16 sequences running at once, each device's measured
+/// peak equals its planned bytes (within the arena's per-buffer alignment slack).
+@Suite struct PagePoolPlanTests {
+    @Test(arguments: [1, 4, 16])
+    func measuredPeakEqualsThePlan(parallel: Int) throws {
+        let path = BatchingTests.models[1]
+        let engine = try BatchingTests.engine(path, length: 96, parallel: parallel, pageTokens: 16)
+        #expect(engine.plan.cachePages == parallel * 6)
+        let files = try ModelFiles(path: path)
+        let tokenizer = try Generator.loadTokenizer(files)
+        let generator = try Generator(model: engine, tokenizer: tokenizer, endTokens: [])
+        var options = GenerationOptions(maxTokens: 40, sampling: .greedy)
+        options.stopAtModelEndTokens = false
+        let handles = try (0..<parallel).map { i in
+            try generator.submit(prompt: generator.encode("Prompt number \(i) and some more words"), options: options) { _ in }
+        }
+        for handle in handles { try handle.wait() }
+        for device in engine.usage where device.plannedBytes > 0 {
+            // Up to 64 bytes of alignment per buffer; a model of 7 layers holds fewer than 64 buffers.
+            #expect(device.peakBytes <= device.plannedBytes + 64 * 64 && device.peakBytes >= device.plannedBytes - 64 * 64,
+                    "\(device.name): planned \(device.plannedBytes), peak \(device.peakBytes) \(device.byLabel)")
+        }
     }
 }

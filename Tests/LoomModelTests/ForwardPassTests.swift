@@ -51,7 +51,7 @@ import LoomCore
     @Test func chunkedPromptEqualsOneChunk() throws {
         let golden = try #require(Golden.all.first)
         let chunked = try Engine(directory: golden.directory,
-                                 options: EngineOptions(maxSequenceLength: 64, maxBatch: 5, cacheType: .f32, threads: 2))
+                                 options: EngineOptions(maxSequenceLength: 64, chunkTokens: 5, cacheType: .f32, threads: 2))
         let logits = try chunked.evaluate(golden.tokens, allPositions: true)
         #expect(relativeMaxError(logits, golden.logits) <= Self.bound)
     }

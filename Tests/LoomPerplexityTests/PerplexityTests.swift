@@ -55,7 +55,7 @@ struct PerplexityTests {
         let ids = try Self.excerptTokens()
         #expect(ids.count == expected.tokens, "Loom's tokenizer and llama.cpp's disagree on the excerpt")
         let path = Self.model.appendingPathComponent("gguf/loom-demo-\(kind).gguf").path
-        let engine = try Engine(path: path, options: EngineOptions(maxSequenceLength: expected.ctx, maxBatch: expected.ctx,
+        let engine = try Engine(path: path, options: EngineOptions(maxSequenceLength: expected.ctx, chunkTokens: expected.ctx,
                                                                     threads: 2, logitsRows: 64))
         let result = try engine.perplexity(tokens: ids, context: expected.ctx, stride: expected.stride)
         #expect(result.scored == expected.scored)
@@ -70,7 +70,7 @@ struct PerplexityTests {
         let expected = try Self.oracle("F16")
         let ids = try Self.excerptTokens()
         let engine = try Engine(path: Self.model.appendingPathComponent("hf").path,
-                                options: EngineOptions(maxSequenceLength: expected.ctx, maxBatch: expected.ctx, threads: 2, logitsRows: 64))
+                                options: EngineOptions(maxSequenceLength: expected.ctx, chunkTokens: expected.ctx, threads: 2, logitsRows: 64))
         let result = try engine.perplexity(tokens: ids, context: expected.ctx, stride: expected.stride)
         let relative = abs(result.perplexity - expected.perplexity) / expected.perplexity
         #expect(relative < 0.01, "Loom \(result.perplexity) vs llama.cpp \(expected.perplexity)")

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A sequence held by an engine: its id in the page pool.
 public struct SequenceID: Hashable, Sendable, CustomStringConvertible {
     public let raw: Int
@@ -64,8 +66,10 @@ struct PageKey: Hashable {
 ///   it gets a private copy first (`Append.copies`).
 ///
 /// Storage is not here: the engine's layers hold `pageCount` pages each, and page ids mean the
-/// same page in every layer.
-public final class PagePool {
+/// same page in every layer. Every public operation is atomic (a lock), so sequences driven
+/// from different threads can share a pool.
+public final class PagePool: @unchecked Sendable {
+    private let lock = NSLock()
     public let pageTokens: Int
     public let pageCount: Int
     /// Pages one sequence may hold (the plan's longest sequence).
@@ -83,7 +87,9 @@ public final class PagePool {
     private var lruNext: [Int32]
     private var lruHead: Int32 = -1
     private var lruTail: Int32 = -1
-    private(set) public var cachedPageCount = 0
+    /// Cached pages (no holder, keyed).
+    public var cachedPageCount: Int { lock.lock(); defer { lock.unlock() }; return cached }
+    private var cached = 0
 
     struct Sequence {
         var pages: [Int32] = []
@@ -107,17 +113,19 @@ public final class PagePool {
     }
 
     /// Pages that an allocation can take now: free ones and cached ones.
-    public var availablePages: Int { free.count + cachedPageCount }
+    public var availablePages: Int { lock.lock(); defer { lock.unlock() }; return available }
+    private var available: Int { free.count + cached }
     /// Pages that no sequence holds and that hold nothing reusable.
-    public var freePageCount: Int { free.count }
+    public var freePageCount: Int { lock.lock(); defer { lock.unlock() }; return free.count }
     /// Pages held by at least one sequence.
-    public var referencedPageCount: Int { pageCount - free.count - cachedPageCount }
+    public var referencedPageCount: Int { lock.lock(); defer { lock.unlock() }; return pageCount - free.count - cached }
     /// Sequences alive.
-    public var sequenceCount: Int { sequences.count }
-    public var sequenceIDs: [SequenceID] { sequences.keys.sorted().map(SequenceID.init) }
+    public var sequenceCount: Int { lock.lock(); defer { lock.unlock() }; return sequences.count }
+    public var sequenceIDs: [SequenceID] { lock.lock(); defer { lock.unlock() }; return sequences.keys.sorted().map(SequenceID.init) }
 
     /// A new empty sequence.
     public func create() -> SequenceID {
+        lock.lock(); defer { lock.unlock() }
         let id = nextID
         nextID += 1
         sequences[id] = Sequence()
@@ -125,13 +133,22 @@ public final class PagePool {
     }
 
     /// Tokens in `id`.
-    public func length(_ id: SequenceID) throws -> Int { try sequence(id).tokens.count }
+    public func length(_ id: SequenceID) throws -> Int {
+        lock.lock(); defer { lock.unlock() }
+        return try sequence(id).tokens.count
+    }
 
     /// The tokens `id` holds.
-    public func tokens(_ id: SequenceID) throws -> [Int32] { try sequence(id).tokens }
+    public func tokens(_ id: SequenceID) throws -> [Int32] {
+        lock.lock(); defer { lock.unlock() }
+        return try sequence(id).tokens
+    }
 
     /// The page table of `id`.
-    public func pages(_ id: SequenceID) throws -> [Int32] { try sequence(id).pages }
+    public func pages(_ id: SequenceID) throws -> [Int32] {
+        lock.lock(); defer { lock.unlock() }
+        return try sequence(id).pages
+    }
 
     private func sequence(_ id: SequenceID) throws -> Sequence {
         guard let s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
@@ -143,6 +160,7 @@ public final class PagePool {
     /// the tokens mapped.
     @discardableResult
     public func mapCachedPrefix(_ id: SequenceID, prompt: [Int32]) throws -> Int {
+        lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         guard s.tokens.isEmpty, prompt.count > 1 else { return 0 }
         var key = PageKey.root
@@ -163,6 +181,7 @@ public final class PagePool {
 
     /// How many pages appending `count` tokens to `id` would take from the pool.
     public func pagesNeeded(_ id: SequenceID, appending count: Int) throws -> Int {
+        lock.lock(); defer { lock.unlock() }
         let s = try sequence(id)
         return pagesNeeded(s, count)
     }
@@ -197,13 +216,14 @@ public final class PagePool {
     /// sequence a private copy of a shared last page). Either it takes every page it needs, or it
     /// throws and changes nothing. The tokens themselves are recorded by `commit`.
     public func reserve(_ id: SequenceID, appending count: Int) throws -> Append {
+        lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         let length = s.tokens.count
         guard length + count <= maxSequenceLength else {
             throw PagePoolError.sequenceTooLong(length: length + count, limit: maxSequenceLength)
         }
         let needed = pagesNeeded(s, count)
-        guard needed <= availablePages else { throw PagePoolError.outOfPages(needed: needed, available: availablePages) }
+        guard needed <= available else { throw PagePoolError.outOfPages(needed: needed, available: available) }
         var copies: [(Int32, Int32, Int)] = []
         if count > 0, length % pageTokens != 0, let last = s.pages.last, !isWritable(last) {
             let copy = allocate()
@@ -226,6 +246,7 @@ public final class PagePool {
     /// Records that `tokens` were written at the slots the last `reserve` gave, and indexes every
     /// page they fill.
     public func commit(_ id: SequenceID, tokens: [Int32]) throws {
+        lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         precondition(s.tokens.count + tokens.count <= s.pages.count * pageTokens, "commit without reserve")
         s.tokens.append(contentsOf: tokens)
@@ -246,6 +267,7 @@ public final class PagePool {
 
     /// Drops the tokens of `id` after the first `length` (and the pages they alone needed).
     public func truncate(_ id: SequenceID, to length: Int) throws {
+        lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         let kept = max(0, min(length, s.tokens.count))
         s.tokens.removeLast(s.tokens.count - kept)
@@ -258,6 +280,7 @@ public final class PagePool {
     /// A new sequence holding the first `length` tokens of `id` (all of them by default), sharing
     /// its pages; whichever writes into a shared page first copies it.
     public func fork(_ id: SequenceID, length: Int? = nil) throws -> SequenceID {
+        lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         let kept = max(0, min(length ?? s.tokens.count, s.tokens.count))
         s.tokens.removeLast(s.tokens.count - kept)
@@ -272,6 +295,7 @@ public final class PagePool {
 
     /// Releases every page of `id` and forgets it. Its full pages stay cached for reuse.
     public func free(_ id: SequenceID) {
+        lock.lock(); defer { lock.unlock() }
         guard let s = sequences.removeValue(forKey: id.raw) else { return }
         for page in s.pages.reversed() { release(page) }
     }
@@ -313,7 +337,7 @@ public final class PagePool {
         lruNext[p] = -1
         if lruTail >= 0 { lruNext[Int(lruTail)] = page } else { lruHead = page }
         lruTail = page
-        cachedPageCount += 1
+        cached += 1
     }
 
     private func unlinkCached(_ page: Int32) {
@@ -323,7 +347,7 @@ public final class PagePool {
         if next >= 0 { lruPrevious[Int(next)] = previous } else { lruTail = previous }
         lruPrevious[p] = -1
         lruNext[p] = -1
-        cachedPageCount -= 1
+        cached -= 1
     }
 
     // MARK: checks
@@ -332,23 +356,24 @@ public final class PagePool {
     /// as the sequences' page tables list it, and the index names exactly the keyed pages. Tests
     /// call it after every operation.
     public func isConsistent() -> Bool {
+        lock.lock(); defer { lock.unlock() }
         var counted = [Int32](repeating: 0, count: pageCount)
         for s in sequences.values {
             guard s.pages.count == (s.tokens.count + pageTokens - 1) / pageTokens else { return false }
             for page in s.pages { counted[Int(page)] += 1 }
         }
         guard counted == holders else { return false }
-        var cached = 0
+        var listed = 0
         var page = lruHead
         while page >= 0 {
             guard holders[Int(page)] == 0, keys[Int(page)] != nil else { return false }
-            cached += 1
+            listed += 1
             page = lruNext[Int(page)]
         }
-        guard cached == cachedPageCount else { return false }
+        guard listed == cached else { return false }
         let freeSet = Set(free)
         guard freeSet.count == free.count, free.allSatisfy({ holders[Int($0)] == 0 && keys[Int($0)] == nil }) else { return false }
-        guard free.count + cachedPageCount + holders.filter({ $0 > 0 }).count == pageCount else { return false }
+        guard free.count + cached + holders.filter({ $0 > 0 }).count == pageCount else { return false }
         for (key, page) in index where keys[Int(page)] != key { return false }
         return index.count == keys.compactMap({ $0 }).count
     }
