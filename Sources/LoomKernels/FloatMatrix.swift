@@ -31,9 +31,11 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     public var formatName: String { type.name }
 
     /// - Parameter bf16DotProducts: use AVX-512 BF16 dot products for bf16 prompt batches when
+    ///   the CPU has them. They round each activation to two bf16 terms for batches only, so a
+    ///   batch's rows differ from their decode products: off by default under `BatchInvariance`.
     ///   `path` is `.avx512` and the CPU has them; false keeps the FMA tile (for benchmarks).
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
-                owner: AnyObject?, path: KernelPath = .best, bf16DotProducts: Bool = true) throws {
+                owner: AnyObject?, path: KernelPath = .best, bf16DotProducts: Bool = !BatchInvariance.enabled) throws {
         precondition(type.blockSize == 1, "use QuantizedMatrix for \(type.name)")
         let needed = rows * cols * type.blockBytes
         guard byteCount >= needed else { throw KernelError.dataTooSmall(format: type.name, needed: needed, available: byteCount) }
@@ -43,7 +45,7 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         self.data = data
         self.owner = owner
         self.path = path.isSupported ? path : .portable
-        self.rowsKernel = Self.kernel(type, self.path)
+        var rowsKernel = Self.kernel(type, self.path)
         #if arch(x86_64)
         switch (self.path, type) {
         case (.avx512, .f16): tileKernel = LoomKernelsAVX512.f16Tile
@@ -51,7 +53,16 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx512, .f32): tileKernel = LoomKernelsAVX512.f32Tile
         default: tileKernel = nil
         }
+        // With batch invariance, decode and the tiles' leftovers sum each row as the tile does.
+        if BatchInvariance.enabled, tileKernel != nil {
+            switch type {
+            case .f16: rowsKernel = LoomKernelsAVX512.f16TileColumn
+            case .bf16: rowsKernel = LoomKernelsAVX512.bf16TileColumn
+            default: rowsKernel = LoomKernelsAVX512.f32TileColumn
+            }
+        }
         #endif
+        self.rowsKernel = rowsKernel
         usesBF16DotProducts = bf16DotProducts && Self.hasBF16DotProducts(type, self.path)
     }
 
@@ -67,13 +78,14 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     /// Bytes of split activations ([batch, 2, cols rounded up to 32] bf16) a `type` matrix with
     /// `cols` columns needs on `path` for a prompt batch; zero for decode and for the FMA kernels.
     /// The planner sizes matrices it has no file for with this.
-    public static func scratchBytes(type: QuantType, cols: Int, batch: Int, path: KernelPath = .best) -> Int {
-        guard batch > 1, hasBF16DotProducts(type, path.isSupported ? path : .portable) else { return 0 }
+    public static func scratchBytes(type: QuantType, cols: Int, batch: Int, path: KernelPath = .best,
+                                    dotProducts: Bool = !BatchInvariance.enabled) -> Int {
+        guard batch > 1, dotProducts, hasBF16DotProducts(type, path.isSupported ? path : .portable) else { return 0 }
         return batch * 2 * ((cols + 31) & ~31) * 2
     }
 
     public func scratchBytes(batch: Int) -> Int {
-        usesBF16DotProducts ? Self.scratchBytes(type: type, cols: cols, batch: batch, path: path) : 0
+        usesBF16DotProducts ? Self.scratchBytes(type: type, cols: cols, batch: batch, path: path, dotProducts: true) : 0
     }
 
     public func multiply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,

@@ -42,3 +42,11 @@ public enum KernelPath: String, CaseIterable, Sendable {
     /// Paths this CPU can run, fastest first.
     public static var supported: [KernelPath] { allCases.filter(\.isSupported) }
 }
+
+/// Whether matrix products keep every activation row's arithmetic independent of the other rows
+/// in the call. A forward pass carries the rows of many sequences, and a request's tokens must
+/// not depend on which others share its passes, so the runtime keeps this on. Off, batches may
+/// use kernels that sum in another order than decode (`bench-kernels` compares them).
+public enum BatchInvariance {
+    nonisolated(unsafe) public static var enabled = true
+}

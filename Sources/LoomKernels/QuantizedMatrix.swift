@@ -115,6 +115,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     public func scratchBytes(batch: Int) -> Int { Q8Activations.scratchBytes(batch: batch, cols: cols) }
 
+
     public func multiply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
         guard let scratch, batch > 0 else { return }
@@ -134,7 +135,9 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         let blocks = cols / type.blockSize
         let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
         #if arch(x86_64)
-        if let expandedKernel {
+        // The interleaved kernels keep a row's arithmetic whatever the batch; the expanding and
+        // 4×4 tile kernels do not, so they run only without batch invariance.
+        if let expandedKernel, !BatchInvariance.enabled {
             // (8-row group, column group) chunks; each chunk expands its rows once for 64 activation rows.
             let groups = rows / 8, colGroup = 64, colGroups = (batch + colGroup - 1) / colGroup
             pool.run(chunks: groups * colGroups) { chunk in
@@ -144,12 +147,13 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             }
             return
         }
-        if let tileKernel {
+        if let tileKernel, !BatchInvariance.enabled {
             multiplyTiled(tileKernel, activations, batch: batch, y: y, pool: pool)
             return
         }
         #endif
-        // A tile of rows stays in L1 while the whole batch streams past it.
+        // A tile of rows stays in L1 while the whole batch streams past it; each activation row
+        // goes through the decode kernel, so its result is the one it gets alone.
         let tile = max(4, (16 * 1024) / max(1, rowBytes))
         let tiles = (rows + tile - 1) / tile
         pool.run(chunks: tiles) { t in

@@ -272,19 +272,12 @@ func interleavedRows<R: UnitRounding>(_ format: InterleavedFormat, _ w: UnsafeRa
             y.store8(row: c + 1, of: rows, group: g, acc1)
             c += 2
         }
+        // Then one, with the same single accumulator per row as above: a row's sum must not
+        // depend on how many rows share the call (batch invariance), so no second accumulator.
         if c < colEnd {
-            var acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps()
-            var b = 0
-            // Two independent accumulators hide the FMA latency.
-            while b + 2 <= blocks {
-                acc0 = unitAccumulate(format, acc0, group + b * unitBytes, x.block(c, b, R.fine), masks, rounding)
-                acc1 = unitAccumulate(format, acc1, group + (b + 1) * unitBytes, x.block(c, b + 1, R.fine), masks, rounding)
-                b += 2
-            }
-            if b < blocks {
-                acc0 = unitAccumulate(format, acc0, group + b * unitBytes, x.block(c, b, R.fine), masks, rounding)
-            }
-            y.store8(row: c, of: rows, group: g, _mm256_add_ps(acc0, acc1))
+            var acc = _mm256_setzero_ps()
+            for b in 0..<blocks { acc = unitAccumulate(format, acc, group + b * unitBytes, x.block(c, b, R.fine), masks, rounding) }
+            y.store8(row: c, of: rows, group: g, acc)
         }
     }
 }

@@ -278,12 +278,15 @@ enum Q5KUnits: KUnitKernel {
             (lo, hi) = q5KChunk(unit, pair: 3, chunk: c)
             s3.addChunk(lo, hi, x, pair: 3, chunk: c)
         }
+        // The pairs fold into one set of float sums in pair order, as `affineKUnit4` folds them,
+        // so a row's result is the same alone or among four (batch invariance).
         s0.finishPair(0, x, header.scaleMin(0), header.scaleMin(1))
-        s1.finishPair(1, x, header.scaleMin(2), header.scaleMin(3))
-        s2.finishPair(2, x, header.scaleMin(4), header.scaleMin(5))
-        s3.finishPair(3, x, header.scaleMin(6), header.scaleMin(7))
-        return s3.finish(s2.finish(s1.finish(s0.finish(acc, header.d, header.dmin), header.d, header.dmin), header.d, header.dmin),
-                         header.d, header.dmin)
+        for (p, pair) in [s1, s2, s3].enumerated() {
+            s0.even = pair.even
+            s0.odd = pair.odd
+            s0.finishPair(p + 1, x, header.scaleMin(2 * p + 2), header.scaleMin(2 * p + 3))
+        }
+        return s0.finish(acc, header.d, header.dmin)
     }
 
     /// Pair by pair: for a batch the unit is in cache, so the order of reading does not matter.
@@ -358,6 +361,11 @@ struct Q6UnitSums {
         offsets = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaleSecond), _mm256_permutevar8x32_ps(sums, _mm256_set1_epi32(lane + 1)), offsets)
     }
 
+    /// Takes over `other`'s pending dot products (its float sums stay its own).
+    @inline(__always) mutating func take(_ other: Q6UnitSums) {
+        lowFirst = other.lowFirst; lowSecond = other.lowSecond; highFirst = other.highFirst; highSecond = other.highSecond
+    }
+
     /// acc + d·(Σ scaled − 32·Σ offsets).
     @inline(__always) func finish(_ acc: __m256, _ d: __m256) -> __m256 {
         _mm256_fmadd_ps(d, _mm256_fnmadd_ps(_mm256_set1_ps(32), offsets, scaled), acc)
@@ -397,11 +405,14 @@ enum Q6KUnits: KUnitKernel {
                 first.addChunk(lo0, hi0, x.x, lowSlice: 4 * n, chunk: c)
                 second.addChunk(lo1, hi1, x.x, lowSlice: 4 * n + 1, chunk: c)
             }
+            // Both pairs fold into one set of float sums, first then second, as `unit4` folds
+            // them: a row's result is the same alone or among four (batch invariance).
             first.finishPair(unit, x, lowSlice: 4 * n)
-            second.finishPair(unit, x, lowSlice: 4 * n + 1)
+            first.take(second)
+            first.finishPair(unit, x, lowSlice: 4 * n + 1)
+            second = Q6UnitSums()
         }
-        let d = _mm256_cvtph_ps(load128(unit))
-        return second.finish(first.finish(acc, d), d)
+        return first.finish(acc, _mm256_cvtph_ps(load128(unit)))
     }
 
     /// One q6_K unit against four activation rows, each chunk unpacked once for all four.

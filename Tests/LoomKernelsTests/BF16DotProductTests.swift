@@ -22,7 +22,11 @@ struct BF16DotProductTests {
     @Test func usesDotProductsOnlyForPromptsAndAsksForScratch() throws {
         let bytes = [UInt8](repeating: 0, count: 8 * 100 * 2)
         try bytes.withUnsafeBytes { raw in
-            let matrix = try FloatMatrix(type: .bf16, data: raw.baseAddress!, byteCount: raw.count, rows: 8, cols: 100, owner: nil)
+            // Batch invariance (the runtime's default) keeps them off unless asked for.
+            let invariant = try FloatMatrix(type: .bf16, data: raw.baseAddress!, byteCount: raw.count, rows: 8, cols: 100, owner: nil)
+            #expect(!invariant.usesBF16DotProducts)
+            let matrix = try FloatMatrix(type: .bf16, data: raw.baseAddress!, byteCount: raw.count, rows: 8, cols: 100, owner: nil,
+                                         bf16DotProducts: true)
             #expect(matrix.usesBF16DotProducts)
             #expect(matrix.scratchBytes(batch: 1) == 0)
             #expect(matrix.scratchBytes(batch: 5) == 5 * 2 * 128 * 2)  // [batch, hi and lo, 100 rounded up to 32] bf16
