@@ -82,39 +82,28 @@ func floatTile(_ w: UnsafeRawPointer, _ elementBytes: Int, _ rows: Int, _ cols: 
 /// y[r] for r in rowStart..<rowEnd and one activation row x, each with the tile's arithmetic:
 /// one 16-lane accumulator over the columns in order, the same lane reduction, then the scalar
 /// tail. Decode and the tile's leftovers use it, so a row's product is the same alone or in a
-/// batch of any size. Four weight rows run at once (a short last group repeats its first row).
+/// batch of any size. Rows stream one at a time: the prefetcher follows one stream, not four
+/// interleaved ones, and the accumulator's chain (one FMA per 16 weights) still outruns memory.
 @inline(__always)
 func floatTileColumn(_ w: UnsafeRawPointer, _ elementBytes: Int, _ cols: Int, _ rowStart: Int, _ rowEnd: Int,
                      _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                      _ widen: (UnsafeRawPointer) -> __m512, _ scalar: (UnsafeRawPointer) -> Float) {
     let rowBytes = cols * elementBytes
     let vectorCols = cols & ~15
-    var r = rowStart
-    while r < rowEnd {
-        let n = min(4, rowEnd - r)
-        let w0 = w + r * rowBytes
-        let w1 = n > 1 ? w0 + rowBytes : w0, w2 = n > 2 ? w0 + 2 * rowBytes : w0, w3 = n > 3 ? w0 + 3 * rowBytes : w0
-        var a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0
+    let zero = _mm512_setzero_ps()
+    for r in rowStart..<rowEnd {
+        let row = w + r * rowBytes
+        var acc = zero
         var k = 0
         while k < vectorCols {
-            let o = k * elementBytes
-            let xv = UnsafeRawPointer(x + k).loadUnaligned(as: __m512.self)
-            a0 = _mm512_fmadd_ps(widen(w0 + o), xv, a0)
-            a1 = _mm512_fmadd_ps(widen(w1 + o), xv, a1)
-            a2 = _mm512_fmadd_ps(widen(w2 + o), xv, a2)
-            a3 = _mm512_fmadd_ps(widen(w3 + o), xv, a3)
+            acc = _mm512_fmadd_ps(widen(row + k * elementBytes), UnsafeRawPointer(x + k).loadUnaligned(as: __m512.self), acc)
             k += 16
         }
-        // Lanes of different inputs never meet in horizontalSums4, so each row's sum is the one
-        // the tile makes for it.
-        let sums = horizontalSums4(a0, a1, a2, a3)
-        let weights = [w0, w1, w2, w3]
-        for i in 0..<n {
-            var sum = sums[i]
-            for k in vectorCols..<cols { sum += scalar(weights[i] + k * elementBytes) * x[k] }
-            y[r + i] = sum
-        }
-        r += 4
+        // Lanes of different inputs never meet in horizontalSums4, so this is the sum the tile
+        // makes for the row.
+        var sum = horizontalSums4(acc, zero, zero, zero)[0]
+        for k in vectorCols..<cols { sum += scalar(row + k * elementBytes) * x[k] }
+        y[r] = sum
     }
 }
 
