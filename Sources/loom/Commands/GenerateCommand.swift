@@ -23,10 +23,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Comma-separated prompt token ids (prints ids instead of text).")
     var tokens: String?
 
-    @Option(name: .customLong("max-tokens"), help: "Tokens to generate.")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Tokens to generate.")
     var maxTokens = 256
 
-    @Option(name: .customLong("min-tokens"), help: "Tokens to generate before an end token or stop string may end the reply.")
+    @Option(name: .customLong("min-tokens"), parsing: .unconditional, help: "Tokens to generate before an end token or stop string may end the reply.")
     var minTokens = 0
 
     @Option(help: "Stop when the text contains this string (repeatable); it is not printed.")
@@ -41,17 +41,19 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Keep generating past the model's end-of-sequence tokens.")
     var ignoreEos = false
 
-    @Option(name: .customLong("top-logprobs"), help: "With --json, report this many most likely tokens per step.")
+    @Option(name: .customLong("top-logprobs"), parsing: .unconditional, help: "With --json, report this many most likely tokens per step.")
     var topLogprobs = 0
 
     @Flag(help: "Print one JSON object (text, tokens, finish reason, timings) instead of streaming.")
     var json = false
 
     func validate() throws {
+        guard ArgumentCheck.isOn else { return }
         guard (prompt == nil) != (tokens == nil) else { throw ValidationError("give exactly one of --prompt and --tokens") }
-        guard maxTokens >= 0, minTokens >= 0, topLogprobs >= 0 else {
-            throw ValidationError("--max-tokens, --min-tokens and --top-logprobs must not be negative")
-        }
+        if let tokens { _ = try parseTokenList(tokens) }
+        try requireAtLeast(0, maxTokens, "--max-tokens")
+        try requireAtLeast(0, minTokens, "--min-tokens")
+        try requireAtLeast(0, topLogprobs, "--top-logprobs")
     }
 
     func run() throws {
@@ -94,7 +96,8 @@ struct GenerateCommand: ParsableCommand {
             guard let (reason, timings) = finish else { return }
             if json {
                 var object: [String: Any] = ["text": echo ? prompt! + text : text, "finish_reason": reason.rawValue,
-                                             "prompt_tokens": promptIds.count, "timings": timingsJSON(timings)]
+                                             "prompt_tokens": promptIds.count, "timings": timingsJSON(timings),
+                                             "devices": usageJSON(engine)]
                 object["tokens"] = topLogprobs > 0 ? ids as Any : ids.map { $0["id"]! } as Any
                 print(try jsonString(object))
             } else if !text.hasSuffix("\n") {
@@ -128,9 +131,9 @@ struct GenerateCommand: ParsableCommand {
             } else {
                 print(produced.map(String.init).joined(separator: " "))
             }
-            printError(String(format: "prompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s",
-                              prompt.count, Double(prompt.count) / promptSeconds,
-                              produced.count, Double(max(0, produced.count - 1)) / max(decodeSeconds, 1e-9)))
+            printError(String(format: "prompt: %@, %.1f tok/s; generated: %@, %.1f tok/s",
+                              counted(prompt.count, "token"), Double(prompt.count) / promptSeconds,
+                              counted(produced.count, "token"), Double(max(0, produced.count - 1)) / max(decodeSeconds, 1e-9)))
         }
     }
 }
@@ -142,9 +145,9 @@ func writeOut(_ text: String) {
 
 /// The timings of a generation as one stderr line.
 func timingsLine(_ t: GenerationTimings, reason: FinishReason) -> String {
-    String(format: "prompt: %d tokens (%d reused), %.1f tok/s; generated: %d tokens, %.1f tok/s; first token after %.2f s",
-           t.promptTokens, t.reusedPromptTokens, t.promptTokensPerSecond, t.generatedTokens, t.generationTokensPerSecond,
-           t.timeToFirstToken) + "; finish: \(reason.rawValue)"
+    String(format: "prompt: %@ (%d reused), %.1f tok/s; generated: %@, %.1f tok/s; first token after %.2f s",
+           counted(t.promptTokens, "token"), t.reusedPromptTokens, t.promptTokensPerSecond, counted(t.generatedTokens, "token"),
+           t.generationTokensPerSecond, t.timeToFirstToken) + "; finish: \(reason.rawValue)"
 }
 
 func timingsJSON(_ t: GenerationTimings) -> [String: Any] {
