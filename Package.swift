@@ -58,6 +58,8 @@ let package = Package(
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomPerplexityTests", dependencies: ["LoomRuntime", "LoomTokenizer"], exclude: ["Fixtures"]),
+        // Runs the built `loom` binary (swift test builds every product), as a user would.
+        .testTarget(name: "LoomCLITests"),
     ],
     swiftLanguageModes: [.v6]
 )

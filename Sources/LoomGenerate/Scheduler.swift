@@ -156,7 +156,7 @@ public final class Scheduler: @unchecked Sendable {
             // Waiting requests that cannot be admitted yet, with nothing running, would spin.
             if running.isEmpty && !waiting.isEmpty {
                 condition.lock()
-                if submitted.isEmpty && !waiting.contains(where: { $0.run.isCancelled }) { condition.wait(until: Date() + 0.05) }
+                if submitted.isEmpty && !waiting.contains(where: { $0.run.isCancelled }) { _ = condition.wait(until: Date() + 0.05) }
                 condition.unlock()
             }
         }

@@ -70,8 +70,8 @@ struct KActivationBlock {
     init(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, row c: Int, block b: Int, blocks: Int) {
         q = xq + 256 * (c * blocks + b)
         let scales = UnsafeRawPointer(xd + 8 * (c * blocks + b)).loadUnaligned(as: SIMD8<Float>.self)
-        dx = unsafeBitCast(scales, to: __m256.self)
-        dxSums = unsafeBitCast(blockSums8(scales, xs + 16 * (c * blocks + b), 0), to: __m256.self)
+        dx = scales
+        dxSums = blockSums8(scales, xs + 16 * (c * blocks + b), 0)
     }
 }
 

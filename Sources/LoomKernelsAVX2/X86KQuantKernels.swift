@@ -22,7 +22,7 @@ import _Builtin_intrinsics.intel
     let six: UInt32 = 0x3F3F_3F3F, four: UInt32 = 0x0F0F_0F0F, two: UInt32 = 0x0303_0303
     @inline(__always) func floats(_ low: UInt32, _ high: UInt32) -> SIMD8<Float> {
         let bytes = _mm_set_epi32(0, 0, Int32(bitPattern: high), Int32(bitPattern: low))
-        return unsafeBitCast(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)), to: SIMD8<Float>.self)
+        return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes))
     }
     return (floats(u0 & six, (u2 & four) | ((u0 >> 6) & two) << 4), floats(u1 & six, ((u2 >> 4) & four) | ((u1 >> 6) & two) << 4))
 }
@@ -55,7 +55,7 @@ func kRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ b
             let d = loadHalf(block), dmin = loadHalf(block + 2)
             let (sc, m) = kScalesAndMins(block + 4)
             let dx = UnsafeRawPointer(xd + 8 * b).loadUnaligned(as: SIMD8<Float>.self)
-            let factors = unsafeBitCast(sc * dx * d, to: __m256.self)  // d·sc_j·dx_j, lane j
+            let factors = sc * dx * d  // d·sc_j·dx_j, lane j
             minTerms += m * dmin * blockSums8(dx, xs, 8 * b)
             let highBits = qhOffset.map { load256(block + $0) } ?? _mm256_setzero_si256()
             for pair in 0..<4 {
@@ -111,7 +111,7 @@ public func q6_KRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
             // conversion compiles to far slower code here).
             @inline(__always) func eightScales(_ offset: Int) -> SIMD8<Float> {
                 let bytes = _mm_cvtsi64_si128(block.loadUnaligned(fromByteOffset: offset, as: Int64.self))
-                return unsafeBitCast(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), to: SIMD8<Float>.self)
+                return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes))
             }
             let scales = SIMD16<Float>(lowHalf: eightScales(192), highHalf: eightScales(200)) * d
             let dx8 = UnsafeRawPointer(xd + 8 * b).loadUnaligned(as: SIMD8<Float>.self)
@@ -119,11 +119,11 @@ public func q6_KRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
                                    highHalf: SIMD8(dx8[4], dx8[4], dx8[5], dx8[5], dx8[6], dx8[6], dx8[7], dx8[7]))
             let factors = scales * dx  // d·scale·dx per half slice
             let sums = UnsafeRawPointer(xs + 16 * b)
-            let halfSums = SIMD16<Float>(lowHalf: unsafeBitCast(_mm256_cvtepi32_ps(load256(sums)), to: SIMD8<Float>.self),
-                                         highHalf: unsafeBitCast(_mm256_cvtepi32_ps(load256(sums + 32)), to: SIMD8<Float>.self))
+            let halfSums = SIMD16<Float>(lowHalf: _mm256_cvtepi32_ps(load256(sums)),
+                                         highHalf: _mm256_cvtepi32_ps(load256(sums + 32)))
             offsetTerms += 32 * factors * halfSums
-            let lowFactors = unsafeBitCast(factors.lowHalf, to: __m256.self)   // slices 0–3
-            let highFactors = unsafeBitCast(factors.highHalf, to: __m256.self) // slices 4–7
+            let lowFactors = factors.lowHalf   // slices 0–3
+            let highFactors = factors.highHalf // slices 4–7
             for g in 0..<2 {
                 let high = load256(block + 128 + 32 * g)
                 for k in 0..<4 {

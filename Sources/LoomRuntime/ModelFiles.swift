@@ -14,11 +14,19 @@ public struct ModelFiles: Sendable {
     /// The GGUF file, when the model is one (its tokenizer lives there too).
     public let gguf: GGUFFile?
 
+    /// Opens `path`: a directory with config.json, a directory holding one GGUF file, or a GGUF file.
     public init(path: String) throws {
         self.path = path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ConfigError.unreadable(file: path)
+            throw ModelPathError.missing(path: path)
+        }
+        var file = path
+        if isDirectory.boolValue && !FileManager.default.fileExists(atPath: path + "/config.json") {
+            let ggufs = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".gguf") }.sorted()
+            guard ggufs.count == 1 else { throw ModelPathError.notAModelDirectory(path: path, ggufFiles: ggufs) }
+            file = path + "/" + ggufs[0]
+            isDirectory = false
         }
         if isDirectory.boolValue {
             config = try ModelArchitectures.loadConfig(directory: path)
@@ -26,17 +34,34 @@ public struct ModelFiles: Sendable {
             ropeLayout = .halves
             gguf = nil
         } else {
-            let file = try GGUFFile(path: path)
-            config = try ModelConfig.load(gguf: file)
-            source = GGUFWeightSource(file: file)
+            let gguf = try GGUFFile(path: file)
+            config = try ModelConfig.load(gguf: gguf)
+            source = GGUFWeightSource(file: gguf)
             ropeLayout = ModelArchitectures.of(config).ggufRopeLayout
-            gguf = file
+            self.gguf = gguf
         }
     }
 
     /// The exact bytes the loader will take for this model.
     public func footprint() throws -> ModelFootprint {
         try ModelFootprint(name: path, config: config, source: source)
+    }
+}
+
+/// Why a path does not name a model.
+public enum ModelPathError: Error, CustomStringConvertible, Equatable {
+    case missing(path: String)
+    /// A directory without config.json, and with no GGUF file or several.
+    case notAModelDirectory(path: String, ggufFiles: [String])
+
+    public var description: String {
+        switch self {
+        case let .missing(path): return "\(path): no such file or directory"
+        case let .notAModelDirectory(path, ggufFiles) where ggufFiles.isEmpty:
+            return "\(path): not a model directory: no config.json or *.gguf"
+        case let .notAModelDirectory(path, ggufFiles):
+            return "\(path): not a model directory: no config.json, and \(ggufFiles.count) GGUF files; give one: \(ggufFiles.joined(separator: ", "))"
+        }
     }
 }
 

@@ -14,11 +14,11 @@ struct BenchKernels: ParsableCommand {
 
     @Option(name: .long, help: "Formats, comma-separated (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, q4_K, q6_K, ...).")
     var types = "q8_0,q4_0"
-    @Option(name: .short, help: "Threads.") var t = 2
+    @Option(name: .short, parsing: .unconditional, help: "Threads.") var t = 2
     @Option(name: .long, help: "Kernel path: avx512-vnni, avx2 or portable (default: the best this CPU runs).")
     var path: String?
-    @Option(name: .long, help: "Decode tokens to time.") var tokens = 64
-    @Option(name: .long, help: "Prompt batch size (0 to skip the prompt benchmark).") var batch = 512
+    @Option(name: .long, parsing: .unconditional, help: "Decode tokens to time.") var tokens = 64
+    @Option(name: .long, parsing: .unconditional, help: "Prompt batch size (0 to skip the prompt benchmark).") var batch = 512
     @Flag(name: .long, help: "Print JSON lines.") var json = false
     @Flag(name: .long, help: "Repack q8_0/q4_0/q5_0 and the K formats into interleaved 8-row groups at load (AVX-512 or AVX2 path).")
     var repack = false
@@ -35,15 +35,34 @@ struct BenchKernels: ParsableCommand {
         ("ffn_gate", 4864, 896, 24), ("ffn_up", 4864, 896, 24), ("ffn_down", 896, 4864, 24), ("output", 151936, 896, 1),
     ]
 
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        try requireAtLeast(1, t, "-t")
+        try requireAtLeast(1, tokens, "--tokens")
+        try requireAtLeast(0, batch, "--batch")
+        if let path, KernelPath(rawValue: path) == nil {
+            throw ValidationError("--path must be one of \(KernelPath.allCases.map(\.rawValue).joined(separator: ", ")), got '\(path)'")
+        }
+        guard ["dot", "fma"].contains(bf16Kernel) else { throw ValidationError("--bf16-kernel must be dot or fma, got '\(bf16Kernel)'") }
+        _ = try quantTypes()
+        if let shape, shape.split(separator: "x").compactMap({ Int($0) }).filter({ $0 > 0 }).count != 2 {
+            throw ValidationError("--shape must be ROWSxCOLS, such as 256x896, got '\(shape)'")
+        }
+    }
+
+    private func quantTypes() throws -> [QuantType] {
+        try types.split(separator: ",").map(String.init).map { name in
+            guard let type = QuantType.allCases.first(where: { $0.name == name }) else {
+                throw ValidationError("--types: unknown format '\(name)'; known: \(QuantType.allCases.map(\.name).joined(separator: ", "))")
+            }
+            return type
+        }
+    }
+
     func run() throws {
-        let chosen = try path.map { name -> KernelPath in
-            guard let p = KernelPath(rawValue: name) else { throw ValidationError("unknown path \(name)") }
-            return p
-        } ?? KernelPath.best
-        guard ["dot", "fma"].contains(bf16Kernel) else { throw ValidationError("--bf16-kernel wants dot or fma") }
+        let chosen = path.flatMap(KernelPath.init(rawValue:)) ?? KernelPath.best
         let pool = ThreadPool(threads: t)
-        for name in types.split(separator: ",").map(String.init) {
-            guard let type = QuantType.allCases.first(where: { $0.name == name }) else { throw ValidationError("unknown type \(name)") }
+        for type in try quantTypes() {
             try bench(type, path: chosen, pool: pool)
         }
     }
@@ -121,7 +140,7 @@ struct BenchKernels: ParsableCommand {
                 + "\"matmul_tokens_per_s\":\(1 / mean),\"prompt_batch\":\(batch),\"prompt_tokens_per_s\":\(promptRate)}")
         } else {
             let skippedNote = skipped.isEmpty ? "" : " (skipped, not whole blocks: \(skipped.joined(separator: ", ")))"
-            print("\(type.name)\(repack ? " repacked" : "") [\(path.rawValue)\(kernelNote), \(t) threads] \(String(format: "%.0f", Double(modelBytes) / 1e6)) MB of weights\(skippedNote)")
+            print("\(type.name)\(repack ? " repacked" : "") [\(path.rawValue)\(kernelNote), \(t) thread\(t == 1 ? "" : "s")] \(String(format: "%.0f", Double(modelBytes) / 1e6)) MB of weights\(skippedNote)")
             print(String(format: "  decode: %.3f ± %.3f ms/token, %.1f GB/s, %.1f tokens/s (matmuls only)", mean * 1e3, sd * 1e3, gbps, 1 / mean))
             if t == 1 {
                 // On a shared machine wall time includes waiting for a core; CPU time does not.

@@ -8,10 +8,17 @@ struct BenchMemory: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-memory",
         abstract: "Measure read memory bandwidth (the decode ceiling).")
 
-    @Option(name: .short, help: "Threads.") var t = 2
-    @Option(name: .long, help: "Buffer size in MiB.") var mib = 1024
-    @Option(name: .long, help: "Passes; the best is reported.") var passes = 5
+    @Option(name: .short, parsing: .unconditional, help: "Threads.") var t = 2
+    @Option(name: .long, parsing: .unconditional, help: "Buffer size in MiB.") var mib = 1024
+    @Option(name: .long, parsing: .unconditional, help: "Passes; the best is reported.") var passes = 5
     @Flag(name: .long, help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        try requireAtLeast(1, t, "-t")
+        try requireAtLeast(1, mib, "--mib")
+        try requireAtLeast(1, passes, "--passes")
+    }
 
     func run() {
         let count = mib * (1 << 20) / MemoryLayout<SIMD16<Float>>.stride
@@ -41,7 +48,7 @@ struct BenchMemory: ParsableCommand {
         if json {
             print("{\"threads\":\(t),\"bytes\":\(count * 64),\"gb_per_s\":\(best)}")
         } else {
-            print(String(format: "read bandwidth: %.1f GB/s (%d threads, %d MiB, best of %d)", best, t, mib, passes))
+            print(String(format: "read bandwidth: %.1f GB/s (%d thread%@, %d MiB, best of %d)", best, t, t == 1 ? "" : "s", mib, passes))
         }
     }
 }

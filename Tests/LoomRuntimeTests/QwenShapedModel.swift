@@ -41,7 +41,7 @@ enum QwenShapedModel {
         var json = Array(("{" + header.joined(separator: ",") + "}").utf8)
         while (json.count + 8) % 8 != 0 { json.append(UInt8(ascii: " ")) }
         let path = dir + "/model.safetensors"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        try Data().write(to: URL(fileURLWithPath: path))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         var prefix = Data(count: 8)
         prefix.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(json.count).littleEndian, as: UInt64.self) }

@@ -83,7 +83,7 @@ import LoomCore
         defer { try? FileManager.default.removeItem(at: dir) }
         func write(_ name: String, _ text: String) -> String {
             let p = dir.appendingPathComponent(name).path
-            FileManager.default.createFile(atPath: p, contents: text.data(using: .utf8))
+            #expect(FileManager.default.createFile(atPath: p, contents: Data(text.utf8)), "cannot write \(p)")
             return p
         }
         #expect(throws: TokenizerError.self) { try Tokenizer(tiktokenFile: write("a.tiktoken", "IQ== 0\nnot-base64! 1\n"), pattern: .qwen2) }
@@ -104,7 +104,7 @@ import LoomCore
         // A truncated GGUF vocabulary fails in the GGUF reader, with its own typed error.
         let gguf = try Data(contentsOf: URL(fileURLWithPath: try Fixtures.path("llama.cpp/models/ggml-vocab-qwen2.gguf")))
         let truncated = dir.appendingPathComponent("t.gguf").path
-        FileManager.default.createFile(atPath: truncated, contents: gguf.prefix(gguf.count / 2))
+        try gguf.prefix(gguf.count / 2).write(to: URL(fileURLWithPath: truncated))
         #expect(throws: (any Error).self) { try Tokenizer(ggufFile: truncated) }
         #expect(throws: TokenizerError.self) { try Tokenizer.load(modelDirectory: dir.path) }
     }

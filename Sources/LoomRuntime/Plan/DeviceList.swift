@@ -36,14 +36,20 @@ public enum DeviceList {
 
     /// Parses `24GB`, `23.5GiB`, `512MB` or a plain byte count.
     public static func parseSize(_ text: String, context: String) throws -> Int {
+        if let bytes = size(text) { return bytes }
+        throw PlanError.invalidDevices(text: context, reason: "'\(text)' is not a size such as 24GB or 16GiB, nor a known GPU (\(gpuCatalog.keys.sorted().joined(separator: ", ")))")
+    }
+
+    /// `24GB`, `23.5GiB`, `512MB` or a plain byte count in bytes; nil for anything else.
+    public static func size(_ text: String) -> Int? {
         let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
         let units: [(String, Double)] = [("gib", 1073741824), ("mib", 1048576), ("kib", 1024), ("gb", 1e9), ("mb", 1e6), ("kb", 1e3), ("g", 1e9), ("m", 1e6)]
         for (suffix, scale) in units where lower.hasSuffix(suffix) {
             if let value = Double(lower.dropLast(suffix.count)), value > 0, value < 1e7 { return Int(value * scale) }
-            break
+            return nil
         }
         if let bytes = Int(lower), bytes > 0 { return bytes }
-        throw PlanError.invalidDevices(text: context, reason: "'\(text)' is not a size such as 24GB or 16GiB, nor a known GPU (\(gpuCatalog.keys.sorted().joined(separator: ", ")))")
+        return nil
     }
 }
 

@@ -1,4 +1,5 @@
 import LoomFormats
+import LoomModel
 
 /// Shapes of popular models, from their config.json files, for planning before a download.
 public enum ModelCatalog {
@@ -27,6 +28,11 @@ public enum ModelCatalog {
     ]
 
     public static var names: [String] { entries.keys.sorted() }
+
+    /// Parameters of a model of this shape: the elements of every tensor the loader binds.
+    public static func parameterCount(_ config: ModelConfig) -> Int {
+        decoderInventory(config: config, separateHead: !config.tieWordEmbeddings).reduce(0) { $0 + $1.elementCount }
+    }
 
     private static func llama(layers: Int, hidden: Int, heads: Int, kv: Int, ffn: Int, vocab: Int, context: Int,
                               theta: Double = 10000, bias: Bool = false, architecture: Architecture = .llama,

@@ -10,7 +10,8 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .invalidDevices(text, reason): return "--devices '\(text)': \(reason)"
         case let .invalidSplit(text, reason): return "--split '\(text)': \(reason)"
-        case let .unknownModel(name, known): return "unknown model '\(name)'; the catalog has: \(known.joined(separator: ", "))"
+        case let .unknownModel(name, known):
+            return "\(name): no such file or directory, nor a catalog name (the catalog has: \(known.joined(separator: ", ")))"
         case let .unknownQuantization(name, known): return "unknown quantization '\(name)'; known: \(known.joined(separator: ", "))"
         case let .doesNotFit(summary): return "the plan does not fit: \(summary)"
         }

@@ -72,7 +72,7 @@ public enum PlanReport {
             lines.append("A weights-only split (ExLlamaV2's gpu_split) at these sizes, with each layer's cache following it:")
             for (i, total) in weightsOnly.enumerated() {
                 let memory = plan.devices[i].spec.memoryBytes
-                let verdict = total > memory ? "exceeds its \(gb(memory)) \(unitName) by \(gb(total - memory))" : "fits in \(gb(memory)) \(unitName)"
+                let verdict = total > memory ? "exceeds its \(gb(memory)) \(unitName) by \(gb(total - memory)) \(unitName)" : "fits in \(gb(memory)) \(unitName)"
                 lines.append("  \(plan.devices[i].name): \(gb(total)) \(unitName), \(verdict)")
             }
         }

@@ -221,7 +221,7 @@ public enum Planner {
         if let best = largestFittingLength(model, request) {
             out.append("--max-seq-len \(best) fits with a \(request.cacheType.rawValue) cache")
         } else {
-            out.append("no context length fits with a \(request.cacheType.rawValue) cache: the weights alone are too large")
+            out += whyNoLengthFits(model, request)
         }
         if request.parallel > 1 {
             var fewer = request
@@ -282,6 +282,32 @@ public enum Planner {
         totals[d] += model.headBytes + model.config.vocabSize * 4
         for i in totals.indices where weights[i] > 0 { totals[i] += rope + scratch }
         return totals
+    }
+
+    /// Names what does not fit when not even one token does: the reserve, when it is the
+    /// cause (a budget smaller than the reserve, or a plan that fits without it), and the weights
+    /// with the scratch and logits when they are too large even without it.
+    static func whyNoLengthFits(_ model: ModelFootprint, _ request: PlanRequest) -> [String] {
+        var out: [String] = []
+        var unreserved = request
+        unreserved.reserveBytes = 0
+        let fitsUnreserved = place(model, unreserved, length: 1).fits
+        let reserve = "the \(request.reserveBytes >> 20) MiB reserve (--reserve)"
+        let small = request.devices.filter { $0.budgetBytes <= request.reserveBytes }
+        if !small.isEmpty && (fitsUnreserved || small.count == request.devices.count) {
+            let budgets = small.map { "\($0.name) (\(gigabytes($0.budgetBytes)))" }.joined(separator: ", ")
+            out.append("\(reserve) does not fit in the budget of \(budgets)")
+        } else if fitsUnreserved {
+            out.append("no context length fits with \(reserve) kept free on each device; without it one would")
+        }
+        if !fitsUnreserved {
+            let budgets = request.devices.map(\.budgetBytes).reduce(0, +)
+            let weights = request.devices.first?.kind == .gpu ? model.weightBytes - model.embeddingBytes : model.weightBytes
+            out.append(weights > budgets
+                ? "no context length fits with a \(request.cacheType.rawValue) cache: the weights alone are too large"
+                : "no context length fits with a \(request.cacheType.rawValue) cache: the weights, scratch and logits are too large")
+        }
+        return out
     }
 
     static func gigabytes(_ bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }

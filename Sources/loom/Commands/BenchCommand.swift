@@ -18,16 +18,16 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    @Option(name: .short, help: "Prompt tokens (pp test); 0 skips it.")
+    @Option(name: .short, parsing: .unconditional, help: "Prompt tokens (pp test); 0 skips it.")
     var p = 512
 
-    @Option(name: .short, help: "Generated tokens (tg test); 0 skips it.")
+    @Option(name: .short, parsing: .unconditional, help: "Generated tokens (tg test); 0 skips it.")
     var n = 128
 
-    @Option(name: .short, help: "Context depth: tokens in the cache before each test (untimed), as llama-bench's -d.")
+    @Option(name: .short, parsing: .unconditional, help: "Context depth: tokens in the cache before each test (untimed), as llama-bench's -d.")
     var d = 0
 
-    @Option(name: .short, help: "Repetitions.")
+    @Option(name: .short, parsing: .unconditional, help: "Repetitions.")
     var r = 3
 
     @Option(help: "Measure time to first token for a prompt whose first N tokens are cached, against the same prompt cold.")
@@ -35,6 +35,14 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "JSON output.")
     var json = false
+
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        try requireAtLeast(0, p, "-p")
+        try requireAtLeast(0, n, "-n")
+        try requireAtLeast(0, d, "-d")
+        try requireAtLeast(1, r, "-r")
+    }
 
     func run() throws {
         if let prefix {
@@ -47,7 +55,6 @@ struct BenchCommand: ParsableCommand {
             return
         }
         try reportingErrors {
-            guard d >= 0 else { throw ValidationError("-d must be 0 or more") }
             // The depth fill runs in chunks of up to 512 tokens, so a tg-only run still fills fast.
             let engine = try options.makeEngine(defaultLength: d + max(p, n) + 8, chunk: max(1, p, min(d, 512)))
             let vocab = engine.config.vocabSize

@@ -8,13 +8,20 @@ struct BenchSamplingCommand: ParsableCommand {
         commandName: "bench-sampling",
         abstract: "Time one sampling step (llama.cpp's default chain) on random logits.")
 
-    @Option(help: "Vocabulary size (Qwen2.5: 151936).")
+    @Option(parsing: .unconditional, help: "Vocabulary size (Qwen2.5: 151936).")
     var vocab = 151_936
-    @Option(help: "Steps to time.")
+    @Option(parsing: .unconditional, help: "Steps to time.")
     var steps = 200
-    @Option(help: "Context length the penalties see.")
+    @Option(parsing: .unconditional, help: "Context length the penalties see.")
     var context = 512
     @OptionGroup var sampling: SamplingFlags
+
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        try requireAtLeast(1, vocab, "--vocab")
+        try requireAtLeast(1, steps, "--steps")
+        try requireAtLeast(0, context, "--context")
+    }
 
     func run() throws {
         let params = try sampling.parameters()
@@ -29,7 +36,7 @@ struct BenchSamplingCommand: ParsableCommand {
         var sink: Int32 = 0
         for _ in 0..<steps { sink ^= sampler.sample(logits: logits, context: history) }
         let perStep = Date().timeIntervalSince(start) / Double(steps)
-        print(String(format: "sampling: %.3f ms per token (vocab %d, context %d, order %d stages)", perStep * 1000, vocab, context,
-                     params.order.count) + (sink == -1 ? "" : ""))
+        print(String(format: "sampling: %.3f ms per token (vocab %d, context %d, order %@)", perStep * 1000, vocab, context,
+                     counted(params.order.count, "stage")) + (sink == -1 ? "" : ""))
     }
 }

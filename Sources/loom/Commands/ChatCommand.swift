@@ -22,8 +22,13 @@ struct ChatCommand: ParsableCommand {
     @Option(help: "A system message to start every conversation with.")
     var system: String?
 
-    @Option(name: .customLong("max-tokens"), help: "The longest reply, in tokens.")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "The longest reply, in tokens.")
     var maxTokens = 1024
+
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        try requireAtLeast(1, maxTokens, "--max-tokens")
+    }
 
     @Option(name: .customLong("template-name"), help: "Which of several named chat templates to use.")
     var templateName: String?
@@ -79,8 +84,9 @@ struct ChatCommand: ParsableCommand {
                 messages.append(["role": "assistant", "content": reply])
                 if let (reason, t) = outcome {
                     let note = reason == .cancelled ? " (stopped)" : reason == .length ? " (length limit)" : ""
-                    printError(String(format: "[%d tokens, %.1f tok/s; prompt %d new tokens, %.1f tok/s]",
-                                      t.generatedTokens, t.generationTokensPerSecond, t.promptTokens, t.promptTokensPerSecond) + note)
+                    printError(String(format: "[%@, %.1f tok/s; prompt %@, %.1f tok/s]",
+                                      counted(t.generatedTokens, "token"), t.generationTokensPerSecond,
+                                      counted(t.promptTokens, "new token"), t.promptTokensPerSecond) + note)
                 }
             }
         }

@@ -15,14 +15,18 @@ struct RunOptions: ParsableArguments {
 
     @OptionGroup var planning: PlanningOptions
 
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        guard planning.bpw == nil, planning.quant == nil else {
+            throw ValidationError("--bpw and --quant size hypothetical weights for `loom plan`; a run uses the file's own tensors")
+        }
+    }
+
     /// Plans the model on the requested devices and loads it as planned.
     /// - Parameters:
     ///   - defaultLength: context when `--max-seq-len` is absent (default: min(4096, trained length)).
     ///   - chunk: tokens per forward when the command knows better than `--chunk`.
     func makeEngine(logitsRows: Int = 1, defaultLength: Int? = nil, chunk: Int? = nil) throws -> Engine {
-        guard planning.bpw == nil, planning.quant == nil else {
-            throw ValidationError("--bpw and --quant size hypothetical weights for `loom plan`; a run uses the file's own tensors")
-        }
         let files = try ModelFiles(path: model)
         let config = files.config
         let footprint = try files.footprint()
@@ -59,9 +63,12 @@ func printError(_ text: String) {
 }
 
 /// Runs `body`, turning Loom's typed errors into a one-line message and exit code 1.
+/// What the arguments alone get wrong is caught by `validate()`, which prints the subcommand's
+/// usage; an error found while running is about files and models, so no usage follows it.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as ValidationError {
-        throw error
+        printError("error: \(error.message)")
+        throw ExitCode.failure
     } catch let error as ExitCode {
         throw error
     } catch {

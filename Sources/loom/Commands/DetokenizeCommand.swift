@@ -22,14 +22,24 @@ struct DetokenizeCommand: ParsableCommand {
     @Flag(help: "Print JSON strings.")
     var json = false
 
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        _ = try idList()
+    }
+
+    private func idList() throws -> [Int32] {
+        let parts = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let list = parts.compactMap { Int32($0) }
+        guard !parts.isEmpty, list.count == parts.count else {
+            throw ValidationError("--ids must be comma-separated integers, such as 1,2,3")
+        }
+        return list
+    }
+
     func run() throws {
         try reportingErrors {
             let tokenizer = try source.load()
-            let parts = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let list = parts.compactMap { Int32($0) }
-            guard !parts.isEmpty, list.count == parts.count else {
-                throw ValidationError("--ids must be comma-separated integers, such as 1,2,3")
-            }
+            let list = try idList()
             if let bad = list.first(where: { $0 < 0 || Int($0) >= tokenizer.vocabularySize }) {
                 throw ValidationError("id \(bad) is outside the vocabulary (0..<\(tokenizer.vocabularySize))")
             }

@@ -29,10 +29,10 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("prompts-file"), help: "A file with one prompt per line, run --parallel at a time.")
     var promptsFile: String?
 
-    @Option(name: .customLong("max-tokens"), help: "Tokens to generate.")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Tokens to generate.")
     var maxTokens = 256
 
-    @Option(name: .customLong("min-tokens"), help: "Tokens to generate before an end token or stop string may end the reply.")
+    @Option(name: .customLong("min-tokens"), parsing: .unconditional, help: "Tokens to generate before an end token or stop string may end the reply.")
     var minTokens = 0
 
     @Option(help: "Stop when the text contains this string (repeatable); it is not printed.")
@@ -47,19 +47,21 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Keep generating past the model's end-of-sequence tokens.")
     var ignoreEos = false
 
-    @Option(name: .customLong("top-logprobs"), help: "With --json, report this many most likely tokens per step.")
+    @Option(name: .customLong("top-logprobs"), parsing: .unconditional, help: "With --json, report this many most likely tokens per step.")
     var topLogprobs = 0
 
     @Flag(help: "Print one JSON object (text, tokens, finish reason, timings) instead of streaming.")
     var json = false
 
     func validate() throws {
+        guard ArgumentCheck.isOn else { return }
         guard [prompt != nil, tokens != nil, promptsFile != nil].filter({ $0 }).count == 1 else {
             throw ValidationError("give exactly one of --prompt, --tokens and --prompts-file")
         }
-        guard maxTokens >= 0, minTokens >= 0, topLogprobs >= 0 else {
-            throw ValidationError("--max-tokens, --min-tokens and --top-logprobs must not be negative")
-        }
+        if let tokens { _ = try parseTokenList(tokens) }
+        try requireAtLeast(0, maxTokens, "--max-tokens")
+        try requireAtLeast(0, minTokens, "--min-tokens")
+        try requireAtLeast(0, topLogprobs, "--top-logprobs")
     }
 
     func run() throws {
@@ -88,6 +90,7 @@ struct GenerateCommand: ParsableCommand {
                 var object = result.json(topLogprobs: topLogprobs)
                 object["text"] = echo ? prompt! + result.text : result.text
                 object["prompt_tokens"] = promptIds.count
+                object["devices"] = usageJSON(engine)
                 print(try jsonString(object))
             } else if !result.text.hasSuffix("\n") {
                 writeOut("\n")
@@ -189,9 +192,9 @@ struct GenerateCommand: ParsableCommand {
             } else {
                 print(produced.map(String.init).joined(separator: " "))
             }
-            printError(String(format: "prompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s",
-                              prompt.count, Double(prompt.count) / promptSeconds,
-                              produced.count, Double(max(0, produced.count - 1)) / max(decodeSeconds, 1e-9)))
+            printError(String(format: "prompt: %@, %.1f tok/s; generated: %@, %.1f tok/s",
+                              counted(prompt.count, "token"), Double(prompt.count) / promptSeconds,
+                              counted(produced.count, "token"), Double(max(0, produced.count - 1)) / max(decodeSeconds, 1e-9)))
         }
     }
 }
@@ -211,9 +214,9 @@ func writeOut(_ text: String) {
 
 /// The timings of a generation as one stderr line.
 func timingsLine(_ t: GenerationTimings, reason: FinishReason) -> String {
-    String(format: "prompt: %d tokens (%d reused), %.1f tok/s; generated: %d tokens, %.1f tok/s; first token after %.2f s",
-           t.promptTokens, t.reusedPromptTokens, t.promptTokensPerSecond, t.generatedTokens, t.generationTokensPerSecond,
-           t.timeToFirstToken) + "; finish: \(reason.rawValue)"
+    String(format: "prompt: %@ (%d reused), %.1f tok/s; generated: %@, %.1f tok/s; first token after %.2f s",
+           counted(t.promptTokens, "token"), t.reusedPromptTokens, t.promptTokensPerSecond, counted(t.generatedTokens, "token"),
+           t.generationTokensPerSecond, t.timeToFirstToken) + "; finish: \(reason.rawValue)"
 }
 
 func timingsJSON(_ t: GenerationTimings) -> [String: Any] {

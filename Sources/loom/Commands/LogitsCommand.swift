@@ -18,6 +18,11 @@ struct LogitsCommand: ParsableCommand {
     @Flag(help: "JSON output (the logits are always JSON; this adds per-device planned/peak bytes on stderr).")
     var json = false
 
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        _ = try parseTokenList(tokens)
+    }
+
     func run() throws {
         let ids = try parseTokenList(tokens)
         try reportingErrors {

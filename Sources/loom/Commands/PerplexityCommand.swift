@@ -19,10 +19,10 @@ struct PerplexityCommand: ParsableCommand {
     @Option(help: "UTF-8 text file to score.")
     var file: String
 
-    @Option(help: "Tokens per window.")
+    @Option(parsing: .unconditional, help: "Tokens per window.")
     var ctx = 512
 
-    @Option(help: "Tokens between window starts.")
+    @Option(parsing: .unconditional, help: "Tokens between window starts.")
     var stride = 256
 
     @Option(help: "Directory with the tokenizer (tokenizer.json, tekken.json or *.tiktoken); default: the model's own (its directory, or the vocabulary inside a GGUF file).")
@@ -32,8 +32,9 @@ struct PerplexityCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard ctx > 1 else { throw ValidationError("--ctx must be at least 2") }
-        guard stride > 0, stride <= ctx else { throw ValidationError("--stride must be between 1 and --ctx") }
+        guard ArgumentCheck.isOn else { return }
+        try requireAtLeast(2, ctx, "--ctx")
+        guard stride > 0, stride <= ctx else { throw ValidationError("--stride must be between 1 and --ctx (\(ctx)), got \(stride)") }
     }
 
     func run() throws {
@@ -65,8 +66,8 @@ struct PerplexityCommand: ParsableCommand {
                                       "ctx": ctx, "stride": stride, "windows": result.windows, "nll": result.meanNLL,
                                       "perplexity": result.perplexity, "seconds": (seconds * 100).rounded() / 100]))
             } else {
-                print(String(format: "perplexity %.4f over %d tokens (%d in file, %d windows, %.1f s)",
-                             result.perplexity, result.scored, result.tokens, result.windows, seconds))
+                print(String(format: "perplexity %.4f over %@ (%d in file, %@, %.1f s)",
+                             result.perplexity, counted(result.scored, "token"), result.tokens, counted(result.windows, "window"), seconds))
             }
         }
     }

@@ -10,7 +10,10 @@ struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Plan memory per device: weights, KV cache, scratch and logits, before loading.",
-        discussion: "MODEL is a model directory, a GGUF file or a catalog name: \(ModelCatalog.names.joined(separator: ", ")).")
+        discussion: """
+            MODEL is a model directory, a GGUF file or a catalog name: \(ModelCatalog.names.joined(separator: ", ")).
+            The exit status is 0 when the plan fits, 2 when it does not, 1 when it cannot be made.
+            """)
 
     @Argument(help: "Model directory, GGUF file or catalog name.")
     var model: String
@@ -35,13 +38,15 @@ struct PlanCommand: ParsableCommand {
             } else {
                 print(PlanReport.table(plan, weightsOnly: weightsOnly))
             }
+            // Scripts ask "does it fit?" with the exit status; 1 stays for errors.
+            if !plan.fits { throw ExitCode(2) }
         }
     }
 }
 
 /// Options that describe the devices, the split and the cache: shared by plan and the run commands.
 struct PlanningOptions: ParsableArguments {
-    @Option(help: "Average bits per weight (EXL2 style, 6-bit head), e.g. 3.0.")
+    @Option(parsing: .unconditional, help: "Average bits per weight (EXL2 style, 6-bit head), e.g. 3.0.")
     var bpw: Double?
 
     @Option(help: "A GGUF quantization mix: \(GGUFMix.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -59,29 +64,43 @@ struct PlanningOptions: ParsableArguments {
     @Flag(help: "Spread layers so every device ends equally full.")
     var balance = false
 
-    @Option(name: .customLong("max-seq-len"), help: "Context length, or 'auto' for the largest that fits (plan's default; run commands default to min(4096, trained length)).")
+    @Option(name: .customLong("max-seq-len"), parsing: .unconditional,
+            help: "Context length, or 'auto' for the largest that fits (plan's default; run commands default to min(4096, trained length)).")
     var maxSeqLen: String?
 
     @Option(help: "KV cache type: \(CacheType.allCases.map(\.rawValue).joined(separator: ", ")).")
     var cache = "fp16"
 
-    @Option(help: "Sequences run at once, each up to --max-seq-len tokens (bench: a comma-separated list of widths to measure).")
+    @Option(parsing: .unconditional, help: "Sequences run at once, each up to --max-seq-len tokens (bench: a comma-separated list of widths to measure).")
     var parallel = ParallelWidths([1])
 
     @Option(name: .customLong("cache-tokens"), help: "Tokens the KV-cache page pool holds over all sequences, or 'auto' for the most that fits (default: --parallel × --max-seq-len).")
     var cacheTokens: String?
 
-    @Option(name: .customLong("page-tokens"), help: "Positions per KV-cache page.")
+    @Option(name: .customLong("page-tokens"), parsing: .unconditional, help: "Positions per KV-cache page.")
     var pageTokens = PlanRequest.defaultPageTokens
 
-    @Option(help: "Tokens per forward chunk (sizes the scratch).")
+    @Option(parsing: .unconditional, help: "Tokens per forward chunk (sizes the scratch).")
     var chunk = 512
 
-    @Option(name: .shortAndLong, help: "Threads (default: all cores).")
-    var threads = ThreadPool.processorCount
+    // Optional, so that help shows "all cores" rather than this machine's count as the default.
+    @Option(name: [.short, .customLong("threads")], parsing: .unconditional,
+            help: ArgumentHelp("Threads to run on (default: all cores).", valueName: "threads"))
+    var threadsOption: Int?
 
-    @Option(help: "Reserve left free per device, in MiB.")
+    /// `--threads`, or every core.
+    var threads: Int { threadsOption ?? ThreadPool.processorCount }
+
+    @Option(parsing: .unconditional, help: "Memory left free on each device, in MiB.")
     var reserve = 64
+
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        try validating {
+            _ = try precision()
+            _ = try request()
+        }
+    }
 
     func footprint(model: String) throws -> ModelFootprint {
         var isDirectory: ObjCBool = false
@@ -92,6 +111,7 @@ struct PlanningOptions: ParsableArguments {
             return try files.footprint()
         }
         guard let config = ModelCatalog.entries[model.lowercased()] else {
+            if model.contains("/") || model.hasSuffix(".gguf") { throw ModelPathError.missing(path: model) }
             throw PlanError.unknownModel(name: model, known: ModelCatalog.names)
         }
         return ModelFootprint(name: model, config: config, precision: precision == .file ? .ggufMix(.f16) : precision)
@@ -99,12 +119,14 @@ struct PlanningOptions: ParsableArguments {
 
     func precision() throws -> WeightPrecision {
         if let bpw {
-            guard bpw > 1, bpw <= 32 else { throw ValidationError("--bpw must be between 1 and 32") }
+            guard bpw > 1, bpw <= 32 else {
+                throw ValidationError("--bpw must be above 1 and at most 32 (bits per weight, such as 3.0), got \(String(format: "%g", bpw))")
+            }
             return .bitsPerWeight(bpw)
         }
         if let quant {
             guard let mix = GGUFMix(rawValue: quant.lowercased()) else {
-                throw PlanError.unknownQuantization(name: quant, known: GGUFMix.allCases.map(\.rawValue))
+                throw ValidationError("--quant must be one of \(GGUFMix.allCases.map(\.rawValue).joined(separator: ", ")), got '\(quant)'")
             }
             return .ggufMix(mix)
         }
@@ -113,19 +135,20 @@ struct PlanningOptions: ParsableArguments {
 
     func splitBytes() throws -> [Int]? {
         guard let split else { return nil }
-        let values = try split.split(separator: ",").map { part -> Int in
+        let values = try split.split(separator: ",", omittingEmptySubsequences: false).map { part -> Int in
             let text = part.trimmingCharacters(in: .whitespaces)
-            if let gb = Double(text), gb > 0 { return Int(gb * 1e9) }
-            return try DeviceList.parseSize(text, context: split)
+            if let gb = Double(text), gb > 0, gb.isFinite { return Int(gb * 1e9) }
+            if Double(text) == nil, let bytes = DeviceList.size(text) { return bytes }
+            throw PlanError.invalidSplit(text: split, reason: "'\(text)' is not a budget: give each device's budget in GB, "
+                                         + "comma-separated, such as 10,14,23, or with a unit (10GB, 13.5GiB, 512MB)")
         }
-        guard !values.isEmpty else { throw PlanError.invalidSplit(text: split, reason: "no sizes") }
         return values
     }
 
     /// - Parameter defaultLength: the context when `--max-seq-len` is not given (nil: auto).
     func request(defaultLength: Int? = nil, logitsRows: Int = 1) throws -> PlanRequest {
         guard let cacheType = CacheType(rawValue: cache) else {
-            throw ValidationError("unknown cache type '\(cache)'; expected one of \(CacheType.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError("--cache must be one of \(CacheType.allCases.map(\.rawValue).joined(separator: ", ")), got '\(cache)'")
         }
         var deviceList = try devices.map(DeviceList.parse)
             ?? [DeviceSpec(name: "cpu0", budgetBytes: Int(ProcessInfo.processInfo.physicalMemory), kind: .cpu)]
@@ -146,14 +169,16 @@ struct PlanningOptions: ParsableArguments {
         var length: Int? = defaultLength
         if let maxSeqLen {
             if maxSeqLen == "auto" { length = nil } else {
-                guard let n = Int(maxSeqLen), n > 0 else { throw ValidationError("--max-seq-len takes a positive number or 'auto'") }
+                guard let n = Int(maxSeqLen), n > 0 else {
+                    throw ValidationError("--max-seq-len must be at least 1 or 'auto', got \(maxSeqLen)")
+                }
                 length = n
             }
         }
-        guard chunk > 0, threads > 0, reserve >= 0 else {
-            throw ValidationError("--parallel, --chunk and --threads must be positive, --reserve not negative")
-        }
-        guard pageTokens > 0 else { throw ValidationError("--page-tokens must be at least 1, got \(pageTokens)") }
+        try requireAtLeast(1, chunk, "--chunk")
+        try requireAtLeast(1, threads, "--threads")
+        try requireAtLeast(0, reserve, "--reserve")
+        try requireAtLeast(1, pageTokens, "--page-tokens")
         var pool = CacheTokens.perSequence
         if let cacheTokens {
             if cacheTokens == "auto" { pool = .fill } else {

@@ -4,46 +4,51 @@ import LoomGenerate
 /// Sampler flags, named as llama.cpp names them (`--temp`, `--top-k`, `--repeat-penalty`, ...).
 /// Unset flags keep llama.cpp's defaults.
 struct SamplingFlags: ParsableArguments {
-    @Option(help: "Temperature; 0 picks the most likely token (default 0.8; with --tokens, 0).")
+    @Option(parsing: .unconditional, help: "Temperature; 0 picks the most likely token (default: 0.8; with --tokens, 0).")
     var temp: Float?
-    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens; 0 keeps all (default 40).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the k most likely tokens; 0 keeps all (default: 40).")
     var topK: Int?
-    @Option(name: .customLong("top-p"), help: "Nucleus: keep tokens up to this cumulative probability; 1 disables (default 0.95).")
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus: keep tokens up to this cumulative probability; 1 disables (default: 0.95).")
     var topP: Float?
-    @Option(name: .customLong("min-p"), help: "Keep tokens at least this fraction as likely as the best; 0 disables (default 0.05).")
+    @Option(name: .customLong("min-p"), parsing: .unconditional, help: "Keep tokens at least this fraction as likely as the best; 0 disables (default: 0.05).")
     var minP: Float?
-    @Option(name: .customLong("typical-p"), help: "Locally typical sampling mass; 1 disables (default 1).")
+    @Option(name: .customLong("typical-p"), parsing: .unconditional, help: "Locally typical sampling mass; 1 disables (default: 1).")
     var typicalP: Float?
-    @Option(name: .customLong("min-keep"), help: "Truncating samplers keep at least this many tokens (default 0).")
+    @Option(name: .customLong("min-keep"), parsing: .unconditional, help: "Truncating samplers keep at least this many tokens (default: 0).")
     var minKeep: Int?
-    @Option(name: .customLong("repeat-penalty"), help: "Penalise recently seen tokens; 1 disables (default 1).")
+    @Option(name: .customLong("repeat-penalty"), parsing: .unconditional, help: "Penalise recently seen tokens; 1 disables (default: 1).")
     var repeatPenalty: Float?
-    @Option(name: .customLong("repeat-last-n"), help: "Context tokens the penalties look at; -1 all, 0 none (default 64).")
+    @Option(name: .customLong("repeat-last-n"), parsing: .unconditional, help: "Context tokens the penalties look at; -1 all, 0 none (default: 64).")
     var repeatLastN: Int?
-    @Option(name: .customLong("presence-penalty"), help: "Subtracted from every token already present (default 0).")
+    @Option(name: .customLong("presence-penalty"), parsing: .unconditional, help: "Subtracted from every token already present (default: 0).")
     var presencePenalty: Float?
-    @Option(name: .customLong("frequency-penalty"), help: "Subtracted per occurrence (default 0).")
+    @Option(name: .customLong("frequency-penalty"), parsing: .unconditional, help: "Subtracted per occurrence (default: 0).")
     var frequencyPenalty: Float?
-    @Option(name: .customLong("dry-multiplier"), help: "DRY strength; 0 disables (default 0).")
+    @Option(name: .customLong("dry-multiplier"), parsing: .unconditional, help: "DRY strength; 0 disables (default: 0).")
     var dryMultiplier: Float?
-    @Option(name: .customLong("dry-base"), help: "DRY base (default 1.75).")
+    @Option(name: .customLong("dry-base"), parsing: .unconditional, help: "DRY base (default: 1.75).")
     var dryBase: Float?
-    @Option(name: .customLong("dry-allowed-length"), help: "Repeats this long are not penalised (default 2).")
+    @Option(name: .customLong("dry-allowed-length"), parsing: .unconditional, help: "Repeats this long are not penalised (default: 2).")
     var dryAllowedLength: Int?
-    @Option(name: .customLong("dry-penalty-last-n"), help: "Context tokens DRY scans; -1 all, 0 none (default 64).")
+    @Option(name: .customLong("dry-penalty-last-n"), parsing: .unconditional, help: "Context tokens DRY scans; -1 all, 0 none (default: 64).")
     var dryPenaltyLastN: Int?
     @Option(name: .customLong("dry-sequence-breaker"), help: "A DRY sequence breaker (repeatable; replaces the defaults \\n : \" *).")
     var drySequenceBreakers: [String] = []
-    @Option(name: .customLong("xtc-probability"), help: "Chance XTC acts per token; 0 disables (default 0).")
+    @Option(name: .customLong("xtc-probability"), parsing: .unconditional, help: "Chance XTC acts per token; 0 disables (default: 0).")
     var xtcProbability: Float?
-    @Option(name: .customLong("xtc-threshold"), help: "XTC threshold (default 0.1).")
+    @Option(name: .customLong("xtc-threshold"), parsing: .unconditional, help: "XTC threshold (default: 0.1).")
     var xtcThreshold: Float?
     @Option(name: .customLong("logit-bias"), help: "ID=BIAS added to a token's logit, e.g. 15043=-inf (repeatable).")
     var logitBias: [String] = []
-    @Option(help: "Sampler order, ';'-separated (default penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature).")
+    @Option(help: "Sampler order, ';'-separated (default: penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature).")
     var samplers: String?
-    @Option(help: "Random seed, for reproducible runs (default: random).")
+    @Option(parsing: .unconditional, help: "Random seed, for reproducible runs (default: random).")
     var seed: UInt64?
+
+    func validate() throws {
+        guard ArgumentCheck.isOn else { return }
+        try validating { _ = try parameters() }
+    }
 
     /// The parameters these flags describe; `greedyByDefault` makes temperature 0 unless `--temp` is given.
     func parameters(greedyByDefault: Bool = false) throws -> SamplingParameters {

@@ -26,6 +26,7 @@ struct TokenizeCommand: ParsableCommand {
     var text: String?
 
     func validate() throws {
+        guard ArgumentCheck.isOn else { return }
         guard (file == nil) != (text == nil) else { throw ValidationError("give the text or --file, not both") }
     }
 

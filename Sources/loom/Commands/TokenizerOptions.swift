@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
+import LoomRuntime
 import LoomTokenizer
 
 /// Which tokenizer a tokenizer command uses.
 struct TokenizerOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory (its tokenizer.json, tekken.json, *.tiktoken or *.gguf).")
+    @Option(name: .long, help: "Model directory (its tokenizer.json, tekken.json, *.tiktoken or *.gguf), or a GGUF file.")
     var model: String?
 
     @Option(name: .long, help: "Tokenizer file: tokenizer.json, tekken*.json, *.tiktoken or *.gguf.")
@@ -14,6 +15,7 @@ struct TokenizerOptions: ParsableArguments {
     var pattern: String?
 
     func validate() throws {
+        guard ArgumentCheck.isOn else { return }
         guard (model == nil) != (tokenizer == nil) else { throw ValidationError("give exactly one of --model and --tokenizer") }
         if let pattern, PreTokenizerPattern(rawValue: pattern) == nil {
             throw ValidationError("\(TokenizerError.unknownPattern(name: pattern))")
@@ -21,8 +23,11 @@ struct TokenizerOptions: ParsableArguments {
     }
 
     func load() throws -> Tokenizer {
-        if let model { return try Tokenizer.load(modelDirectory: model) }
-        return try Tokenizer.load(file: tokenizer!, pattern: pattern.flatMap(PreTokenizerPattern.init(rawValue:)))
+        let path = model ?? tokenizer!
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ModelPathError.missing(path: path) }
+        if model != nil && isDirectory.boolValue { return try Tokenizer.load(modelDirectory: path) }
+        return try Tokenizer.load(file: path, pattern: pattern.flatMap(PreTokenizerPattern.init(rawValue:)))
     }
 }
 
