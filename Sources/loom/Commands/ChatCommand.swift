@@ -44,6 +44,12 @@ struct ChatCommand: ParsableCommand {
             let settings = GenerationOptions(maxTokens: maxTokens, sampling: try sampling.parameters())
             let interrupt = InterruptWatch()
             var messages: [[String: String]] = system.map { [["role": "system", "content": $0]] } ?? []
+            // What the model holds: the last prompt and the reply's own tokens, and the text they
+            // stand for. The next turn's prompt is these tokens plus the new part of the rendered
+            // conversation, so the cache matches it to the end of the reply (re-encoding the
+            // reply's text could split it into other tokens, and the cache would miss).
+            var heldTokens: [Int32] = []
+            var heldText = ""
             printError("loom chat: \(options.model) (context \(engine.capacity) tokens). /reset, /exit, Ctrl-C stops a reply.")
             while true {
                 writeOut("> ")
@@ -55,16 +61,21 @@ struct ChatCommand: ParsableCommand {
                 if input == "/exit" || input == "/quit" { return }
                 if input == "/reset" {
                     messages = system.map { [["role": "system", "content": $0]] } ?? []
+                    heldTokens = []
+                    heldText = ""
                     printError("(new conversation)")
                     continue
                 }
                 messages.append(["role": "user", "content": line])
                 let rendered = try template.render(messages: try JinjaJSON.parse(try jsonString(messages)), addGenerationPrompt: true,
                                                    bosToken: chat.bosToken, eosToken: chat.eosToken)
-                let prompt = tokenizer.encode(rendered, parseSpecial: true, addBOS: false)
+                let prompt = !heldTokens.isEmpty && rendered.hasPrefix(heldText)
+                    ? heldTokens + tokenizer.encode(String(rendered.dropFirst(heldText.count)), parseSpecial: true, addBOS: false)
+                    : tokenizer.encode(rendered, parseSpecial: true, addBOS: false)
                 let run = try generator.makeRun(prompt: prompt, options: settings)
                 interrupt.current = run
                 var reply = ""
+                var replyTokens: [Int32] = []
                 var outcome: (FinishReason, GenerationTimings)?
                 while !run.isFinished {
                     for event in try run.next() {
@@ -74,7 +85,7 @@ struct ChatCommand: ParsableCommand {
                         case .text(let chunk):
                             reply += chunk
                             writeOut(chunk)
-                        case .token: break
+                        case .token(let token): replyTokens.append(token.id)
                         case .finished(let reason, let timings): outcome = (reason, timings)
                         }
                     }
@@ -82,6 +93,8 @@ struct ChatCommand: ParsableCommand {
                 interrupt.current = nil
                 if !reply.hasSuffix("\n") { writeOut("\n") }
                 messages.append(["role": "assistant", "content": reply])
+                heldTokens = prompt + replyTokens
+                heldText = rendered + reply
                 if let (reason, t) = outcome {
                     let note = reason == .cancelled ? " (stopped)" : reason == .length ? " (length limit)" : ""
                     printError(String(format: "[%@, %.1f tok/s; prompt %@, %.1f tok/s]",
