@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "LoomCore", targets: ["LoomCore"]),
         .library(name: "LoomFormats", targets: ["LoomFormats"]),
         .library(name: "LoomTokenizer", targets: ["LoomTokenizer"]),
+        .library(name: "LoomChatTemplate", targets: ["LoomChatTemplate"]),
         .library(name: "LoomKernels", targets: ["LoomKernels"]),
         .library(name: "LoomModel", targets: ["LoomModel"]),
         .library(name: "LoomRuntime", targets: ["LoomRuntime"]),
@@ -37,6 +38,8 @@ let package = Package(
         .target(name: "LoomCore", swiftSettings: release),
         .target(name: "LoomFormats", dependencies: ["LoomCore"], swiftSettings: release),
         .target(name: "LoomTokenizer", dependencies: ["LoomCore", "LoomFormats"], swiftSettings: release),
+        // The Jinja interpreter for chat templates: it needs no tokenizer.
+        .target(name: "LoomChatTemplate", dependencies: ["LoomFormats"], swiftSettings: release),
         .target(name: "LoomKernelsAVX2", swiftSettings: release + avx2Flags),
         .target(name: "LoomKernelsAVX512", swiftSettings: release + avx512Flags),
         // C only for vdpbf16ps, which Swift cannot import (bench-kernels --bf16-kernel; BENCHMARKS.md).
@@ -44,9 +47,9 @@ let package = Package(
         .target(name: "LoomKernels", dependencies: ["LoomCore", "LoomKernelsAVX2", "LoomKernelsAVX512", "LoomKernelsBF16C"], swiftSettings: release),
         .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
         .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
-        .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer", "LoomFormats"], swiftSettings: release),
+        .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], swiftSettings: release),
         .executableTarget(name: "loom", dependencies: [
-            "LoomCore", "LoomFormats", "LoomTokenizer", "LoomKernels", "LoomModel", "LoomRuntime", "LoomGenerate",
+            "LoomCore", "LoomFormats", "LoomTokenizer", "LoomChatTemplate", "LoomKernels", "LoomModel", "LoomRuntime", "LoomGenerate",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
@@ -54,9 +57,9 @@ let package = Package(
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomModel", "LoomFormats"]),
         .testTarget(name: "LoomModelTests", dependencies: ["LoomModel", "LoomRuntime", "LoomFormats", "LoomKernels"]),
-        .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomChatTemplate", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
-        .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomFormats"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomPerplexityTests", dependencies: ["LoomRuntime", "LoomTokenizer"], exclude: ["Fixtures"]),
         // Runs the built `loom` binary (swift test builds every product), as a user would.
         .testTarget(name: "LoomCLITests"),

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LoomTokenizer
+import LoomChatTemplate
 
 /// `loom template`: renders a conversation with the model's chat template, to check a prompt format.
 struct Template: ParsableCommand {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LoomTokenizer
+@testable import LoomChatTemplate
 
 /// Loom's own error contract: a feature it lacks fails with an error naming the feature and the
 /// template line; bad JSON names the byte offset.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LoomTokenizer
+@testable import LoomChatTemplate
 
 /// One small template per Jinja feature (tools/chat-templates/feature_cases.py), rendered by
 /// jinja2 in transformers' environment; Loom must match each byte for byte or raise the same

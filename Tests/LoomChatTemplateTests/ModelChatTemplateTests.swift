@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import LoomFormats
-@testable import LoomTokenizer
+@testable import LoomChatTemplate
 
 /// Loading templates from model directories the way transformers does, checked against the
 /// jinja2 renderings of the real templates.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import LoomTokenizer
+@testable import LoomChatTemplate
 
 /// The oracle: jinja2 renderings of llama.cpp's 70 real chat templates, made by
 /// tools/chat-templates/make_expected.py with transformers' environment. The templates

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import LoomRuntime
 import LoomTokenizer
+import LoomChatTemplate
 @testable import LoomGenerate
 
 /// Many sequences per pass: the engine's batched forward and the continuous-batching scheduler,
@@ -285,5 +286,30 @@ private func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] 
             #expect(device.peakBytes <= device.plannedBytes + 64 * 64 && device.peakBytes >= device.plannedBytes - 64 * 64,
                     "\(device.name): planned \(device.plannedBytes), peak \(device.peakBytes) \(device.byLabel)")
         }
+    }
+}
+
+/// A conversation's next prompt starts with exactly the tokens the model held after the last
+/// reply, and its text is the template's rendering of the whole conversation.
+@Suite struct ChatConversationTests {
+    @Test func nextPromptExtendsTheHeldTokens() throws {
+        let path = BatchingTests.models[0]
+        let files = try ModelFiles(path: path)
+        let tokenizer = try Generator.loadTokenizer(files)
+        let conversation = try ChatConversation(chat: try ModelChatTemplate.load(model: path), tokenizer: tokenizer, system: "Be brief.")
+        let first = try conversation.prompt(user: "Hello there")
+        // A reply whose tokens are not what encoding its text gives: the held tokens win.
+        let reply = "Hi! How can I help?"
+        var replyTokens = tokenizer.encode(reply, addBOS: false)
+        if replyTokens.count > 1 { replyTokens = Array(replyTokens.prefix(1)) + tokenizer.encode(String(reply.dropFirst()), addBOS: false) }
+        conversation.record(reply: reply, tokens: replyTokens)
+        let second = try conversation.prompt(user: "Tell me more")
+        #expect(Array(second.prefix(first.count + replyTokens.count)) == first + replyTokens)
+        // The text is the whole conversation as the template renders it.
+        let whole = tokenizer.decode(second)
+        #expect(whole.contains("Be brief.") && whole.contains("Hello there") && whole.contains(reply) && whole.contains("Tell me more"))
+        #expect(conversation.messages.map { $0["role"]! } == ["system", "user", "assistant", "user"])
+        conversation.reset()
+        #expect(try conversation.prompt(user: "Hello there") == first)
     }
 }

@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import LoomGenerate
 import LoomRuntime
+import LoomChatTemplate
 import LoomTokenizer
 
 /// `loom chat`: a multi-turn conversation in the terminal, in the model's chat template.
@@ -37,19 +38,12 @@ struct ChatCommand: ParsableCommand {
         try reportingErrors {
             let files = try ModelFiles(path: options.model)
             let tokenizer = try Generator.loadTokenizer(files)
-            let chat = try ModelChatTemplate.load(model: options.model)
-            let template = try chat.template(named: templateName)
             let engine = try options.makeEngine()
             let generator = try Generator(model: engine, tokenizer: tokenizer, endTokens: try StopTokens.of(files, tokenizer: tokenizer))
+            let conversation = try ChatConversation(chat: try ModelChatTemplate.load(model: options.model), templateName: templateName,
+                                                    tokenizer: tokenizer, system: system)
             let settings = GenerationOptions(maxTokens: maxTokens, sampling: try sampling.parameters())
             let interrupt = InterruptWatch()
-            var messages: [[String: String]] = system.map { [["role": "system", "content": $0]] } ?? []
-            // What the model holds: the last prompt and the reply's own tokens, and the text they
-            // stand for. The next turn's prompt is these tokens plus the new part of the rendered
-            // conversation, so the cache matches it to the end of the reply (re-encoding the
-            // reply's text could split it into other tokens, and the cache would miss).
-            var heldTokens: [Int32] = []
-            var heldText = ""
             printError("loom chat: \(options.model) (context \(engine.capacity) tokens). /reset, /exit, Ctrl-C stops a reply.")
             while true {
                 writeOut("> ")
@@ -60,18 +54,11 @@ struct ChatCommand: ParsableCommand {
                 if input.isEmpty { continue }
                 if input == "/exit" || input == "/quit" { return }
                 if input == "/reset" {
-                    messages = system.map { [["role": "system", "content": $0]] } ?? []
-                    heldTokens = []
-                    heldText = ""
+                    conversation.reset()
                     printError("(new conversation)")
                     continue
                 }
-                messages.append(["role": "user", "content": line])
-                let rendered = try template.render(messages: try JinjaJSON.parse(try jsonString(messages)), addGenerationPrompt: true,
-                                                   bosToken: chat.bosToken, eosToken: chat.eosToken)
-                let prompt = !heldTokens.isEmpty && rendered.hasPrefix(heldText)
-                    ? heldTokens + tokenizer.encode(String(rendered.dropFirst(heldText.count)), parseSpecial: true, addBOS: false)
-                    : tokenizer.encode(rendered, parseSpecial: true, addBOS: false)
+                let prompt = try conversation.prompt(user: line)
                 let run = try generator.makeRun(prompt: prompt, options: settings)
                 interrupt.current = run
                 var reply = ""
@@ -92,9 +79,7 @@ struct ChatCommand: ParsableCommand {
                 }
                 interrupt.current = nil
                 if !reply.hasSuffix("\n") { writeOut("\n") }
-                messages.append(["role": "assistant", "content": reply])
-                heldTokens = prompt + replyTokens
-                heldText = rendered + reply
+                conversation.record(reply: reply, tokens: replyTokens)
                 if let (reason, t) = outcome {
                     let note = reason == .cancelled ? " (stopped)" : reason == .length ? " (length limit)" : ""
                     printError(String(format: "[%@, %.1f tok/s; prompt %@, %.1f tok/s]",
