@@ -29,10 +29,15 @@ let package = Package(
         .library(name: "LoomModel", targets: ["LoomModel"]),
         .library(name: "LoomRuntime", targets: ["LoomRuntime"]),
         .library(name: "LoomGenerate", targets: ["LoomGenerate"]),
+        .library(name: "LoomServer", targets: ["LoomServer"]),
         .executable(name: "loom", targets: ["loom"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         .target(name: "LoomCore", swiftSettings: release),
@@ -48,8 +53,16 @@ let package = Package(
         .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
         .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
         .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], swiftSettings: release),
+        // The OpenAI-compatible HTTP server over the scheduler (`loom serve`).
+        .target(name: "LoomServer", dependencies: [
+            "LoomCore", "LoomFormats", "LoomTokenizer", "LoomChatTemplate", "LoomRuntime", "LoomGenerate",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: release),
         .executableTarget(name: "loom", dependencies: [
-            "LoomCore", "LoomFormats", "LoomTokenizer", "LoomChatTemplate", "LoomKernels", "LoomModel", "LoomRuntime", "LoomGenerate",
+            "LoomCore", "LoomFormats", "LoomTokenizer", "LoomChatTemplate", "LoomKernels", "LoomModel", "LoomRuntime", "LoomGenerate", "LoomServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),

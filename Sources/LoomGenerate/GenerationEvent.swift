@@ -15,7 +15,7 @@ public enum GenerationEvent: Sendable {
 public struct GeneratedToken: Sendable, Equatable {
     public var id: Int32
     /// Natural log of its probability under the model (before the sampler's transforms); nil
-    /// unless `topLogprobs` > 0.
+    /// unless `logprobs` is set or `topLogprobs` > 0.
     public var logprob: Float?
     /// The most likely tokens at this step, most likely first.
     public var topLogprobs: [TokenLogprob]

@@ -15,6 +15,11 @@ public struct GenerationOptions: Sendable {
     public var stopTokens: Set<Int32> = []
     /// Whether the model's own end tokens (EOS, end of turn) stop generation.
     public var stopAtModelEndTokens = true
+    /// Report each generated token's log-probability (implied by `topLogprobs` > 0).
+    public var logprobs = false
+    /// The prefix-cache namespace: cached pages are shared only among requests with the same
+    /// salt, so one tenant's prompts are never matched (and timed) by another's.
+    public var cacheSalt: String?
     /// How many most likely alternatives (with log-probabilities) to report per token; 0 for none.
     public var topLogprobs: Int = 0
     /// Leave special tokens out of the text (they still come as token events).

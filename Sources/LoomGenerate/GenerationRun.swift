@@ -53,6 +53,8 @@ public final class GenerationRun: @unchecked Sendable {
     public private(set) var pending: Evaluation?
     public private(set) var isFinished = false
     public private(set) var timings = GenerationTimings()
+    /// Tokens generated so far (rewound ones are not counted).
+    var generatedCount: Int { generated.count }
     private var startTime = Date()
     private var firstTokenTime: Date?
 
@@ -143,7 +145,7 @@ public final class GenerationRun: @unchecked Sendable {
         }
         if endTokens.contains(id) && index >= options.minTokens { return flush() + finish(.stop) }
 
-        let token = options.topLogprobs > 0 ? reporter.report(logits: logits, id: id, top: options.topLogprobs)
+        let token = options.logprobs || options.topLogprobs > 0 ? reporter.report(logits: logits, id: id, top: options.topLogprobs)
                                             : GeneratedToken(id: id, logprob: nil, topLogprobs: [])
         decoderBefore.append(decoder)
         text.append(contentsOf: decoder.push(id).utf8)

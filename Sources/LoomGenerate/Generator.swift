@@ -146,14 +146,7 @@ public final class Generator: @unchecked Sendable {
                 handle.cancel()
                 scheduler?.wake()
             }
-            DispatchQueue.global().async {
-                do {
-                    try handle.wait()
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
+            handle.whenEnded { error in continuation.finish(throwing: error) }
         }
     }
 

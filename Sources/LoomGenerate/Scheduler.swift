@@ -10,7 +10,8 @@ public protocol BatchEvaluator: AnyObject {
     /// Rows one forward pass takes at most.
     var chunkTokens: Int { get }
     var pages: PagePool { get }
-    func createSequence() -> SequenceID
+    /// A new empty sequence whose pages are shared only with sequences of the same `cacheSalt`.
+    func createSequence(cacheSalt: String?) -> SequenceID
     func mapCachedPrefix(_ id: SequenceID, prompt: [Int]) throws -> Int
     func truncate(_ id: SequenceID, to length: Int) throws
     func free(_ id: SequenceID)
@@ -27,11 +28,23 @@ public final class GenerationHandle: @unchecked Sendable {
     private let lock = NSLock()
     private var error: Error?
     private var isEnded = false
+    private var endObservers: [@Sendable (Error?) -> Void] = []
 
     init(run: GenerationRun) { self.run = run }
 
     /// Stops the generation within one step of the scheduler; its pages are freed then.
     public func cancel() { run.cancel() }
+
+    /// Calls `body` once the generation has ended (after its last event), with its error if it
+    /// failed; at once if it has ended already. For callers that must not block a thread.
+    public func whenEnded(_ body: @escaping @Sendable (Error?) -> Void) {
+        let ended: (Bool, Error?) = lock.withLock {
+            if isEnded { return (true, error) }
+            endObservers.append(body)
+            return (false, nil)
+        }
+        if ended.0 { body(ended.1) }
+    }
 
     /// Blocks until the generation ends; rethrows its error, if it failed.
     public func wait() throws {
@@ -41,12 +54,16 @@ public final class GenerationHandle: @unchecked Sendable {
     }
 
     func end(_ error: Error?) {
-        lock.withLock {
-            guard !isEnded else { return }
+        let observers: [@Sendable (Error?) -> Void]? = lock.withLock {
+            guard !isEnded else { return nil }
             isEnded = true
             self.error = error
+            defer { endObservers.removeAll() }
+            return endObservers
         }
+        guard let observers else { return }
         ended.signal()
+        for observer in observers { observer(error) }
     }
 }
 
@@ -105,6 +122,8 @@ public final class Scheduler: @unchecked Sendable {
     /// Counters for tests and `/slots`-style reports.
     public private(set) var passes = 0
     public private(set) var preemptions = 0
+    /// What each request was doing after the last step, for `slots()`; guarded by `condition`.
+    private var reports: [SlotReport] = []
 
     public init(model: any BatchEvaluator, maxParallel: Int) {
         self.model = model
@@ -153,6 +172,7 @@ public final class Scheduler: @unchecked Sendable {
             submitted.removeAll()
             condition.unlock()
             step()
+            publishReports()
             // Waiting requests that cannot be admitted yet, with nothing running, would spin.
             if running.isEmpty && !waiting.isEmpty {
                 condition.lock()
@@ -160,6 +180,26 @@ public final class Scheduler: @unchecked Sendable {
                 condition.unlock()
             }
         }
+    }
+
+    /// Every request the scheduler holds, running ones first, as of the last step (and the
+    /// submissions since). Safe to call from any thread.
+    public func slots() -> [SlotReport] {
+        condition.lock()
+        defer { condition.unlock() }
+        return reports + submitted.map { SlotReport(request: $0, running: false, pages: 0) }
+    }
+
+    private func publishReports() {
+        var fresh: [SlotReport] = []
+        for request in running {
+            let pages = request.sequence.flatMap { try? model.pages.pages($0).count } ?? 0
+            fresh.append(SlotReport(request: request, running: true, pages: pages))
+        }
+        for request in waiting { fresh.append(SlotReport(request: request, running: false, pages: 0)) }
+        condition.lock()
+        reports = fresh
+        condition.unlock()
     }
 
     /// One scheduling step: retire cancelled requests, admit new ones, run one pass.
@@ -212,7 +252,7 @@ public final class Scheduler: @unchecked Sendable {
                 end(request, events: [], error: PagePoolError.sequenceTooLong(length: target.count, limit: model.capacity))
                 continue
             }
-            let sequence = model.createSequence()
+            let sequence = model.createSequence(cacheSalt: request.run.options.cacheSalt)
             do {
                 let mapped = try model.mapCachedPrefix(sequence, prompt: target.map(Int.init))
                 let needed = try model.pages.pagesNeeded(sequence, appending: target.count - mapped)
@@ -287,5 +327,31 @@ public final class Scheduler: @unchecked Sendable {
         request.sequence = nil
         if error != nil { request.run.fail() }
         request.handle.end(error)
+    }
+}
+
+/// What one request in the scheduler is doing.
+public struct SlotReport: Sendable, Equatable {
+    /// The request's place in submission order (unique per scheduler).
+    public var id: Int
+    /// Running (in the batch) or waiting to be admitted.
+    public var isRunning: Bool
+    public var promptTokens: Int
+    public var generatedTokens: Int
+    /// Tokens its sequence holds in the cache.
+    public var cachedTokens: Int
+    /// Cache pages its sequence holds.
+    public var pages: Int
+    /// Prompt tokens found in the page cache at admission.
+    public var reusedPromptTokens: Int
+
+    init(request: Scheduler.Request, running: Bool, pages: Int) {
+        id = request.order
+        isRunning = running
+        promptTokens = request.run.prompt.count
+        generatedTokens = request.run.generatedCount
+        cachedTokens = running ? request.held : 0
+        self.pages = pages
+        reusedPromptTokens = request.reused
     }
 }

@@ -170,7 +170,8 @@ public final class Engine: @unchecked Sendable {
     // MARK: sequences
 
     /// A new empty sequence.
-    public func createSequence() -> SequenceID { pages.create() }
+    /// A new empty sequence; `cacheSalt` names the cache namespace its pages are shared in.
+    public func createSequence(cacheSalt: String? = nil) -> SequenceID { pages.create(cacheSalt: cacheSalt) }
 
     /// Maps onto the empty sequence `id` the cached pages `prompt` begins with and returns the
     /// tokens they hold (a multiple of the page size, never the whole prompt): evaluate the rest.

@@ -23,6 +23,7 @@ struct Loom: ParsableCommand {
             DetokenizeCommand.self,
             TokenizerBenchCommand.self,
             PerplexityCommand.self,
+            ServeCommand.self,
         ]
     )
 }

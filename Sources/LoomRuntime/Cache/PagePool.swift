@@ -44,6 +44,15 @@ struct PageKey: Hashable {
         return PageKey(high: Self.mix(a ^ b), low: Self.mix(b &+ a))
     }
 
+    /// The root of a cache namespace: pages keyed under one salt never match prompts under
+    /// another, so tenants that do not share a salt cannot probe each other's prompts.
+    static func root(salt: String?) -> PageKey {
+        guard let salt else { return root }
+        let bytes = Array(salt.utf8)
+        // The length goes first, so "ab" + tokens and "a" + other tokens cannot collide by framing.
+        return root.chained(with: [Int32(truncatingIfNeeded: bytes.count)] + bytes.map { Int32($0) })
+    }
+
     /// SplitMix64's finaliser: every input bit moves every output bit.
     @inline(__always)
     static func mix(_ value: UInt64) -> UInt64 {
@@ -96,6 +105,8 @@ public final class PagePool: @unchecked Sendable {
         var tokens: [Int32] = []
         /// [full pages] the key of each full page of this sequence.
         var keys: [PageKey] = []
+        /// The key the chain of this sequence's pages starts from (its cache namespace).
+        var root = PageKey.root
     }
     private var sequences: [Int: Sequence] = [:]
     private var nextID = 0
@@ -123,12 +134,15 @@ public final class PagePool: @unchecked Sendable {
     public var sequenceCount: Int { lock.lock(); defer { lock.unlock() }; return sequences.count }
     public var sequenceIDs: [SequenceID] { lock.lock(); defer { lock.unlock() }; return sequences.keys.sorted().map(SequenceID.init) }
 
-    /// A new empty sequence.
-    public func create() -> SequenceID {
+    /// A new empty sequence. Its full pages are indexed under `cacheSalt`: only sequences created
+    /// with the same salt (or, for nil, without one) map them.
+    public func create(cacheSalt: String? = nil) -> SequenceID {
         lock.lock(); defer { lock.unlock() }
         let id = nextID
         nextID += 1
-        sequences[id] = Sequence()
+        var sequence = Sequence()
+        sequence.root = PageKey.root(salt: cacheSalt)
+        sequences[id] = sequence
         return SequenceID(id)
     }
 
@@ -163,7 +177,7 @@ public final class PagePool: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         guard s.tokens.isEmpty, prompt.count > 1 else { return 0 }
-        var key = PageKey.root
+        var key = s.root
         let usable = (min(prompt.count, maxSequenceLength) - 1) / pageTokens
         for p in 0..<usable {
             let slice = prompt[(p * pageTokens)..<((p + 1) * pageTokens)]
@@ -252,7 +266,7 @@ public final class PagePool: @unchecked Sendable {
         s.tokens.append(contentsOf: tokens)
         while s.keys.count < s.tokens.count / pageTokens {
             let p = s.keys.count
-            let key = (s.keys.last ?? .root).chained(with: s.tokens[(p * pageTokens)..<((p + 1) * pageTokens)])
+            let key = (s.keys.last ?? s.root).chained(with: s.tokens[(p * pageTokens)..<((p + 1) * pageTokens)])
             s.keys.append(key)
             let page = s.pages[p]
             // A page with the same key may already be indexed (two prompts prefilled at once):

@@ -28,13 +28,16 @@ struct RunOptions: ParsableArguments {
     ///   - chunk: tokens per forward when the command knows better than `--chunk`.
     func makeEngine(logitsRows: Int = 1, defaultLength: Int? = nil, chunk: Int? = nil) throws -> Engine {
         let files = try ModelFiles(path: model)
-        let config = files.config
-        let footprint = try files.footprint()
-        var request = try planning.request(defaultLength: defaultLength ?? min(4096, config.maxPositionEmbeddings),
+        let plan = try makePlan(files, logitsRows: logitsRows, defaultLength: defaultLength, chunk: chunk)
+        return try Engine(config: files.config, source: files.source, ropeLayout: files.ropeLayout, plan: plan)
+    }
+
+    /// The plan `makeEngine` loads by, made from the files' headers alone.
+    func makePlan(_ files: ModelFiles, logitsRows: Int = 1, defaultLength: Int? = nil, chunk: Int? = nil) throws -> MemoryPlan {
+        var request = try planning.request(defaultLength: defaultLength ?? min(4096, files.config.maxPositionEmbeddings),
                                            logitsRows: logitsRows)
         if let chunk { request.chunkTokens = chunk }
-        let plan = Planner.plan(footprint, request)
-        return try Engine(config: config, source: files.source, ropeLayout: files.ropeLayout, plan: plan)
+        return Planner.plan(try files.footprint(), request)
     }
 }
 

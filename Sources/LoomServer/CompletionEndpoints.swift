@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+import LoomChatTemplate
+import LoomGenerate
+
+/// `POST /v1/chat/completions` and `POST /v1/completions`.
+struct CompletionEndpoints: Sendable {
+    let state: ServerState
+    let metrics: ServerMetrics
+    let configuration: ServerConfiguration
+
+    func chat(_ body: RequestFields, context: ServerContext) async throws(APIError) -> Response {
+        let (model, ticket) = try state.admit()
+        var ended = false
+        defer { if !ended { state.ended(ticket) } }
+        let rendered = try ChatPrompt.render(body, model: model)
+        let prompt = model.tokenizer.encode(rendered.text, parseSpecial: true, addBOS: false)
+        let fields = try generationFields(body, model: model, prompt: prompt, param: "messages")
+        let relay = CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, parsesToolCalls: rendered.hasTools, metrics: metrics)
+        ended = true
+        return try await respond(relay, ticket: ticket, context: context)
+    }
+
+    func completion(_ body: RequestFields, context: ServerContext) async throws(APIError) -> Response {
+        let (model, ticket) = try state.admit()
+        var ended = false
+        defer { if !ended { state.ended(ticket) } }
+        if body.has("suffix") { throw .invalid("suffix", "fill-in-the-middle is not supported") }
+        let (prompt, text) = try promptTokens(body, model: model)
+        let fields = try generationFields(body, model: model, prompt: prompt, param: "prompt")
+        let echo = try body.bool("echo") == true ? text : nil
+        let relay = CompletionRelay(kind: .text, model: model, fields: fields, prompt: prompt, echo: echo, metrics: metrics)
+        ended = true
+        return try await respond(relay, ticket: ticket, context: context)
+    }
+
+    /// A text completion's prompt: a string, a list of token ids, or a list holding one of those.
+    private func promptTokens(_ body: RequestFields, model: ServedModel) throws(APIError) -> ([Int32], String) {
+        var value = body.value("prompt")
+        if case .array(let items)? = value, items.count == 1, isPrompt(items[0]) { value = items[0] }
+        switch value {
+        case nil: throw .invalid("prompt", "is required")
+        case .string(let text)?:
+            return (model.generator.encode(text, parseSpecial: true), text)
+        case .array(let items)?:
+            var ids: [Int32] = []
+            for (i, item) in items.enumerated() {
+                guard case .int(let id) = item else {
+                    throw .invalid("prompt", "must be a string, a list of token ids, or a list with one of those (one prompt per request); item \(i) is not a token id")
+                }
+                guard id >= 0 && id < model.tokenizer.vocabularySize else {
+                    throw .invalid("prompt[\(i)]", "token \(id) is outside the vocabulary of \(model.tokenizer.vocabularySize)")
+                }
+                ids.append(Int32(id))
+            }
+            return (ids, model.tokenizer.decode(ids))
+        default:
+            throw .invalid("prompt", "must be a string or a list of token ids")
+        }
+    }
+
+    private func isPrompt(_ value: JinjaValue) -> Bool {
+        switch value {
+        case .string, .array: return true
+        default: return false
+        }
+    }
+
+    /// Sampling and stopping for a prompt, with `max_tokens` bounded by the context left.
+    private func generationFields(_ body: RequestFields, model: ServedModel, prompt: [Int32], param: String) throws(APIError) -> GenerationFields {
+        var fields = try GenerationFields(body, defaults: configuration.sampling, vocabularySize: model.generator.model.vocabularySize,
+                                          chat: param == "messages")
+        guard !prompt.isEmpty else { throw .invalid(param, "the prompt has no tokens") }
+        let room = model.context - prompt.count
+        guard room > 0 else {
+            var error = APIError.badRequest("the prompt has \(prompt.count) tokens and the context holds \(model.context) per sequence (--max-seq-len); no room to generate",
+                                            code: "context_length_exceeded")
+            error.param = param
+            throw error
+        }
+        fields.options.maxTokens = min(fields.maxTokens ?? room, room)
+        return fields
+    }
+
+    private func respond(_ relay: CompletionRelay, ticket: Int, context: ServerContext) async throws(APIError) -> Response {
+        let stream: GenerationStream
+        do {
+            stream = try GenerationStream.start(relay.model, prompt: relay.prompt, options: relay.fields.options)
+        } catch {
+            state.ended(ticket)
+            throw error
+        }
+        state.started(ticket, stream.handle)
+        let state = self.state
+        stream.handle.whenEnded { _ in state.ended(ticket) }
+        // A client that hangs up before the reply is written cancels the generation.
+        let handle = stream.handle
+        context.channel.closeFuture.whenComplete { _ in handle.cancel() }
+        if relay.fields.stream { return relay.stream(stream) }
+        return try await relay.collect(stream)
+    }
+}

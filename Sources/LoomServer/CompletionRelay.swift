@@ -1,0 +1,294 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LoomGenerate
+import LoomTokenizer
+
+/// Carries one generation to the client as an OpenAI response: chat or text completion,
+/// streamed as server-sent events (each event written as soon as the scheduler makes it) or
+/// collected into one JSON object.
+struct CompletionRelay: Sendable {
+    enum Kind: Sendable {
+        case chat
+        case text
+    }
+
+    let kind: Kind
+    let model: ServedModel
+    let fields: GenerationFields
+    let prompt: [Int32]
+    /// Text completions with `echo`: the prompt text, sent before the continuation.
+    let echo: String?
+    /// Parse the reply for tool calls (tools were rendered into the prompt).
+    let parsesToolCalls: Bool
+    let metrics: ServerMetrics
+    let id: String
+    let created = Int(Date().timeIntervalSince1970)
+    let started = ContinuousClock.now
+
+    init(kind: Kind, model: ServedModel, fields: GenerationFields, prompt: [Int32], echo: String? = nil,
+         parsesToolCalls: Bool = false, metrics: ServerMetrics) {
+        self.kind = kind
+        self.model = model
+        self.fields = fields
+        self.prompt = prompt
+        self.echo = echo
+        self.parsesToolCalls = parsesToolCalls
+        self.metrics = metrics
+        id = (kind == .chat ? "chatcmpl-" : "cmpl-") + RequestID.make()
+    }
+
+    private var object: String { kind == .chat ? "chat.completion" : "text_completion" }
+    private var chunkObject: String { kind == .chat ? "chat.completion.chunk" : "text_completion" }
+
+    // MARK: whole responses
+
+    /// Waits for the generation and answers with one JSON object.
+    func collect(_ stream: GenerationStream) async throws(APIError) -> Response {
+        var reply = ReplyBuilder(parsesToolCalls: parsesToolCalls, model: model)
+        var timings = GenerationTimings()
+        var reason = FinishReason.cancelled
+        var clock = TokenClock(started: started, metrics: metrics)
+        do {
+            for try await event in stream.events {
+                switch event {
+                case .text(let text): reply.push(text)
+                case .token(let token):
+                    clock.tick()
+                    reply.tokens.append(token)
+                case .preempted: break
+                case .finished(let r, let t): reason = r; timings = t
+                }
+            }
+        } catch {
+            throw APIError(generation: error)
+        }
+        _ = reply.finish()
+        let parts = reply.reply
+        let finish = finishReason(reason, toolCalls: !parts.toolCalls.isEmpty)
+        var choice: [String: Any] = ["index": 0, "finish_reason": finish, "logprobs": logprobsObject(reply.tokens, textStart: 0) ?? NSNull()]
+        switch kind {
+        case .chat:
+            var message: [String: Any] = ["role": "assistant", "content": parts.toolCalls.isEmpty || !parts.content.isEmpty ? parts.content : NSNull()]
+            if !parts.toolCalls.isEmpty { message["tool_calls"] = parts.toolCalls.map(\.object) }
+            choice["message"] = message
+        case .text:
+            choice["text"] = (echo ?? "") + parts.content
+        }
+        metrics.finished(timings: timings, reason: finish)
+        let body: [String: Any] = ["id": id, "object": object, "created": created, "model": model.name, "choices": [choice],
+                                   "usage": usage(timings), "system_fingerprint": ServerInfo.fingerprint]
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.bytes(body))))
+    }
+
+    // MARK: streams
+
+    /// Answers with an event stream; a client that goes away cancels the generation.
+    func stream(_ stream: GenerationStream) -> Response {
+        let relay = self
+        let body = ResponseBody { writer in
+            var events = EventWriter(writer: writer, handle: stream.handle)
+            try await relay.run(stream, into: &events)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    private func run(_ stream: GenerationStream, into events: inout EventWriter) async throws {
+        var reply = ReplyBuilder(parsesToolCalls: parsesToolCalls, model: model)
+        var clock = TokenClock(started: started, metrics: metrics)
+        if kind == .chat { try await events.send(chunk(delta: ["role": "assistant", "content": ""], finish: nil, tokens: nil)) }
+        if let echo, !echo.isEmpty { try await events.send(chunk(text: echo, tokens: nil, finish: nil)) }
+        var timings = GenerationTimings()
+        var reason = FinishReason.cancelled
+        do {
+            for try await event in stream.events {
+                switch event {
+                case .text(let text):
+                    reply.push(text)
+                    if !fields.logprobs { try await sendPending(&reply, tokens: nil, into: &events) }
+                case .token(let token):
+                    clock.tick()
+                    if fields.logprobs { try await sendPending(&reply, tokens: [token], into: &events) }
+                case .preempted: break
+                case .finished(let r, let t): reason = r; timings = t
+                }
+            }
+        } catch let error as EventWriter.ClientGone {
+            metrics.disconnected()
+            throw error
+        } catch {
+            // The headers are out: the failure goes in the stream, as OpenAI's API sends it.
+            try await events.send(["error": APIError(generation: error).object])
+            try await events.sendDone()
+            return
+        }
+        let rest = reply.finish()
+        try await sendParts(rest, tokens: nil, into: &events)
+        let finish = finishReason(reason, toolCalls: reply.sawToolCalls)
+        metrics.finished(timings: timings, reason: finish)
+        var last = kind == .chat ? chunk(delta: [:], finish: finish, tokens: nil) : chunk(text: "", tokens: nil, finish: finish)
+        if fields.includeUsage { last["usage"] = NSNull() }
+        try await events.send(last)
+        if fields.includeUsage {
+            try await events.send(["id": id, "object": chunkObject, "created": created, "model": model.name, "choices": [Any](),
+                                   "usage": usage(timings), "system_fingerprint": ServerInfo.fingerprint])
+        }
+        try await events.sendDone()
+    }
+
+    private func sendPending(_ reply: inout ReplyBuilder, tokens: [GeneratedToken]?, into events: inout EventWriter) async throws {
+        let parts = reply.takeDeltas()
+        if parts.content.isEmpty && parts.toolCalls.isEmpty && tokens == nil { return }
+        try await sendParts(parts, tokens: tokens, into: &events)
+    }
+
+    private func sendParts(_ parts: ReplyBuilder.Parts, tokens: [GeneratedToken]?, into events: inout EventWriter) async throws {
+        switch kind {
+        case .chat:
+            if !parts.content.isEmpty || tokens != nil {
+                try await events.send(chunk(delta: ["content": parts.content], finish: nil, tokens: tokens))
+            }
+            for call in parts.toolCalls {
+                try await events.send(chunk(delta: ["tool_calls": [call.object]], finish: nil, tokens: nil))
+            }
+        case .text:
+            if !parts.content.isEmpty || tokens != nil { try await events.send(chunk(text: parts.content, tokens: tokens, finish: nil)) }
+        }
+    }
+
+    private func chunk(delta: [String: Any], finish: String?, tokens: [GeneratedToken]?) -> [String: Any] {
+        chunk(choice: ["delta": delta], finish: finish, tokens: tokens)
+    }
+
+    private func chunk(text: String, tokens: [GeneratedToken]?, finish: String?) -> [String: Any] {
+        chunk(choice: ["text": text], finish: finish, tokens: tokens)
+    }
+
+    /// A stream event holding one choice (its `delta` or `text` given).
+    private func chunk(choice content: [String: Any], finish: String?, tokens: [GeneratedToken]?) -> [String: Any] {
+        var choice = content
+        choice["index"] = 0
+        choice["finish_reason"] = finish ?? NSNull()
+        choice["logprobs"] = tokens.flatMap { logprobsObject($0, textStart: 0) } ?? NSNull()
+        var out: [String: Any] = ["id": id, "object": chunkObject, "created": created, "model": model.name, "choices": [choice],
+                                  "system_fingerprint": ServerInfo.fingerprint]
+        if fields.includeUsage { out["usage"] = NSNull() }
+        return out
+    }
+
+    // MARK: parts of a response
+
+    private func finishReason(_ reason: FinishReason, toolCalls: Bool) -> String {
+        if toolCalls { return "tool_calls" }
+        switch reason {
+        case .stop: return "stop"
+        case .length: return "length"
+        // Only a shutdown cancels a generation whose client is still there.
+        case .cancelled: return "stop"
+        }
+    }
+
+    private func usage(_ timings: GenerationTimings) -> [String: Any] {
+        ["prompt_tokens": prompt.count, "completion_tokens": timings.generatedTokens, "total_tokens": prompt.count + timings.generatedTokens,
+         "prompt_tokens_details": ["cached_tokens": timings.reusedPromptTokens]]
+    }
+
+    /// Log-probabilities in the endpoint's shape, or nil when none were asked for.
+    private func logprobsObject(_ tokens: [GeneratedToken], textStart: Int) -> [String: Any]? {
+        guard fields.logprobs else { return nil }
+        let tokenizer = model.tokenizer
+        func piece(_ id: Int32) -> (text: String, bytes: [UInt8]) {
+            let bytes = tokenizer.bytes(of: id)
+            return (String(decoding: bytes, as: UTF8.self), bytes)
+        }
+        switch kind {
+        case .chat:
+            let content: [[String: Any]] = tokens.map { token in
+                let p = piece(token.id)
+                return ["token": p.text, "logprob": Double(token.logprob ?? 0), "bytes": p.bytes.map(Int.init),
+                        "top_logprobs": token.topLogprobs.map { alt -> [String: Any] in
+                            let q = piece(alt.id)
+                            return ["token": q.text, "logprob": Double(alt.logprob), "bytes": q.bytes.map(Int.init)]
+                        }]
+            }
+            return ["content": content]
+        case .text:
+            var offsets: [Int] = []
+            var offset = textStart
+            for token in tokens {
+                offsets.append(offset)
+                offset += piece(token.id).text.utf16.count
+            }
+            return ["tokens": tokens.map { piece($0.id).text }, "token_logprobs": tokens.map { Double($0.logprob ?? 0) },
+                    "top_logprobs": tokens.map { token -> [String: Double] in
+                        var top: [String: Double] = [:]
+                        for alt in token.topLogprobs { top[piece(alt.id).text] = Double(alt.logprob) }
+                        return top
+                    },
+                    "text_offset": offsets]
+        }
+    }
+}
+
+/// Writes server-sent events; a failed write means the client has gone, and cancels the
+/// generation at once (its pages are freed at the scheduler's next step).
+struct EventWriter {
+    struct ClientGone: Error {}
+
+    var writer: any ResponseBodyWriter
+    let handle: GenerationHandle
+
+    mutating func send(_ object: [String: Any]) async throws {
+        try await write("data: " + JSON.string(object) + "\n\n")
+    }
+
+    mutating func sendDone() async throws {
+        try await write("data: [DONE]\n\n")
+        try await writer.finish(nil)
+    }
+
+    private mutating func write(_ text: String) async throws {
+        do {
+            try await writer.write(ByteBuffer(string: text))
+        } catch {
+            handle.cancel()
+            throw ClientGone()
+        }
+    }
+}
+
+/// Times tokens as they arrive at the server: time to first token, then the gap between tokens.
+struct TokenClock {
+    let started: ContinuousClock.Instant
+    let metrics: ServerMetrics
+    private var last: ContinuousClock.Instant?
+
+    init(started: ContinuousClock.Instant, metrics: ServerMetrics) {
+        self.started = started
+        self.metrics = metrics
+    }
+
+    mutating func tick() {
+        let now = ContinuousClock.now
+        if let last {
+            metrics.interTokenLatency(now - last)
+        } else {
+            metrics.timeToFirstToken(now - started)
+        }
+        last = now
+    }
+}
+
+/// Request ids: random, URL-safe, 24 characters.
+enum RequestID {
+    static func make() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<24).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+    }
+}
+
+enum ServerInfo {
+    /// Tells clients which build answered (OpenAI's `system_fingerprint`).
+    static let fingerprint = "loom-0.1.0"
+}

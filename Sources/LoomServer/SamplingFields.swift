@@ -1,0 +1,90 @@
+import LoomGenerate
+
+/// What chat and text completions share: how to sample, when to stop, what to report.
+struct GenerationFields {
+    var options: GenerationOptions
+    /// `max_tokens` as asked; nil runs to the end of the context.
+    var maxTokens: Int?
+    var stream = false
+    var includeUsage = false
+    /// Per-token log-probabilities wanted, and how many alternatives.
+    var logprobs = false
+    var topLogprobs = 0
+
+    /// Reads the fields of OpenAI's API, with the extras users of llama-server and TabbyAPI
+    /// send (top_k, min_p, typical_p, repeat_penalty, DRY, XTC, banned_strings, min_tokens).
+    /// Anything absent keeps the server's default (`defaults`, set from the command line).
+    init(_ body: RequestFields, defaults: SamplingParameters, vocabularySize: Int, chat: Bool) throws(APIError) {
+        var sampling = defaults
+        if let n = try body.int("n"), n != 1 { throw .invalid("n", "only 1 choice per request is supported, got \(n)") }
+        if let t = try body.number("temperature", atLeast: 0) { sampling.temperature = Float(t) }
+        if let p = try body.number("top_p", atLeast: 0, atMost: 1) { sampling.topP = Float(p) }
+        if let k = try body.int("top_k", atLeast: -1) { sampling.topK = k }
+        if let p = try body.number("min_p", atLeast: 0, atMost: 1) { sampling.minP = Float(p) }
+        if let p = try body.number("typical_p", atLeast: 0, atMost: 1) { sampling.typicalP = Float(p) }
+        if let p = try body.number("presence_penalty", atLeast: -2, atMost: 2) { sampling.presencePenalty = Float(p) }
+        if let p = try body.number("frequency_penalty", atLeast: -2, atMost: 2) { sampling.frequencyPenalty = Float(p) }
+        if let p = try body.number("repeat_penalty", atLeast: 0) {
+            guard p > 0 else { throw .invalid("repeat_penalty", "must be positive (1 disables it)") }
+            sampling.repetitionPenalty = Float(p)
+        }
+        if let n = try body.int("repeat_last_n", atLeast: -1) { sampling.penaltyLastN = n }
+        if let m = try body.number("dry_multiplier", atLeast: 0) { sampling.dryMultiplier = Float(m) }
+        if let b = try body.number("dry_base", atLeast: 1) { sampling.dryBase = Float(b) }
+        if let n = try body.int("dry_allowed_length", atLeast: 0) { sampling.dryAllowedLength = n }
+        if let n = try body.int("dry_penalty_last_n", atLeast: -1) { sampling.dryPenaltyLastN = n }
+        if let breakers = try body.strings("dry_sequence_breakers", maxCount: 64) { sampling.drySequenceBreakers = breakers }
+        if let p = try body.number("xtc_probability", atLeast: 0, atMost: 1) { sampling.xtcProbability = Float(p) }
+        if let t = try body.number("xtc_threshold", atLeast: 0) { sampling.xtcThreshold = Float(t) }
+        if let seed = try body.int("seed") { sampling.seed = UInt64(bitPattern: Int64(seed)) }
+        if let bias = try body.object("logit_bias") { sampling.logitBias = try Self.logitBias(bias, vocabularySize: vocabularySize) }
+
+        options = GenerationOptions(sampling: sampling)
+        let maxCompletionTokens = try body.int("max_completion_tokens", atLeast: 0)
+        let legacyMaxTokens = try body.int("max_tokens", atLeast: 0)
+        maxTokens = maxCompletionTokens ?? legacyMaxTokens
+        if let n = try body.int("min_tokens", atLeast: 0) { options.minTokens = n }
+        if let stops = try body.strings("stop", maxCount: 16) { options.stopStrings = stops }
+        if let banned = try body.strings("banned_strings", maxCount: 64) { options.bannedStrings = banned }
+        if let ignore = try body.bool("ignore_eos") { options.stopAtModelEndTokens = !ignore }
+        if let salt = try body.string("cache_salt") { options.cacheSalt = salt }
+        _ = try body.string("user")
+
+        stream = try body.bool("stream") ?? false
+        if let streamOptions = try body.object("stream_options") {
+            guard stream else { throw .invalid("stream_options", "is only allowed when stream is true") }
+            includeUsage = try streamOptions.bool("include_usage") ?? false
+        }
+        if chat {
+            logprobs = try body.bool("logprobs") ?? false
+            if let top = try body.int("top_logprobs", atLeast: 0, atMost: 20) {
+                guard logprobs else { throw .invalid("top_logprobs", "needs logprobs set to true") }
+                topLogprobs = top
+            }
+        } else if let top = try body.int("logprobs", atLeast: 0, atMost: 20) {
+            // Text completions: `logprobs` is the number of alternatives (0 still reports the chosen token's).
+            logprobs = true
+            topLogprobs = top
+        }
+        options.logprobs = logprobs
+        options.topLogprobs = topLogprobs
+        if let format = try body.object("response_format"), let type = try format.string("type"), type != "text" {
+            throw .invalid("response_format", "type \(type) is not supported; only text output is")
+        }
+    }
+
+    /// OpenAI's `logit_bias`: token id (as a string key) → bias in -100...100, where ±100 bans or
+    /// forces the token.
+    static func logitBias(_ fields: RequestFields, vocabularySize: Int) throws(APIError) -> [Int32: Float] {
+        var out: [Int32: Float] = [:]
+        for (key, _) in fields.fields.pairs {
+            let text = key.jsonText
+            guard let id = Int(text), id >= 0, id < vocabularySize else {
+                throw .invalid(fields.name(text), "keys must be token ids below the vocabulary size \(vocabularySize)")
+            }
+            guard let bias = try fields.number(text, atLeast: -100, atMost: 100) else { continue }
+            out[Int32(id)] = bias <= -100 ? -.infinity : Float(bias)
+        }
+        return out
+    }
+}

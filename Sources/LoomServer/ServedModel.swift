@@ -1,0 +1,43 @@
+import Foundation
+import LoomChatTemplate
+import LoomGenerate
+import LoomRuntime
+import LoomTokenizer
+
+/// The model a server answers with: its generator (over the continuous-batching scheduler),
+/// tokenizer and chat templates.
+public final class ServedModel: Sendable {
+    /// The id `/v1/models` lists and responses carry.
+    public let name: String
+    public let generator: Generator
+    public let engine: Engine?
+    /// Templates parsed once: without and with tools (they differ for models with a
+    /// `tool_use` template).
+    let chatTemplate: ChatTemplate?
+    let toolTemplate: ChatTemplate?
+    let chatSpecials: (bos: String?, eos: String?)
+    /// Why the model has no chat template, for the error a chat request gets.
+    let chatTemplateProblem: String?
+    /// When the model was loaded, for `/v1/models`.
+    let created: Int
+
+    /// - Parameters:
+    ///   - chat: the model's chat templates, or nil when it has none (chat requests then fail
+    ///     with `chatTemplateProblem`).
+    public init(name: String, generator: Generator, engine: Engine?, chat: ModelChatTemplate?, chatTemplateProblem: String? = nil,
+                templateName: String? = nil) throws {
+        self.name = name
+        self.generator = generator
+        self.engine = engine
+        chatTemplate = try chat?.template(named: templateName)
+        toolTemplate = try chat?.template(named: templateName, hasTools: true)
+        chatSpecials = (chat?.bosToken, chat?.eosToken)
+        self.chatTemplateProblem = chat == nil ? (chatTemplateProblem ?? "the model has no chat template") : nil
+        created = Int(Date().timeIntervalSince1970)
+    }
+
+    var tokenizer: Tokenizer { generator.tokenizer }
+    /// Positions one sequence holds.
+    var context: Int { generator.model.capacity }
+}
+
