@@ -35,6 +35,9 @@ public final class GenerationHandle: @unchecked Sendable {
     /// Stops the generation within one step of the scheduler; its pages are freed then.
     public func cancel() { run.cancel() }
 
+    /// Whether the generation has ended (its last event delivered).
+    public var hasEnded: Bool { lock.withLock { isEnded } }
+
     /// Calls `body` once the generation has ended (after its last event), with its error if it
     /// failed; at once if it has ended already. For callers that must not block a thread.
     public func whenEnded(_ body: @escaping @Sendable (Error?) -> Void) {

@@ -8,6 +8,7 @@ struct CompletionEndpoints: Sendable {
     let state: ServerState
     let metrics: ServerMetrics
     let configuration: ServerConfiguration
+    let hangUps: HangUps
 
     func chat(_ body: RequestFields, context: ServerContext) async throws(APIError) -> Response {
         let (model, ticket) = try state.admit()
@@ -91,11 +92,16 @@ struct CompletionEndpoints: Sendable {
             throw error
         }
         state.started(ticket, stream.handle)
-        let state = self.state
-        stream.handle.whenEnded { _ in state.ended(ticket) }
-        // A client that hangs up before the reply is written cancels the generation.
-        let handle = stream.handle
-        context.channel.closeFuture.whenComplete { _ in handle.cancel() }
+        let (state, metrics, hangUps, handle, channel) = (self.state, self.metrics, self.hangUps, stream.handle, context.channel)
+        // A client that hangs up before its reply is done cancels the generation, streamed or not.
+        let watch = hangUps.watch(channel) {
+            if !handle.hasEnded { metrics.disconnected() }
+            handle.cancel()
+        }
+        handle.whenEnded { _ in
+            state.ended(ticket)
+            hangUps.forget(channel, watch)
+        }
         if relay.fields.stream { return relay.stream(stream) }
         return try await relay.collect(stream)
     }

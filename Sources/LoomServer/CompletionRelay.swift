@@ -114,7 +114,6 @@ struct CompletionRelay: Sendable {
                 }
             }
         } catch let error as EventWriter.ClientGone {
-            metrics.disconnected()
             throw error
         } catch {
             // The headers are out: the failure goes in the stream, as OpenAI's API sends it.

@@ -24,6 +24,7 @@ public final class LoomServer: Sendable {
     public let configuration: ServerConfiguration
     let state: ServerState
     let metrics = ServerMetrics()
+    let hangUps = HangUps()
     let logger: Logger
 
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "loom.serve")) {
@@ -41,8 +42,10 @@ public final class LoomServer: Sendable {
         let responder = CallbackResponder<ServerContext> { [self] request, context in await self.respond(request, context: context) }
         let state = self.state
         let logger = self.logger
+        let hangUps = self.hangUps
         let app = Application(
             responder: responder,
+            server: .http1(configuration: .init(additionalChannelHandlers: [HangUpHandler(hangUps: hangUps)])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "loom"),
             onServerRunning: { channel in
                 onListening(channel.localAddress?.port ?? 0)
@@ -87,7 +90,7 @@ public final class LoomServer: Sendable {
 
     private func route(_ request: Request, path: String, context: ServerContext) async throws -> Response {
         let utility = UtilityEndpoints(state: state, metrics: metrics)
-        let completions = CompletionEndpoints(state: state, metrics: metrics, configuration: configuration)
+        let completions = CompletionEndpoints(state: state, metrics: metrics, configuration: configuration, hangUps: hangUps)
         func only(_ method: HTTPRequest.Method) throws {
             guard request.method == method else { throw APIError.methodNotAllowed(request.method, path) }
         }
