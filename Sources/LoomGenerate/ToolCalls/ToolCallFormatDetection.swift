@@ -1,0 +1,22 @@
+extension ToolCallFormat {
+    /// The tool-call format a chat template teaches its model, judged from the template text as
+    /// llama.cpp does: the markers the template writes when it renders an assistant's
+    /// `tool_calls`. Nil when the template has no tool calls or uses a format Loom does not
+    /// parse (Qwen3-Coder's `<function=...>` XML, GLM's `<arg_key>`, DeepSeek's
+    /// `<｜tool▁calls▁begin｜>`, Functionary, Firefunction, ...).
+    public static func detect(templateSource source: String) -> ToolCallFormat? {
+        func has(_ s: String) -> Bool { source.contains(s) }
+        if has("[TOOL_CALLS]") { return .mistral }
+        if has("<tool_call>") {
+            // These families wrap XML-like calls, not JSON, in the same tag.
+            let xmlCallMarkers = ["<function=", "<parameter=", "<arg_key>", "<invoke name=", "<function name=\""]
+            return xmlCallMarkers.contains(where: has) ? nil : .hermes
+        }
+        // Llama-3-based fine-tunes with their own call syntax reuse the Llama 3 headers.
+        let otherLlamaDerivedMarkers = ["<function=", ">>>all", "functools[", "<|python_start|>"]
+        if otherLlamaDerivedMarkers.contains(where: has) { return nil }
+        if has("<|python_tag|>") { return .llama3JSON }
+        if has("<|start_header_id|>"), has("tools"), has("\"parameters\"") { return .llama3JSON }
+        return nil
+    }
+}
