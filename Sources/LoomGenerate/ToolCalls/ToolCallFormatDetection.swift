@@ -8,9 +8,10 @@ extension ToolCallFormat {
         func has(_ s: String) -> Bool { source.contains(s) }
         if has("[TOOL_CALLS]") { return .mistral }
         if has("<tool_call>") {
-            // These families wrap XML-like calls, not JSON, in the same tag.
-            let xmlCallMarkers = ["<function=", "<parameter=", "<arg_key>", "<invoke name=", "<function name=\""]
-            return xmlCallMarkers.contains(where: has) ? nil : .hermes
+            // These families mention the same tag but write XML-like calls inside it, or a JSON
+            // list inside `<tool_calls>` (Apriel).
+            let otherCallMarkers = ["<function=", "<parameter=", "<arg_key>", "<invoke name=", "<function name=\"", "<tool_calls>["]
+            return otherCallMarkers.contains(where: has) ? nil : .hermes
         }
         // Llama-3-based fine-tunes with their own call syntax reuse the Llama 3 headers.
         let otherLlamaDerivedMarkers = ["<function=", ">>>all", "functools[", "<|python_start|>"]
