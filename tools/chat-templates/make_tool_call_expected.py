@@ -15,16 +15,12 @@ Run tools/fixtures/fetch-templates first, then, with jinja2 and transformers ins
 """
 import copy
 import glob
-import hashlib
 import json
 import os
 import sys
 
-import jinja2
-import transformers
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_expected import FIXED_NOW, BOS, EOS, ROOT, TEMPLATES, TIME_TOOL, WEATHER_TOOL, render  # noqa: E402
+from make_expected import ROOT, TEMPLATES, TIME_TOOL, WEATHER_TOOL, provenance, render  # noqa: E402
 
 OUT = os.path.join(ROOT, "Tests", "LoomGenerateTests", "Fixtures", "tool-call-templates-expected.json")
 
@@ -72,8 +68,6 @@ def main():
              if "tool_calls" in open(p, encoding="utf-8").read()]
     if not paths:
         sys.exit("no templates in .fixtures/templates: run tools/fixtures/fetch-templates")
-    with open(os.path.join(TEMPLATES, "SOURCE")) as f:
-        source_package = f.read().strip()
     cases = []
     for path in paths:
         with open(path, encoding="utf-8") as f:
@@ -84,13 +78,7 @@ def main():
             "string_arguments": outcome(source, prepared(MESSAGES, False)),
         })
     doc = {
-        "generator": "tools/chat-templates/make_tool_call_expected.py",
-        "versions": {"jinja2": jinja2.__version__, "transformers": transformers.__version__,
-                     "python": sys.version.split()[0]},
-        "templates_source": source_package,
-        "strftime_now": FIXED_NOW.isoformat(),
-        "bos_token": BOS, "eos_token": EOS,
-        "template_sha256": {os.path.basename(p): hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths},
+        **provenance("tools/chat-templates/make_tool_call_expected.py", paths),
         "messages": MESSAGES,
         "tools": TOOLS,
         "add_generation_prompt": ADD_GENERATION_PROMPT,
