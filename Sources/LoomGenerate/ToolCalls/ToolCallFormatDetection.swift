@@ -1,3 +1,5 @@
+import LoomChatTemplate
+
 extension ToolCallFormat {
     /// The tool-call format a chat template teaches its model, judged from the template text as
     /// llama.cpp does: the markers the template writes when it renders an assistant's
@@ -19,5 +21,25 @@ extension ToolCallFormat {
         if has("<|python_tag|>") { return .llama3JSON }
         if has("<|start_header_id|>"), has("tools"), has("\"parameters\"") { return .llama3JSON }
         return nil
+    }
+}
+
+/// A tool-call format name that `ToolCallFormat(name:)` does not know.
+public struct UnknownToolCallFormat: Error, Equatable, CustomStringConvertible {
+    public let name: String
+    public var description: String {
+        "unknown tool-call format '\(name)'; known: \(ToolCallFormat.allCases.map(\.rawValue).joined(separator: ", "))"
+    }
+}
+
+extension ToolCallFormat {
+    /// The format to parse a model's replies with: the one named by `override` (a setting or
+    /// command-line option), else the one its chat template teaches. Nil: the replies are plain
+    /// text.
+    /// - Throws: `UnknownToolCallFormat` when `override` names no format.
+    public static func resolve(override: String?, template: ChatTemplate) throws -> ToolCallFormat? {
+        guard let override else { return detect(templateSource: template.source) }
+        guard let format = ToolCallFormat(name: override) else { throw UnknownToolCallFormat(name: override) }
+        return format
     }
 }

@@ -7,6 +7,19 @@ struct PartialToolCall: Equatable {
     /// UTF-8 of the arguments JSON text read so far. Later reads of the same reply only append
     /// to it, so what was streamed stays a prefix of the final text.
     var arguments: [UInt8] = []
+    /// Where the scan of the arguments got to, for the next reading to carry on from.
+    var argumentsScan: ArgumentsScan?
+}
+
+/// The arguments value of a call, scanned so far.
+struct ArgumentsScan: Equatable {
+    /// Offset of the value's first byte in the reply.
+    let start: Int
+    /// Bytes before this offset have been scanned.
+    var scanned: Int
+    var scanner = JSONSyntaxScanner()
+    /// Set once the value has ended, just past its last byte.
+    var end: Int?
 }
 
 /// How far a piece of grammar has been read.
@@ -114,7 +127,38 @@ enum ToolCallJSON {
     /// Reads a call object: `{"name": ..., "arguments"|"parameters": ..., ...}`, or the OpenAI
     /// shape with the two inside `"function": {...}`. Other keys (`id`, `type`) are read and
     /// skipped: ids are the server's to give.
-    static func readCall(_ bytes: [UInt8], at start: Int, isFinal: Bool, into call: inout PartialToolCall) -> ReadOutcome {
+    /// Reads the arguments value at `start`, carrying on from `previous` (the same value read
+    /// in a shorter reply) when there is one, so long arguments are scanned once.
+    static func readArguments(_ bytes: [UInt8], at start: Int, isFinal: Bool, resuming previous: ArgumentsScan?)
+        -> (outcome: ReadOutcome, scan: ArgumentsScan, text: [UInt8]?) {
+        var scan = previous.flatMap { $0.start == start ? $0 : nil } ?? ArgumentsScan(start: start, scanned: start)
+        func text(end: Int?) -> [UInt8]? {
+            guard bytes[start] == UInt8(ascii: "\"") else { return scan.scanner.compacted }
+            return argumentsText(end.map { bytes[start..<$0] } ?? bytes[start...], isWhole: end != nil)
+        }
+        if let end = scan.end { return (.complete(end: end), scan, text(end: end)) }
+        while scan.scanned < bytes.count {
+            switch scan.scanner.scan(bytes[scan.scanned]) {
+            case .needsMore:
+                scan.scanned += 1
+            case .endedWith:
+                scan.scanned += 1
+                scan.end = scan.scanned
+                return (.complete(end: scan.scanned), scan, text(end: scan.scanned))
+            case .endedBefore:
+                scan.end = scan.scanned
+                return (.complete(end: scan.scanned), scan, text(end: scan.scanned))
+            case .invalid:
+                return (.invalid, scan, nil)
+            }
+        }
+        if isFinal, scan.scanner.endsHere { return (.complete(end: bytes.count), scan, text(end: bytes.count)) }
+        return (.truncated, scan, text(end: nil))
+    }
+
+    /// - Parameter hint: the same call read from a shorter reply, whose scan of the arguments
+    ///   this reading carries on.
+    static func readCall(_ bytes: [UInt8], at start: Int, isFinal: Bool, hint: PartialToolCall?, into call: inout PartialToolCall) -> ReadOutcome {
         guard start < bytes.count else { return .truncated }
         guard bytes[start] == UInt8(ascii: "{") else { return .invalid }
         var p = start + 1
@@ -144,29 +188,29 @@ enum ToolCallJSON {
             guard p < bytes.count else { return .truncated }
             let valueStart = p
             if key == "function", bytes[p] == UInt8(ascii: "{") {
-                switch readCall(bytes, at: p, isFinal: isFinal, into: &call) {
+                switch readCall(bytes, at: p, isFinal: isFinal, hint: hint, into: &call) {
                 case .complete(let end): p = end; argumentsSeen = true; continue
                 case let other: return other
                 }
             }
+            if (key == "arguments" || key == "parameters") && !argumentsSeen {
+                let (outcome, scan, text) = readArguments(bytes, at: valueStart, isFinal: isFinal, resuming: hint?.argumentsScan)
+                call.argumentsScan = scan
+                guard outcome != .invalid, let text else { return .invalid }
+                call.arguments = text
+                guard case .complete(let end) = outcome else { return .truncated }
+                argumentsSeen = true
+                p = end
+                continue
+            }
             let (outcome, value) = readValue(bytes, at: p, isFinal: isFinal)
-            let isArguments = (key == "arguments" || key == "parameters") && !argumentsSeen
             switch outcome {
             case .invalid: return .invalid
-            case .truncated:
-                if isArguments {
-                    guard let text = argumentsText(bytes[valueStart...], isWhole: false) else { return .invalid }
-                    call.arguments = text
-                }
-                return .truncated
+            case .truncated: return .truncated
             case .complete(let end):
                 if key == "name", call.name == nil {
                     guard case .string(let name)? = value, !name.isEmpty else { return .invalid }
                     call.name = name
-                } else if isArguments {
-                    guard let text = argumentsText(bytes[valueStart..<end], isWhole: true) else { return .invalid }
-                    call.arguments = text
-                    argumentsSeen = true
                 }
                 p = end
             }

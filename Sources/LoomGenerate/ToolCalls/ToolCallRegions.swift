@@ -26,19 +26,26 @@ extension ToolCallFormat {
     /// Reads the region that begins at `start` of `bytes`, the reply so far.
     /// - Parameter isFinal: generation has ended, so a region still open is not a call, and a
     ///   closing tag the model left out is forgiven.
-    func readRegion(_ bytes: [UInt8], from start: Int, isFinal: Bool) -> RegionReading {
+    /// - Parameter previous: the reading of the same region in a shorter reply, which this one
+    ///   carries on from, so each byte of long arguments is scanned once.
+    func readRegion(_ bytes: [UInt8], from start: Int, isFinal: Bool, previous: RegionReading? = nil) -> RegionReading {
+        let hints = previous?.calls ?? []
         switch self {
-        case .hermes: return Self.readHermes(bytes, from: start, isFinal: isFinal)
-        case .llama3JSON: return Self.readLlama(bytes, from: start, isFinal: isFinal)
-        case .mistral: return Self.readMistral(bytes, from: start, isFinal: isFinal)
+        case .hermes: return Self.readHermes(bytes, from: start, isFinal: isFinal, hints: hints)
+        case .llama3JSON: return Self.readLlama(bytes, from: start, isFinal: isFinal, hints: hints)
+        case .mistral: return Self.readMistral(bytes, from: start, isFinal: isFinal, hints: hints)
         }
+    }
+
+    private static func hint(_ hints: [PartialToolCall], _ index: Int) -> PartialToolCall? {
+        index < hints.count ? hints[index] : nil
     }
 
     private static func pending(_ calls: [PartialToolCall], isFinal: Bool) -> RegionReading {
         RegionReading(calls: calls, outcome: isFinal ? .invalid : .truncated)
     }
 
-    private static func readHermes(_ bytes: [UInt8], from start: Int, isFinal: Bool) -> RegionReading {
+    private static func readHermes(_ bytes: [UInt8], from start: Int, isFinal: Bool, hints: [PartialToolCall]) -> RegionReading {
         var p = ToolCallJSON.skipWhitespace(bytes, start)
         switch ToolCallJSON.match("<tool_call>", in: bytes, at: p) {
         case .matched(let end): p = ToolCallJSON.skipWhitespace(bytes, end)
@@ -46,7 +53,7 @@ extension ToolCallFormat {
         case .mismatch: return RegionReading(calls: [], outcome: .invalid)
         }
         var call = PartialToolCall()
-        switch ToolCallJSON.readCall(bytes, at: p, isFinal: isFinal, into: &call) {
+        switch ToolCallJSON.readCall(bytes, at: p, isFinal: isFinal, hint: hint(hints, 0), into: &call) {
         case .invalid: return RegionReading(calls: [call], outcome: .invalid)
         case .truncated: return pending([call], isFinal: isFinal)
         case .complete(let end):
@@ -59,7 +66,7 @@ extension ToolCallFormat {
         }
     }
 
-    private static func readLlama(_ bytes: [UInt8], from start: Int, isFinal: Bool) -> RegionReading {
+    private static func readLlama(_ bytes: [UInt8], from start: Int, isFinal: Bool, hints: [PartialToolCall]) -> RegionReading {
         var p = ToolCallJSON.skipWhitespace(bytes, start)
         switch ToolCallJSON.match("<|python_tag|>", in: bytes, at: p) {
         case .matched(let end): p = ToolCallJSON.skipWhitespace(bytes, end)
@@ -84,7 +91,7 @@ extension ToolCallFormat {
                 break
             }
             var call = PartialToolCall()
-            let outcome = ToolCallJSON.readCall(bytes, at: p, isFinal: isFinal, into: &call)
+            let outcome = ToolCallJSON.readCall(bytes, at: p, isFinal: isFinal, hint: hint(hints, calls.count), into: &call)
             calls.append(call)
             switch outcome {
             case .invalid: return RegionReading(calls: calls, outcome: .invalid)
@@ -97,7 +104,7 @@ extension ToolCallFormat {
         }
     }
 
-    private static func readMistral(_ bytes: [UInt8], from start: Int, isFinal: Bool) -> RegionReading {
+    private static func readMistral(_ bytes: [UInt8], from start: Int, isFinal: Bool, hints: [PartialToolCall]) -> RegionReading {
         var p = ToolCallJSON.skipWhitespace(bytes, start)
         switch ToolCallJSON.match("[TOOL_CALLS]", in: bytes, at: p) {
         case .matched(let end): p = ToolCallJSON.skipWhitespace(bytes, end)
@@ -106,13 +113,13 @@ extension ToolCallFormat {
         }
         guard p < bytes.count else { return pending([], isFinal: isFinal) }
         if bytes[p] == UInt8(ascii: "[") || bytes[p] == UInt8(ascii: "{") {
-            return readMistralJSONCalls(bytes, from: p, isFinal: isFinal)
+            return readMistralJSONCalls(bytes, from: p, isFinal: isFinal, hints: hints)
         }
-        return readMistralNamedCall(bytes, from: p, isFinal: isFinal)
+        return readMistralNamedCall(bytes, from: p, isFinal: isFinal, hint: hint(hints, 0))
     }
 
     /// `[{"name": ..., "arguments": ...}, ...]`, or a single object without the brackets.
-    private static func readMistralJSONCalls(_ bytes: [UInt8], from start: Int, isFinal: Bool) -> RegionReading {
+    private static func readMistralJSONCalls(_ bytes: [UInt8], from start: Int, isFinal: Bool, hints: [PartialToolCall]) -> RegionReading {
         let isList = bytes[start] == UInt8(ascii: "[")
         var p = isList ? start + 1 : start
         var calls: [PartialToolCall] = []
@@ -120,7 +127,7 @@ extension ToolCallFormat {
             p = ToolCallJSON.skipWhitespace(bytes, p)
             guard p < bytes.count else { return pending(calls, isFinal: isFinal) }
             var call = PartialToolCall()
-            let outcome = ToolCallJSON.readCall(bytes, at: p, isFinal: isFinal, into: &call)
+            let outcome = ToolCallJSON.readCall(bytes, at: p, isFinal: isFinal, hint: hint(hints, calls.count), into: &call)
             calls.append(call)
             switch outcome {
             case .invalid: return RegionReading(calls: calls, outcome: .invalid)
@@ -140,7 +147,7 @@ extension ToolCallFormat {
     }
 
     /// `name[ARGS]{...}` or `name[CALL_ID]id[ARGS]{...}`.
-    private static func readMistralNamedCall(_ bytes: [UInt8], from start: Int, isFinal: Bool) -> RegionReading {
+    private static func readMistralNamedCall(_ bytes: [UInt8], from start: Int, isFinal: Bool, hint: PartialToolCall?) -> RegionReading {
         var p = start
         while p < bytes.count, isNameByte(bytes[p]) { p += 1 }
         // The name may still grow until the next byte that cannot be part of it.
@@ -171,17 +178,15 @@ extension ToolCallFormat {
         case .complete(let end): p = ToolCallJSON.skipWhitespace(bytes, end)
         }
         guard p < bytes.count else { return pending([call], isFinal: isFinal) }
-        let (outcome, _) = ToolCallJSON.readValue(bytes, at: p, isFinal: isFinal)
+        let (outcome, scan, text) = ToolCallJSON.readArguments(bytes, at: p, isFinal: isFinal, resuming: hint?.argumentsScan)
+        call.argumentsScan = scan
+        guard outcome != .invalid, let text else { return RegionReading(calls: [call], outcome: .invalid) }
+        call.arguments = text
         switch outcome {
-        case .invalid: return RegionReading(calls: [call], outcome: .invalid)
-        case .truncated:
-            guard let text = ToolCallJSON.argumentsText(bytes[p...], isWhole: false) else { return RegionReading(calls: [call], outcome: .invalid) }
-            call.arguments = text
-            return pending([call], isFinal: isFinal)
         case .complete(let end):
-            guard let text = ToolCallJSON.argumentsText(bytes[p..<end], isWhole: true) else { return RegionReading(calls: [call], outcome: .invalid) }
-            call.arguments = text
             return RegionReading(calls: [call], outcome: .complete(end: end))
+        default:
+            return pending([call], isFinal: isFinal)
         }
     }
 }

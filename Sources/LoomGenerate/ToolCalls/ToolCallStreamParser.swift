@@ -38,6 +38,8 @@ public struct ToolCallStreamParser: Sendable {
     private var position = 0
     /// Where the tool-call region being read begins, if one is open.
     private var regionStart: Int?
+    /// The last reading of the open region, which the next one carries on from.
+    private var lastReading: RegionReading?
     /// Calls of the open region whose first delta has been sent.
     private var streamedCalls: [StreamedCall] = []
     /// Whitespace right after a call is dropped.
@@ -133,7 +135,8 @@ public struct ToolCallStreamParser: Sendable {
 
     /// Reads the open region. Returns whether it ended (as calls or as text).
     private mutating func readRegion(from start: Int, isFinal: Bool, into events: inout [ToolCallStreamEvent]) -> Bool {
-        let reading = format.readRegion(bytes, from: start, isFinal: isFinal)
+        let reading = format.readRegion(bytes, from: start, isFinal: isFinal, previous: lastReading)
+        lastReading = reading
         switch reading.outcome {
         case .truncated:
             if argumentStreaming == .incremental { stream(reading.calls, into: &events) }
@@ -169,6 +172,7 @@ public struct ToolCallStreamParser: Sendable {
 
     private mutating func endRegion(resumingAt offset: Int) {
         regionStart = nil
+        lastReading = nil
         streamedCalls = []
         replyMayStillOpenWithCall = false
         position = offset
