@@ -217,3 +217,12 @@ struct ToolCallTemplateTests {
         return result
     }
 }
+
+extension ToolCallTemplateTests {
+    @Test func anOverrideWinsOverDetection() throws {
+        let qwen = try ChatTemplate(source: try Self.source("Qwen-Qwen2.5-7B-Instruct.jinja"))
+        #expect(try ToolCallFormat.resolve(override: nil, template: qwen) == .hermes)
+        #expect(try ToolCallFormat.resolve(override: "mistral", template: qwen) == .mistral)
+        #expect(throws: UnknownToolCallFormat(name: "xml")) { try ToolCallFormat.resolve(override: "xml", template: qwen) }
+    }
+}
