@@ -33,8 +33,9 @@ struct ToolCallTests {
         var result: ToolCallParseResult
     }
 
-    static func parse(_ pieces: [String], _ format: ToolCallFormat, _ streaming: ToolCallStreamParser.ArgumentStreaming) -> Streamed {
-        var parser = ToolCallStreamParser(format: format, argumentStreaming: streaming,
+    static func parse(_ pieces: [String], _ format: ToolCallFormat, _ streaming: ToolCallStreamParser.ArgumentStreaming,
+                      toolNames: Set<String>? = nil) -> Streamed {
+        var parser = ToolCallStreamParser(format: format, argumentStreaming: streaming, toolNames: toolNames,
                                           ids: ToolCallIDGenerator(style: format.callIDStyle, seed: seed))
         var events: [ToolCallStreamEvent] = []
         for piece in pieces { events += parser.feed(piece) }
@@ -68,13 +69,13 @@ struct ToolCallTests {
     /// Parses `reply` in every cut and both streaming modes, and checks each against the expected
     /// content and calls and against the other cuts.
     func check(_ reply: String, _ format: ToolCallFormat, content: String, calls expected: [(name: String, arguments: String)],
-               malformed: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) {
+               malformed: Bool = false, toolNames: Set<String>? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
         var ids = ToolCallIDGenerator(style: format.callIDStyle, seed: Self.seed)
         for streaming in [ToolCallStreamParser.ArgumentStreaming.incremental, .wholeCalls] {
-            let reference = Self.parse([reply], format, streaming)
+            let reference = Self.parse([reply], format, streaming, toolNames: toolNames)
             let referenceStream = Self.assemble(reference.events)
             for pieces in Self.cuts(of: reply) {
-                let run = Self.parse(pieces, format, streaming)
+                let run = Self.parse(pieces, format, streaming, toolNames: toolNames)
                 let label = "\(format) \(streaming) cut into \(pieces.count)"
                 #expect(run.result == reference.result, "\(label): final result differs from the whole reply's", sourceLocation: sourceLocation)
                 let stream = Self.assemble(run.events)
@@ -86,7 +87,7 @@ struct ToolCallTests {
                 }
             }
         }
-        let result = Self.parse([reply], format, .incremental).result
+        let result = Self.parse([reply], format, .incremental, toolNames: toolNames).result
         #expect(result.content == content, sourceLocation: sourceLocation)
         #expect(result.toolCalls.map(\.name) == expected.map(\.name), sourceLocation: sourceLocation)
         #expect(result.toolCalls.map(\.arguments) == expected.map(\.arguments), sourceLocation: sourceLocation)
@@ -242,6 +243,18 @@ struct ToolCallTests {
         let result = Self.parse(["[TOOL_CALLS]get_time[ARGS]{}"], .mistral, .incremental).result
         let id = try? #require(result.toolCalls.first?.id)
         #expect(id?.count == 9 && id?.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } == true)
+    }
+
+    // MARK: Tool names
+
+    @Test func callsToUnknownToolsAreText() {
+        let names: Set<String> = ["get_weather", "get_time"]
+        let misspelt = "<tool_call>\n{\"name\": \"get_wether\", \"arguments\": {}}\n</tool_call>"
+        check(misspelt, .hermes, content: misspelt, calls: [], malformed: true, toolNames: names)
+        check("{\"name\": \"Bob\", \"age\": 3}", .llama3JSON, content: "{\"name\": \"Bob\", \"age\": 3}", calls: [], toolNames: names)
+        check("{\"name\": \"get_time\", \"parameters\": {\"tz\": \"UTC\"}}", .llama3JSON, content: "",
+              calls: [("get_time", #"{"tz":"UTC"}"#)], toolNames: names)
+        check("[TOOL_CALLS]get_wether[ARGS]{}", .mistral, content: "[TOOL_CALLS]get_wether[ARGS]{}", calls: [], malformed: true, toolNames: names)
     }
 
     // MARK: Streaming shape

@@ -26,15 +26,24 @@ extension ToolCallFormat {
     /// Reads the region that begins at `start` of `bytes`, the reply so far.
     /// - Parameter isFinal: generation has ended, so a region still open is not a call, and a
     ///   closing tag the model left out is forgiven.
-    /// - Parameter previous: the reading of the same region in a shorter reply, which this one
-    ///   carries on from, so each byte of long arguments is scanned once.
-    func readRegion(_ bytes: [UInt8], from start: Int, isFinal: Bool, previous: RegionReading? = nil) -> RegionReading {
+    /// - Parameters:
+    ///   - previous: the reading of the same region in a shorter reply, which this one carries
+    ///     on from, so each byte of long arguments is scanned once.
+    ///   - toolNames: when set, a call to any other name is not a call.
+    func readRegion(_ bytes: [UInt8], from start: Int, isFinal: Bool, previous: RegionReading? = nil,
+                    toolNames: Set<String>? = nil) -> RegionReading {
         let hints = previous?.calls ?? []
+        let reading: RegionReading
         switch self {
-        case .hermes: return Self.readHermes(bytes, from: start, isFinal: isFinal, hints: hints)
-        case .llama3JSON: return Self.readLlama(bytes, from: start, isFinal: isFinal, hints: hints)
-        case .mistral: return Self.readMistral(bytes, from: start, isFinal: isFinal, hints: hints)
+        case .hermes: reading = Self.readHermes(bytes, from: start, isFinal: isFinal, hints: hints)
+        case .llama3JSON: reading = Self.readLlama(bytes, from: start, isFinal: isFinal, hints: hints)
+        case .mistral: reading = Self.readMistral(bytes, from: start, isFinal: isFinal, hints: hints)
         }
+        // Names are whole once read, so a wrong one shows before the call's first delta is sent.
+        if let toolNames, reading.calls.contains(where: { $0.name.map { !toolNames.contains($0) } ?? false }) {
+            return RegionReading(calls: [], outcome: .invalid)
+        }
+        return reading
     }
 
     private static func hint(_ hints: [PartialToolCall], _ index: Int) -> PartialToolCall? {

@@ -29,6 +29,8 @@ public struct ToolCallStreamParser: Sendable {
 
     public let format: ToolCallFormat
     public let argumentStreaming: ArgumentStreaming
+    /// The request's tool names, when given: a "call" to any other name is text.
+    public let toolNames: Set<String>?
     private var ids: ToolCallIDGenerator
     private let markers: StringWatch
 
@@ -59,10 +61,14 @@ public struct ToolCallStreamParser: Sendable {
 
     /// - Parameters:
     ///   - format: how the model writes calls (`ToolCallFormat.detect(templateSource:)`).
+    ///   - toolNames: the names of the request's `tools`. Give them: a Llama 3.x reply that is a
+    ///     JSON object beginning with `"name"` is otherwise taken for a call.
     ///   - ids: where the calls' ids come from; by default unseeded ids in the format's style.
-    public init(format: ToolCallFormat, argumentStreaming: ArgumentStreaming = .incremental, ids: ToolCallIDGenerator? = nil) {
+    public init(format: ToolCallFormat, argumentStreaming: ArgumentStreaming = .incremental, toolNames: Set<String>? = nil,
+                ids: ToolCallIDGenerator? = nil) {
         self.format = format
         self.argumentStreaming = argumentStreaming
+        self.toolNames = toolNames
         self.ids = ids ?? ToolCallIDGenerator(style: format.callIDStyle)
         markers = StringWatch(format.openingMarkers)
     }
@@ -135,7 +141,7 @@ public struct ToolCallStreamParser: Sendable {
 
     /// Reads the open region. Returns whether it ended (as calls or as text).
     private mutating func readRegion(from start: Int, isFinal: Bool, into events: inout [ToolCallStreamEvent]) -> Bool {
-        let reading = format.readRegion(bytes, from: start, isFinal: isFinal, previous: lastReading)
+        let reading = format.readRegion(bytes, from: start, isFinal: isFinal, previous: lastReading, toolNames: toolNames)
         lastReading = reading
         switch reading.outcome {
         case .truncated:
@@ -182,7 +188,7 @@ public struct ToolCallStreamParser: Sendable {
     /// open region is still open: the region's invalid text starts after it.
     private func longestOpenReading(from start: Int) -> RegionReading {
         func isOpen(_ end: Int) -> RegionReading? {
-            let reading = format.readRegion(Array(bytes[..<end]), from: start, isFinal: false)
+            let reading = format.readRegion(Array(bytes[..<end]), from: start, isFinal: false, toolNames: toolNames)
             return reading.outcome == .truncated ? reading : nil
         }
         func isContinuationByte(_ offset: Int) -> Bool { bytes[offset] & 0xC0 == 0x80 }
