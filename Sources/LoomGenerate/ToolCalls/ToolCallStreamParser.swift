@@ -12,9 +12,10 @@
 /// call) is returned as content, as llama-server does.
 ///
 /// ```swift
-/// var parser = ToolCallStreamParser(format: .hermes)
+/// var parser = ToolCallStreamParser(format: .hermes, toolNames: ["get_weather"])
 /// for piece in pieces { send(parser.feed(piece)) }
 /// let (last, result) = parser.finish()
+/// send(last)  // then finish_reason: result.openAIFinishReason(for: reason)
 /// ```
 public struct ToolCallStreamParser: Sendable {
     /// When a call's arguments are sent.
