@@ -121,11 +121,46 @@ public enum JinjaJSON {
         return value
     }
 
+    /// A JSON value read from text that may still be growing, such as a model's output.
+    public enum PrefixParse {
+        /// The value is whole; `end` is the byte offset just past it.
+        case complete(JinjaValue, end: Int)
+        /// Every byte so far can begin a valid value, but the text ends before the value does.
+        case truncated
+    }
+
+    /// Parses one JSON value of `bytes` starting at `start` (after any whitespace), ignoring what
+    /// follows it. Unless `isFinal`, a number or literal that reaches the end of the bytes could
+    /// still grow, so it counts as truncated.
+    /// - Throws: `ParseError` where the bytes cannot be the beginning of a JSON value, whatever
+    ///   text followed.
+    public static func parsePrefix(_ bytes: [UInt8], from start: Int, isFinal: Bool) throws -> PrefixParse {
+        var parser = Parser(bytes: bytes, pos: start)
+        do {
+            parser.skipWhitespace()
+            let value = try parser.value(depth: 0)
+            if !isFinal, parser.pos == bytes.count, parser.lastValueIsScalar { return .truncated }
+            return .complete(value, end: parser.pos)
+        } catch let error as ParseError {
+            if parser.ranOutOfInput, !isFinal { return .truncated }
+            throw error
+        }
+    }
+
     private struct Parser {
         let bytes: [UInt8]
         var pos = 0
+        /// Set when a failure comes from the end of the bytes rather than from a wrong byte.
+        var ranOutOfInput = false
+        /// Whether the value just read was a number or literal (which have no closing bracket).
+        var lastValueIsScalar = false
 
         func fail(_ message: String) -> ParseError { ParseError(message: message, offset: pos) }
+
+        mutating func ranOut(_ message: String, offset: Int? = nil) -> ParseError {
+            ranOutOfInput = true
+            return ParseError(message: message, offset: offset ?? pos)
+        }
 
         mutating func skipWhitespace() {
             while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 }
@@ -133,14 +168,21 @@ public enum JinjaJSON {
 
         mutating func literal(_ word: String, _ value: JinjaValue) throws -> JinjaValue {
             let w = Array(word.utf8)
-            guard pos + w.count <= bytes.count, Array(bytes[pos..<(pos + w.count)]) == w else { throw fail("unexpected character") }
+            guard pos + w.count <= bytes.count, Array(bytes[pos..<(pos + w.count)]) == w else {
+                if bytes.count - pos < w.count, bytes[pos...].elementsEqual(w[0..<(bytes.count - pos)]) {
+                    throw ranOut("unexpected end of input")
+                }
+                throw fail("unexpected character")
+            }
             pos += w.count
+            lastValueIsScalar = true
             return value
         }
 
         mutating func value(depth: Int) throws -> JinjaValue {
             guard depth < 512 else { throw fail("nesting deeper than 512 levels") }
-            guard pos < bytes.count else { throw fail("unexpected end of input") }
+            guard pos < bytes.count else { throw ranOut("unexpected end of input") }
+            lastValueIsScalar = false
             switch bytes[pos] {
             case UInt8(ascii: "{"):
                 pos += 1
@@ -149,17 +191,19 @@ public enum JinjaJSON {
                 if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .dict(d) }
                 while true {
                     skipWhitespace()
-                    guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                    guard pos < bytes.count else { throw ranOut("unexpected end of input in an object") }
+                    guard bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
                     let key = try string()
                     skipWhitespace()
-                    guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                    guard pos < bytes.count else { throw ranOut("unexpected end of input in an object") }
+                    guard bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                     pos += 1
                     skipWhitespace()
                     d[key] = try value(depth: depth + 1)
                     skipWhitespace()
-                    guard pos < bytes.count else { throw fail("unexpected end of input in an object") }
+                    guard pos < bytes.count else { throw ranOut("unexpected end of input in an object") }
                     if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                    if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .dict(d) }
+                    if bytes[pos] == UInt8(ascii: "}") { pos += 1; lastValueIsScalar = false; return .dict(d) }
                     throw fail("expected ',' or '}'")
                 }
             case UInt8(ascii: "["):
@@ -171,9 +215,9 @@ public enum JinjaJSON {
                     skipWhitespace()
                     items.append(try value(depth: depth + 1))
                     skipWhitespace()
-                    guard pos < bytes.count else { throw fail("unexpected end of input in an array") }
+                    guard pos < bytes.count else { throw ranOut("unexpected end of input in an array") }
                     if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                    if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+                    if bytes[pos] == UInt8(ascii: "]") { pos += 1; lastValueIsScalar = false; return .array(items) }
                     throw fail("expected ',' or ']'")
                 }
             case UInt8(ascii: "\""): return .string(try string())
@@ -200,16 +244,28 @@ public enum JinjaJSON {
                 }
                 break
             }
-            guard pos > digitsStart else { pos = start; throw fail("unexpected character") }
+            guard pos > digitsStart else {
+                if pos == bytes.count { throw ranOut("unexpected end of input", offset: start) }
+                pos = start
+                throw fail("unexpected character")
+            }
             let text = String(decoding: bytes[start..<pos], as: UTF8.self)
+            lastValueIsScalar = true
             if !isFloat, let i = Int(text) { return .int(i) }
-            guard let d = Double(text) else { pos = start; throw fail("invalid number '\(text)'") }
+            guard let d = Double(text) else {
+                if pos == bytes.count { throw ranOut("invalid number '\(text)'", offset: start) }
+                pos = start
+                throw fail("invalid number '\(text)'")
+            }
             return .double(d)
         }
 
         mutating func hex4() throws -> UInt32 {
             guard pos + 4 <= bytes.count,
                   let v = UInt32(String(decoding: bytes[pos..<(pos + 4)], as: UTF8.self), radix: 16) else {
+                if pos + 4 > bytes.count, bytes[pos...].allSatisfy({ UInt8(ascii: "0")...UInt8(ascii: "9") ~= $0 || UInt8(ascii: "a")...UInt8(ascii: "f") ~= $0 || UInt8(ascii: "A")...UInt8(ascii: "F") ~= $0 }) {
+                    throw ranOut("invalid \\u escape")
+                }
                 throw fail("invalid \\u escape")
             }
             pos += 4
@@ -221,13 +277,13 @@ public enum JinjaJSON {
             pos += 1
             var out = [UInt8]()
             while true {
-                guard pos < bytes.count else { throw ParseError(message: "unterminated string", offset: start) }
+                guard pos < bytes.count else { throw ranOut("unterminated string", offset: start) }
                 let b = bytes[pos]
                 pos += 1
                 if b == UInt8(ascii: "\"") { break }
                 if b < 0x20 { pos -= 1; throw fail("control character in a string") }
                 guard b == UInt8(ascii: "\\") else { out.append(b); continue }
-                guard pos < bytes.count else { throw fail("unterminated escape") }
+                guard pos < bytes.count else { throw ranOut("unterminated escape") }
                 let e = bytes[pos]
                 pos += 1
                 let simple: [UInt8: UInt8] = [0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09]

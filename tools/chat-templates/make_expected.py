@@ -105,12 +105,25 @@ def render_feature(source):
     return compiled.render(**FEATURE_CONTEXT)
 
 
+def provenance(generator, paths):
+    """The header of a rendering fixture: what made it, from which templates, in which setting."""
+    with open(os.path.join(TEMPLATES, "SOURCE")) as f:
+        source_package = f.read().strip()
+    return {
+        "generator": generator,
+        "versions": {"jinja2": jinja2.__version__, "transformers": transformers.__version__,
+                     "python": sys.version.split()[0]},
+        "templates_source": source_package,
+        "strftime_now": FIXED_NOW.isoformat(),
+        "bos_token": BOS, "eos_token": EOS,
+        "template_sha256": {os.path.basename(p): hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths},
+    }
+
+
 def main():
     paths = sorted(glob.glob(os.path.join(TEMPLATES, "*.jinja")))
     if not paths:
         sys.exit("no templates in .fixtures/templates: run tools/fixtures/fetch-templates")
-    with open(os.path.join(TEMPLATES, "SOURCE")) as f:
-        source_package = f.read().strip()
     cases = []
     for path in paths:
         name = os.path.basename(path)
@@ -132,13 +145,7 @@ def main():
             case["error"] = f"{type(e).__name__}: {e}"
         features.append(case)
     doc = {
-        "generator": "tools/chat-templates/make_expected.py",
-        "versions": {"jinja2": jinja2.__version__, "transformers": transformers.__version__,
-                     "python": sys.version.split()[0]},
-        "templates_source": source_package,
-        "strftime_now": FIXED_NOW.isoformat(),
-        "bos_token": BOS, "eos_token": EOS,
-        "template_sha256": {os.path.basename(p): hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths},
+        **provenance("tools/chat-templates/make_expected.py", paths),
         "conversations": {k: {"messages": m, "tools": t, "add_generation_prompt": g}
                           for k, (m, t, g) in CONVERSATIONS.items()},
         "cases": cases,
