@@ -74,6 +74,10 @@ let package = Package(
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomPerplexityTests", dependencies: ["LoomRuntime", "LoomTokenizer"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomServerTests", dependencies: [
+            "LoomServer", "LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomChatTemplate",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Runs the built `loom` binary (swift test builds every product), as a user would.
         .testTarget(name: "LoomCLITests"),
     ],

@@ -1,11 +1,12 @@
 import LoomChatTemplate
+import LoomGenerate
 
 /// A chat request's conversation, rendered in the model's chat template.
 struct ChatPrompt {
     /// The rendered text, specials and all.
     var text: String
-    /// Whether tools were rendered (so the reply is parsed for tool calls).
-    var hasTools: Bool
+    /// The names of the tools rendered, or nil when none were (the reply is then not parsed for calls).
+    var toolNames: Set<String>?
 
     /// Renders `messages` (and `tools`, unless `tool_choice` is "none") with the generation prompt.
     /// `chat_template_kwargs` (an object) passes further variables, such as `enable_thinking`.
@@ -14,26 +15,16 @@ struct ChatPrompt {
         guard !items.isEmpty else { throw .invalid("messages", "must hold at least one message") }
         let messages = try items.enumerated().map { (i, item) throws(APIError) in try templateMessage(item, index: i) }
 
-        var tools = try body.array("tools")
-        if let tools, let i = tools.firstIndex(where: { if case .dict = $0 { return false } else { return true } }) {
-            throw .invalid("tools[\(i)]", "must be an object")
+        let requested = try body.array("tools")
+        if let requested, let i = requested.firstIndex(where: { toolName($0) == nil }) {
+            throw .invalid("tools[\(i)]", "must be {\"type\": \"function\", \"function\": {\"name\": ...}}")
         }
-        switch body.value("tool_choice") {
-        case nil: break
-        case .string("none")?: tools = nil
-        case .string("auto")?, .string("required")?: break
-        case .dict(let choice)?:
-            let choiceFields = RequestFields(fields: choice, path: "tool_choice.")
-            guard let function = try choiceFields.object("function"), let name = try function.string("name") else {
-                throw .invalid("tool_choice", "must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}")
-            }
-            let chosen = (tools ?? []).filter { toolName($0) == name }
-            guard !chosen.isEmpty else { throw .invalid("tool_choice.function.name", "no tool named \(name) in tools") }
-            tools = chosen
-        default:
-            throw .invalid("tool_choice", "must be \"none\", \"auto\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": ...}}")
+        let tools: JinjaValue?
+        do {
+            tools = try ToolCallTemplateInput.tools(requested.map { .array($0) }, toolChoice: body.value("tool_choice"))
+        } catch {
+            throw .invalid("tool_choice", "\(error)".replacingOccurrences(of: "tool_choice: ", with: ""))
         }
-        if tools?.isEmpty == true { tools = nil }
 
         var extra: [String: JinjaValue] = [:]
         if let kwargs = try body.object("chat_template_kwargs") {
@@ -43,10 +34,19 @@ struct ChatPrompt {
             throw .badRequest("chat completions need a chat template: \(model.chatTemplateProblem ?? "none found"); use /v1/completions",
                               code: "no_chat_template")
         }
+        let prepared: JinjaValue
         do {
-            let text = try template.render(messages: .array(messages), addGenerationPrompt: true, bosToken: model.chatSpecials.bos,
-                                           eosToken: model.chatSpecials.eos, tools: tools.map { .array($0) }, extraContext: extra)
-            return ChatPrompt(text: text, hasTools: tools != nil)
+            prepared = try ToolCallTemplateInput.messages(.array(messages), objectArguments: tools == nil ? model.chatObjectArguments
+                                                                                                        : model.toolObjectArguments)
+        } catch {
+            throw .badRequest("\(error)", code: "invalid_tool_call")
+        }
+        do {
+            let text = try template.render(messages: prepared, addGenerationPrompt: true, bosToken: model.chatSpecials.bos,
+                                           eosToken: model.chatSpecials.eos, tools: tools, extraContext: extra)
+            var names: Set<String>?
+            if case .array(let rendered)? = tools { names = Set(rendered.compactMap(toolName)) }
+            return ChatPrompt(text: text, toolNames: names)
         } catch {
             // A template that raises (a role it does not know, alternation it insists on) is the request's fault.
             throw .badRequest("the model's chat template refused the conversation: \(error)", code: "template_error")
@@ -58,9 +58,8 @@ struct ChatPrompt {
         return name
     }
 
-    /// One message as templates expect it: text parts joined into a string, and tool-call
-    /// arguments (a JSON string in OpenAI's API) parsed into an object, as templates print them
-    /// with `tojson`.
+    /// One message checked, with its text parts joined into a string (tool calls are prepared
+    /// for the template by `ToolCallTemplateInput`).
     static func templateMessage(_ item: JinjaValue, index: Int) throws(APIError) -> JinjaValue {
         let path = "messages[\(index)]"
         guard case .dict(let message) = item else { throw .invalid(path, "must be an object") }
@@ -85,39 +84,18 @@ struct ChatPrompt {
                 guard let t = try partFields.string("text") else { throw .invalid(partPath + ".text", "is required") }
                 text.append(t)
             }
-            out = out.replacing("content", with: .string(text.joined(separator: "\n")))
+            out["content"] = .string(text.joined(separator: "\n"))
         default:
             throw .invalid(path + ".content", "must be a string or a list of text parts")
         }
         if let calls = try fields.array("tool_calls") {
-            var parsed: [JinjaValue] = []
             for (k, call) in calls.enumerated() {
                 let callPath = "\(path).tool_calls[\(k)]"
-                guard case .dict(var c) = call else { throw .invalid(callPath, "must be an object") }
-                guard case .dict(var function)? = c["function"] else { throw .invalid(callPath + ".function", "is required") }
+                guard case .dict(let c) = call else { throw .invalid(callPath, "must be an object") }
+                guard case .dict(let function)? = c["function"] else { throw .invalid(callPath + ".function", "is required") }
                 guard case .string? = function["name"] else { throw .invalid(callPath + ".function.name", "must be a string") }
-                if case .string(let arguments)? = function["arguments"] {
-                    let object = (try? JinjaJSON.parse(arguments)) ?? .string(arguments)
-                    function = function.replacing("arguments", with: object)
-                }
-                c = c.replacing("function", with: .dict(function))
-                parsed.append(.dict(c))
             }
-            out = out.replacing("tool_calls", with: .array(parsed))
         }
         return .dict(out)
-    }
-}
-
-extension JinjaDict {
-    /// The dict with `key` set to `value` (in place if present, else appended).
-    func replacing(_ key: String, with value: JinjaValue) -> JinjaDict {
-        var pairs = self.pairs
-        if let i = pairs.firstIndex(where: { $0.0 == .string(key) }) {
-            pairs[i].1 = value
-        } else {
-            pairs.append((.string(key), value))
-        }
-        return JinjaDict(pairs)
     }
 }

@@ -17,7 +17,7 @@ struct CompletionEndpoints: Sendable {
         let rendered = try ChatPrompt.render(body, model: model)
         let prompt = model.tokenizer.encode(rendered.text, parseSpecial: true, addBOS: false)
         let fields = try generationFields(body, model: model, prompt: prompt, param: "messages")
-        let relay = CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, parsesToolCalls: rendered.hasTools, metrics: metrics)
+        let relay = CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, toolNames: rendered.toolNames, metrics: metrics)
         ended = true
         return try await respond(relay, ticket: ticket, context: context)
     }

@@ -19,21 +19,21 @@ struct CompletionRelay: Sendable {
     let prompt: [Int32]
     /// Text completions with `echo`: the prompt text, sent before the continuation.
     let echo: String?
-    /// Parse the reply for tool calls (tools were rendered into the prompt).
-    let parsesToolCalls: Bool
+    /// The tools rendered into the prompt; the reply is parsed for calls to them.
+    let toolNames: Set<String>?
     let metrics: ServerMetrics
     let id: String
     let created = Int(Date().timeIntervalSince1970)
     let started = ContinuousClock.now
 
     init(kind: Kind, model: ServedModel, fields: GenerationFields, prompt: [Int32], echo: String? = nil,
-         parsesToolCalls: Bool = false, metrics: ServerMetrics) {
+         toolNames: Set<String>? = nil, metrics: ServerMetrics) {
         self.kind = kind
         self.model = model
         self.fields = fields
         self.prompt = prompt
         self.echo = echo
-        self.parsesToolCalls = parsesToolCalls
+        self.toolNames = toolNames
         self.metrics = metrics
         id = (kind == .chat ? "chatcmpl-" : "cmpl-") + RequestID.make()
     }
@@ -45,7 +45,7 @@ struct CompletionRelay: Sendable {
 
     /// Waits for the generation and answers with one JSON object.
     func collect(_ stream: GenerationStream) async throws(APIError) -> Response {
-        var reply = ReplyBuilder(parsesToolCalls: parsesToolCalls, model: model)
+        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream)
         var timings = GenerationTimings()
         var reason = FinishReason.cancelled
         var clock = TokenClock(started: started, metrics: metrics)
@@ -64,16 +64,18 @@ struct CompletionRelay: Sendable {
             throw APIError(generation: error)
         }
         _ = reply.finish()
-        let parts = reply.reply
-        let finish = finishReason(reason, toolCalls: !parts.toolCalls.isEmpty)
+        let finish = reply.finishReason(reason)
         var choice: [String: Any] = ["index": 0, "finish_reason": finish, "logprobs": logprobsObject(reply.tokens, textStart: 0) ?? NSNull()]
         switch kind {
         case .chat:
-            var message: [String: Any] = ["role": "assistant", "content": parts.toolCalls.isEmpty || !parts.content.isEmpty ? parts.content : NSNull()]
-            if !parts.toolCalls.isEmpty { message["tool_calls"] = parts.toolCalls.map(\.object) }
+            let calls = reply.toolCalls
+            var message: [String: Any] = ["role": "assistant", "content": calls.isEmpty || !reply.content.isEmpty ? reply.content : NSNull()]
+            if !calls.isEmpty {
+                message["tool_calls"] = calls.map { ["id": $0.id, "type": "function", "function": ["name": $0.name, "arguments": $0.arguments]] }
+            }
             choice["message"] = message
         case .text:
-            choice["text"] = (echo ?? "") + parts.content
+            choice["text"] = (echo ?? "") + reply.content
         }
         metrics.finished(timings: timings, reason: finish)
         let body: [String: Any] = ["id": id, "object": object, "created": created, "model": model.name, "choices": [choice],
@@ -94,7 +96,7 @@ struct CompletionRelay: Sendable {
     }
 
     private func run(_ stream: GenerationStream, into events: inout EventWriter) async throws {
-        var reply = ReplyBuilder(parsesToolCalls: parsesToolCalls, model: model)
+        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream)
         var clock = TokenClock(started: started, metrics: metrics)
         if kind == .chat { try await events.send(chunk(delta: ["role": "assistant", "content": ""], finish: nil, tokens: nil)) }
         if let echo, !echo.isEmpty { try await events.send(chunk(text: echo, tokens: nil, finish: nil)) }
@@ -123,7 +125,7 @@ struct CompletionRelay: Sendable {
         }
         let rest = reply.finish()
         try await sendParts(rest, tokens: nil, into: &events)
-        let finish = finishReason(reason, toolCalls: reply.sawToolCalls)
+        let finish = reply.finishReason(reason)
         metrics.finished(timings: timings, reason: finish)
         var last = kind == .chat ? chunk(delta: [:], finish: finish, tokens: nil) : chunk(text: "", tokens: nil, finish: finish)
         if fields.includeUsage { last["usage"] = NSNull() }
@@ -148,7 +150,14 @@ struct CompletionRelay: Sendable {
                 try await events.send(chunk(delta: ["content": parts.content], finish: nil, tokens: tokens))
             }
             for call in parts.toolCalls {
-                try await events.send(chunk(delta: ["tool_calls": [call.object]], finish: nil, tokens: nil))
+                var function: [String: Any] = ["arguments": call.arguments]
+                if let name = call.name { function["name"] = name }
+                var delta: [String: Any] = ["index": call.index, "function": function]
+                if let id = call.id {
+                    delta["id"] = id
+                    delta["type"] = "function"
+                }
+                try await events.send(chunk(delta: ["tool_calls": [delta]], finish: nil, tokens: nil))
             }
         case .text:
             if !parts.content.isEmpty || tokens != nil { try await events.send(chunk(text: parts.content, tokens: tokens, finish: nil)) }
@@ -176,16 +185,6 @@ struct CompletionRelay: Sendable {
     }
 
     // MARK: parts of a response
-
-    private func finishReason(_ reason: FinishReason, toolCalls: Bool) -> String {
-        if toolCalls { return "tool_calls" }
-        switch reason {
-        case .stop: return "stop"
-        case .length: return "length"
-        // Only a shutdown cancels a generation whose client is still there.
-        case .cancelled: return "stop"
-        }
-    }
 
     private func usage(_ timings: GenerationTimings) -> [String: Any] {
         ["prompt_tokens": prompt.count, "completion_tokens": timings.generatedTokens, "total_tokens": prompt.count + timings.generatedTokens,

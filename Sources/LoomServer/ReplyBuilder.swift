@@ -1,45 +1,48 @@
 import LoomGenerate
 
-/// Splits a reply's text into content and tool calls as it is generated: deltas for a stream,
-/// the whole for a response.
+/// Splits a reply's text into content and tool calls as it is generated (the model's own
+/// tool-call format, when tools were given): deltas for a stream, the whole for a response.
 struct ReplyBuilder {
-    /// A piece of a tool call in OpenAI's streaming shape; the first piece of a call carries its
-    /// id and name, later pieces more of the arguments' JSON text.
-    struct ToolCallPiece {
-        var index: Int
-        var id: String?
-        var name: String?
-        var arguments: String
+    struct Parts {
+        var content = ""
+        var toolCalls: [ToolCallDelta] = []
+    }
 
-        var object: [String: Any] {
-            var function: [String: Any] = ["arguments": arguments]
-            if let name { function["name"] = name }
-            var out: [String: Any] = ["index": index, "function": function]
-            if let id {
-                out["id"] = id
-                out["type"] = "function"
-            }
-            return out
+    /// Generated tokens, for the log-probabilities of whole responses.
+    var tokens: [GeneratedToken] = []
+    private var parser: ToolCallStreamParser?
+    private var pending = Parts()
+    private var result: ToolCallParseResult?
+    private var plainContent = ""
+
+    /// - Parameters:
+    ///   - toolNames: the tools given to the model, or nil when none were (or the model has no
+    ///     format Loom parses): the reply is then all content.
+    ///   - streaming: a stream sends each call's arguments as they come; a whole response needs
+    ///     only the result.
+    init(toolNames: Set<String>?, format: ToolCallFormat?, streaming: Bool) {
+        if let toolNames, let format {
+            parser = ToolCallStreamParser(format: format, argumentStreaming: streaming ? .incremental : .wholeCalls, toolNames: toolNames)
         }
     }
 
-    struct Parts {
-        var content = ""
-        var toolCalls: [ToolCallPiece] = []
-    }
-
-    /// Generated tokens, for log-probabilities of whole responses.
-    var tokens: [GeneratedToken] = []
-    private(set) var sawToolCalls = false
-    private var pending = Parts()
-    private var whole = Parts()
-
-    init(parsesToolCalls: Bool, model: ServedModel) {}
-
     /// Takes newly generated text.
     mutating func push(_ text: String) {
-        pending.content += text
-        whole.content += text
+        guard parser != nil else {
+            pending.content += text
+            plainContent += text
+            return
+        }
+        take(parser!.feed(text))
+    }
+
+    private mutating func take(_ events: [ToolCallStreamEvent]) {
+        for event in events {
+            switch event {
+            case .content(let text): pending.content += text
+            case .toolCall(let delta): pending.toolCalls.append(delta)
+            }
+        }
     }
 
     /// What arrived since the last call.
@@ -48,11 +51,24 @@ struct ReplyBuilder {
         return pending
     }
 
-    /// The generation has ended: for a stream, what is left to send; the whole reply is `whole`.
+    /// The generation has ended: what is left to send. `content` and `toolCalls` then hold the whole reply.
     mutating func finish() -> Parts {
-        takeDeltas()
+        if var parser {
+            let (events, result) = parser.finish()
+            take(events)
+            self.result = result
+            self.parser = parser
+        }
+        return takeDeltas()
     }
 
-    /// Everything: content and complete tool calls.
-    var reply: Parts { whole }
+    var content: String { result?.content ?? plainContent }
+    var toolCalls: [ToolCall] { result?.toolCalls ?? [] }
+
+    /// OpenAI's finish reason: `tool_calls` when the model stopped after calling tools.
+    func finishReason(_ reason: FinishReason) -> String {
+        // Only a shutdown cancels a generation whose client is still there; its reply simply ends.
+        if reason == .cancelled { return "stop" }
+        return result?.openAIFinishReason(for: reason) ?? reason.rawValue
+    }
 }

@@ -16,6 +16,11 @@ public final class ServedModel: Sendable {
     let chatTemplate: ChatTemplate?
     let toolTemplate: ChatTemplate?
     let chatSpecials: (bos: String?, eos: String?)
+    /// Whether each template wants an assistant's earlier tool-call arguments as objects.
+    let chatObjectArguments: Bool
+    let toolObjectArguments: Bool
+    /// How the model writes tool calls, when its template has a format Loom parses.
+    public let toolCallFormat: ToolCallFormat?
     /// Why the model has no chat template, for the error a chat request gets.
     let chatTemplateProblem: String?
     /// When the model was loaded, for `/v1/models`.
@@ -24,14 +29,19 @@ public final class ServedModel: Sendable {
     /// - Parameters:
     ///   - chat: the model's chat templates, or nil when it has none (chat requests then fail
     ///     with `chatTemplateProblem`).
+    ///   - toolCallFormatName: how replies write tool calls (`ToolCallFormat`), when the template
+    ///     does not make it plain; nil detects it from the template.
     public init(name: String, generator: Generator, engine: Engine?, chat: ModelChatTemplate?, chatTemplateProblem: String? = nil,
-                templateName: String? = nil) throws {
+                templateName: String? = nil, toolCallFormatName: String? = nil) throws {
         self.name = name
         self.generator = generator
         self.engine = engine
         chatTemplate = try chat?.template(named: templateName)
         toolTemplate = try chat?.template(named: templateName, hasTools: true)
         chatSpecials = (chat?.bosToken, chat?.eosToken)
+        chatObjectArguments = chatTemplate.map(ToolCallTemplateInput.templateTakesObjectArguments) ?? false
+        toolObjectArguments = toolTemplate.map(ToolCallTemplateInput.templateTakesObjectArguments) ?? false
+        toolCallFormat = try toolTemplate.flatMap { try ToolCallFormat.resolve(override: toolCallFormatName, template: $0) }
         self.chatTemplateProblem = chat == nil ? (chatTemplateProblem ?? "the model has no chat template") : nil
         created = Int(Date().timeIntervalSince1970)
     }

@@ -36,6 +36,7 @@ def parse():
     p.add_argument("--loom", help="the loom binary, for checks that compare with `loom generate`")
     p.add_argument("--server-pid", type=int)
     p.add_argument("--api-key", default="none")
+    p.add_argument("--expect-format", type=int, help="tools group: which scripted reply the model writes (0 Hermes, 1 Llama 3.x, 2 Mistral)")
     return p.parse_args()
 
 
@@ -412,7 +413,7 @@ def group_shutdown():
         started = threading.Barrier(9, timeout=60)
         def run(i):
             long = i % 2 == 1
-            body = {"prompt": f"{STORY} {i}", "max_tokens": 1800 if long else 40, "temperature": 0, "ignore_eos": True, "stream": True}
+            body = {"prompt": f"{STORY} {i}", "max_tokens": 1800 if long else 10, "temperature": 0, "ignore_eos": True, "stream": True}
             finish, done, tokens, first = None, False, 0, True
             with httpx.stream("POST", BASE + "/v1/completions", headers=HEADERS, json=body, timeout=60) as r:
                 for line in r.iter_lines():
@@ -528,10 +529,108 @@ def rng_words(seed, n):
     r = random.Random(seed)
     return [r.choice(words) for _ in range(n)]
 
+# ---------------------------------------------------------------------------------------------
+TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
+                                      "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+                                                                                      "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                                                     "required": ["city"]}}},
+    {"type": "function", "function": {"name": "get_time", "description": "The time in a zone.",
+                                      "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}}},
+]
+WEATHER = ("get_weather", {"city": "Paris", "unit": "celsius"})
+TIME = ("get_time", {"zone": "Europe/Paris"})
+# What each scripted reply means in OpenAI's terms: (content, calls); the replies are in ToolCallServerTests.swift.
+EXPECTED = {0: ("Let me look.", [WEATHER, TIME]), 1: (None, [WEATHER]), 2: (None, [WEATHER, TIME])}
+
+
+def group_tools():
+    content, calls = EXPECTED[ARGS.expect_format]
+    messages = user("What is the weather in Paris, and the time there?")
+    model = CLIENT.models.list().data[0].id
+    whole = {}
+
+    @check("tool calls in a whole response: names, arguments, ids, finish_reason tool_calls")
+    def _():
+        r = CLIENT.chat.completions.create(model=model, messages=messages, tools=TOOLS, max_tokens=200)
+        m = r.choices[0].message
+        assert r.choices[0].finish_reason == "tool_calls", r
+        assert (m.content or None) == content, m.content
+        got = [(c.function.name, json.loads(c.function.arguments)) for c in m.tool_calls]
+        assert got == calls, got
+        assert all(c.type == "function" and c.id for c in m.tool_calls) and len({c.id for c in m.tool_calls}) == len(calls)
+        whole["message"] = m
+        return [c.id for c in m.tool_calls]
+
+    @check("tool calls streamed as deltas add up to the whole response")
+    def _():
+        stream = CLIENT.chat.completions.create(model=model, messages=messages, tools=TOOLS, max_tokens=200, stream=True)
+        text, acc, finish = "", {}, None
+        for ch in stream:
+            if not ch.choices:
+                continue
+            d = ch.choices[0].delta
+            text += d.content or ""
+            for tc in d.tool_calls or []:
+                entry = acc.setdefault(tc.index, {"id": None, "name": None, "arguments": ""})
+                if tc.id:
+                    assert entry["id"] is None, "a call's id came twice"
+                    entry["id"] = tc.id
+                if tc.function and tc.function.name:
+                    entry["name"] = tc.function.name
+                if tc.function and tc.function.arguments:
+                    entry["arguments"] += tc.function.arguments
+            finish = ch.choices[0].finish_reason or finish
+        assert finish == "tool_calls", finish
+        assert (text or None) == content, text
+        got = [(acc[i]["name"], json.loads(acc[i]["arguments"])) for i in sorted(acc)]
+        assert got == calls, got
+        assert all(acc[i]["id"] for i in acc)
+
+    @check("the calls and their results go back into the template for the next turn")
+    def _():
+        m = whole["message"]
+        follow = messages + [{"role": "assistant", "content": m.content,
+                              "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
+                                             for c in m.tool_calls]}]
+        for c in m.tool_calls:
+            follow.append({"role": "tool", "tool_call_id": c.id, "content": json.dumps({"ok": True})})
+        prompt = post("/apply-template", {"messages": follow, "tools": TOOLS}).json()
+        assert "prompt" in prompt and "Paris" in prompt["prompt"], prompt
+        r = CLIENT.chat.completions.create(model=model, messages=follow, tools=TOOLS, max_tokens=200)
+        assert r.choices[0].finish_reason in ("tool_calls", "stop"), r
+
+    @check("tool_choice none renders no tools and parses nothing: the reply is text")
+    def _():
+        r = CLIENT.chat.completions.create(model=model, messages=messages, tools=TOOLS, tool_choice="none", max_tokens=200)
+        assert r.choices[0].message.tool_calls in (None, []) and r.choices[0].finish_reason == "stop", r
+        assert "get_weather" in r.choices[0].message.content
+
+    @check("tool_choice naming an unknown function is a 400 naming tool_choice")
+    def _():
+        expect_error(lambda: CLIENT.chat.completions.create(model=model, messages=messages, tools=TOOLS,
+                                                            tool_choice={"type": "function", "function": {"name": "nope"}}),
+                     openai.BadRequestError, 400, param="tool_choice")
+
 
 GROUPS = {"api": group_api, "cache": group_cache, "concurrency": group_concurrency, "disconnect": group_disconnect,
-          "auth": group_auth, "shutdown": group_shutdown, "soak": group_soak}
+          "auth": group_auth, "shutdown": group_shutdown, "soak": group_soak,
+          "tools": group_tools}
+
+def wait_health(seconds=60.0):
+    """The server listens before its model is loaded: wait for /health to say it is ready."""
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            if httpx.get(BASE + "/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{BASE}/health did not answer 200 within {seconds} s")
+
 
 if __name__ == "__main__":
+    wait_health()
     GROUPS[ARGS.group]()
     sys.exit(0 if all(r["ok"] for r in RESULTS) else 1)

@@ -52,10 +52,17 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("template-name"), help: "Which of several named chat templates to use.")
     var templateName: String?
 
+    @Option(name: .customLong("tool-call-format"),
+            help: "How the model writes tool calls: \(ToolCallFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default: detected from the chat template).")
+    var toolCallFormat: String?
+
     func validate() throws {
         guard ArgumentCheck.isOn else { return }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be within 0...65535, got \(port)") }
         try requireAtLeast(1, maxQueue, "--max-queue")
+        if let toolCallFormat, ToolCallFormat(name: toolCallFormat) == nil {
+            throw ValidationError("--tool-call-format must be one of \(ToolCallFormat.allCases.map(\.rawValue).joined(separator: ", ")), got \(toolCallFormat)")
+        }
         try requireAtLeast(1024, maxBodyBytes, "--max-body-bytes")
         guard shutdownTimeout >= 0 && shutdownTimeout.isFinite else {
             throw ValidationError("--shutdown-timeout must be at least 0 seconds, got \(shutdownTimeout)")
@@ -98,6 +105,7 @@ struct ServeCommand: ParsableCommand {
         let name = alias ?? Self.modelName(options.model, isDemo: options.modelPath == nil)
         let modelPath = options.model
         let templateName = templateName
+        let toolCallFormat = toolCallFormat
         var logger = Logger(label: "loom.serve")
         logger.logLevel = .warning
         let server = LoomServer(configuration: configuration, logger: logger)
@@ -110,7 +118,7 @@ struct ServeCommand: ParsableCommand {
             var problem: String?
             do { chat = try ModelChatTemplate.load(model: modelPath) } catch { problem = "\(error)" }
             let model = try ServedModel(name: name, generator: generator, engine: engine, chat: chat, chatTemplateProblem: problem,
-                                        templateName: templateName)
+                                        templateName: templateName, toolCallFormatName: toolCallFormat)
             printError("loom serve: \(name) is ready (context \(engine.capacity) tokens per sequence, \(plan.request.parallel) in parallel)")
             return model
         }, onListening: { port in
