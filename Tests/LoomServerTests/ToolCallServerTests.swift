@@ -110,7 +110,11 @@ struct ToolCallServerTests {
         logger.logLevel = .critical
         let server = LoomServer(configuration: configuration, logger: logger)
         let port = Mutex<Int?>(nil)
-        let task = Task { try await server.run(load: { served }, onListening: { p in port.withLock { $0 = p } }) }
+        // The server runs on threads of its own: tests running beside this one block the cooperative
+        // pool's threads (two on a 2-core machine), and a server on that pool would starve.
+        let task = Task(executorPreference: Self.serverThreads) {
+            try await server.run(load: { served }, onListening: { p in port.withLock { $0 = p } })
+        }
         defer { task.cancel() }
         var bound: Int?
         for _ in 0..<400 where bound == nil {
@@ -119,15 +123,24 @@ struct ToolCallServerTests {
         }
         let listening = try #require(bound, "the server did not start")
 
-        let result = try await Task.detached {
+        let result = try await Self.onThread {
             try Self.runChecks(["--base-url", "http://127.0.0.1:\(listening)", "--group", "tools", "--expect-format", String(index)])
-        }.value
+        }
         let reports = result.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
         #expect(!reports.isEmpty, "no checks ran:\n\(result.stdout)\n\(result.stderr)")
         for report in reports {
             #expect(report["ok"] as? Bool == true, "\(templateFile): \(report["check"] ?? "?"): \(report["detail"] ?? "")")
         }
         #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+    }
+
+    static let serverThreads = ThreadPoolTaskExecutor(threads: 2)
+
+    /// Runs blocking work on a thread of its own, not on the cooperative pool.
+    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
     }
 
     static func runChecks(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
@@ -146,5 +159,37 @@ struct ToolCallServerTests {
         try process.run()
         process.waitUntilExit()
         return (process.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "", (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+}
+
+/// A task executor with threads of its own.
+final class ThreadPoolTaskExecutor: TaskExecutor, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+
+    init(threads: Int) {
+        for i in 0..<threads {
+            let thread = Thread { [unowned self] in self.work() }
+            thread.name = "server-test-\(i)"
+            thread.start()
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        condition.lock()
+        jobs.append(unowned)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
     }
 }
