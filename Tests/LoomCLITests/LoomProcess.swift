@@ -39,6 +39,32 @@ enum LoomProcess {
                    environment: ["LOOM_BINARY": try requireBinary()])
     }
 
+    /// Runs `loom` with stdout to a pipe, as `loom ... | tee` would, and returns its first line
+    /// and whether the process was still running when that line arrived; the process is then
+    /// stopped.
+    static func firstPipedLine(_ arguments: [String]) throws -> (line: String, whileRunning: Bool) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try requireBinary())
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        process.standardInput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        var bytes = Data()
+        while !bytes.contains(UInt8(ascii: "\n")) {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }   // end of file: the process closed its stdout
+            bytes.append(chunk)
+        }
+        let running = process.isRunning
+        if running { process.terminate() }
+        process.waitUntilExit()
+        let line = String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        return (line, running)
+    }
+
     private static func launch(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {
         // Outputs go to files: a pipe that fills up would block the child before it exits.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-cli-\(UUID().uuidString)")
