@@ -39,10 +39,10 @@ enum LoomProcess {
                    environment: ["LOOM_BINARY": try requireBinary()])
     }
 
-    /// Runs `loom` with stdout to a pipe, as `loom ... | tee` would, and returns its first line
-    /// and whether the process was still running when that line arrived; the process is then
-    /// stopped.
-    static func firstPipedLine(_ arguments: [String]) throws -> (line: String, whileRunning: Bool) {
+    /// Runs `loom` with stdout to a pipe, as `loom ... | tee` would, and returns its first line,
+    /// when that line arrived and when the pipe reached its end (the process closed stdout), in
+    /// seconds from the start.
+    static func pipedFirstLine(_ arguments: [String]) throws -> (line: String, at: Double, end: Double) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try requireBinary())
         process.arguments = arguments
@@ -51,18 +51,20 @@ enum LoomProcess {
         process.standardError = FileHandle.nullDevice
         let pipe = Pipe()
         process.standardOutput = pipe
+        let start = Date()
         try process.run()
         var bytes = Data()
-        while !bytes.contains(UInt8(ascii: "\n")) {
+        var firstLineAt: Double?
+        while true {
             let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }   // end of file: the process closed its stdout
+            if chunk.isEmpty { break }
             bytes.append(chunk)
+            if firstLineAt == nil, bytes.contains(UInt8(ascii: "\n")) { firstLineAt = Date().timeIntervalSince(start) }
         }
-        let running = process.isRunning
-        if running { process.terminate() }
+        let end = Date().timeIntervalSince(start)
         process.waitUntilExit()
         let line = String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        return (line, running)
+        return (line, firstLineAt ?? end, end)
     }
 
     private static func launch(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {
