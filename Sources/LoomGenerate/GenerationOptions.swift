@@ -4,6 +4,10 @@ public struct GenerationOptions: Sendable {
     public var maxTokens: Int = 256
     /// End tokens are suppressed, and stop strings not matched, before this many tokens.
     public var minTokens: Int = 0
+    /// Once this many tokens are generated, generation ends at the next sentence end (finish
+    /// reason `stop`), so that a reply cut short still reads as whole sentences; `maxTokens`
+    /// stays the hard limit. nil: no such limit. See `SentenceEnd`.
+    public var softMaxTokens: Int?
     public var sampling = SamplingParameters()
     /// Generation ends when the text contains one of these; the stop string and anything after
     /// it are never emitted. Text that might begin one is held back until it is resolved.

@@ -45,6 +45,7 @@ public final class GenerationRun: @unchecked Sendable {
     /// Position in the reply → ids banned there by banned strings.
     private var bans: [Int: Set<Int32>] = [:]
     private var rewinds = 0
+    private var sentenceEnd = SentenceEnd()
     /// [vocab] the model's logits for the next position.
     private var logits: [Float] = []
     private var reporter = LogprobReporter()
@@ -160,6 +161,10 @@ public final class GenerationRun: @unchecked Sendable {
         if generated.count >= options.minTokens, let start = stops.firstMatch(in: text, from: emittedBytes) {
             return release(upTo: start, stopping: true) + finish(.stop)
         }
+        if let soft = options.softMaxTokens, generated.count >= soft,
+           let end = sentenceEnd.stop(in: text, tokenStart: tokenEnds.count > 1 ? tokenEnds[tokenEnds.count - 2] : 0) {
+            return release(upTo: end, stopping: true) + finish(.stop)
+        }
         var events = release(upTo: text.count - watched.heldTail(of: text, from: emittedBytes), stopping: false)
         if generated.count >= options.maxTokens { return events + flush() + finish(.length) }
         // The sampled token would be evaluated at position prompt + generated - 1.
@@ -177,6 +182,7 @@ public final class GenerationRun: @unchecked Sendable {
         rewinds += 1
         guard rewinds <= options.maxRewinds else { throw GenerationError.tooManyRewinds(rewinds) }
         bans = bans.filter { $0.key < index }
+        sentenceEnd = SentenceEnd()
         bans[index, default: []].insert(generated[index].id)
         let dropped = generated.count - index
         generated.removeLast(dropped)

@@ -71,6 +71,7 @@ public final class Generator: @unchecked Sendable {
         guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
         guard options.maxTokens >= 0 else { throw GenerationError.invalidOption(name: "maxTokens", reason: "must be at least 0") }
         guard options.minTokens >= 0 else { throw GenerationError.invalidOption(name: "minTokens", reason: "must be at least 0") }
+        guard (options.softMaxTokens ?? 0) >= 0 else { throw GenerationError.invalidOption(name: "softMaxTokens", reason: "must be at least 0") }
         guard options.topLogprobs >= 0 else { throw GenerationError.invalidOption(name: "topLogprobs", reason: "must be at least 0") }
         if let bad = prompt.first(where: { $0 < 0 || Int($0) >= model.vocabularySize }) {
             throw GenerationError.invalidOption(name: "prompt", reason: "token \(bad) is outside the vocabulary of \(model.vocabularySize)")

@@ -39,6 +39,34 @@ enum LoomProcess {
                    environment: ["LOOM_BINARY": try requireBinary()])
     }
 
+    /// Runs `loom` with stdout to a pipe, as `loom ... | tee` would, and returns its first line,
+    /// when that line arrived and when the pipe reached its end (the process closed stdout), in
+    /// seconds from the start.
+    static func pipedFirstLine(_ arguments: [String]) throws -> (line: String, at: Double, end: Double) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try requireBinary())
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        process.standardInput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        let start = Date()
+        try process.run()
+        var bytes = Data()
+        var firstLineAt: Double?
+        while true {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            bytes.append(chunk)
+            if firstLineAt == nil, bytes.contains(UInt8(ascii: "\n")) { firstLineAt = Date().timeIntervalSince(start) }
+        }
+        let end = Date().timeIntervalSince(start)
+        process.waitUntilExit()
+        let line = String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        return (line, firstLineAt ?? end, end)
+    }
+
     private static func launch(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {
         // Outputs go to files: a pipe that fills up would block the child before it exits.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-cli-\(UUID().uuidString)")

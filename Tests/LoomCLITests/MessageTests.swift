@@ -49,7 +49,8 @@ import Testing
         expectUsageError(try LoomProcess.run(["generate", "--promt", "hi"]), "Unknown option '--promt'. Did you mean '--prompt'?",
                          usage: "generate")
         // With nothing misspelt, the check itself is what is reported.
-        expectUsageError(try LoomProcess.run(["generate"]), "give exactly one of --prompt, --tokens and --prompts-file", usage: "generate")
+        expectUsageError(try LoomProcess.run(["generate", "--prompt", "hi", "--tokens", "1"]),
+                         "give at most one of --prompt, --tokens and --prompts-file", usage: "generate")
     }
 
     @Test func aMissingPathIsNamedAsMissing() throws {

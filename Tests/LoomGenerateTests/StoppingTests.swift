@@ -106,6 +106,33 @@ struct StoppingTests {
         #expect(held.reason == .length)
     }
 
+    @Test func softMaxTokensEndsAtTheFirstSentenceEndAfterIt() throws {
+        // One byte per token: "One." is done by token 4, before the soft limit of 6, so it does not count.
+        let r = try run(ByteTokenizer.ids("One. Two three. Four.")) { $0.softMaxTokens = 6 }
+        #expect(r.text == "One. Two three.")
+        #expect(r.reason == .stop)
+        // The space after the period showed the sentence was over; it was sampled, not printed.
+        #expect(r.tokens == ByteTokenizer.ids("One. Two three."))
+    }
+
+    @Test func aSentenceEndKeepsItsClosingQuotes() throws {
+        let r = try run(ByteTokenizer.ids("He said \"Go.\") Then more.")) { $0.softMaxTokens = 1 }
+        #expect(r.text == "He said \"Go.\")")
+    }
+
+    @Test func fullWidthSentenceEndsNeedNoSpace() throws {
+        // 。 is three tokens here; the character after it confirms the end.
+        let r = try run(ByteTokenizer.ids("他来了。我们走吧。")) { $0.softMaxTokens = 1 }
+        #expect(r.text == "他来了。")
+        #expect(r.reason == .stop)
+    }
+
+    @Test func noSentenceEndBeforeMaxTokensEndsWithLength() throws {
+        let r = try run(ByteTokenizer.ids("no end in sight here")) { $0.softMaxTokens = 2; $0.maxTokens = 8 }
+        #expect(r.text == "no end i")
+        #expect(r.reason == .length)
+    }
+
     @Test func watchHoldsOnlyPossibleBeginnings() {
         let watch = StringWatch(["STOP", "bad"])
         #expect(watch.heldTail(of: Array("xxST".utf8), from: 0) == 2)

@@ -3,13 +3,15 @@
 
 usage:
   train.py tokenizer CORPUS_DIR WORK_DIR            train the BPE and tokenize the corpus
-  train.py train     WORK_DIR [--minutes 50]        train (resumes from WORK_DIR/checkpoint.pt)
+  train.py train     WORK_DIR [--minutes 50] [--threads 1]   train (resumes from WORK_DIR/checkpoint.pt)
   train.py export    WORK_DIR HF_OUT_DIR            write the HF directory (bf16 safetensors)
+  train.py log       WORK_DIR OUT.json              write the checkpoint's training log (as export does)
 
 CORPUS_DIR comes from build-corpus.py. Training is budgeted in wall-clock minutes: the learning
 rate schedule (warmup, then cosine to 10%) runs over that budget, a checkpoint is written every
 few minutes, and a rerun continues from the last one, so a stopped run still leaves a usable
-model. Run it as `nice -n 5 python train.py train WORK` on a shared machine.
+model. On a shared machine run it as `OMP_NUM_THREADS=1 nice -n 19 python train.py train WORK`
+(one thread by default), so that builds and benchmarks beside it keep their cores.
 """
 import argparse, json, math, os, sys, time
 from pathlib import Path
@@ -85,8 +87,8 @@ def heldout_loss(model, held: np.ndarray) -> float:
     return float(np.mean(losses))
 
 
-def train(work: Path, minutes: float):
-    torch.set_num_threads(2)
+def train(work: Path, minutes: float, threads: int):
+    torch.set_num_threads(threads)
     torch.manual_seed(1234)
     data = np.load(work / "train.npy")  # [n_train_tokens]
     held = np.load(work / "heldout.npy")  # [n_heldout_tokens]
@@ -170,22 +172,30 @@ def export(work: Path, out: Path):
     config = json.loads((out / "config.json").read_text())
     config["rope_theta"] = SHAPE["rope_theta"]
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    (out / "training_log.json").write_text(json.dumps({"steps": state["step"], "minutes": round(state["elapsed"] / 60, 2),
-                                                        "tokens": state["step"] * SEQ * BATCH, "seq": SEQ, "batch": BATCH,
-                                                        "evals": state["log"]}, indent=1))
+    write_log(state, out / "training_log.json")
     print(f"exported step {state['step']} to {out}")
+
+
+def write_log(state: dict, path: Path):
+    evals = [dict(e, tokens=e["step"] * SEQ * BATCH) for e in state["log"]]
+    path.write_text(json.dumps({"steps": state["step"], "minutes": round(state["elapsed"] / 60, 2),
+                                "tokens": state["step"] * SEQ * BATCH, "seq": SEQ, "batch": BATCH,
+                                "evals": evals}, indent=1) + "\n")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["tokenizer", "train", "export"])
+    ap.add_argument("cmd", choices=["tokenizer", "train", "export", "log"])
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--minutes", type=float, default=50)
+    ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     if a.cmd == "tokenizer":
         build_tokenizer(Path(a.paths[0]), Path(a.paths[1]))
     elif a.cmd == "train":
-        train(Path(a.paths[0]), a.minutes)
+        train(Path(a.paths[0]), a.minutes, a.threads)
+    elif a.cmd == "log":
+        write_log(torch.load(Path(a.paths[0]) / "checkpoint.pt", weights_only=False), Path(a.paths[1]))
     else:
         export(Path(a.paths[0]), Path(a.paths[1]))
 

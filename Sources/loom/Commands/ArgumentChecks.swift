@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
+#endif
 
 /// Whether `validate()` checks run. ArgumentParser validates a command before it looks for
 /// arguments that nothing consumed, so a misspelt option (`--promt hi`) would be reported as the
@@ -11,6 +16,9 @@ enum ArgumentCheck {
 
 extension Loom {
     static func main() {
+        // C stdio, which `print` writes through, buffers a pipe or a file in 4 KiB blocks: a
+        // long command piped into `tee` or `grep` would show nothing until it ended.
+        setvbuf(stdout, nil, _IOLBF, 0)
         let arguments = Array(CommandLine.arguments.dropFirst())
         var command: ParsableCommand
         do {

@@ -10,7 +10,10 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Continue a prompt and stream the new text to stdout.",
         discussion: """
-        stdout carries only the generated text (the prompt too with --echo), so it pipes; timings go to stderr.
+        stdout carries the prompt and the generated text (only the latter with --no-echo, or with --json
+        unless --echo is given), so it pipes; timings go to stderr. Without a prompt, the prompt is "\(defaultPrompt)".
+        Unless --max-tokens is given, generation ends at the first sentence end after --soft-max-tokens
+        (\(defaultSoftMaxTokens)) tokens, and at \(defaultMaxTokens) tokens at the most.
         With --tokens the prompt is token ids and the new ids are printed (greedy unless --temp is given).
         With --prompts-file, each line of the file is a prompt; up to --parallel of them run together
         (continuous batching), and each result is printed in file order: its text, or with --json one
@@ -20,7 +23,14 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
     @OptionGroup var sampling: SamplingFlags
 
-    @Option(help: "The prompt text.")
+    /// The prompt when none is given: the start of a sentence, so that the demo model shows it
+    /// can continue one.
+    static let defaultPrompt = "The people of the city"
+    static let defaultMaxTokens = 128
+    /// Long enough for a sentence or two of the demo model's text.
+    static let defaultSoftMaxTokens = 48
+
+    @Option(help: "The prompt text (default \"\(defaultPrompt)\").")
     var prompt: String?
 
     @Option(help: "Comma-separated prompt token ids (prints ids instead of text).")
@@ -29,8 +39,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("prompts-file"), help: "A file with one prompt per line, run --parallel at a time.")
     var promptsFile: String?
 
-    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Tokens to generate.")
-    var maxTokens = 256
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Tokens to generate at the most (default \(defaultMaxTokens)).")
+    var maxTokens: Int?
+
+    @Option(name: .customLong("soft-max-tokens"), parsing: .unconditional,
+            help: "After this many tokens, end at the next sentence end (. ! ? 。！？); 0 ends at the first (default \(defaultSoftMaxTokens) when --max-tokens is not given, else none).")
+    var softMaxTokens: Int?
 
     @Option(name: .customLong("min-tokens"), parsing: .unconditional, help: "Tokens to generate before an end token or stop string may end the reply.")
     var minTokens = 0
@@ -41,8 +55,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "A string the text must never contain (repeatable): the model is rewound and resamples.")
     var ban: [String] = []
 
-    @Flag(help: "Also print the prompt.")
-    var echo = false
+    @Flag(inversion: .prefixedNo, help: "Print the prompt before the continuation (default: yes, except with --json).")
+    var echo: Bool?
 
     @Flag(help: "Keep generating past the model's end-of-sequence tokens.")
     var ignoreEos = false
@@ -55,11 +69,12 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard ArgumentCheck.isOn else { return }
-        guard [prompt != nil, tokens != nil, promptsFile != nil].filter({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one of --prompt, --tokens and --prompts-file")
+        guard [prompt != nil, tokens != nil, promptsFile != nil].filter({ $0 }).count <= 1 else {
+            throw ValidationError("give at most one of --prompt, --tokens and --prompts-file")
         }
         if let tokens { _ = try parseTokenList(tokens) }
-        try requireAtLeast(0, maxTokens, "--max-tokens")
+        if let maxTokens { try requireAtLeast(0, maxTokens, "--max-tokens") }
+        if let softMaxTokens { try requireAtLeast(0, softMaxTokens, "--soft-max-tokens") }
         try requireAtLeast(0, minTokens, "--min-tokens")
         try requireAtLeast(0, topLogprobs, "--top-logprobs")
     }
@@ -74,8 +89,10 @@ struct GenerateCommand: ParsableCommand {
             let tokenizer = try Generator.loadTokenizer(files)
             let engine = try options.makeEngine()
             let generator = try Generator(model: engine, tokenizer: tokenizer, endTokens: try StopTokens.of(files, tokenizer: tokenizer))
-            var settings = GenerationOptions(maxTokens: maxTokens, sampling: try sampling.parameters(), stopStrings: stop.map(unescape))
+            var settings = GenerationOptions(maxTokens: maxTokens ?? Self.defaultMaxTokens, sampling: try sampling.parameters(),
+                                             stopStrings: stop.map(unescape))
             settings.minTokens = minTokens
+            settings.softMaxTokens = softMaxTokens ?? (maxTokens == nil ? Self.defaultSoftMaxTokens : nil)
             settings.bannedStrings = ban.map(unescape)
             settings.stopAtModelEndTokens = !ignoreEos
             settings.topLogprobs = topLogprobs
@@ -83,12 +100,14 @@ struct GenerateCommand: ParsableCommand {
                 try runPromptsFile(promptsFile, generator: generator, settings: settings)
                 return
             }
-            let promptIds = generator.encode(prompt!)
-            if echo && !json { writeOut(prompt!) }
+            let prompt = self.prompt ?? Self.defaultPrompt
+            let echo = self.echo ?? !json
+            let promptIds = generator.encode(prompt)
+            if echo && !json { writeOut(prompt) }
             let result = try generateOne(generator, prompt: promptIds, settings: settings, stream: !json)
             if json {
                 var object = result.json(topLogprobs: topLogprobs)
-                object["text"] = echo ? prompt! + result.text : result.text
+                object["text"] = echo ? prompt + result.text : result.text
                 object["prompt_tokens"] = promptIds.count
                 object["devices"] = usageJSON(engine)
                 print(try jsonString(object))
@@ -179,6 +198,7 @@ struct GenerateCommand: ParsableCommand {
             var context = prompt.map { Int32($0) }
             var produced: [Int] = []
             let decodeStart = Date()
+            let maxTokens = self.maxTokens ?? Self.defaultMaxTokens
             while produced.count < maxTokens {
                 let next = Int(sampler.sample(logits: logits, context: context))
                 produced.append(next)
@@ -207,7 +227,7 @@ final class Locked<Value>: @unchecked Sendable {
     func withLock<T>(_ body: (inout Value) -> T) -> T { lock.lock(); defer { lock.unlock() }; return body(&value) }
 }
 
-/// Writes text to stdout at once (no buffering: it is a stream).
+/// Writes text to stdout at once, even part of a line: it is a stream.
 func writeOut(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
