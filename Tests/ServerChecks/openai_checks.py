@@ -147,7 +147,7 @@ def group_api():
                                                                                    temperature=0, stream=True) if ch.choices)
         assert streamed == r.choices[0].text, (streamed, r.choices[0].text)
         if ARGS.loom:
-            out = subprocess.run([ARGS.loom, "generate", "--prompt", STORY, "--max-tokens", "20", "--temp", "0"],
+            out = subprocess.run([ARGS.loom, "generate", "--prompt", STORY, "--max-tokens", "20", "--temp", "0", "--no-echo"],
                                  capture_output=True, text=True, check=True).stdout
             assert out.rstrip("\n") == r.choices[0].text.rstrip("\n"), (out, r.choices[0].text)
         return repr(r.choices[0].text)
