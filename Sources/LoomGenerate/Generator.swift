@@ -28,7 +28,10 @@ public final class Generator: @unchecked Sendable {
     ///   - endTokens: ids that end a reply; `StopTokens.of(_:tokenizer:)` finds a model's.
     ///   - parallel: requests batched together at most (an engine's plan says how many its page
     ///     pool is sized for: `plan.request.parallel`).
-    public init(model: any TokenEvaluator, tokenizer: Tokenizer, endTokens: Set<Int32>, parallel: Int? = nil) throws {
+    ///   - promptTokensPerStep: prompt tokens a scheduler pass takes at most while other requests
+    ///     decode (`Scheduler.promptTokensPerStep`).
+    public init(model: any TokenEvaluator, tokenizer: Tokenizer, endTokens: Set<Int32>, parallel: Int? = nil,
+                promptTokensPerStep: Int = Scheduler.defaultPromptTokensPerStep) throws {
         guard tokenizer.vocabularySize <= model.vocabularySize else {
             throw GenerationError.vocabularyMismatch(tokenizer: tokenizer.vocabularySize, model: model.vocabularySize)
         }
@@ -36,9 +39,9 @@ public final class Generator: @unchecked Sendable {
         self.tokenizer = tokenizer
         self.endTokens = endTokens
         if let engine = model as? Engine {
-            scheduler = Scheduler(model: engine, maxParallel: parallel ?? engine.plan.request.parallel)
+            scheduler = Scheduler(model: engine, maxParallel: parallel ?? engine.plan.request.parallel, promptTokensPerStep: promptTokensPerStep)
         } else if let batch = model as? BatchEvaluator {
-            scheduler = Scheduler(model: batch, maxParallel: parallel ?? 1)
+            scheduler = Scheduler(model: batch, maxParallel: parallel ?? 1, promptTokensPerStep: promptTokensPerStep)
         } else {
             scheduler = nil
         }

@@ -86,6 +86,9 @@ public final class Scheduler: @unchecked Sendable {
     public let model: any BatchEvaluator
     /// Requests running at once at most.
     public let maxParallel: Int
+    /// 128 rows cost about as much as a quarter of a 512-row chunk, so the running streams'
+    /// worst gap is a few decode steps long rather than a whole prompt chunk.
+    public static let defaultPromptTokensPerStep = 128
 
     final class Request {
         let run: GenerationRun
@@ -128,9 +131,16 @@ public final class Scheduler: @unchecked Sendable {
     /// What each request was doing after the last step, for `slots()`; guarded by `condition`.
     private var reports: [SlotReport] = []
 
-    public init(model: any BatchEvaluator, maxParallel: Int) {
+    /// Prompt tokens a pass takes at most while other requests are decoding (0: up to the
+    /// pass's row budget). Smaller keeps the gap between tokens short for the running requests;
+    /// larger evaluates new prompts in fewer passes. A pass with no decode tokens always takes
+    /// prompt chunks up to the row budget.
+    public let promptTokensPerStep: Int
+
+    public init(model: any BatchEvaluator, maxParallel: Int, promptTokensPerStep: Int = Scheduler.defaultPromptTokensPerStep) {
         self.model = model
         self.maxParallel = max(1, maxParallel)
+        self.promptTokensPerStep = max(0, promptTokensPerStep)
     }
 
     deinit {
@@ -296,6 +306,9 @@ public final class Scheduler: @unchecked Sendable {
                 chunks.append((request, SequenceChunk(sequence: request.sequence!, tokens: [Int(request.target.last!)])))
                 budget -= 1
             }
+            // While others are decoding, prompts get a bounded share of the pass: a pass's time
+            // is every running stream's gap between tokens.
+            if !chunks.isEmpty && promptTokensPerStep > 0 { budget = min(budget, promptTokensPerStep) }
             for (request, rest) in zip(ordered, remaining) where rest > 1 && budget > 0 {
                 let take = min(rest, budget)
                 let target = request.target

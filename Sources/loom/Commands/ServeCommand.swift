@@ -52,6 +52,10 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("template-name"), help: "Which of several named chat templates to use.")
     var templateName: String?
 
+    @Option(name: .customLong("prompt-tokens-per-step"), parsing: .unconditional,
+            help: "Prompt tokens one pass takes at most while other requests are generating (0: up to --chunk); smaller keeps their token gaps short.")
+    var promptTokensPerStep = Scheduler.defaultPromptTokensPerStep
+
     @Option(name: .customLong("tool-call-format"),
             help: "How the model writes tool calls: \(ToolCallFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default: detected from the chat template).")
     var toolCallFormat: String?
@@ -60,6 +64,7 @@ struct ServeCommand: ParsableCommand {
         guard ArgumentCheck.isOn else { return }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be within 0...65535, got \(port)") }
         try requireAtLeast(1, maxQueue, "--max-queue")
+        try requireAtLeast(0, promptTokensPerStep, "--prompt-tokens-per-step")
         if let toolCallFormat, ToolCallFormat(name: toolCallFormat) == nil {
             throw ValidationError("--tool-call-format must be one of \(ToolCallFormat.allCases.map(\.rawValue).joined(separator: ", ")), got \(toolCallFormat)")
         }
@@ -106,6 +111,7 @@ struct ServeCommand: ParsableCommand {
         let modelPath = options.model
         let templateName = templateName
         let toolCallFormat = toolCallFormat
+        let promptTokensPerStep = promptTokensPerStep
         var logger = Logger(label: "loom.serve")
         logger.logLevel = .warning
         let server = LoomServer(configuration: configuration, logger: logger)
@@ -113,7 +119,8 @@ struct ServeCommand: ParsableCommand {
         try await server.run(load: {
             let tokenizer = try Generator.loadTokenizer(files)
             let engine = try Engine(config: files.config, source: files.source, ropeLayout: files.ropeLayout, plan: plan)
-            let generator = try Generator(model: engine, tokenizer: tokenizer, endTokens: try StopTokens.of(files, tokenizer: tokenizer))
+            let generator = try Generator(model: engine, tokenizer: tokenizer, endTokens: try StopTokens.of(files, tokenizer: tokenizer),
+                                          promptTokensPerStep: promptTokensPerStep)
             var chat: ModelChatTemplate?
             var problem: String?
             do { chat = try ModelChatTemplate.load(model: modelPath) } catch { problem = "\(error)" }
