@@ -65,7 +65,7 @@ struct CompletionRelay: Sendable {
         }
         _ = reply.finish()
         let finish = reply.finishReason(reason)
-        var choice: [String: Any] = ["index": 0, "finish_reason": finish, "logprobs": logprobsObject(reply.tokens, textStart: 0) ?? NSNull()]
+        var choice: [String: Any] = ["index": 0, "finish_reason": finish, "logprobs": logprobsObject(reply.tokens, textStart: (echo ?? "").utf16.count) ?? NSNull()]
         switch kind {
         case .chat:
             let calls = reply.toolCalls
@@ -77,10 +77,10 @@ struct CompletionRelay: Sendable {
         case .text:
             choice["text"] = (echo ?? "") + reply.content
         }
-        metrics.finished(timings: timings, reason: finish)
+        metrics.finished(timings: timings)
         let body: [String: Any] = ["id": id, "object": object, "created": created, "model": model.name, "choices": [choice],
                                    "usage": usage(timings), "system_fingerprint": ServerInfo.fingerprint]
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSON.bytes(body))))
+        return json(body)
     }
 
     // MARK: streams
@@ -126,7 +126,7 @@ struct CompletionRelay: Sendable {
         let rest = reply.finish()
         try await sendParts(rest, tokens: nil, into: &events)
         let finish = reply.finishReason(reason)
-        metrics.finished(timings: timings, reason: finish)
+        metrics.finished(timings: timings)
         var last = kind == .chat ? chunk(delta: [:], finish: finish, tokens: nil) : chunk(text: "", tokens: nil, finish: finish)
         if fields.includeUsage { last["usage"] = NSNull() }
         try await events.send(last)

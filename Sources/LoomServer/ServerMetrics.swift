@@ -59,7 +59,7 @@ final class ServerMetrics: Sendable {
         counter.increment()
     }
 
-    func finished(timings: GenerationTimings, reason: String) {
+    func finished(timings: GenerationTimings) {
         promptTokens.increment(by: Int64(timings.promptTokens + timings.reusedPromptTokens))
         cachedPromptTokens.increment(by: Int64(timings.reusedPromptTokens))
         generatedTokens.increment(by: Int64(timings.generatedTokens))

@@ -35,17 +35,20 @@ final class ServerState: Sendable {
     func model() throws(APIError) -> ServedModel {
         switch phase {
         case .ready(let model), .draining(let model): return model
-        case .loading: throw .unavailable("the model is still loading", code: "model_loading", retryAfter: 1)
-        case .failed(let message): throw .server("the model failed to load: \(message)")
+        case .loading: throw Self.loading
+        case .failed(let message): throw Self.failed(message)
         }
     }
+
+    private static let loading = APIError.unavailable("the model is still loading", code: "model_loading", retryAfter: 1)
+    private static func failed(_ message: String) -> APIError { .server("the model failed to load: \(message)") }
 
     /// A slot for a new generation: the model, or a 503 when loading, draining or full.
     func admit() throws(APIError) -> (ServedModel, Int) {
         let result: Result<(ServedModel, Int), APIError> = inner.withLock { inner in
             switch inner.phase {
-            case .loading: return .failure(.unavailable("the model is still loading", code: "model_loading", retryAfter: 1))
-            case .failed(let message): return .failure(.server("the model failed to load: \(message)"))
+            case .loading: return .failure(Self.loading)
+            case .failed(let message): return .failure(Self.failed(message))
             case .draining: return .failure(.unavailable("the server is shutting down", code: "shutting_down"))
             case .ready(let model):
                 guard inner.inFlight.count < maxInFlight else {

@@ -67,7 +67,8 @@ enum LoomProcess {
         return (line, firstLineAt ?? end, end)
     }
 
-    private static func launch(_ executable: String, _ arguments: [String], environment: [String: String]) throws -> Result {
+    /// Runs any program to its end in the repository root, its output in files.
+    static func launch(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         // Outputs go to files: a pipe that fills up would block the child before it exits.
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -18,7 +18,7 @@ struct ServerTests {
         var arguments = [Self.checks, "--base-url", server.baseURL, "--group", group, "--loom", try LoomProcess.requireBinary(),
                          "--server-pid", String(server.pid)]
         if let apiKey { arguments += ["--api-key", apiKey] }
-        let result = try ServerProcess.runToEnd(Self.python, arguments)
+        let result = try LoomProcess.launch(Self.python, arguments)
         let reports = result.stdout.split(separator: "\n").compactMap { line -> [String: Any]? in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }
@@ -75,7 +75,7 @@ struct ServerTests {
         arguments[port + 1] = "0"
         let server = try ServerProcess(arguments: arguments)
         defer { server.kill() }
-        let result = try ServerProcess.runToEnd("/bin/sh", ["-c", curl.replacingOccurrences(of: "http://127.0.0.1:8080", with: server.baseURL)])
+        let result = try LoomProcess.launch("/bin/sh", ["-c", curl.replacingOccurrences(of: "http://127.0.0.1:8080", with: server.baseURL)])
         #expect(result.status == 0, "\(result.stderr)")
         let events = result.stdout.split(separator: "\n").filter { $0.hasPrefix("data: ") }.map { $0.dropFirst(6) }
         #expect(events.last == "[DONE]", "\(result.stdout)")
@@ -147,25 +147,5 @@ final class ServerProcess {
         let deadline = Date() + seconds
         while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         return process.isRunning ? nil : process.terminationStatus
-    }
-
-    /// Runs a helper program to its end with its output in files (a full pipe would block it).
-    static func runToEnd(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("loom-checks-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let out = folder.appendingPathComponent("out"), err = folder.appendingPathComponent("err")
-        try Data().write(to: out)
-        try Data().write(to: err)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = LoomProcess.root
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        return (process.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "", (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }
