@@ -35,7 +35,7 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     ///   batch's rows differ from their decode products: off by default under `BatchInvariance`.
     ///   `path` is `.avx512` and the CPU has them; false keeps the FMA tile (for benchmarks).
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
-                owner: AnyObject?, path: KernelPath = .best, bf16DotProducts: Bool = !BatchInvariance.enabled) throws {
+                owner: AnyObject?, path: KernelPath = .active, bf16DotProducts: Bool = !BatchInvariance.enabled) throws {
         precondition(type.blockSize == 1, "use QuantizedMatrix for \(type.name)")
         let needed = rows * cols * type.blockBytes
         guard byteCount >= needed else { throw KernelError.dataTooSmall(format: type.name, needed: needed, available: byteCount) }
@@ -51,14 +51,20 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx512, .f16): tileKernel = LoomKernelsAVX512.f16Tile
         case (.avx512, .bf16): tileKernel = LoomKernelsAVX512.bf16Tile
         case (.avx512, .f32): tileKernel = LoomKernelsAVX512.f32Tile
+        case (.avx2, .f16): tileKernel = LoomKernelsAVX2.f16Tile8
+        case (.avx2, .bf16): tileKernel = LoomKernelsAVX2.bf16Tile8
+        case (.avx2, .f32): tileKernel = LoomKernelsAVX2.f32Tile8
         default: tileKernel = nil
         }
         // With batch invariance, decode and the tiles' leftovers sum each row as the tile does.
         if BatchInvariance.enabled, tileKernel != nil {
-            switch type {
-            case .f16: rowsKernel = LoomKernelsAVX512.f16TileColumn
-            case .bf16: rowsKernel = LoomKernelsAVX512.bf16TileColumn
-            default: rowsKernel = LoomKernelsAVX512.f32TileColumn
+            switch (self.path, type) {
+            case (.avx512, .f16): rowsKernel = LoomKernelsAVX512.f16TileColumn
+            case (.avx512, .bf16): rowsKernel = LoomKernelsAVX512.bf16TileColumn
+            case (.avx512, _): rowsKernel = LoomKernelsAVX512.f32TileColumn
+            case (_, .f16): rowsKernel = LoomKernelsAVX2.f16TileColumn8
+            case (_, .bf16): rowsKernel = LoomKernelsAVX2.bf16TileColumn8
+            default: rowsKernel = LoomKernelsAVX2.f32TileColumn8
             }
         }
         #endif
@@ -78,7 +84,7 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     /// Bytes of split activations ([batch, 2, cols rounded up to 32] bf16) a `type` matrix with
     /// `cols` columns needs on `path` for a prompt batch; zero for decode and for the FMA kernels.
     /// The planner sizes matrices it has no file for with this.
-    public static func scratchBytes(type: QuantType, cols: Int, batch: Int, path: KernelPath = .best,
+    public static func scratchBytes(type: QuantType, cols: Int, batch: Int, path: KernelPath = .active,
                                     dotProducts: Bool = !BatchInvariance.enabled) -> Int {
         guard batch > 1, dotProducts, hasBF16DotProducts(type, path.isSupported ? path : .portable) else { return 0 }
         return batch * 2 * ((cols + 31) & ~31) * 2

@@ -73,7 +73,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     /// is AVX-512 VNNI or AVX2; afterwards the original bytes are never read, so
     /// mapped pages stay cold. `activations` chooses how finely those kernels round their input.
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
-                owner: AnyObject?, path: KernelPath = .best, repackingInto arena: MemoryArena? = nil,
+                owner: AnyObject?, path: KernelPath = .active, repackingInto arena: MemoryArena? = nil,
                 activations: ActivationRounding = .standard) throws {
         precondition(type.blockSize > 1, "use FloatMatrix for \(type.name)")
         guard cols % type.blockSize == 0, cols % 32 == 0 else {

@@ -54,6 +54,39 @@ import _Builtin_intrinsics.intel
     #endif
 }
 
+/// acc + the products u·s of four bytes per lane, kept as they come out of the multiply: on AVX2
+/// the pair sums of `vpmaddubsw` in 16-bit halves, widened only by `widenPairs`, so the inner loop
+/// spends two instructions a chunk instead of three; with VNNI the 32-bit sums of `vpdpbusd`.
+/// The caller widens at least every `pairHeadroom(weightBits:)` calls.
+@inline(__always) func addPairs(_ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
+    #if VNNI
+    return dpbusd(acc, u, s)
+    #else
+    return _mm256_add_epi16(acc, _mm256_maddubs_epi16(u, s))
+    #endif
+}
+
+/// The 32-bit per-lane sums of an `addPairs` accumulator.
+@inline(__always) func widenPairs(_ pairs: __m256i) -> __m256i {
+    #if VNNI
+    return pairs
+    #else
+    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
+    #endif
+}
+
+/// How many `addPairs` calls an accumulator takes before `widenPairs` must run, for unsigned
+/// weights below 2^weightBits against activations in [−127, 127]: a 16-bit half holds
+/// n·2·(2^bits − 1)·127, so 8 for nibbles, 4 for 5-bit and 2 for 6-bit weights. VNNI sums in 32
+/// bits from the start.
+@inline(__always) func pairHeadroom(weightBits: Int) -> Int {
+    #if VNNI
+    return Int.max
+    #else
+    return Int(Int16.max) / (2 * ((1 << weightBits) - 1) * 127)
+    #endif
+}
+
 #if VNNI
 let q8Offset: Int32 = 128
 #else
@@ -161,22 +194,37 @@ struct ActivationRows {
 
 /// Integer dot products of one unit (8 rows) against one activation block, kept apart as the
 /// rounding needs them: halves → (weights 0..<16 · q, weights 16..<32 · q); fine → (all · q, all · r).
+/// Halves of q4_0 and q5_0 gather `addPairs` sums (four chunks a part, within `pairHeadroom`) and
+/// take the offset at `finish`; q8_0 and the fine rounding sum in 32 bits from −offset·Σ.
 struct UnitDots {
     var first: __m256i
     var second: __m256i
 
-    /// Starts from −offset·Σ of each part's activations, so the sums come out offset-free.
-    @inline(__always)
-    init<R: UnitRounding>(_ offset: Int32, _ x: ActivationBlock, _: R.Type) {
-        first = _mm256_set1_epi32(0 &- offset &* x.sum0)
-        second = _mm256_set1_epi32(0 &- offset &* (R.fine ? x.rsum : x.sum1))
+    /// Whether `format` under rounding R sums through `addPairs`.
+    @inline(__always) static func pairs<R: UnitRounding>(_ format: InterleavedFormat, _: R.Type) -> Bool {
+        !R.fine && format != .q8_0
     }
 
     @inline(__always)
-    mutating func add<R: UnitRounding>(_ format: InterleavedFormat, _ lo: __m256i, _ hi: __m256i, _ j: Int, _ x: ActivationBlock, _: R.Type) {
+    init<R: UnitRounding>(_ format: InterleavedFormat, _ x: ActivationBlock, _ rounding: R.Type) {
+        if UnitDots.pairs(format, rounding) {
+            first = _mm256_setzero_si256()
+            second = first
+        } else {
+            let offset = storageOffset(format)
+            first = _mm256_set1_epi32(0 &- offset &* x.sum0)
+            second = _mm256_set1_epi32(0 &- offset &* (R.fine ? x.rsum : x.sum1))
+        }
+    }
+
+    @inline(__always)
+    mutating func add<R: UnitRounding>(_ format: InterleavedFormat, _ lo: __m256i, _ hi: __m256i, _ j: Int, _ x: ActivationBlock, _ rounding: R.Type) {
         if R.fine {
             first = chunkDot(format, chunkDot(format, first, lo, broadcast4(x.q, 4 * j)), hi, broadcast4(x.q, 16 + 4 * j))
             second = chunkDot(format, chunkDot(format, second, lo, broadcast4(x.r, 4 * j)), hi, broadcast4(x.r, 16 + 4 * j))
+        } else if UnitDots.pairs(format, rounding) {
+            first = addPairs(first, lo, broadcast4(x.q, 4 * j))
+            second = addPairs(second, hi, broadcast4(x.q, 16 + 4 * j))
         } else {
             first = chunkDot(format, first, lo, broadcast4(x.q, 4 * j))
             second = chunkDot(format, second, hi, broadcast4(x.q, 16 + 4 * j))
@@ -189,12 +237,18 @@ struct UnitDots {
     /// below 2³¹ (|dot − offset·Σq| ≤ 32·128·127 for q8_0, times 128 is 6.7e7); its conversion to
     /// f32 rounds at 2⁻²⁴ relative, far below the d/256 residual step.
     @inline(__always)
-    func finish<R: UnitRounding>(_ acc: __m256, _ scales: __m256, _ x: ActivationBlock, _: R.Type) -> __m256 {
+    func finish<R: UnitRounding>(_ format: InterleavedFormat, _ acc: __m256, _ scales: __m256, _ x: ActivationBlock, _ rounding: R.Type) -> __m256 {
         if R.fine {
             let total = _mm256_add_epi32(_mm256_slli_epi32(first, 7), second)
             return _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_mul_ps(scales, _mm256_set1_ps(x.d0 * 0x1p-7)), acc)
         }
-        let low = _mm256_cvtepi32_ps(first), high = _mm256_cvtepi32_ps(second)
+        var firstSum = first, secondSum = second
+        if UnitDots.pairs(format, rounding) {
+            let offset = storageOffset(format)
+            firstSum = _mm256_add_epi32(widenPairs(first), _mm256_set1_epi32(0 &- offset &* x.sum0))
+            secondSum = _mm256_add_epi32(widenPairs(second), _mm256_set1_epi32(0 &- offset &* x.sum1))
+        }
+        let low = _mm256_cvtepi32_ps(firstSum), high = _mm256_cvtepi32_ps(secondSum)
         let both = _mm256_fmadd_ps(high, _mm256_set1_ps(x.d1), _mm256_mul_ps(low, _mm256_set1_ps(x.d0)))
         return _mm256_fmadd_ps(both, scales, acc)
     }
@@ -204,12 +258,12 @@ struct UnitDots {
 @inline(__always)
 func unitAccumulate<R: UnitRounding>(_ format: InterleavedFormat, _ acc: __m256, _ unit: UnsafeRawPointer, _ x: ActivationBlock,
                     _ masks: FifthBitMasks, _ rounding: R.Type) -> __m256 {
-    var dots = UnitDots(storageOffset(format), x, rounding)
+    var dots = UnitDots(format, x, rounding)
     for j in 0..<4 {
         let (lo, hi) = unitChunk(format, unit, j, masks)
         dots.add(format, lo, hi, j, x, rounding)
     }
-    return dots.finish(acc, _mm256_cvtph_ps(load128(unit)), x, rounding)
+    return dots.finish(format, acc, _mm256_cvtph_ps(load128(unit)), x, rounding)
 }
 
 /// One unit against four activation rows at once: the unit's chunks are loaded and unpacked
@@ -219,9 +273,8 @@ func unitAccumulate<R: UnitRounding>(_ format: InterleavedFormat, _ acc: __m256,
 func unitAccumulate4<R: UnitRounding>(_ format: InterleavedFormat, _ acc: inout (__m256, __m256, __m256, __m256), _ unit: UnsafeRawPointer,
                      _ x: (ActivationBlock, ActivationBlock, ActivationBlock, ActivationBlock), _ masks: FifthBitMasks,
                      _ rounding: R.Type) {
-    let offset = storageOffset(format)
-    var d0 = UnitDots(offset, x.0, rounding), d1 = UnitDots(offset, x.1, rounding)
-    var d2 = UnitDots(offset, x.2, rounding), d3 = UnitDots(offset, x.3, rounding)
+    var d0 = UnitDots(format, x.0, rounding), d1 = UnitDots(format, x.1, rounding)
+    var d2 = UnitDots(format, x.2, rounding), d3 = UnitDots(format, x.3, rounding)
     for j in 0..<4 {
         let (lo, hi) = unitChunk(format, unit, j, masks)
         d0.add(format, lo, hi, j, x.0, rounding)
@@ -230,10 +283,10 @@ func unitAccumulate4<R: UnitRounding>(_ format: InterleavedFormat, _ acc: inout 
         d3.add(format, lo, hi, j, x.3, rounding)
     }
     let scales = _mm256_cvtph_ps(load128(unit))
-    acc.0 = d0.finish(acc.0, scales, x.0, rounding)
-    acc.1 = d1.finish(acc.1, scales, x.1, rounding)
-    acc.2 = d2.finish(acc.2, scales, x.2, rounding)
-    acc.3 = d3.finish(acc.3, scales, x.3, rounding)
+    acc.0 = d0.finish(format, acc.0, scales, x.0, rounding)
+    acc.1 = d1.finish(format, acc.1, scales, x.1, rounding)
+    acc.2 = d2.finish(format, acc.2, scales, x.2, rounding)
+    acc.3 = d3.finish(format, acc.3, scales, x.3, rounding)
 }
 
 /// y[c·rows + 8g ..< +8] for groups g in groupStart..<groupEnd and activation rows c in

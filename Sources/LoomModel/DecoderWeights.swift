@@ -46,6 +46,12 @@ public struct DecoderWeights: @unchecked Sendable {
     /// The embedding itself when tied.
     public let lmHead: any WeightMatrix            // [vocab, hidden]
 
+    /// Bytes one decode step reads from the weights: every layer's matrices and the LM head. The
+    /// embedding lookup reads one row, and norms and biases are a few KiB, so neither is counted.
+    public var decodeReadBytes: Int {
+        layers.reduce(lmHead.byteCount) { total, layer in total + layer.matrices.reduce(0) { $0 + $1.byteCount } }
+    }
+
     /// Whether `source` carries its own LM head for `config` (untied and present).
     public static func hasSeparateHead(config: ModelConfig, source: any WeightSource) -> Bool {
         !config.tieWordEmbeddings && source.contains(HFTensorName.lmHead)

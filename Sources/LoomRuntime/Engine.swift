@@ -161,6 +161,14 @@ public final class Engine: @unchecked Sendable {
 
     public var config: ModelConfig { model.config }
 
+    /// Bytes one decode step of one sequence reads from memory when its cache holds `context`
+    /// tokens: the weights it multiplies by and the cache it attends over. Decode is bound by
+    /// memory bandwidth, so this over the step's time, against the machine's read bandwidth, says
+    /// how close a step comes to the ceiling.
+    public func decodeReadBytes(context: Int) -> Int {
+        model.weights.decodeReadBytes + plan.kvCacheBytesPerToken * context
+    }
+
     /// Planned and measured bytes of every device.
     public var usage: [DeviceUsage] {
         devices.map { DeviceUsage(name: $0.planned.name, budgetBytes: $0.planned.budgetBytes, plannedBytes: $0.planned.arenaBytes,

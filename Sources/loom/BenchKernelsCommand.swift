@@ -40,7 +40,7 @@ struct BenchKernels: ParsableCommand {
         try requireAtLeast(1, t, "-t")
         try requireAtLeast(1, tokens, "--tokens")
         try requireAtLeast(0, batch, "--batch")
-        if let path, KernelPath(rawValue: path) == nil {
+        if let path, KernelPath(name: path) == nil {
             throw ValidationError("--path must be one of \(KernelPath.allCases.map(\.rawValue).joined(separator: ", ")), got '\(path)'")
         }
         guard ["dot", "fma"].contains(bf16Kernel) else { throw ValidationError("--bf16-kernel must be dot or fma, got '\(bf16Kernel)'") }
@@ -60,7 +60,7 @@ struct BenchKernels: ParsableCommand {
     }
 
     func run() throws {
-        let chosen = path.flatMap(KernelPath.init(rawValue:)) ?? KernelPath.best
+        let chosen = path.flatMap { KernelPath(name: $0) } ?? KernelPath.active
         let pool = ThreadPool(threads: t)
         for type in try quantTypes() {
             try bench(type, path: chosen, pool: pool)

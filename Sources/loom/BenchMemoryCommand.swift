@@ -21,11 +21,25 @@ struct BenchMemory: ParsableCommand {
     }
 
     func run() {
+        let best = ReadBandwidth.measure(threads: t, mib: mib, passes: passes)
+        let count = mib * (1 << 20) / MemoryLayout<SIMD16<Float>>.stride
+        if json {
+            print("{\"threads\":\(t),\"bytes\":\(count * 64),\"gb_per_s\":\(best)}")
+        } else {
+            print(String(format: "read bandwidth: %.1f GB/s (%d thread%@, %d MiB, best of %d)", best, t, t == 1 ? "" : "s", mib, passes))
+        }
+    }
+}
+
+/// The STREAM-like read measurement `bench-memory` reports and `bench` divides by.
+enum ReadBandwidth {
+    /// GB/s: the best of `passes` sums of a `mib` MiB buffer on `threads` threads.
+    static func measure(threads: Int, mib: Int, passes: Int) -> Double {
         let count = mib * (1 << 20) / MemoryLayout<SIMD16<Float>>.stride
         let buffer = UnsafeMutablePointer<SIMD16<Float>>.allocate(capacity: count)  // [count] 64-byte lines
         defer { buffer.deallocate() }
         buffer.initialize(repeating: SIMD16(repeating: 1), count: count)  // fault every page in first
-        let pool = ThreadPool(threads: t)
+        let pool = ThreadPool(threads: threads)
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: count / 4096 + 1)
         defer { partial.deallocate() }
         var best = 0.0
@@ -45,10 +59,6 @@ struct BenchMemory: ParsableCommand {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             best = max(best, Double(count * 64) / seconds / 1e9)
         }
-        if json {
-            print("{\"threads\":\(t),\"bytes\":\(count * 64),\"gb_per_s\":\(best)}")
-        } else {
-            print(String(format: "read bandwidth: %.1f GB/s (%d thread%@, %d MiB, best of %d)", best, t, t == 1 ? "" : "s", mib, passes))
-        }
+        return best
     }
 }

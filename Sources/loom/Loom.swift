@@ -1,5 +1,6 @@
 import ArgumentParser
 import LoomCore
+import LoomKernels
 
 @main
 struct Loom: ParsableCommand {
@@ -34,6 +35,8 @@ struct Features: ParsableCommand {
 
     func run() {
         print(CPUFeatures.current)
+        let chosen = KernelPath.environmentChoice.path != nil ? " (\(KernelPath.environmentVariable))" : ""
+        print("kernels: \(KernelPath.active.rawValue)\(chosen); this CPU runs \(KernelPath.supported.map(\.rawValue).joined(separator: ", "))")
         print("threads: \(ThreadPool.processorCount)")
     }
 }

@@ -5,7 +5,7 @@ import LoomCore
 /// The AVX-512 BF16 path for bf16 weights (LoomKernelsBF16C): activations split into bf16 hi + lo
 /// and multiplied with vdpbf16ps. Checked against a float64 product by MatrixKernelTests.check,
 /// whose bound for this path comes from the split (2⁻¹⁶ per term) plus f32 accumulation.
-@Suite(.enabled(if: FloatMatrix.hasBF16DotProducts(.bf16, .best), "needs AVX-512 BF16"))
+@Suite(.enabled(if: FloatMatrix.hasBF16DotProducts(.bf16, .active), "needs AVX-512 BF16"))
 struct BF16DotProductTests {
     @Test func dotProductTilesAgainstFloat64() throws {
         // Rows in and out of whole 4-row tiles; columns around the 32-column step (masked tail
@@ -13,7 +13,7 @@ struct BF16DotProductTests {
         for rows in [1, 4, 7, 37] {
             for cols in [1, 31, 32, 33, 100, 257] {
                 for batch in 1...9 {
-                    try MatrixKernelTests().check(.bf16, path: .best, rows: rows, cols: cols, batch: batch, threads: 2)
+                    try MatrixKernelTests().check(.bf16, path: .active, rows: rows, cols: cols, batch: batch, threads: 2)
                 }
             }
         }

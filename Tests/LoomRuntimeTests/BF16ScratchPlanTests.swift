@@ -19,6 +19,6 @@ import LoomRuntime
         let split = FloatMatrix.scratchBytes(type: .bf16, cols: widest, batch: 512)
         #expect(fromFile.matmulScratch(512) == split)
         // Batch invariance (the default) keeps the split kernels off.
-        #expect((split > 0) == (CPUFeatures.current.avx512bf16 && KernelPath.best == .avx512 && !BatchInvariance.enabled))
+        #expect((split > 0) == (CPUFeatures.current.avx512bf16 && KernelPath.active == .avx512 && !BatchInvariance.enabled))
     }
 }

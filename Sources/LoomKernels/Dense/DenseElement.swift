@@ -63,7 +63,7 @@ public enum F16Element: DenseElement {
     /// integer path above costs several operations per value.
     public static func widen(_ source: UnsafeRawPointer, count: Int, into out: UnsafeMutablePointer<Float>) {
         #if arch(x86_64)
-        if KernelPath.best != .portable { LoomKernelsAVX2.widenF16(source, count, out); return }
+        if KernelPath.active != .portable { LoomKernelsAVX2.widenF16(source, count, out); return }
         #endif
         widenBySIMD(source, count: count, into: out)
     }

@@ -6,7 +6,7 @@ import LoomKernelsAVX512
 
 /// SiLU (x·σ(x)) of `gate`, multiplied into `up`: the SwiGLU gate of a Llama MLP, in vectors of
 /// 16 on `path` (see `GatedActivation`). `gate` and `up` are [count]; the result replaces `gate`.
-public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, path: KernelPath = .best) {
+public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, path: KernelPath = .active) {
     #if arch(x86_64)
     switch path {
     case .avx512: return LoomKernelsAVX512.GatedActivation.swiGLU(gate: gate, up: up, count: count)

@@ -96,7 +96,7 @@ public struct BlockedAttention {
     ///     `hadamard32`): queries are rotated in and outputs rotated back.
     public func run(queries: UnsafePointer<Float>, start: Int, count: Int, scale: Float, window: Int?,
                     out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
-                    rotated: Bool = false, path: KernelPath = .best, pool: ThreadPool, load: Loader) {
+                    rotated: Bool = false, path: KernelPath = .active, pool: ThreadPool, load: Loader) {
         run(queries: queries, spans: [AttentionSpan(row: 0, count: count, start: start)], scale: scale, window: window,
             out: out, workspace: workspace, workspaceStride: workspaceStride, rotated: rotated, path: path, pool: pool) {
             load($1, $2, $3, $4, $5)
@@ -115,7 +115,7 @@ public struct BlockedAttention {
     ///   - out: [rows, heads, headDim]
     public func run(queries: UnsafePointer<Float>, spans: [AttentionSpan], scale: Float, window: Int?,
                     out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
-                    rotated: Bool = false, path: KernelPath = .best, pool: ThreadPool, load: SpanLoader) {
+                    rotated: Bool = false, path: KernelPath = .active, pool: ThreadPool, load: SpanLoader) {
         let group = groupSize
         let rowLimit = rowLimit(workspaceStride: workspaceStride) / group
         // Per span: tokens per task, and the first task index of the span.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import LoomKernels
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #elseif canImport(Darwin)
@@ -30,6 +31,10 @@ extension Loom {
                 exit(withError: structural)
             }
             exit(withError: error)
+        }
+        if let problem = KernelPath.environmentChoice.problem {
+            fputs("error: \(problem)\n", stderr)
+            exit(withError: ExitCode(2))
         }
         do {
             try command.run()

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import LoomCore
+import LoomKernels
 import LoomRuntime
 
 /// Prompt and generation throughput, measured the way llama-bench does: pp = one batch of N
@@ -33,6 +35,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Measure time to first token for a prompt whose first N tokens are cached, against the same prompt cold.")
     var prefix: Int?
 
+    @Option(help: "Kernel path: avx512, avx2 or portable (default: LOOM_ISA, else the fastest this CPU runs).")
+    var isa: String?
+
+    @Option(help: "Read bandwidth in GB/s that tg is compared with (default: measured after the tests, as bench-memory does).")
+    var bandwidth: Double?
+
     @Flag(help: "JSON output.")
     var json = false
 
@@ -42,9 +50,12 @@ struct BenchCommand: ParsableCommand {
         try requireAtLeast(0, n, "-n")
         try requireAtLeast(0, d, "-d")
         try requireAtLeast(1, r, "-r")
+        if let isa, case let .failure(problem) = KernelPath.resolve(isa) { throw ValidationError("--isa: \(problem.message)") }
+        if let bandwidth, !(bandwidth > 0) { throw ValidationError("--bandwidth must be positive, got \(bandwidth)") }
     }
 
     func run() throws {
+        if let isa, case let .success(path) = KernelPath.resolve(isa) { KernelPath.active = path }
         if let prefix {
             try reportingErrors { try runCachedPrefix(prefix) }
             return
@@ -87,11 +98,20 @@ struct BenchCommand: ParsableCommand {
                 }
             }
             let (ppMean, ppSD) = meanAndSD(pp), (tgMean, tgSD) = meanAndSD(tg)
+            // A tg step reads the weights and the cache so far: on average d + n/2 tokens of it.
+            let stepBytes = engine.decodeReadBytes(context: d + n / 2)
+            let readBandwidth = n > 0 ? bandwidth ?? ReadBandwidth.measure(threads: options.planning.threads, mib: 512, passes: 3) : 0
+            let fraction = n > 0 ? Double(stepBytes) * tgMean / (readBandwidth * 1e9) : 0
             if json {
                 var object: [String: Any] = ["model": options.model, "threads": options.planning.threads, "repetitions": r,
-                                             "cache": options.planning.cache, "depth": d, "devices": usageJSON(engine)]
+                                             "cache": options.planning.cache, "depth": d, "devices": usageJSON(engine),
+                                             "isa": KernelPath.active.rawValue, "cpu": "\(CPUFeatures.current)"]
                 if p > 0 { object["pp_tokens"] = p; object["pp_tokens_per_s"] = ppMean; object["pp_sd"] = ppSD }
-                if n > 0 { object["tg_tokens"] = n; object["tg_tokens_per_s"] = tgMean; object["tg_sd"] = tgSD }
+                if n > 0 {
+                    object["tg_tokens"] = n; object["tg_tokens_per_s"] = tgMean; object["tg_sd"] = tgSD
+                    object["tg_step_read_bytes"] = stepBytes; object["read_bandwidth_gb_per_s"] = readBandwidth
+                    object["bandwidth_fraction"] = fraction
+                }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
             } else {
@@ -100,6 +120,10 @@ struct BenchCommand: ParsableCommand {
                 let depth = d > 0 ? " @ d\(d)" : ""
                 if p > 0 { print(String(format: "| %@ | %d | pp%d%@ | %.2f ± %.2f |", options.model, options.planning.threads, p, depth, ppMean, ppSD)) }
                 if n > 0 { print(String(format: "| %@ | %d | tg%d%@ | %.2f ± %.2f |", options.model, options.planning.threads, n, depth, tgMean, tgSD)) }
+                if n > 0 {
+                    print(String(format: "tg reads %.1f MB a step: %.0f%% of the %.1f GB/s read bandwidth (%@ kernels)",
+                                 Double(stepBytes) / 1e6, 100 * fraction, readBandwidth, KernelPath.active.rawValue))
+                }
             }
         }
     }
