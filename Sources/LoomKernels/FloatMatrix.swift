@@ -104,8 +104,9 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         }
         #if arch(x86_64)
         if let tileKernel {
-            // Rows r0..<r1 against activation rows c0..<c1 (both multiples of 4 long), and rows
-            // start..<end against activation row c for what the 4×4 tiles leave over.
+            // Rows r0..<r1 against activation rows c0..<c1, and rows start..<end against
+            // activation row c for what the tiles leave over. The AVX-512 tile takes multiples of
+            // 4 of both; the AVX2 tile any rows (blocks of 3) and pairs of activation rows.
             let tile: (_ r0: Int, _ r1: Int, _ c0: Int, _ c1: Int) -> Void
             let leftover: (_ start: Int, _ end: Int, _ c: Int) -> Void
             if usesBF16DotProducts, let scratch {
@@ -123,8 +124,12 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
             // group's activations (up to 512 KB) pass through from L2, four rows at a time. With
             // short rows a larger group re-reads each row tile fewer times: 128 activation rows
             // made 4864×896 f16 18% faster than 32 (loom bench-kernels --shape, one thread).
-            let fullRows = rows & ~3, fullCols = batch & ~3
-            let rowTile = max(4, min(64, (16 * 1024 / max(1, cols * type.blockBytes)) & ~3))
+            // On AVX2 the row tile is a multiple of the tile's 3-row blocks, so that a 4-row tile
+            // (rows of 8 KB and more, as ffn_down's) does not leave a 1-row block in every tile.
+            let wide = path == .avx512
+            let fullRows = wide ? rows & ~3 : rows, fullCols = wide ? batch & ~3 : batch & ~1
+            let fitting = 16 * 1024 / max(1, cols * type.blockBytes)
+            let rowTile = wide ? max(4, min(64, fitting & ~3)) : max(3, min(63, fitting / 3 * 3))
             let colGroup = max(16, min(128, (512 * 1024 / (4 * cols)) & ~3))
             let rowTiles = (fullRows + rowTile - 1) / rowTile, colGroups = (fullCols + colGroup - 1) / colGroup
             pool.run(chunks: rowTiles * colGroups) { chunk in

@@ -68,7 +68,7 @@ func floatBlock8(_ R: Int, _ w: UnsafeRawPointer, _ elementBytes: Int, _ rows: I
     if R > 2 { store(2, w2, e2a, o2a, e2b, o2b) }
 }
 
-/// y[c, r] for r in rowStart..<rowEnd and c in colStart..<colEnd (both multiples of 4 long), with
+/// y[c, r] for r in rowStart..<rowEnd and c in colStart..<colEnd (colEnd − colStart even), with
 /// x [batch, cols] f32 and y [batch, rows].
 @inline(__always)
 func floatTile8(_ w: UnsafeRawPointer, _ elementBytes: Int, _ rows: Int, _ cols: Int, _ rowStart: Int, _ rowEnd: Int,

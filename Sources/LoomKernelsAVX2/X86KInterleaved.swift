@@ -77,35 +77,32 @@ struct KActivationBlock {
 
 /// The running sums of one activation row against one unit: the integer dot products of the
 /// current pair of slices, Σ_j dot_j·sc_j·dx_j and Σ_j m_j·dx_j·Σq_j, per row of the group.
-/// `even`/`odd` gather `addPairs` sums of the current chunks; every `pairHeadroom` chunks of a
-/// `weightBits` format they are widened into `evenWide`/`oddWide` (never for nibbles, and never
-/// with VNNI, where `addPairs` sums in 32 bits).
+/// For nibbles (q4_K) the dot products gather as `addPairs` sums, which the eight chunks of a
+/// slice stay within; for 5-bit weights they sum in 32 bits from the start (on AVX2, widening
+/// every four chunks measured slower than a vpmaddwd a chunk).
 struct KUnitSums {
     var even = _mm256_setzero_si256(), odd = _mm256_setzero_si256()
-    var evenWide = _mm256_setzero_si256(), oddWide = _mm256_setzero_si256()
     var scaled = _mm256_setzero_ps(), mins = _mm256_setzero_ps()
 
     @inline(__always) mutating func addChunk(_ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock, pair p: Int, chunk c: Int,
                                              weightBits: Int) {
-        even = addPairs(even, lo, broadcast4(x.q, 64 * p + 4 * c))
-        odd = addPairs(odd, hi, broadcast4(x.q, 64 * p + 32 + 4 * c))
-        if c < 7 && (c + 1) % pairHeadroom(weightBits: weightBits) == 0 {
-            evenWide = _mm256_add_epi32(evenWide, widenPairs(even))
-            oddWide = _mm256_add_epi32(oddWide, widenPairs(odd))
-            even = _mm256_setzero_si256()
-            odd = _mm256_setzero_si256()
+        if pairHeadroom(weightBits: weightBits) >= 8 {
+            even = addPairs(even, lo, broadcast4(x.q, 64 * p + 4 * c))
+            odd = addPairs(odd, hi, broadcast4(x.q, 64 * p + 32 + 4 * c))
+        } else {
+            even = dpbusd(even, lo, broadcast4(x.q, 64 * p + 4 * c))
+            odd = dpbusd(odd, hi, broadcast4(x.q, 64 * p + 32 + 4 * c))
         }
     }
 
     /// Folds the pair's dot products into the float sums and clears them.
-    @inline(__always) mutating func finishPair(_ p: Int, _ x: KActivationBlock,
+    @inline(__always) mutating func finishPair(_ p: Int, _ x: KActivationBlock, weightBits: Int,
                                                _ evenScaleMin: (__m256, __m256), _ oddScaleMin: (__m256, __m256)) {
-        fold(_mm256_add_epi32(evenWide, widenPairs(even)), slice: 2 * p, x, evenScaleMin)
-        fold(_mm256_add_epi32(oddWide, widenPairs(odd)), slice: 2 * p + 1, x, oddScaleMin)
+        let pairs = pairHeadroom(weightBits: weightBits) >= 8
+        fold(pairs ? widenPairs(even) : even, slice: 2 * p, x, evenScaleMin)
+        fold(pairs ? widenPairs(odd) : odd, slice: 2 * p + 1, x, oddScaleMin)
         even = _mm256_setzero_si256()
         odd = _mm256_setzero_si256()
-        evenWide = even
-        oddWide = even
     }
 
     @inline(__always) private mutating func fold(_ dot: __m256i, slice j: Int, _ x: KActivationBlock, _ scaleMin: (__m256, __m256)) {
@@ -161,10 +158,10 @@ func affineKUnit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationB
             s3.addChunk(lo, hi, x.3, pair: p, chunk: c, weightBits: weightBits)
         }
         let even = header.scaleMin(2 * p), odd = header.scaleMin(2 * p + 1)
-        s0.finishPair(p, x.0, even, odd)
-        s1.finishPair(p, x.1, even, odd)
-        s2.finishPair(p, x.2, even, odd)
-        s3.finishPair(p, x.3, even, odd)
+        s0.finishPair(p, x.0, weightBits: weightBits, even, odd)
+        s1.finishPair(p, x.1, weightBits: weightBits, even, odd)
+        s2.finishPair(p, x.2, weightBits: weightBits, even, odd)
+        s3.finishPair(p, x.3, weightBits: weightBits, even, odd)
     }
     acc.0 = s0.finish(acc.0, header.d, header.dmin)
     acc.1 = s1.finish(acc.1, header.d, header.dmin)
@@ -235,7 +232,7 @@ enum Q4KUnits: KUnitKernel {
                 let (lo, hi) = q4KChunk(unit, pair: p, chunk: c)
                 sums.addChunk(lo, hi, x, pair: p, chunk: c, weightBits: 4)
             }
-            sums.finishPair(p, x, header.scaleMin(2 * p), header.scaleMin(2 * p + 1))
+            sums.finishPair(p, x, weightBits: 4, header.scaleMin(2 * p), header.scaleMin(2 * p + 1))
         }
         return sums.finish(acc, header.d, header.dmin)
     }
@@ -293,13 +290,11 @@ enum Q5KUnits: KUnitKernel {
         }
         // The pairs fold into one set of float sums in pair order, as `affineKUnit4` folds them,
         // so a row's result is the same alone or among four (batch invariance).
-        s0.finishPair(0, x, header.scaleMin(0), header.scaleMin(1))
+        s0.finishPair(0, x, weightBits: 5, header.scaleMin(0), header.scaleMin(1))
         for (p, pair) in [s1, s2, s3].enumerated() {
             s0.even = pair.even
             s0.odd = pair.odd
-            s0.evenWide = pair.evenWide
-            s0.oddWide = pair.oddWide
-            s0.finishPair(p + 1, x, header.scaleMin(2 * p + 2), header.scaleMin(2 * p + 3))
+            s0.finishPair(p + 1, x, weightBits: 5, header.scaleMin(2 * p + 2), header.scaleMin(2 * p + 3))
         }
         return s0.finish(acc, header.d, header.dmin)
     }
@@ -336,61 +331,39 @@ struct Q6ActivationBlock {
     }
 }
 
-/// The rows' int8 scales of q6_K sub-block `s` (16 weights) in the form `scaleWiden` multiplies
-/// by: with VNNI as 32-bit lanes, on AVX2 each repeated in both 16-bit halves of its lane.
-@inline(__always) func q6SubBlockScales(_ unit: UnsafeRawPointer, _ s: Int) -> __m256i {
-    let bytes = _mm_cvtsi64_si128(unit.loadUnaligned(fromByteOffset: 16 + 8 * s, as: Int64.self))
-    #if VNNI
-    return _mm256_cvtepi8_epi32(bytes)
-    #else
-    return _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(bytes, bytes))
-    #endif
-}
-
-/// scale · (the 32-bit sums of an `addPairs` accumulator), per lane: one vpmaddwd on AVX2, which
-/// widens and scales at once. |sum| ≤ 16·63·127 times 127 fits in 32 bits.
-@inline(__always) func scaleWiden(_ pairs: __m256i, _ scales: __m256i) -> __m256i {
-    #if VNNI
-    return _mm256_mullo_epi32(pairs, scales)
-    #else
-    return _mm256_madd_epi16(pairs, scales)
-    #endif
-}
-
-/// One activation row's running sums against one q6_K unit: for the current pair of slices
-/// (j, j + 2) the `addPairs` sums of the chunks since the last widening and Σ scale·dot over the
-/// sub-blocks so far; then Σ dx·scale·dot and Σ scale·dx·Σq for the offset. The pending sums are
-/// widened every two chunks on AVX2 (6-bit weights' `pairHeadroom`), every sub-block with VNNI.
+/// One activation row's running sums against one q6_K unit: the integer dot products of the
+/// current pair of slices (each split into its two 16-weight sub-blocks), Σ dx·scale·dot, and
+/// Σ scale·dx·Σq for the offset.
 struct Q6UnitSums {
-    var lowPairs = _mm256_setzero_si256(), highPairs = _mm256_setzero_si256()
-    var lowDot = _mm256_setzero_si256(), highDot = _mm256_setzero_si256()
+    var lowFirst = _mm256_setzero_si256(), lowSecond = _mm256_setzero_si256()
+    var highFirst = _mm256_setzero_si256(), highSecond = _mm256_setzero_si256()
     var scaled = _mm256_setzero_ps(), offsets = _mm256_setzero_ps()
 
     /// Chunk c of the pair whose low-nibble slice is `lowSlice` (the high nibbles are slice + 2).
-    @inline(__always) mutating func addChunk(_ unit: UnsafeRawPointer, _ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock,
-                                             lowSlice j: Int, chunk c: Int) {
-        lowPairs = addPairs(lowPairs, lo, broadcast4(x.q, 32 * j + 4 * c))
-        highPairs = addPairs(highPairs, hi, broadcast4(x.q, 32 * (j + 2) + 4 * c))
-        if (c + 1) % min(pairHeadroom(weightBits: 6), 4) == 0 {
-            let half = c / 4  // sub-block 2j + half of slice j
-            lowDot = _mm256_add_epi32(lowDot, scaleWiden(lowPairs, q6SubBlockScales(unit, 2 * j + half)))
-            highDot = _mm256_add_epi32(highDot, scaleWiden(highPairs, q6SubBlockScales(unit, 2 * (j + 2) + half)))
-            lowPairs = _mm256_setzero_si256()
-            highPairs = lowPairs
+    @inline(__always) mutating func addChunk(_ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock, lowSlice j: Int, chunk c: Int) {
+        let xLow = broadcast4(x.q, 32 * j + 4 * c), xHigh = broadcast4(x.q, 32 * (j + 2) + 4 * c)
+        if c < 4 {
+            lowFirst = dpbusd(lowFirst, lo, xLow)
+            highFirst = dpbusd(highFirst, hi, xHigh)
+        } else {
+            lowSecond = dpbusd(lowSecond, lo, xLow)
+            highSecond = dpbusd(highSecond, hi, xHigh)
         }
     }
 
     /// Folds the pair's dot products (slices j and j + 2) into the float sums and clears them.
     @inline(__always) mutating func finishPair(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, lowSlice j: Int) {
-        fold(unit, lowDot, slice: j, x)
-        fold(unit, highDot, slice: j + 2, x)
-        lowDot = _mm256_setzero_si256(); highDot = lowDot
+        fold(unit, lowFirst, lowSecond, slice: j, x)
+        fold(unit, highFirst, highSecond, slice: j + 2, x)
+        lowFirst = _mm256_setzero_si256(); lowSecond = lowFirst; highFirst = lowFirst; highSecond = lowFirst
     }
 
-    @inline(__always) private mutating func fold(_ unit: UnsafeRawPointer, _ dot: __m256i, slice j: Int, _ x: Q6ActivationBlock) {
-        // The rows' int8 scales of sub-blocks 2j and 2j + 1.
+    @inline(__always) private mutating func fold(_ unit: UnsafeRawPointer, _ first: __m256i, _ second: __m256i, slice j: Int,
+                                                 _ x: Q6ActivationBlock) {
+        // The rows' int8 scales of sub-blocks 2j and 2j + 1; |dot| ≤ 16·63·128, times 127 fits in 32 bits.
         let scaleFirst = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(unit.loadUnaligned(fromByteOffset: 16 + 16 * j, as: Int64.self)))
         let scaleSecond = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(unit.loadUnaligned(fromByteOffset: 24 + 16 * j, as: Int64.self)))
+        let dot = _mm256_add_epi32(_mm256_mullo_epi32(first, scaleFirst), _mm256_mullo_epi32(second, scaleSecond))
         scaled = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(x.x.dx, _mm256_set1_epi32(Int32(j))), scaled)
         let sums = j < 4 ? x.dxSums16.0 : x.dxSums16.1
         let lane = Int32(2 * (j % 4))
@@ -400,7 +373,7 @@ struct Q6UnitSums {
 
     /// Takes over `other`'s pending dot products (its float sums stay its own).
     @inline(__always) mutating func take(_ other: Q6UnitSums) {
-        lowPairs = other.lowPairs; highPairs = other.highPairs; lowDot = other.lowDot; highDot = other.highDot
+        lowFirst = other.lowFirst; lowSecond = other.lowSecond; highFirst = other.highFirst; highSecond = other.highSecond
     }
 
     /// acc + d·(Σ scaled − 32·Σ offsets).
@@ -439,8 +412,8 @@ enum Q6KUnits: KUnitKernel {
             for c in 0..<8 {
                 let (lo0, hi0) = q6KChunk(unit, half: n, pair: 0, chunk: c)
                 let (lo1, hi1) = q6KChunk(unit, half: n, pair: 1, chunk: c)
-                first.addChunk(unit, lo0, hi0, x.x, lowSlice: 4 * n, chunk: c)
-                second.addChunk(unit, lo1, hi1, x.x, lowSlice: 4 * n + 1, chunk: c)
+                first.addChunk(lo0, hi0, x.x, lowSlice: 4 * n, chunk: c)
+                second.addChunk(lo1, hi1, x.x, lowSlice: 4 * n + 1, chunk: c)
             }
             // Both pairs fold into one set of float sums, first then second, as `unit4` folds
             // them: a row's result is the same alone or among four (batch invariance).
@@ -461,10 +434,10 @@ enum Q6KUnits: KUnitKernel {
                 let j = 4 * n + h
                 for c in 0..<8 {
                     let (lo, hi) = q6KChunk(unit, half: n, pair: h, chunk: c)
-                    s0.addChunk(unit, lo, hi, x.0.x, lowSlice: j, chunk: c)
-                    s1.addChunk(unit, lo, hi, x.1.x, lowSlice: j, chunk: c)
-                    s2.addChunk(unit, lo, hi, x.2.x, lowSlice: j, chunk: c)
-                    s3.addChunk(unit, lo, hi, x.3.x, lowSlice: j, chunk: c)
+                    s0.addChunk(lo, hi, x.0.x, lowSlice: j, chunk: c)
+                    s1.addChunk(lo, hi, x.1.x, lowSlice: j, chunk: c)
+                    s2.addChunk(lo, hi, x.2.x, lowSlice: j, chunk: c)
+                    s3.addChunk(lo, hi, x.3.x, lowSlice: j, chunk: c)
                 }
                 s0.finishPair(unit, x.0, lowSlice: j)
                 s1.finishPair(unit, x.1, lowSlice: j)
