@@ -194,15 +194,21 @@ struct ActivationRows {
 
 /// Integer dot products of one unit (8 rows) against one activation block, kept apart as the
 /// rounding needs them: halves → (weights 0..<16 · q, weights 16..<32 · q); fine → (all · q, all · r).
-/// Halves of q4_0 and q5_0 gather `addPairs` sums (four chunks a part, within `pairHeadroom`) and
-/// take the offset at `finish`; q8_0 and the fine rounding sum in 32 bits from −offset·Σ.
+/// On AVX2, halves of q4_0 and q5_0 gather `addPairs` sums (four chunks a part, within
+/// `pairHeadroom`) and take the offset at `finish`; otherwise the sums are 32-bit from −offset·Σ.
 struct UnitDots {
     var first: __m256i
     var second: __m256i
 
-    /// Whether `format` under rounding R sums through `addPairs`.
+    /// Whether `format` under rounding R sums through `addPairs` and widens at `finish`: on AVX2
+    /// only, since with VNNI `addPairs` is the 32-bit vpdpbusd and starting from −offset·Σ saves
+    /// the widening's add.
     @inline(__always) static func pairs<R: UnitRounding>(_ format: InterleavedFormat, _: R.Type) -> Bool {
-        !R.fine && format != .q8_0
+        #if VNNI
+        return false
+        #else
+        return !R.fine && format != .q8_0
+        #endif
     }
 
     @inline(__always)
