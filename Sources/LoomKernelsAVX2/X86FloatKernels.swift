@@ -23,21 +23,6 @@ public func widenF16(_ source: UnsafeRawPointer, _ count: Int, _ out: UnsafeMuta
     while i < count { out[i] = loadHalf(source + 2 * i); i += 1 }
 }
 
-/// Stores weight row `row`'s products with activation rows `col`..<`col` + 4 of a float tile: `sums`
-/// are its four lane-reduced vector sums, to which the scalar tail (columns `vectorCols`..<`cols`)
-/// is added in order. y is [batch, rows].
-@inline(__always)
-func storeTileRow(_ sums: SIMD4<Float>, _ weights: UnsafeRawPointer, _ elementBytes: Int, _ vectorCols: Int, _ cols: Int,
-                  _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, row: Int, col: Int,
-                  _ scalar: (UnsafeRawPointer) -> Float) {
-    var s = sums
-    for k in vectorCols..<cols {
-        let weight = scalar(weights + k * elementBytes)
-        s += weight * SIMD4<Float>(x[k], x[cols + k], x[2 * cols + k], x[3 * cols + k])
-    }
-    for j in 0..<4 { y[(col + j) * rows + row] = s[j] }
-}
-
 /// Rows start..<end of a [rows, cols] matrix with `elementBytes`-byte weights, one row at a time
 /// with four accumulators across its columns. Weights are read in one sequential stream, which
 /// the hardware prefetcher follows at full memory speed; interleaving four rows' streams left

@@ -54,37 +54,17 @@ import _Builtin_intrinsics.intel
     #endif
 }
 
-/// acc + the products u·s of four bytes per lane, kept as they come out of the multiply: on AVX2
-/// the pair sums of `vpmaddubsw` in 16-bit halves, widened only by `widenPairs`, so the inner loop
-/// spends two instructions a chunk instead of three; with VNNI the 32-bit sums of `vpdpbusd`.
-/// The caller widens at least every `pairHeadroom(weightBits:)` calls.
+/// acc + the products u·s of four bytes per lane as `vpmaddubsw` leaves them: pair sums in 16-bit
+/// halves, two instructions a chunk instead of `dpbusd`'s three on AVX2. The caller keeps the
+/// halves within 16 bits (unsigned weights below 32 against activations in [−127, 127]: four
+/// chunks) and widens them with `widenPairs`.
 @inline(__always) func addPairs(_ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
-    #if VNNI
-    return dpbusd(acc, u, s)
-    #else
-    return _mm256_add_epi16(acc, _mm256_maddubs_epi16(u, s))
-    #endif
+    _mm256_add_epi16(acc, _mm256_maddubs_epi16(u, s))
 }
 
 /// The 32-bit per-lane sums of an `addPairs` accumulator.
 @inline(__always) func widenPairs(_ pairs: __m256i) -> __m256i {
-    #if VNNI
-    return pairs
-    #else
-    return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
-    #endif
-}
-
-/// How many `addPairs` calls an accumulator takes before `widenPairs` must run, for unsigned
-/// weights below 2^weightBits against activations in [−127, 127]: a 16-bit half holds
-/// n·2·(2^bits − 1)·127, so 8 for nibbles, 4 for 5-bit and 2 for 6-bit weights. VNNI sums in 32
-/// bits from the start.
-@inline(__always) func pairHeadroom(weightBits: Int) -> Int {
-    #if VNNI
-    return Int.max
-    #else
-    return Int(Int16.max) / (2 * ((1 << weightBits) - 1) * 127)
-    #endif
+    _mm256_madd_epi16(pairs, _mm256_set1_epi16(1))
 }
 
 #if VNNI
@@ -194,15 +174,14 @@ struct ActivationRows {
 
 /// Integer dot products of one unit (8 rows) against one activation block, kept apart as the
 /// rounding needs them: halves → (weights 0..<16 · q, weights 16..<32 · q); fine → (all · q, all · r).
-/// On AVX2, halves of q4_0 and q5_0 gather `addPairs` sums (four chunks a part, within
-/// `pairHeadroom`) and take the offset at `finish`; otherwise the sums are 32-bit from −offset·Σ.
+/// On AVX2, halves of q4_0 and q5_0 gather `addPairs` sums (four chunks of weights below 32 a
+/// part) and take the offset at `finish`; otherwise the sums are 32-bit from −offset·Σ.
 struct UnitDots {
     var first: __m256i
     var second: __m256i
 
     /// Whether `format` under rounding R sums through `addPairs` and widens at `finish`: on AVX2
-    /// only, since with VNNI `addPairs` is the 32-bit vpdpbusd and starting from −offset·Σ saves
-    /// the widening's add.
+    /// only, since VNNI's vpdpbusd already sums in 32 bits in one instruction.
     @inline(__always) static func pairs<R: UnitRounding>(_ format: InterleavedFormat, _: R.Type) -> Bool {
         #if VNNI
         return false

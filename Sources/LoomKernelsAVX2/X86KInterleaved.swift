@@ -77,30 +77,20 @@ struct KActivationBlock {
 
 /// The running sums of one activation row against one unit: the integer dot products of the
 /// current pair of slices, Σ_j dot_j·sc_j·dx_j and Σ_j m_j·dx_j·Σq_j, per row of the group.
-/// For nibbles (q4_K) the dot products gather as `addPairs` sums, which the eight chunks of a
-/// slice stay within; for 5-bit weights they sum in 32 bits from the start (on AVX2, widening
-/// every four chunks measured slower than a vpmaddwd a chunk).
 struct KUnitSums {
     var even = _mm256_setzero_si256(), odd = _mm256_setzero_si256()
     var scaled = _mm256_setzero_ps(), mins = _mm256_setzero_ps()
 
-    @inline(__always) mutating func addChunk(_ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock, pair p: Int, chunk c: Int,
-                                             weightBits: Int) {
-        if pairHeadroom(weightBits: weightBits) >= 8 {
-            even = addPairs(even, lo, broadcast4(x.q, 64 * p + 4 * c))
-            odd = addPairs(odd, hi, broadcast4(x.q, 64 * p + 32 + 4 * c))
-        } else {
-            even = dpbusd(even, lo, broadcast4(x.q, 64 * p + 4 * c))
-            odd = dpbusd(odd, hi, broadcast4(x.q, 64 * p + 32 + 4 * c))
-        }
+    @inline(__always) mutating func addChunk(_ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock, pair p: Int, chunk c: Int) {
+        even = dpbusd(even, lo, broadcast4(x.q, 64 * p + 4 * c))
+        odd = dpbusd(odd, hi, broadcast4(x.q, 64 * p + 32 + 4 * c))
     }
 
     /// Folds the pair's dot products into the float sums and clears them.
-    @inline(__always) mutating func finishPair(_ p: Int, _ x: KActivationBlock, weightBits: Int,
+    @inline(__always) mutating func finishPair(_ p: Int, _ x: KActivationBlock,
                                                _ evenScaleMin: (__m256, __m256), _ oddScaleMin: (__m256, __m256)) {
-        let pairs = pairHeadroom(weightBits: weightBits) >= 8
-        fold(pairs ? widenPairs(even) : even, slice: 2 * p, x, evenScaleMin)
-        fold(pairs ? widenPairs(odd) : odd, slice: 2 * p + 1, x, oddScaleMin)
+        fold(even, slice: 2 * p, x, evenScaleMin)
+        fold(odd, slice: 2 * p + 1, x, oddScaleMin)
         even = _mm256_setzero_si256()
         odd = _mm256_setzero_si256()
     }
@@ -146,22 +136,22 @@ struct KUnitHeader {
 /// are decoded once.
 @inline(__always)
 func affineKUnit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
-                  _ acc: inout (__m256, __m256, __m256, __m256), weightBits: Int, chunk: (Int, Int) -> (__m256i, __m256i)) {
+                  _ acc: inout (__m256, __m256, __m256, __m256), chunk: (Int, Int) -> (__m256i, __m256i)) {
     let header = KUnitHeader(unit)
     var s0 = KUnitSums(), s1 = KUnitSums(), s2 = KUnitSums(), s3 = KUnitSums()
     for p in 0..<4 {
         for c in 0..<8 {
             let (lo, hi) = chunk(p, c)
-            s0.addChunk(lo, hi, x.0, pair: p, chunk: c, weightBits: weightBits)
-            s1.addChunk(lo, hi, x.1, pair: p, chunk: c, weightBits: weightBits)
-            s2.addChunk(lo, hi, x.2, pair: p, chunk: c, weightBits: weightBits)
-            s3.addChunk(lo, hi, x.3, pair: p, chunk: c, weightBits: weightBits)
+            s0.addChunk(lo, hi, x.0, pair: p, chunk: c)
+            s1.addChunk(lo, hi, x.1, pair: p, chunk: c)
+            s2.addChunk(lo, hi, x.2, pair: p, chunk: c)
+            s3.addChunk(lo, hi, x.3, pair: p, chunk: c)
         }
         let even = header.scaleMin(2 * p), odd = header.scaleMin(2 * p + 1)
-        s0.finishPair(p, x.0, weightBits: weightBits, even, odd)
-        s1.finishPair(p, x.1, weightBits: weightBits, even, odd)
-        s2.finishPair(p, x.2, weightBits: weightBits, even, odd)
-        s3.finishPair(p, x.3, weightBits: weightBits, even, odd)
+        s0.finishPair(p, x.0, even, odd)
+        s1.finishPair(p, x.1, even, odd)
+        s2.finishPair(p, x.2, even, odd)
+        s3.finishPair(p, x.3, even, odd)
     }
     acc.0 = s0.finish(acc.0, header.d, header.dmin)
     acc.1 = s1.finish(acc.1, header.d, header.dmin)
@@ -230,16 +220,16 @@ enum Q4KUnits: KUnitKernel {
         for p in 0..<4 {
             for c in 0..<8 {
                 let (lo, hi) = q4KChunk(unit, pair: p, chunk: c)
-                sums.addChunk(lo, hi, x, pair: p, chunk: c, weightBits: 4)
+                sums.addChunk(lo, hi, x, pair: p, chunk: c)
             }
-            sums.finishPair(p, x, weightBits: 4, header.scaleMin(2 * p), header.scaleMin(2 * p + 1))
+            sums.finishPair(p, x, header.scaleMin(2 * p), header.scaleMin(2 * p + 1))
         }
         return sums.finish(acc, header.d, header.dmin)
     }
 
     @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
                                         _ acc: inout (__m256, __m256, __m256, __m256)) {
-        affineKUnit4(unit, x, &acc, weightBits: 4) { q4KChunk(unit, pair: $0, chunk: $1) }
+        affineKUnit4(unit, x, &acc) { q4KChunk(unit, pair: $0, chunk: $1) }
     }
 }
 
@@ -280,21 +270,21 @@ enum Q5KUnits: KUnitKernel {
         var s0 = KUnitSums(), s1 = KUnitSums(), s2 = KUnitSums(), s3 = KUnitSums()
         for c in 0..<8 {
             var (lo, hi) = q5KChunk(unit, pair: 0, chunk: c)
-            s0.addChunk(lo, hi, x, pair: 0, chunk: c, weightBits: 5)
+            s0.addChunk(lo, hi, x, pair: 0, chunk: c)
             (lo, hi) = q5KChunk(unit, pair: 1, chunk: c)
-            s1.addChunk(lo, hi, x, pair: 1, chunk: c, weightBits: 5)
+            s1.addChunk(lo, hi, x, pair: 1, chunk: c)
             (lo, hi) = q5KChunk(unit, pair: 2, chunk: c)
-            s2.addChunk(lo, hi, x, pair: 2, chunk: c, weightBits: 5)
+            s2.addChunk(lo, hi, x, pair: 2, chunk: c)
             (lo, hi) = q5KChunk(unit, pair: 3, chunk: c)
-            s3.addChunk(lo, hi, x, pair: 3, chunk: c, weightBits: 5)
+            s3.addChunk(lo, hi, x, pair: 3, chunk: c)
         }
         // The pairs fold into one set of float sums in pair order, as `affineKUnit4` folds them,
         // so a row's result is the same alone or among four (batch invariance).
-        s0.finishPair(0, x, weightBits: 5, header.scaleMin(0), header.scaleMin(1))
+        s0.finishPair(0, x, header.scaleMin(0), header.scaleMin(1))
         for (p, pair) in [s1, s2, s3].enumerated() {
             s0.even = pair.even
             s0.odd = pair.odd
-            s0.finishPair(p + 1, x, weightBits: 5, header.scaleMin(2 * p + 2), header.scaleMin(2 * p + 3))
+            s0.finishPair(p + 1, x, header.scaleMin(2 * p + 2), header.scaleMin(2 * p + 3))
         }
         return s0.finish(acc, header.d, header.dmin)
     }
@@ -302,7 +292,7 @@ enum Q5KUnits: KUnitKernel {
     /// Pair by pair: for a batch the unit is in cache, so the order of reading does not matter.
     @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
                                         _ acc: inout (__m256, __m256, __m256, __m256)) {
-        affineKUnit4(unit, x, &acc, weightBits: 5) { q5KChunk(unit, pair: $0, chunk: $1) }
+        affineKUnit4(unit, x, &acc) { q5KChunk(unit, pair: $0, chunk: $1) }
     }
 }
 

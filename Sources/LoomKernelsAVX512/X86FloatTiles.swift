@@ -61,10 +61,18 @@ func floatTile(_ w: UnsafeRawPointer, _ elementBytes: Int, _ rows: Int, _ cols: 
                 column(x3, &a03, &a13, &a23, &a33)
                 k += 16
             }
-            storeTileRow(horizontalSums4(a00, a01, a02, a03), w0, elementBytes, vectorCols, cols, x0, y, rows: rows, row: r, col: c, scalar)
-            storeTileRow(horizontalSums4(a10, a11, a12, a13), w1, elementBytes, vectorCols, cols, x0, y, rows: rows, row: r + 1, col: c, scalar)
-            storeTileRow(horizontalSums4(a20, a21, a22, a23), w2, elementBytes, vectorCols, cols, x0, y, rows: rows, row: r + 2, col: c, scalar)
-            storeTileRow(horizontalSums4(a30, a31, a32, a33), w3, elementBytes, vectorCols, cols, x0, y, rows: rows, row: r + 3, col: c, scalar)
+            @inline(__always) func store(_ i: Int, _ wi: UnsafeRawPointer, _ c0: __m512, _ c1: __m512, _ c2: __m512, _ c3: __m512) {
+                var s = horizontalSums4(c0, c1, c2, c3)
+                for k in vectorCols..<cols {
+                    let weight = scalar(wi + k * elementBytes)
+                    s += weight * SIMD4<Float>(x0[k], x1[k], x2[k], x3[k])
+                }
+                for j in 0..<4 { y[(c + j) * rows + r + i] = s[j] }
+            }
+            store(0, w0, a00, a01, a02, a03)
+            store(1, w1, a10, a11, a12, a13)
+            store(2, w2, a20, a21, a22, a23)
+            store(3, w3, a30, a31, a32, a33)
             r += 4
         }
         c += 4

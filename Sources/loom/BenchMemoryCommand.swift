@@ -22,9 +22,8 @@ struct BenchMemory: ParsableCommand {
 
     func run() {
         let best = ReadBandwidth.measure(threads: t, mib: mib, passes: passes)
-        let count = mib * (1 << 20) / MemoryLayout<SIMD16<Float>>.stride
         if json {
-            print("{\"threads\":\(t),\"bytes\":\(count * 64),\"gb_per_s\":\(best)}")
+            print("{\"threads\":\(t),\"bytes\":\(mib << 20),\"gb_per_s\":\(best)}")
         } else {
             print(String(format: "read bandwidth: %.1f GB/s (%d thread%@, %d MiB, best of %d)", best, t, t == 1 ? "" : "s", mib, passes))
         }
