@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "LoomKernels", dependencies: ["LoomCore", "LoomKernelsAVX2", "LoomKernelsAVX512", "LoomKernelsBF16C"], swiftSettings: release),
         .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
         .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
-        .target(name: "LoomGenerate", dependencies: ["LoomRuntime", "LoomModel", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], swiftSettings: release),
+        .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomRuntime", "LoomModel", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], swiftSettings: release),
         // The OpenAI-compatible HTTP server over the scheduler (`loom serve`).
         .target(name: "LoomServer", dependencies: [
             "LoomCore", "LoomFormats", "LoomTokenizer", "LoomChatTemplate", "LoomRuntime", "LoomGenerate",

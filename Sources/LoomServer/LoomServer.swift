@@ -130,8 +130,7 @@ public final class LoomServer: Sendable {
             return try await completions.completion(try await body(), context: context)
         case "/v1/embeddings", "/embeddings":
             try only(.post)
-            _ = try await body()
-            return try utility.embeddings()
+            return try await EmbeddingEndpoint(state: state).embeddings(try await body())
         case "/tokenize":
             try only(.post)
             return try utility.tokenize(try await body())

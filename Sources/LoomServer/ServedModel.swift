@@ -25,14 +25,21 @@ public final class ServedModel: Sendable {
     let chatTemplateProblem: String?
     /// When the model was loaded, for `/v1/models`.
     let created: Int
+    /// The sentence encoder `/v1/embeddings` answers with, when the server has one.
+    public let embedder: Embedder?
+    /// The id the encoder is listed and answers under.
+    public let embeddingName: String
 
     /// - Parameters:
     ///   - chat: the model's chat templates, or nil when it has none (chat requests then fail
     ///     with `chatTemplateProblem`).
     ///   - toolCallFormatName: how replies write tool calls (`ToolCallFormat`), when the template
     ///     does not make it plain; nil detects it from the template.
+    ///   - embedder: a sentence encoder for `/v1/embeddings`, served as `embeddingName` (default:
+    ///     its directory's name).
     public init(name: String, generator: Generator, engine: Engine?, chat: ModelChatTemplate?, chatTemplateProblem: String? = nil,
-                templateName: String? = nil, toolCallFormatName: String? = nil) throws {
+                templateName: String? = nil, toolCallFormatName: String? = nil,
+                embedder: Embedder? = nil, embeddingName: String? = nil) throws {
         self.name = name
         self.generator = generator
         self.engine = engine
@@ -44,6 +51,8 @@ public final class ServedModel: Sendable {
         toolCallFormat = try toolTemplate.flatMap { try ToolCallFormat.resolve(override: toolCallFormatName, template: $0) }
         self.chatTemplateProblem = chat == nil ? (chatTemplateProblem ?? "the model has no chat template") : nil
         created = Int(Date().timeIntervalSince1970)
+        self.embedder = embedder
+        self.embeddingName = embeddingName ?? embedder.map { URL(fileURLWithPath: $0.path).lastPathComponent } ?? name
     }
 
     var tokenizer: Tokenizer { generator.tokenizer }

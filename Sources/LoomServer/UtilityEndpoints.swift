@@ -21,7 +21,13 @@ struct UtilityEndpoints: Sendable {
         let model = try state.model()
         var entry: [String: Any] = ["id": model.name, "object": "model", "created": model.created, "owned_by": "loom"]
         entry["meta"] = ["n_ctx": model.context, "n_vocab": model.tokenizer.vocabularySize]
-        return json(["object": "list", "data": [entry]])
+        var entries = [entry]
+        if let embedder = model.embedder {
+            entries.append(["id": model.embeddingName, "object": "model", "created": model.created, "owned_by": "loom",
+                            "meta": ["n_ctx": embedder.config.maxSequenceLength, "n_vocab": embedder.tokenizer.vocabularySize,
+                                     "n_embd": embedder.config.hiddenSize, "kind": "embedding"]])
+        }
+        return json(["object": "list", "data": entries])
     }
 
     func metricsText() -> Response {
@@ -82,13 +88,6 @@ struct UtilityEndpoints: Sendable {
         return json(["slots": slots, "parallel": scheduler.maxParallel,
                      "pages": ["total": pool.pageCount, "page_tokens": pool.pageTokens, "referenced": pool.referencedPageCount,
                                "cached": pool.cachedPageCount, "free": pool.freePageCount]])
-    }
-
-    /// Embeddings need an encoder model; a decoder's answer says so.
-    func embeddings() throws(APIError) -> Response {
-        let model = try state.model()
-        throw .badRequest("\(model.name) is a decoder (text generation) model; /v1/embeddings needs an encoder model such as a BERT sentence encoder",
-                          code: "model_not_embedding")
     }
 }
 

@@ -20,6 +20,7 @@ struct Loom: ParsableCommand {
             BenchKernels.self,
             BenchMemory.self,
             Template.self,
+            EmbedCommand.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
             TokenizerBenchCommand.self,

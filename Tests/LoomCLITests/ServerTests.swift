@@ -10,7 +10,8 @@ struct ServerTests {
     static let checks = LoomProcess.root.appendingPathComponent("Tests/ServerChecks/openai_checks.py").path
 
     /// Starts the server, runs one group of checks, stops the server with SIGTERM and expects a clean exit.
-    private func run(_ group: String, serverArguments: [String] = [], apiKey: String? = nil, stopsItself: Bool = false) throws {
+    private func run(_ group: String, serverArguments: [String] = [], apiKey: String? = nil, stopsItself: Bool = false,
+                     checkArguments: [String] = []) throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python),
                      "no \(Self.python): run tools/fixtures/fetch (it makes the openai client's environment)")
         let server = try ServerProcess(arguments: ["--parallel", "8", "--threads", "2"] + serverArguments)
@@ -18,6 +19,7 @@ struct ServerTests {
         var arguments = [Self.checks, "--base-url", server.baseURL, "--group", group, "--loom", try LoomProcess.requireBinary(),
                          "--server-pid", String(server.pid)]
         if let apiKey { arguments += ["--api-key", apiKey] }
+        arguments += checkArguments
         let result = try LoomProcess.launch(Self.python, arguments)
         let reports = result.stdout.split(separator: "\n").compactMap { line -> [String: Any]? in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
@@ -58,6 +60,14 @@ struct ServerTests {
 
     @Test func sigtermDuringEightStreamsEndsEachCleanly() throws {
         try run("shutdown", serverArguments: ["--shutdown-timeout", "5"], stopsItself: true)
+    }
+
+    /// POST /v1/embeddings with all-MiniLM-L6-v2 beside the demo model, against sentence-transformers' vectors.
+    @Test func embeddingsThroughTheOpenAIClient() throws {
+        let encoder = LoomProcess.root.appendingPathComponent(".fixtures/minilm/all-MiniLM-L6-v2").path
+        try #require(FileManager.default.fileExists(atPath: encoder + "/model.safetensors"), "no \(encoder): run tools/fixtures/fetch")
+        try run("embeddings", serverArguments: ["--embedding-model", encoder],
+                checkArguments: ["--golden", LoomProcess.root.appendingPathComponent("Tests/Fixtures/embeddings/minilm").path])
     }
 
     @Test func soakOfAThousandRequests() throws {

@@ -4,12 +4,13 @@ client hides what is checked), and prints one JSON object per check: {"check", "
 
 Tests/LoomCLITests/ServerTests.swift starts the server on a free loopback port and runs one group:
 
-  openai_checks.py --base-url http://127.0.0.1:PORT --group api|cache|concurrency|disconnect|auth|shutdown|soak
-                   [--loom PATH] [--server-pid PID] [--api-key KEY]
+  openai_checks.py --base-url http://127.0.0.1:PORT --group api|cache|concurrency|disconnect|auth|shutdown|soak|embeddings
+                   [--loom PATH] [--server-pid PID] [--api-key KEY] [--golden DIR]
 
 The oracles: the `openai` client's own parsing of every response and stream (its pydantic models),
 the server's answers to the same request asked another way (streamed against whole, alone against
-among others), and `loom generate` run as a separate process on the same prompt.
+among others), `loom generate` run as a separate process on the same prompt, and for embeddings the
+sentence-transformers vectors in Tests/Fixtures/embeddings/minilm (--golden).
 """
 import argparse
 import json
@@ -36,6 +37,7 @@ def parse():
     p.add_argument("--loom", help="the loom binary, for checks that compare with `loom generate`")
     p.add_argument("--server-pid", type=int)
     p.add_argument("--api-key", default="none")
+    p.add_argument("--golden", help="embeddings group: the sentence-transformers fixture directory")
     p.add_argument("--expect-format", type=int, help="tools group: which scripted reply the model writes (0 Hermes, 1 Llama 3.x, 2 Mistral)")
     return p.parse_args()
 
@@ -613,7 +615,93 @@ def group_tools():
                      openai.BadRequestError, 400, param="tool_choice")
 
 
-GROUPS = {"api": group_api, "cache": group_cache, "concurrency": group_concurrency, "disconnect": group_disconnect,
+# ---------------------------------------------------------------------------------------------
+def group_embeddings():
+    import array
+    import base64
+    import math
+
+    meta = json.load(open(os.path.join(ARGS.golden, "sentences.json"), encoding="utf-8"))
+    width = meta["embeddings"]["shape"][1]
+    raw = array.array("f")
+    raw.frombytes(open(os.path.join(ARGS.golden, "embeddings.f32"), "rb").read())
+    reference = [raw[i * width:(i + 1) * width] for i in range(meta["embeddings"]["shape"][0])]
+    sentences = meta["sentences"]
+    encoder = "all-MiniLM-L6-v2"
+
+    def cosine(a, b):
+        dot = sum(x * y for x, y in zip(a, b))
+        return dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+
+    picked = list(range(0, len(sentences), 7))
+    texts = [sentences[i]["text"] for i in picked]
+    first = {}
+
+    @check("models lists the generation model and the sentence encoder")
+    def _():
+        ids = [m.id for m in CLIENT.models.list().data]
+        assert ids == [MODEL, encoder], ids
+
+    @check("embeddings (the client's default base64) match sentence-transformers, usage counts the tokens")
+    def _():
+        r = CLIENT.embeddings.create(model=encoder, input=texts)
+        assert [d.index for d in r.data] == list(range(len(texts)))
+        worst = min(cosine(d.embedding, reference[i]) for d, i in zip(r.data, picked))
+        assert worst >= 0.99999, worst
+        assert all(len(d.embedding) == width for d in r.data)
+        tokens = sum(len(sentences[i]["ids"]) for i in picked)
+        assert r.usage.prompt_tokens == tokens and r.usage.total_tokens == tokens, (r.usage, tokens)
+        assert r.model == encoder
+        first["vectors"] = [d.embedding for d in r.data]
+        return f"{len(texts)} sentences, worst cosine {worst:.7f}, {tokens} tokens"
+
+    @check("encoding_format float gives the same float32 values as base64")
+    def _():
+        r = post("/v1/embeddings", {"model": encoder, "input": texts[:5], "encoding_format": "float"}).json()
+        b = post("/v1/embeddings", {"model": encoder, "input": texts[:5], "encoding_format": "base64"}).json()
+        for f, e in zip(r["data"], b["data"]):
+            decoded = array.array("f")
+            decoded.frombytes(base64.b64decode(e["embedding"]))
+            assert array.array("f", f["embedding"]) == decoded
+        assert [array.array("f", d["embedding"]).tolist() for d in r["data"]] == [array.array("f", v).tolist() for v in first["vectors"][:5]]
+
+    @check("a string, a list of one, and its token ids embed alike")
+    def _():
+        s = sentences[picked[3]]
+        one = CLIENT.embeddings.create(model=encoder, input=s["text"]).data[0].embedding
+        listed = CLIENT.embeddings.create(model=encoder, input=[s["text"]]).data[0].embedding
+        by_ids = CLIENT.embeddings.create(model=encoder, input=s["ids"][1:-1]).data[0].embedding
+        nested = CLIENT.embeddings.create(model=encoder, input=[s["ids"][1:-1], s["ids"][1:-1]]).data
+        assert one == listed == by_ids == nested[0].embedding == nested[1].embedding
+
+    @check("bad embedding requests are 400s naming the field")
+    def _():
+        for body, param in [({"model": encoder}, "input"), ({"input": []}, "input"), ({"input": [[5, 99999999]]}, "input[0][1]"),
+                            ({"input": [3.5]}, "input[0]"), ({"input": "x", "dimensions": 10}, "dimensions"),
+                            ({"input": "x", "encoding_format": "int8"}, "encoding_format"), ({"input": "x", "model": "nope"}, "model"),
+                            ({"input": ["x"] * 2049}, "input")]:
+            r = post("/v1/embeddings", body)
+            assert r.status_code == 400, (body, r.status_code, r.text)
+            assert r.json()["error"]["param"] == param, (body, r.json())
+
+    @check("a chat completion streamed while embeddings run gets what it gets alone")
+    def _():
+        alone = chat(user(STORY), max_tokens=24, temperature=0).choices[0].message.content
+        results = {}
+
+        def embed_many():
+            results["embed"] = CLIENT.embeddings.create(model=encoder, input=[s["text"] for s in sentences[:120]])
+
+        worker = threading.Thread(target=embed_many)
+        worker.start()
+        together = chat(user(STORY), max_tokens=24, temperature=0).choices[0].message.content
+        worker.join()
+        assert together == alone, (together, alone)
+        worst = min(cosine(d.embedding, reference[i]) for i, d in enumerate(results["embed"].data))
+        assert worst >= 0.99999, worst
+
+
+GROUPS = {"api": group_api, "embeddings": group_embeddings, "cache": group_cache, "concurrency": group_concurrency, "disconnect": group_disconnect,
           "auth": group_auth, "shutdown": group_shutdown, "soak": group_soak,
           "tools": group_tools}
 

@@ -181,7 +181,7 @@ public struct ModelConfig: Sendable, Equatable {
         }
     }
 
-    private static func readObject(_ path: String) throws -> [String: Any] {
+    static func readObject(_ path: String) throws -> [String: Any] {
         guard let data = FileManager.default.contents(atPath: path) else { throw ConfigError.unreadable(file: path) }
         let object: Any
         do { object = try JSONSerialization.jsonObject(with: data) } catch {

@@ -32,3 +32,12 @@ public func softmaxInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {
     let inverse = 1 / sum
     for i in 0..<count { values[i] *= inverse }
 }
+
+/// GELU in its exact form, `x · Φ(x) = ½x(1 + erf(x/√2))` (BERT's `gelu`), in place over `count` values.
+public func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) {
+    let inverseRoot2: Float = 0.70710678118654752
+    for i in 0..<count {
+        let x = values[i]
+        values[i] = 0.5 * x * (1 + erf(x * inverseRoot2))
+    }
+}

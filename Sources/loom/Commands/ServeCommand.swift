@@ -17,7 +17,8 @@ struct ServeCommand: ParsableCommand {
         Plans memory first (the weights and a KV-cache page pool for --parallel sequences of --max-seq-len
         tokens each), prints the plan, and exits with status 2 if it does not fit. Then it listens, loads
         the model (GET /health answers 503 until it is ready) and serves POST /v1/chat/completions,
-        /v1/completions, /tokenize, /detokenize, /apply-template and GET /v1/models, /health, /metrics, /slots.
+        /v1/completions, /tokenize, /detokenize, /apply-template and GET /v1/models, /health, /metrics, /slots;
+        with --embedding-model, also POST /v1/embeddings.
         SIGTERM or SIGINT stops it: new requests get 503, running ones have --shutdown-timeout seconds to
         finish, then they are cancelled and their streams end.
         """)
@@ -56,6 +57,13 @@ struct ServeCommand: ParsableCommand {
             help: "Prompt tokens one pass takes at most while other requests are generating (0: up to --chunk); smaller keeps their token gaps short.")
     var promptTokensPerStep = Scheduler.defaultPromptTokensPerStep
 
+    @Option(name: .customLong("embedding-model"),
+            help: "A sentence encoder (BERT / sentence-transformers directory) that POST /v1/embeddings answers with.")
+    var embeddingModel: String?
+
+    @Option(name: .customLong("embedding-alias"), help: "The id the sentence encoder is reported under (default: its folder name).")
+    var embeddingAlias: String?
+
     @Option(name: .customLong("tool-call-format"),
             help: "How the model writes tool calls: \(ToolCallFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default: detected from the chat template).")
     var toolCallFormat: String?
@@ -88,7 +96,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     private func serve() async throws {
-        let (configuration, files, plan) = try reportingErrors { () throws -> (ServerConfiguration, ModelFiles, MemoryPlan) in
+        let (configuration, files, plan, embedder) = try reportingErrors { () throws -> (ServerConfiguration, ModelFiles, MemoryPlan, Embedder?) in
             var configuration = ServerConfiguration()
             configuration.host = host
             configuration.port = port
@@ -98,11 +106,18 @@ struct ServeCommand: ParsableCommand {
             configuration.maxBodyBytes = maxBodyBytes
             configuration.shutdownDeadline = .milliseconds(Int64(shutdownTimeout * 1000))
             configuration.sampling = try sampling.parameters()
+            if Embedder.isEncoder(path: options.model) {
+                throw ValidationError("\(options.model) is a sentence encoder, not a text generation model; serve it with "
+                                      + "--embedding-model \(options.model) (beside --model, the demo model by default)")
+            }
             let files = try ModelFiles(path: options.model)
             let plan = try options.makePlan(files, logitsRows: options.planning.parallel.widths.max() ?? 1)
-            return (configuration, files, plan)
+            // The encoder's weights are mapped, not read, so it loads here and a bad directory stops the start.
+            let embedder = try embeddingModel.map { try Embedder(path: $0, options: EmbedderOptions(threads: options.planning.threads)) }
+            return (configuration, files, plan, embedder)
         }
         printError(PlanReport.table(plan, weightsOnly: nil))
+        if let embedder { printError("sentence encoder \(embedder.path): " + embedder.plan.report.joined(separator: "; ")) }
         guard plan.fits else {
             printError("error: the plan does not fit; see the suggestions above")
             throw ExitCode(2)
@@ -112,6 +127,7 @@ struct ServeCommand: ParsableCommand {
         let templateName = templateName
         let toolCallFormat = toolCallFormat
         let promptTokensPerStep = promptTokensPerStep
+        let embeddingAlias = embeddingAlias
         var logger = Logger(label: "loom.serve")
         logger.logLevel = .warning
         let server = LoomServer(configuration: configuration, logger: logger)
@@ -125,7 +141,8 @@ struct ServeCommand: ParsableCommand {
             var problem: String?
             do { chat = try ModelChatTemplate.load(model: modelPath) } catch { problem = "\(error)" }
             let model = try ServedModel(name: name, generator: generator, engine: engine, chat: chat, chatTemplateProblem: problem,
-                                        templateName: templateName, toolCallFormatName: toolCallFormat)
+                                        templateName: templateName, toolCallFormatName: toolCallFormat,
+                                        embedder: embedder, embeddingName: embeddingAlias)
             printError("loom serve: \(name) is ready (context \(engine.capacity) tokens per sequence, \(plan.request.parallel) in parallel)")
             return model
         }, onListening: { port in
