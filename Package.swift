@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomModel", "LoomFormats"]),
         .testTarget(name: "LoomModelTests", dependencies: ["LoomModel", "LoomRuntime", "LoomFormats", "LoomKernels"]),
         .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomChatTemplate", "LoomFormats"], exclude: ["Fixtures"]),
-        .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomPerplexityTests", dependencies: ["LoomRuntime", "LoomTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomServerTests", dependencies: [

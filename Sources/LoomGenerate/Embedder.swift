@@ -22,8 +22,9 @@ public struct EmbedderOptions: Sendable {
 
 /// What a sentence encoder holds, by buffer, before anything is allocated.
 public struct EmbedderPlan: Sendable, Equatable {
-    /// Weight matrices, read from the memory-mapped files.
-    public var mappedWeightBytes: Int
+    /// Weight matrices: read where they lie in the mapped file, or repacked once into the arena
+    /// (GGUF block quants on AVX2 and AVX-512), the same bytes either way.
+    public var matrixBytes: Int
     /// Norm weights and biases, copied to f32.
     public var vectorBytes: Int
     /// One pass's activations (`EncoderScratch`).
@@ -31,12 +32,12 @@ public struct EmbedderPlan: Sendable, Equatable {
     public var passTokens: Int
     public var maxSequenceLength: Int
 
-    public var totalBytes: Int { mappedWeightBytes + vectorBytes + scratchBytes }
+    public var totalBytes: Int { matrixBytes + vectorBytes + scratchBytes }
 
     /// Lines for `loom embed --plan` and the server's start-up banner.
     public var report: [String] {
         func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-        return ["weights \(mib(mappedWeightBytes)) (mapped), norms and biases \(mib(vectorBytes)), "
+        return ["weight matrices \(mib(matrixBytes)), norms and biases \(mib(vectorBytes)), "
                 + "scratch \(mib(scratchBytes)) for \(passTokens) tokens a pass; total \(mib(totalBytes)); "
                 + "sentences cut at \(maxSequenceLength) tokens"]
     }
@@ -73,20 +74,32 @@ public final class Embedder: @unchecked Sendable {
     private let arena: MemoryArena
     private let passLock = NSLock()
 
-    /// Whether `path` is a directory holding a BERT encoder.
-    public static func isEncoder(path: String) -> Bool { EncoderConfig.isEncoder(directory: path) }
+    /// Whether `path` holds a BERT encoder: a Hugging Face directory or a GGUF file.
+    public static func isEncoder(path: String) -> Bool {
+        if path.hasSuffix(".gguf") { return (try? GGUFFile(path: path)).map(EncoderConfig.isEncoder(gguf:)) ?? false }
+        return EncoderConfig.isEncoder(directory: path)
+    }
 
-    /// Loads the encoder in the Hugging Face directory `path` (config.json, safetensors,
-    /// tokenizer.json, and the sentence-transformers files when present).
+    /// Loads the encoder at `path`: a Hugging Face directory (config.json, safetensors,
+    /// tokenizer.json, and the sentence-transformers files when present) or a BERT GGUF file
+    /// as llama.cpp's converter writes it.
     public init(path: String, options: EmbedderOptions = EmbedderOptions()) throws {
         guard options.threads > 0 else { throw EmbedderError.invalidOption(name: "threads", reason: "must be positive") }
         self.path = path
-        config = try EncoderConfig.load(directory: path)
+        let source: any WeightSource
+        if path.hasSuffix(".gguf") {
+            let file = try GGUFFile(path: path)
+            config = try EncoderConfig.load(gguf: file)
+            tokenizer = try WordPieceTokenizer(gguf: file)
+            source = GGUFWeightSource(file: file, naming: BertWeights.ggufName)
+        } else {
+            config = try EncoderConfig.load(directory: path)
+            tokenizer = try WordPieceTokenizer(huggingFaceFile: path + "/tokenizer.json")
+            source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: path))
+        }
         guard options.passTokens >= config.maxSequenceLength else {
             throw EmbedderError.invalidOption(name: "passTokens", reason: "\(options.passTokens) is below the sequence length \(config.maxSequenceLength)")
         }
-        tokenizer = try WordPieceTokenizer(huggingFaceFile: path + "/tokenizer.json")
-        let source = SafeTensorsWeightSource(archive: try SafeTensorsArchive(directory: path))
         let prefix = BertWeights.namePrefix(in: source)
         var mapped = 0, vectors = 0
         for spec in BertWeights.inventory(config) {
@@ -102,7 +115,7 @@ public final class Embedder: @unchecked Sendable {
         let matmul = model.matmulScratchBytes(tokens: options.passTokens)
         let scratchBytes = EncoderScratch.byteCount(config: config, maxTokens: options.passTokens,
                                                     maxSequenceLength: config.maxSequenceLength, matmulScratchBytes: matmul)
-        plan = EmbedderPlan(mappedWeightBytes: mapped, vectorBytes: vectors, scratchBytes: scratchBytes,
+        plan = EmbedderPlan(matrixBytes: mapped, vectorBytes: vectors, scratchBytes: scratchBytes,
                             passTokens: options.passTokens, maxSequenceLength: config.maxSequenceLength)
         if let budget = options.budgetBytes, plan.totalBytes > budget {
             throw EmbedderError.overBudget(path: path, planned: plan.totalBytes, budget: budget)

@@ -10,9 +10,13 @@ import LoomKernels
 public struct GGUFWeightSource: WeightSource {
     public let file: GGUFFile
     private let tensors: [String: GGUFTensorInfo]
+    /// The GGUF name of each Hugging Face tensor name this source is asked for.
+    private let naming: @Sendable (String) -> String
 
-    public init(file: GGUFFile) {
+    /// - Parameter naming: the GGUF name of a Hugging Face name (default: the decoders' `ggufName`).
+    public init(file: GGUFFile, naming: @escaping @Sendable (String) -> String = GGUFWeightSource.ggufName) {
         self.file = file
+        self.naming = naming
         var byName: [String: GGUFTensorInfo] = [:]
         for info in file.tensors { byName[info.name] = info }
         tensors = byName
@@ -45,11 +49,11 @@ public struct GGUFWeightSource: WeightSource {
         return "blk.\(parts[2])." + (map[suffix] ?? suffix)
     }
 
-    public func contains(_ name: String) -> Bool { tensors[Self.ggufName(name)] != nil }
+    public func contains(_ name: String) -> Bool { tensors[naming(name)] != nil }
 
     private func info(_ name: String) throws -> GGUFTensorInfo {
-        guard let info = tensors[Self.ggufName(name)] else {
-            throw SafeTensorsError.missingTensor(name: Self.ggufName(name), searched: file.path)
+        guard let info = tensors[naming(name)] else {
+            throw SafeTensorsError.missingTensor(name: naming(name), searched: file.path)
         }
         return info
     }

@@ -40,6 +40,18 @@ extension Tokenizer {
         }
     }
 
+    /// The tokenizer model's name, the tokens and their types (`normal` where the file has none).
+    static func ggufTokens(_ gguf: GGUFFile) throws -> (model: String, tokens: [[UInt8]], types: [Int]) {
+        func bad(_ key: String, _ reason: String) -> TokenizerError { .malformed(file: gguf.path, location: key, reason: reason) }
+        guard let model = try gguf.string("tokenizer.ggml.model") else { throw bad("tokenizer.ggml.model", "missing") }
+        guard let tokens = try gguf.byteStrings("tokenizer.ggml.tokens"), !tokens.isEmpty else {
+            throw bad("tokenizer.ggml.tokens", "missing or empty")
+        }
+        let types = try gguf.integers("tokenizer.ggml.token_type") ?? [Int](repeating: GGUFTokenType.normal.rawValue, count: tokens.count)
+        guard types.count == tokens.count else { throw bad("tokenizer.ggml.token_type", "\(types.count) types for \(tokens.count) tokens") }
+        return (model, tokens, types)
+    }
+
     /// Loads the vocabulary of a GGUF file.
     public convenience init(ggufFile path: String) throws {
         try self.init(gguf: try GGUFFile(path: path))
@@ -48,16 +60,11 @@ extension Tokenizer {
     public convenience init(gguf: GGUFFile) throws {
         let path = gguf.path
         func bad(_ key: String, _ reason: String) -> TokenizerError { .malformed(file: path, location: key, reason: reason) }
-        guard let model = try gguf.string("tokenizer.ggml.model") else { throw bad("tokenizer.ggml.model", "missing") }
+        let (model, tokens, types) = try Self.ggufTokens(gguf)
         guard model == "gpt2" || model == "llama" else {
-            throw TokenizerError.unsupported(file: path, feature: "tokenizer.ggml.model \(model) (Loom reads gpt2 and llama)")
-        }
-        guard let tokens = try gguf.byteStrings("tokenizer.ggml.tokens"), !tokens.isEmpty else {
-            throw bad("tokenizer.ggml.tokens", "missing or empty")
+            throw TokenizerError.unsupported(file: path, feature: "tokenizer.ggml.model \(model) (Loom reads gpt2 and llama; bert loads as WordPieceTokenizer)")
         }
         let count = tokens.count
-        let types = try gguf.integers("tokenizer.ggml.token_type") ?? [Int](repeating: 1, count: count)
-        guard types.count == count else { throw bad("tokenizer.ggml.token_type", "\(types.count) types for \(count) tokens") }
         func id(_ key: String) throws -> Int32? {
             guard let v = try gguf.integer(key) else { return nil }
             guard v >= 0 && v < count else { throw bad(key, "id \(v) outside the \(count) tokens") }

@@ -65,6 +65,42 @@ struct EmbedderTests {
         #expect(abs(norm - 1) < 1e-5)
     }
 
+    struct LlamaCppSentence: Decodable { let text: String; let hf_ids: [Int32]; let llama_cpp_ids: [Int32] }
+    struct LlamaCppGolden: Decodable { let sentences: [LlamaCppSentence]; let embeddings: Shape }
+
+    /// llama.cpp's conversion of a tiny random BERT (tools/goldens/make_bert_gguf_golden.py):
+    /// Loom reads the GGUF llama.cpp's converter writes, tokenizes it as HF does, and its vectors
+    /// equal llama-embedding's. Where llama.cpp's WordPiece differs from HF's (Hangul, some
+    /// Devanagari, words over 100 characters), Loom embeds llama.cpp's own ids to compare the
+    /// forward passes alone.
+    @Test func ggufVectorsMatchLlamaCpp() throws {
+        let directory = URL(fileURLWithPath: Self.goldenDirectory).deletingLastPathComponent().appendingPathComponent("tiny-bert").path
+        let golden = try JSONDecoder().decode(LlamaCppGolden.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/sentences.json")))
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/llama-cpp.f32"))
+        let width = golden.embeddings.shape[1]
+        let expected: [[Float]] = data.withUnsafeBytes { raw in
+            (0..<golden.embeddings.shape[0]).map { i in (0..<width).map { raw.loadUnaligned(fromByteOffset: (i * width + $0) * 4, as: Float.self) } }
+        }
+        let embedder = try Embedder(path: directory + "/tiny-bert-f16.gguf", options: EmbedderOptions(threads: 2))
+        #expect(embedder.config.hiddenSize == width && embedder.config.pooling == .mean && embedder.config.maxSequenceLength == 512)
+        var tokenFailures = 0
+        for s in golden.sentences where embedder.tokens(of: s.text) != s.hf_ids { tokenFailures += 1 }
+        #expect(tokenFailures == 0, "\(tokenFailures) sentences tokenize unlike HF from the GGUF vocabulary")
+        let agreeing = golden.sentences.indices.filter { golden.sentences[$0].hf_ids == golden.sentences[$0].llama_cpp_ids }
+        #expect(agreeing.count >= 280 && agreeing.count < golden.sentences.count)
+        let fromText = try embedder.embed(agreeing.map { golden.sentences[$0].text })
+        let fromLlamaIds = try embedder.embed(tokens: golden.sentences.map(\.llama_cpp_ids))
+        var worst = 1.0, worstIndex = 0
+        for (k, i) in agreeing.enumerated() {
+            #expect(fromText[k] == fromLlamaIds[i])
+        }
+        for i in golden.sentences.indices {
+            let c = Self.cosine(fromLlamaIds[i], expected[i])
+            if c < worst { worst = c; worstIndex = i }
+        }
+        #expect(worst >= 0.99999, "sentence \(worstIndex) \(golden.sentences[worstIndex].text.prefix(60).debugDescription): cosine \(worst)")
+    }
+
     /// A sentence's vector is the same bits alone, packed among others, and on one thread.
     @Test func packedPassesEqualSolo() throws {
         let (golden, _) = try Self.golden()
@@ -85,7 +121,7 @@ struct EmbedderTests {
         let c = embedder.config
         let elements = (c.vocabSize + c.maxPositionEmbeddings + c.typeVocabSize) * c.hiddenSize
             + c.layerCount * (4 * c.hiddenSize * c.hiddenSize + 2 * c.hiddenSize * c.intermediateSize)
-        #expect(embedder.plan.mappedWeightBytes == 4 * elements)
+        #expect(embedder.plan.matrixBytes == 4 * elements)
         #expect(throws: EmbedderError.overBudget(path: directory, planned: embedder.plan.totalBytes, budget: 1 << 20)) {
             try Embedder(path: directory, options: EmbedderOptions(threads: 1, passTokens: 512, budgetBytes: 1 << 20))
         }

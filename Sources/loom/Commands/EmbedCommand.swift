@@ -20,8 +20,11 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: the processors available).")
     var threads: Int?
 
-    @Option(name: .long, help: "Read texts from this file, one per line, instead of the arguments.")
+    @Option(name: .long, help: "Read texts from this file, one per line (or per --separator), instead of the arguments.")
     var file: String?
+
+    @Option(name: .long, help: "What separates the texts of --file (default: a newline), as llama-embedding's --embd-separator.")
+    var separator = "\n"
 
     @Option(name: .customLong("pass-tokens"), help: "Tokens one encoder pass takes at most (sentences are packed up to it).")
     var passTokens = 2048
@@ -38,6 +41,7 @@ struct EmbedCommand: ParsableCommand {
     func validate() throws {
         guard ArgumentCheck.isOn else { return }
         guard plan || (file == nil) != texts.isEmpty else { throw ValidationError("give the texts or --file, not both") }
+        guard !separator.isEmpty else { throw ValidationError("--separator must not be empty") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -52,8 +56,8 @@ struct EmbedCommand: ParsableCommand {
             var inputs = texts
             if let file {
                 guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
-                inputs = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                if inputs.last == "" { inputs.removeLast() }
+                inputs = String(decoding: data, as: UTF8.self).components(separatedBy: separator)
+                if separator == "\n", inputs.last == "" { inputs.removeLast() }
             }
             let vectors = try embedder.embed(inputs)
             if similarity {
