@@ -8,7 +8,7 @@
 
 /// acc + a·b, fused where the target has FMA (LLVM would otherwise call fmaf per lane).
 @inline(__always)
-private func fused(_ acc: SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+func fused(_ acc: SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
     #if SIMD_FMA || arch(arm64)
     return acc.addingProduct(a, b)
     #else

@@ -112,3 +112,50 @@ import LoomKernels
         #expect(mismatches == 0)
     }
 }
+
+/// Encoder (bidirectional) attention against the decode kernel `attendOneHead`, an independent
+/// implementation: every query of a head over all of its keys, on every path this CPU runs.
+@Suite struct EncoderAttentionTests {
+    @Test func everyQueryMatchesTheOneHeadKernel() {
+        var generator = SystemRandomNumberGenerator()
+        for path in KernelPath.supported {
+            for headDim in [8, 32, 64] {
+                for length in [1, 2, 15, 16, 17, 63, 64, 65, 130] {
+                    let heads = 3, stride = heads * headDim
+                    let q = (0..<(length * stride)).map { _ in Float.random(in: -2...2, using: &generator) }
+                    let k = (0..<(length * stride)).map { _ in Float.random(in: -2...2, using: &generator) }
+                    let v = (0..<(length * stride)).map { _ in Float.random(in: -2...2, using: &generator) }
+                    var out = [Float](repeating: .nan, count: length * stride)
+                    var scratch = [Float](repeating: 0, count: encoderAttentionScratch(length: length, headDim: headDim))
+                    let scale = 1 / Float(headDim).squareRoot()
+                    for h in 0..<heads {
+                        out.withUnsafeMutableBufferPointer { o in scratch.withUnsafeMutableBufferPointer { s in
+                            attendAllPositions(query: q.withUnsafeBufferPointer { $0.baseAddress! } + h * headDim,
+                                               key: k.withUnsafeBufferPointer { $0.baseAddress! } + h * headDim,
+                                               value: v.withUnsafeBufferPointer { $0.baseAddress! } + h * headDim,
+                                               out: o.baseAddress! + h * headDim, stride: stride, length: length, headDim: headDim,
+                                               scale: scale, scratch: s.baseAddress!, path: path)
+                        } }
+                    }
+                    var worst: Float = 0
+                    for h in 0..<heads {
+                        // The one-head kernel wants this head's keys and values contiguous.
+                        var keys = [Float](), values = [Float]()
+                        for t in 0..<length {
+                            keys += k[(t * stride + h * headDim)..<(t * stride + (h + 1) * headDim)]
+                            values += v[(t * stride + h * headDim)..<(t * stride + (h + 1) * headDim)]
+                        }
+                        for i in 0..<length {
+                            var expected = [Float](repeating: 0, count: headDim), scores = [Float](repeating: 0, count: length)
+                            let query = Array(q[(i * stride + h * headDim)..<(i * stride + (h + 1) * headDim)])
+                            attendOneHead(query: query, keys: keys, values: values, element: F32Element.self, length: length,
+                                          headDim: headDim, scale: scale, scores: &scores, out: &expected)
+                            for d in 0..<headDim { worst = max(worst, abs(out[i * stride + h * headDim + d] - expected[d])) }
+                        }
+                    }
+                    #expect(worst <= 2e-5, "\(path) headDim \(headDim) length \(length): max difference \(worst)")
+                }
+            }
+        }
+    }
+}

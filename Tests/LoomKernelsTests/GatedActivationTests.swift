@@ -23,4 +23,23 @@ import Testing
             }
         }
     }
+
+    /// GELU on every path against ½x(1 + erf(x/√2)) in Double (Foundation's erf), from deep in the
+    /// negative tail, where it underflows, to large positive values, with and without a vector tail.
+    @Test func geluMatchesDoubleOnEveryPath() {
+        var generator = SystemRandomNumberGenerator()
+        for path in KernelPath.supported {
+            for count in [1, 15, 16, 37, 1536] {
+                let input = (0..<count).map { i -> Float in i % 13 == 0 ? Float(i % 2 == 0 ? 30 : -30) : Float.random(in: -9...9, using: &generator) }
+                var out = input
+                out.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: count, path: path) }
+                for i in 0..<count {
+                    let x = Double(input[i]), expected = 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot()))
+                    // A&S 7.1.26 bounds erf's absolute error by 1.5e-7; the rest is f32 rounding.
+                    let error = abs(Double(out[i]) - expected)
+                    #expect(error <= 1e-7 * abs(x) + 3e-7 * abs(expected) + 1e-30, "\(path) count \(count) index \(i): x \(x) got \(out[i]) want \(expected)")
+                }
+            }
+        }
+    }
 }

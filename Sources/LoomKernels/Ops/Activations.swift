@@ -33,11 +33,15 @@ public func softmaxInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {
     for i in 0..<count { values[i] *= inverse }
 }
 
-/// GELU in its exact form, `x · Φ(x) = ½x(1 + erf(x/√2))` (BERT's `gelu`), in place over `count` values.
-public func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) {
-    let inverseRoot2: Float = 0.70710678118654752
-    for i in 0..<count {
-        let x = values[i]
-        values[i] = 0.5 * x * (1 + erf(x * inverseRoot2))
+/// GELU in its exact form, `x · Φ(x) = ½x(1 + erf(x/√2))` (BERT's `gelu`), in place over `count`
+/// values, in vectors of 16 on `path` (see `GatedActivation.gelu`).
+public func gelu(_ values: UnsafeMutablePointer<Float>, count: Int, path: KernelPath = .active) {
+    #if arch(x86_64)
+    switch path {
+    case .avx512: return LoomKernelsAVX512.GatedActivation.gelu(values, count: count)
+    case .avx2: return LoomKernelsAVX2.GatedActivation.gelu(values, count: count)
+    case .portable: break
     }
+    #endif
+    GatedActivation.gelu(values, count: count)
 }

@@ -1,3 +1,8 @@
+#if arch(x86_64)
+import LoomKernelsAVX2
+import LoomKernelsAVX512
+#endif
+
 /// Scaled dot-product attention of one query head over `length` cached positions of one KV head.
 ///
 /// - Parameters:
@@ -56,3 +61,29 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Full (bidirectional) attention of one head over `length` positions, each query attending to
+/// every key, on `path` (see `EncoderAttention.attend`). `scratch` holds at least
+/// `encoderAttentionScratch(length:headDim:)` floats.
+public func attendAllPositions(query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+                               out: UnsafeMutablePointer<Float>, stride: Int, length: Int, headDim: Int, scale: Float,
+                               scratch: UnsafeMutablePointer<Float>, path: KernelPath = .active) {
+    #if arch(x86_64)
+    switch path {
+    case .avx512:
+        return LoomKernelsAVX512.EncoderAttention.attend(query: query, key: key, value: value, out: out, stride: stride,
+                                                         length: length, headDim: headDim, scale: scale, scratch: scratch)
+    case .avx2:
+        return LoomKernelsAVX2.EncoderAttention.attend(query: query, key: key, value: value, out: out, stride: stride,
+                                                       length: length, headDim: headDim, scale: scale, scratch: scratch)
+    case .portable: break
+    }
+    #endif
+    EncoderAttention.attend(query: query, key: key, value: value, out: out, stride: stride,
+                            length: length, headDim: headDim, scale: scale, scratch: scratch)
+}
+
+/// Floats of scratch `attendAllPositions` needs.
+public func encoderAttentionScratch(length: Int, headDim: Int) -> Int {
+    EncoderAttention.scratchFloats(length: length, headDim: headDim)
+}

@@ -29,4 +29,35 @@ public enum GatedActivation {
     static func silu(_ g: SIMD16<Float>) -> SIMD16<Float> {
         g / (1 + AttentionTile.exponential(-g))
     }
+
+    /// values[i] = GELU(values[i]) = ½x(1 + erf(x/√2)), for i < count: BERT's exact GELU, with erf
+    /// from Abramowitz and Stegun 7.1.26 (absolute error below 1.5·10⁻⁷), in place of libm's
+    /// scalar erff, which took 15% of an all-MiniLM-L6-v2 pass.
+    public static func gelu(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 16 <= count {
+            store16(gelu(load16(values + i)), values + i)
+            i += 16
+        }
+        guard i < count else { return }
+        var x = SIMD16<Float>()
+        for k in i..<count { x[k - i] = values[k] }
+        let result = gelu(x)
+        for k in i..<count { values[k] = result[k - i] }
+    }
+
+    @inline(__always)
+    static func gelu(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let z = x * 0.707_106_781_186_547_5
+        let a = z.replacing(with: -z, where: z .< 0)
+        let t = 1 / (1 + 0.327_591_1 * a)
+        var p = SIMD16<Float>(repeating: 1.061_405_429)
+        p = p * t - 1.453_152_027
+        p = p * t + 1.421_413_741
+        p = p * t - 0.284_496_736
+        p = p * t + 0.254_829_592
+        let magnitude = 1 - p * t * AttentionTile.exponential(-(a * a))
+        let erf = magnitude.replacing(with: -magnitude, where: z .< 0)
+        return 0.5 * x * (1 + erf)
+    }
 }

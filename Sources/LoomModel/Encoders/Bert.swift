@@ -127,14 +127,14 @@ public final class EncoderScratch: @unchecked Sendable {
     public let value: ArenaBuffer<Float>       // [maxTokens, hidden]
     public let attention: ArenaBuffer<Float>   // [maxTokens, hidden]
     public let inner: ArenaBuffer<Float>       // [maxTokens, intermediate]
-    /// Per head: one query's scores, then that head's keys and values gathered contiguous.
-    public let headScratch: ArenaBuffer<Float> // [heads, maxSequenceLength * (1 + 2 * headDim)]
+    /// Per head: `attendAllPositions`' scratch (its keys transposed, one query's scores).
+    public let headScratch: ArenaBuffer<Float> // [heads, maxSequenceLength * (headDim + 1)]
     public let matmul: ArenaBuffer<UInt8>      // the widest matmul's activation scratch
 
     static func floatCounts(config: EncoderConfig, maxTokens: Int, maxSequenceLength: Int) -> [Int] {
         let rows = maxTokens * config.hiddenSize
         return [rows, rows, rows, rows, rows, rows, maxTokens * config.intermediateSize,
-                config.headCount * maxSequenceLength * (1 + 2 * config.headDim)]
+                config.headCount * encoderAttentionScratch(length: maxSequenceLength, headDim: config.headDim)]
     }
 
     /// Bytes this scratch takes.
@@ -246,25 +246,14 @@ public final class BertEncoder: @unchecked Sendable {
             }
         }
         let scale = 1 / Float(headDim).squareRoot()
-        let perHead = scratch.maxSequenceLength * (1 + 2 * headDim)
+        let perHead = encoderAttentionScratch(length: scratch.maxSequenceLength, headDim: headDim)
         let lengths = sequences.map(\.count)
         pool.run(chunks: c.headCount) { h in
-            let scores = scratch.headScratch.pointer + h * perHead
-            let keys = scores + scratch.maxSequenceLength               // [length, headDim]
-            let values = keys + scratch.maxSequenceLength * headDim     // [length, headDim]
+            let headScratch = scratch.headScratch.pointer + h * perHead
             for (s, length) in lengths.enumerated() {
-                let base = starts[s]
-                for t in 0..<length {
-                    for d in 0..<headDim {
-                        keys[t * headDim + d] = k[(base + t) * hidden + h * headDim + d]
-                        values[t * headDim + d] = v[(base + t) * hidden + h * headDim + d]
-                    }
-                }
-                for t in 0..<length {
-                    attendOneHead(query: q + (base + t) * hidden + h * headDim, keys: UnsafeRawPointer(keys),
-                                  values: UnsafeRawPointer(values), element: F32Element.self, length: length,
-                                  headDim: headDim, scale: scale, scores: scores, out: attn + (base + t) * hidden + h * headDim)
-                }
+                let row = starts[s] * hidden + h * headDim
+                attendAllPositions(query: q + row, key: k + row, value: v + row, out: attn + row, stride: hidden,
+                                   length: length, headDim: headDim, scale: scale, scratch: headScratch)
             }
         }
         layer.output.multiply(attn, batch: total, into: tmp, scratch: mm, pool: pool)

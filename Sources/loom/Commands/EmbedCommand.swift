@@ -59,7 +59,15 @@ struct EmbedCommand: ParsableCommand {
                 inputs = String(decoding: data, as: UTF8.self).components(separatedBy: separator)
                 if separator == "\n", inputs.last == "" { inputs.removeLast() }
             }
-            let vectors = try embedder.embed(inputs)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let sequences = inputs.map(embedder.tokens(of:))
+            let vectors = try embedder.embed(tokens: sequences)
+            let elapsed = (clock.now - start).components
+            let seconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
+            let tokens = sequences.reduce(0) { $0 + $1.count }
+            printError(String(format: "embed: %d texts, %d tokens in %.1f ms (%.0f tok/s)", inputs.count, tokens,
+                              seconds * 1000, Double(tokens) / max(seconds, 1e-9)))
             if similarity {
                 for (i, a) in vectors.enumerated() {
                     print(vectors.map { String(format: "%.4f", cosine(a, $0)) }.joined(separator: " ") + "  " + inputs[i].prefix(40))

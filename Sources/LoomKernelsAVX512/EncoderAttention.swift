@@ -1,0 +1,1 @@
+../LoomKernels/Ops/EncoderAttention.swift
