@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import LoomFormats
+import LoomGenerate
+import LoomModel
 import LoomRuntime
 
 /// What a model is, and what it costs, read from its headers only.
@@ -18,6 +20,10 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if FileManager.default.fileExists(atPath: model), Embedder.isEncoder(path: model) {
+                try inspectEncoder()
+                return
+            }
             let catalogConfig = FileManager.default.fileExists(atPath: model) ? nil : ModelCatalog.entries[model.lowercased()]
             let files = try catalogConfig == nil ? ModelFiles(path: model) : nil
             // A catalog entry is a config.json without files: no dtypes, no bytes on disk.
@@ -83,5 +89,44 @@ struct InspectCommand: ParsableCommand {
             print("context        \(config.maxPositionEmbeddings) positions, RoPE θ \(config.ropeTheta)")
             print("KV cache/token " + CacheType.allCases.map { "\($0.rawValue) \(cacheBytes[$0.rawValue]!) B" }.joined(separator: ", "))
         }
+    }
+
+    /// A sentence encoder: its shape, pooling and plan (it has no KV cache).
+    private func inspectEncoder() throws {
+        let embedder = try Embedder(path: model, options: EmbedderOptions(threads: 1))
+        let c = embedder.config
+        let used = BertWeights.inventory(c).reduce(0) { $0 + $1.elementCount }
+        // Every float tensor in the files (a checkpoint may hold a pooler or an MLM head that
+        // sentence pooling does not use; position_ids is an integer buffer, not a parameter).
+        var parameters = 0
+        if model.hasSuffix(".gguf") {
+            parameters = try GGUFFile(path: model).tensors.reduce(0) { $0 + $1.elementCount }
+        } else {
+            let archive = try SafeTensorsArchive(directory: model)
+            for name in archive.tensorNames {
+                let view = try archive.tensor(name)
+                if [DType.f32, .f16, .bf16].contains(view.dtype) { parameters += view.elementCount }
+            }
+        }
+        if json {
+            let object: [String: Any] = [
+                "architecture": c.architecture.rawValue, "kind": "encoder", "parameters": parameters, "parameters_used": used,
+                "layers": c.layerCount,
+                "hidden_size": c.hiddenSize, "heads": c.headCount, "intermediate_size": c.intermediateSize,
+                "vocab_size": c.vocabSize, "max_position_embeddings": c.maxPositionEmbeddings,
+                "max_sequence_length": c.maxSequenceLength, "pooling": c.pooling.rawValue, "normalize": c.normalize,
+                "planned_bytes": embedder.plan.totalBytes,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("architecture   \(c.architecture.rawValue) (a sentence encoder: `loom embed`, `loom serve --embedding-model`)")
+        print("parameters     \(parameters) (\(String(format: "%.2f M", Double(parameters) / 1e6)))"
+              + (used < parameters ? ", \(used) used by sentence embedding" : ""))
+        print("shape          \(c.layerCount) layers, hidden \(c.hiddenSize), \(c.headCount) heads, FFN \(c.intermediateSize), vocab \(c.vocabSize)")
+        print("sentences      cut at \(c.maxSequenceLength) tokens (\(c.maxPositionEmbeddings) positions); \(c.pooling.rawValue) pooling\(c.normalize ? ", normalised" : "")")
+        print("plan           " + embedder.plan.report.joined(separator: "; "))
+        print("KV cache/token none (an encoder attends within each sentence, in one pass)")
     }
 }

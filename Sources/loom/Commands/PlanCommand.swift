@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LoomFormats
+import LoomGenerate
 import LoomModel
 import LoomCore
 import LoomRuntime
@@ -25,6 +26,13 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if FileManager.default.fileExists(atPath: model), Embedder.isEncoder(path: model) {
+                // A sentence encoder has no KV cache to size: its plan is the weights and one pass.
+                let embedder = try Embedder(path: model, options: EmbedderOptions(threads: planning.threads))
+                print("\(model): sentence encoder (loom embed, loom serve --embedding-model)")
+                for line in embedder.plan.report { print(line) }
+                return
+            }
             let footprint = try planning.footprint(model: model)
             let request = try planning.request()
             let plan = Planner.plan(footprint, request)

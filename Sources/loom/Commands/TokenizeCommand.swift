@@ -13,7 +13,7 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "Recognise special tokens such as <|im_start|> written in the text.")
     var special = false
 
-    @Flag(name: .customLong("bos"), inversion: .prefixedNo, help: "Put BOS first (default: as the tokenizer says).")
+    @Flag(name: .customLong("bos"), inversion: .prefixedNo, help: "Put BOS first (default: as the tokenizer says; WordPiece: [CLS] and [SEP] around the text).")
     var bos: Bool?
 
     @Option(name: .long, help: "Read the text from this file instead of the argument.")
@@ -32,7 +32,6 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let tokenizer = try source.load()
             let input: String
             if let file {
                 guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
@@ -40,7 +39,13 @@ struct TokenizeCommand: ParsableCommand {
             } else {
                 input = text!
             }
-            let ids = tokenizer.encode(input, parseSpecial: special, addBOS: bos)
+            let ids: [Int32]
+            if let wordPiece = try source.loadWordPiece() {
+                // [CLS] and [SEP] are WordPiece's BOS: --no-bos leaves them out.
+                ids = bos ?? true ? wordPiece.encode(input, parseSpecial: special) : wordPiece.encodeWithoutSpecials(input, parseSpecial: special)
+            } else {
+                ids = try source.load().encode(input, parseSpecial: special, addBOS: bos)
+            }
             let list = ids.map(String.init)
             print(json ? "[" + list.joined(separator: ",") + "]" : list.joined(separator: " "))
         }

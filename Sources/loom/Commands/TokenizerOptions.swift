@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomFormats
 import LoomRuntime
 import LoomTokenizer
 
@@ -20,6 +21,20 @@ struct TokenizerOptions: ParsableArguments {
         if let pattern, PreTokenizerPattern(rawValue: pattern) == nil {
             throw ValidationError("\(TokenizerError.unknownPattern(name: pattern))")
         }
+    }
+
+    /// The WordPiece tokenizer, when the source is one (a BERT directory, its tokenizer.json or
+    /// a GGUF with tokenizer model `bert`); nil for every other kind.
+    func loadWordPiece() throws -> WordPieceTokenizer? {
+        var path = model ?? tokenizer!
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+        if isDirectory.boolValue { path += "/tokenizer.json" }
+        if path.hasSuffix(".gguf") {
+            let file = try GGUFFile(path: path)
+            return try file.string("tokenizer.ggml.model") == "bert" ? try WordPieceTokenizer(gguf: file) : nil
+        }
+        return WordPieceTokenizer.isWordPiece(huggingFaceFile: path) ? try WordPieceTokenizer(huggingFaceFile: path) : nil
     }
 
     func load() throws -> Tokenizer {
