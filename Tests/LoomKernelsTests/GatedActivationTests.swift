@@ -35,9 +35,10 @@ import Testing
                 out.withUnsafeMutableBufferPointer { gelu($0.baseAddress!, count: count, path: path) }
                 for i in 0..<count {
                     let x = Double(input[i]), expected = 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot()))
-                    // A&S 7.1.26 bounds erf's absolute error by 1.5e-7; the rest is f32 rounding.
+                    // erf's absolute error: 1.5e-7 from A&S 7.1.26 plus about 1e-7 from evaluating it
+                    // in f32, times ½|x| in GELU; then f32 rounding of the result.
                     let error = abs(Double(out[i]) - expected)
-                    #expect(error <= 1e-7 * abs(x) + 3e-7 * abs(expected) + 1e-30, "\(path) count \(count) index \(i): x \(x) got \(out[i]) want \(expected)")
+                    #expect(error <= 2e-7 * abs(x) + 3e-7 * abs(expected) + 1e-30, "\(path) count \(count) index \(i): x \(x) got \(out[i]) want \(expected)")
                 }
             }
         }
