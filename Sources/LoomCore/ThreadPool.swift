@@ -38,7 +38,7 @@ public final class ThreadPool: @unchecked Sendable {
     private var chunkBody: ((Int) -> Void)?
 
     /// How long an idle thread spins before it parks (workers) or yields (the caller): 1 ms,
-    /// or about nothing when the pool has more threads than the machine has processors, where a
+    /// or about nothing when the pool has more threads than the process has processors, where a
     /// spinning thread would take the time slice of one with work.
     private let spinBudgetNanoseconds: UInt64
 
@@ -86,10 +86,8 @@ public final class ThreadPool: @unchecked Sendable {
         partCursors.deallocate()
     }
 
-    /// The number of online processors.
-    public static var processorCount: Int {
-        Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-    }
+    /// The processors this process may run on: its CPU affinity, capped by its cgroup's CPU quota.
+    public static var processorCount: Int { AvailableProcessors.current }
 
     /// Runs `body(chunk)` for every chunk in `0..<chunks`, spread over the pool, and returns when
     /// all have finished. Chunks are claimed dynamically, so uneven chunks balance themselves.
