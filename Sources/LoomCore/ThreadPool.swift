@@ -52,21 +52,22 @@ public final class ThreadPool: @unchecked Sendable {
         }
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
+        // Workers hold the pool unretained: a strong reference would keep it alive for ever, so
+        // `deinit` (which stops and joins them) would never run and every pool's threads would leak.
+        // The object outlives them, since `deinit` joins every worker before it returns.
+        let unretained = Unmanaged.passUnretained(self).toOpaque()
         for _ in 1..<threadCount {
-            let box = Unmanaged.passRetained(WorkerStart(pool: self))
             var thread = pthread_t()
             #if canImport(Glibc)
             let status = pthread_create(&thread, nil, { raw in
-                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                start.pool.workerLoop()
+                Unmanaged<ThreadPool>.fromOpaque(raw!)._withUnsafeGuaranteedRef { $0.workerLoop() }
                 return nil
-            }, box.toOpaque())
+            }, unretained)
             #else
             let status = pthread_create(&thread, nil, { raw in
-                let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
-                start.pool.workerLoop()
+                Unmanaged<ThreadPool>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.workerLoop() }
                 return nil
-            }, box.toOpaque())
+            }, unretained)
             #endif
             precondition(status == 0, "pthread_create failed: \(status)")
             workerThreads.append(thread)
@@ -226,9 +227,4 @@ private struct SpinBudget {
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
-}
-
-private final class WorkerStart {
-    let pool: ThreadPool
-    init(pool: ThreadPool) { self.pool = pool }
 }

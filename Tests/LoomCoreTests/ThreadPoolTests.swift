@@ -3,6 +3,25 @@ import Synchronization
 import LoomCore
 
 @Suite struct ThreadPoolTests {
+    /// A pool nobody holds is freed, so its deinit stops and joins its workers (they hold it
+    /// unretained); before, every pool's threads lived as long as the process.
+    @Test func aDroppedPoolIsFreedAndStopsItsThreads() {
+        weak var dropped: ThreadPool?
+        do {
+            let pool = ThreadPool(threads: 3)
+            pool.parallelFor(1000) { _ in }
+            dropped = pool
+            #expect(dropped != nil)
+        }
+        #expect(dropped == nil, "the pool outlived its last reference: its workers keep it alive")
+        // Pools made and dropped in a row, some before their workers have started.
+        for _ in 0..<20 {
+            let pool = ThreadPool(threads: 2)
+            weak var again = pool
+            _ = again
+        }
+    }
+
     @Test func everyIndexRunsExactlyOnce() {
         let pool = ThreadPool(threads: 3)
         for count in [1, 2, 7, 64, 1000] {
