@@ -151,4 +151,28 @@ struct EmbedderTests {
             }
         }
     }
+
+    @Test func readmeBlockMatchesTheCompiledExample() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let source = try String(contentsOf: here.appendingPathComponent("ReadmeExample.swift"), encoding: .utf8)
+        let readme = try String(contentsOf: here.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("README.md"), encoding: .utf8)
+        let begin = source.range(of: "// README-EMBED-EXAMPLE-BEGIN\n")!, end = source.range(of: "// README-EMBED-EXAMPLE-END")!
+        #expect(readme.contains("```swift\n" + String(source[begin.upperBound..<end.lowerBound]) + "```"),
+                "README.md's embedding example differs from Tests/LoomGenerateTests/ReadmeExample.swift")
+    }
+
+    /// The semantic-search example of sentence-transformers' documentation for this model
+    /// (query "A man is eating pasta.": the top hit is "A man is eating food.").
+    @Test func readmeExampleFindsTheClosestSentence() throws {
+        let corpus = ["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby.",
+                      "A man is riding a horse.", "A woman is playing violin.", "Two men pushed carts through the woods.",
+                      "A man is riding a white horse on an enclosed ground.", "A monkey is playing drums.",
+                      "A cheetah is running behind its prey."]
+        let directory = try Self.modelDirectory()
+        #expect(try closest(to: "A man is eating pasta.", in: corpus, modelPath: directory) == "A man is eating food.")
+        #expect(try closest(to: "Someone in a gorilla costume is playing a set of drums.", in: corpus, modelPath: directory)
+                == "A monkey is playing drums.")
+        #expect(try closest(to: "A cheetah chases prey on across a field.", in: corpus, modelPath: directory)
+                == "A cheetah is running behind its prey.")
+    }
 }

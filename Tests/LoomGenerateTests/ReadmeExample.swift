@@ -54,3 +54,18 @@ func continueTogether(_ prompts: [String], modelPath: String) async throws -> [S
     }
 }
 // README-BATCH-EXAMPLE-END
+
+// The README's embedding example, verbatim between the markers; EmbedderTests checks that the
+// README block is identical and runs it.
+// README-EMBED-EXAMPLE-BEGIN
+import LoomGenerate
+
+/// The sentence of `candidates` closest in meaning to `query`.
+func closest(to query: String, in candidates: [String], modelPath: String) throws -> String {
+    let embedder = try Embedder(path: modelPath)
+    // Unit vectors (the model's Normalize module): a dot product is the cosine.
+    let vectors = try embedder.embed([query] + candidates)
+    let scores = vectors.dropFirst().map { v in zip(vectors[0], v).reduce(0) { $0 + $1.0 * $1.1 } }
+    return candidates[scores.indices.max { scores[$0] < scores[$1] }!]
+}
+// README-EMBED-EXAMPLE-END
