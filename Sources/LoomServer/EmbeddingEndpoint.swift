@@ -61,8 +61,7 @@ struct EmbeddingEndpoint: Sendable {
                 }
                 out.append(Int32(id))
             }
-            let tokenizer = embedder.tokenizer
-            return [tokenizer.classifierId] + out.prefix(length - 2) + [tokenizer.separatorId]
+            return embedder.tokenizer.withSpecials(out, maxLength: length)
         }
         switch value {
         case .string(let text):

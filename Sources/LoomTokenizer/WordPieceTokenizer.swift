@@ -24,7 +24,10 @@ public final class WordPieceTokenizer: Sendable {
     /// HF tokenizers tells apart.
     let initialPieces: [[UInt8]: Int32]
     let continuationPieces: [[UInt8]: Int32]
+    /// The longest piece in bytes: longer candidates cannot match, so they are never looked up.
+    let longestPieceBytes: Int
     let added: AddedTokenMatcher
+    let specialIds: Set<Int32>
     /// [vocabulary] each id's text as the vocabulary spells it (`##` included).
     let pieces: [String]
     let continuationPrefix: String
@@ -44,6 +47,7 @@ public final class WordPieceTokenizer: Sendable {
         }
         initialPieces = initial
         continuationPieces = continuation
+        longestPieceBytes = max(initial.keys.map(\.count).max() ?? 0, continuation.keys.map(\.count).max() ?? 0)
         pieces = vocabulary
         vocabularySize = vocabulary.count
         self.splitter = splitter
@@ -52,6 +56,7 @@ public final class WordPieceTokenizer: Sendable {
         classifierId = classifier
         separatorId = separator
         added = AddedTokenMatcher(addedTokens)
+        specialIds = Set(addedTokens.filter(\.special).map(\.id))
         self.maxCharactersPerWord = maxCharactersPerWord
     }
 
@@ -149,9 +154,13 @@ public final class WordPieceTokenizer: Sendable {
     /// - Parameter parseSpecial: match special tokens such as `[SEP]` written in the text, as HF
     ///   tokenizers does by default.
     public func encode(_ text: String, maxLength: Int? = nil, parseSpecial: Bool = true) -> [Int32] {
-        var body = encodeWithoutSpecials(text, parseSpecial: parseSpecial)
-        if let maxLength { body.removeLast(max(0, body.count - max(0, maxLength - 2))) }
-        return [classifierId] + body + [separatorId]
+        withSpecials(encodeWithoutSpecials(text, parseSpecial: parseSpecial), maxLength: maxLength)
+    }
+
+    /// `body` between `[CLS]` and `[SEP]`, its end cut so that all of it is at most `maxLength` ids.
+    public func withSpecials(_ body: [Int32], maxLength: Int? = nil) -> [Int32] {
+        let kept = maxLength.map { body.prefix(max(0, $0 - 2)) } ?? body[...]
+        return [classifierId] + kept + [separatorId]
     }
 
     /// The ids of `text` alone, without `[CLS]` and `[SEP]`.
@@ -185,6 +194,7 @@ public final class WordPieceTokenizer: Sendable {
         var start = 0
         while start < word.count {
             var end = word.count
+            while offsets[end] - offsets[start] > longestPieceBytes { end -= 1 }
             var found: Int32? = nil
             while end > start {
                 let piece = Array(bytes[offsets[start]..<offsets[end]])
@@ -205,12 +215,11 @@ public final class WordPieceTokenizer: Sendable {
     /// space in front, or loses its `##` prefix instead; then each piece alone goes through the
     /// decoder's cleanup (" ." → "." and the like), which is why " ' " never matches across pieces.
     public func decode(_ ids: [Int32], skipSpecial: Bool = true) -> String {
-        let special = Set(added.tokens.filter(\.special).map(\.id))
         let prefix = Array(continuationPrefix.utf8)
         var text = ""
         var index = 0
         for id in ids where id >= 0 && Int(id) < pieces.count {
-            if skipSpecial && special.contains(id) { continue }
+            if skipSpecial && specialIds.contains(id) { continue }
             let piece = pieces[Int(id)]
             var token: String
             // Byte comparison: "##" followed by a combining mark is not a String prefix of it.

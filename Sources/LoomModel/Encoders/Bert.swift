@@ -33,11 +33,8 @@ public struct BertWeights: @unchecked Sendable {
     public let embeddingNormBias: ArenaBuffer<Float>   // [hidden]
     public let layers: [BertLayerWeights]
 
-    /// The HF names of a BERT checkpoint; `BertForMaskedLM` and `BertForPreTraining` files put
-    /// `bert.` in front of each.
-    public static func tensorName(_ suffix: String, prefix: String) -> String { prefix + suffix }
-
-    /// The prefix `source` uses for the encoder's tensors.
+    /// The prefix `source` uses for the encoder's tensors: `BertForMaskedLM` and
+    /// `BertForPreTraining` files put `bert.` in front of each HF name.
     public static func namePrefix(in source: any WeightSource) -> String {
         source.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
     }
@@ -167,14 +164,6 @@ public final class BertEncoder: @unchecked Sendable {
         self.weights = weights
     }
 
-    /// Bytes the weight matrices occupy (what a pass reads).
-    public var weightBytes: Int {
-        weights.layers.reduce(weights.wordEmbedding.byteCount + weights.positionEmbedding.byteCount
-                                  + weights.tokenTypeEmbedding.byteCount) { total, layer in
-            total + layer.matrices.reduce(0) { $0 + $1.byteCount }
-        }
-    }
-
     /// The largest scratch any layer matrix needs for `tokens` rows.
     public func matmulScratchBytes(tokens: Int) -> Int {
         weights.layers.flatMap(\.matrices).map { $0.scratchBytes(batch: tokens) }.max() ?? 0
@@ -263,7 +252,7 @@ public final class BertEncoder: @unchecked Sendable {
 
     /// x = LayerNorm(x + down·GELU(up·x)).
     private func mlpBlock(_ layer: BertLayerWeights, total: Int, scratch: EncoderScratch, pool: ThreadPool) {
-        let c = config, hidden = c.hiddenSize, inner = c.intermediateSize
+        let inner = config.intermediateSize
         let x = scratch.hidden.pointer, tmp = scratch.projected.pointer, u = scratch.inner.pointer
         let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
         layer.intermediate.multiply(x, batch: total, into: u, scratch: mm, pool: pool)

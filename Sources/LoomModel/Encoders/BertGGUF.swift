@@ -5,27 +5,29 @@ import LoomFormats
 extension BertWeights {
     /// The GGUF name of a BERT tensor's Hugging Face name (without a `bert.` prefix).
     @Sendable public static func ggufName(_ hfName: String) -> String {
-        let whole = [
-            "embeddings.word_embeddings.weight": "token_embd.weight",
-            "embeddings.position_embeddings.weight": "position_embd.weight",
-            "embeddings.token_type_embeddings.weight": "token_types.weight",
-            "embeddings.LayerNorm.weight": "token_embd_norm.weight",
-            "embeddings.LayerNorm.bias": "token_embd_norm.bias",
-        ]
-        if let name = whole[hfName] { return name }
+        if let name = ggufWholeNames[hfName] { return name }
         let parts = hfName.split(separator: ".")
         guard parts.count >= 4, parts[0] == "encoder", parts[1] == "layer" else { return hfName }
         let suffix = parts[3...].joined(separator: ".")
         let kind = suffix.hasSuffix(".bias") ? "bias" : "weight"
-        let module = suffix.dropLast(kind.count + 1)
-        let map = [
-            "attention.self.query": "attn_q", "attention.self.key": "attn_k", "attention.self.value": "attn_v",
-            "attention.output.dense": "attn_output", "attention.output.LayerNorm": "attn_output_norm",
-            "intermediate.dense": "ffn_up", "output.dense": "ffn_down", "output.LayerNorm": "layer_output_norm",
-        ]
-        guard let name = map[String(module)] else { return hfName }
+        guard let name = ggufLayerModules[String(suffix.dropLast(kind.count + 1))] else { return hfName }
         return "blk.\(parts[2]).\(name).\(kind)"
     }
+
+    private static let ggufWholeNames = [
+        "embeddings.word_embeddings.weight": "token_embd.weight",
+        "embeddings.position_embeddings.weight": "position_embd.weight",
+        "embeddings.token_type_embeddings.weight": "token_types.weight",
+        "embeddings.LayerNorm.weight": "token_embd_norm.weight",
+        "embeddings.LayerNorm.bias": "token_embd_norm.bias",
+    ]
+
+    /// A layer's HF module (`encoder.layer.N.` and `.weight`/`.bias` removed) → its GGUF name.
+    private static let ggufLayerModules = [
+        "attention.self.query": "attn_q", "attention.self.key": "attn_k", "attention.self.value": "attn_v",
+        "attention.output.dense": "attn_output", "attention.output.LayerNorm": "attn_output_norm",
+        "intermediate.dense": "ffn_up", "output.dense": "ffn_down", "output.LayerNorm": "layer_output_norm",
+    ]
 }
 
 extension EncoderConfig {
