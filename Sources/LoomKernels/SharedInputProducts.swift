@@ -25,6 +25,11 @@ public func multiply(_ x: UnsafePointer<Float>, batch: Int, by products: [(matri
         for (matrix, y) in products { matrix.multiply(x, batch: batch, into: y, scratch: scratch, pool: pool) }
         return
     }
+    run(works, pool: pool)
+}
+
+/// Runs the units of several works as one parallel loop.
+private func run(_ works: [DecodeWork], pool: ThreadPool) {
     let total = works.reduce(0) { $0 + $1.units }
     pool.split(total) { range in
         // The range may span several matrices: run each one's share of it.
@@ -50,4 +55,37 @@ func sharedDecodeWork(_ x: UnsafePointer<Float>, _ products: [(matrix: any Weigh
           quantized.allSatisfy({ quantized[0].sharesActivations(with: $0) }) else { return nil }
     let activations = quantized[0].quantizeForDecode(x, scratch: scratch, pool: pool)
     return zip(quantized, products).map { $0.decodeWork(activations, into: $1.y) }
+}
+
+/// Bytes of scratch `multiply(separately:)` needs for `matrices`: each input's prepared copy in a
+/// stretch of its own, on its own cache line.
+public func separateInputsScratchBytes(_ matrices: [any WeightMatrix]) -> Int {
+    matrices.reduce(0) { $0 + (($1.scratchBytes(batch: 1) + 63) & ~63) }
+}
+
+/// `y_i = W_i · x_i` for one input row per matrix, such as the down projections of the experts
+/// one token chose: as `multiply(_:batch:by:)`, one parallel loop over every matrix's rows instead
+/// of a dispatch per product, when all the matrices are float or all quantized alike. Each row's
+/// arithmetic is what `W_i.multiply(x_i, batch: 1, …)` does.
+/// - Parameters:
+///   - products: the matrices, each with its input [cols] and output [rows]
+///   - scratch: at least `separateInputsScratchBytes` of the matrices, 64-byte aligned
+public func multiply(separately products: [(matrix: any WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)],
+                     scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
+    var works: [DecodeWork] = []
+    if products.allSatisfy({ $0.matrix is FloatMatrix }) {
+        works = products.map { ($0.matrix as! FloatMatrix).decodeWork($0.x, into: $0.y) }
+    } else if let scratch, let first = products.first?.matrix as? QuantizedMatrix,
+              products.allSatisfy({ ($0.matrix as? QuantizedMatrix)?.sharesActivations(with: first) == true }) {
+        var offset = 0
+        for (matrix, x, y) in products {
+            let quantized = matrix as! QuantizedMatrix
+            works.append(quantized.decodeWork(quantized.quantizeForDecode(x, scratch: scratch + offset, pool: pool), into: y))
+            offset += (quantized.scratchBytes(batch: 1) + 63) & ~63
+        }
+    } else {
+        for (matrix, x, y) in products { matrix.multiply(x, batch: 1, into: y, scratch: scratch, pool: pool) }
+        return
+    }
+    run(works, pool: pool)
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LoomCore
 import LoomFormats
 import LoomKernels
@@ -11,13 +12,24 @@ import LoomKernels
 public final class DecoderModel: @unchecked Sendable {
     public let config: ModelConfig
     public let weights: DecoderWeights
-    /// The blocks of every layer, in order.
-    public let blocks: [LayerBlock]
+    /// The blocks of each layer, in order.
+    public let blocks: [[LayerBlock]]
+    /// Bytes of router and expert weights the sparse layers have read (each chosen expert once per pass).
+    private var expertBytes = 0
+    private let expertBytesLock = NSLock()
+
+    /// Router and expert weight bytes read by sparse layers since the last `resetExpertReadBytes`:
+    /// each pass reads each expert its tokens chose once, so over a decode run this over the
+    /// tokens is the measured expert traffic per token.
+    public var expertReadBytes: Int { expertBytesLock.withLock { expertBytes } }
+
+    public func resetExpertReadBytes() { expertBytesLock.withLock { expertBytes = 0 } }
 
     public init(config: ModelConfig, weights: DecoderWeights) {
         self.config = config
         self.weights = weights
-        blocks = ModelArchitectures.of(config).layerBlocks(config)
+        let family = ModelArchitectures.of(config)
+        blocks = (0..<config.layerCount).map { family.layerBlocks(config, layer: $0) }
     }
 
     /// A cos/sin table for `positions` positions, stored in `arena` (one per device that runs layers).
@@ -33,7 +45,13 @@ public final class DecoderModel: @unchecked Sendable {
     /// The largest scratch any weight matrix needs for `batch` tokens.
     public func matmulScratchBytes(batch: Int) -> Int {
         var most = max(weights.embedding.scratchBytes(batch: batch), weights.lmHead.scratchBytes(batch: batch))
-        for layer in weights.layers { for m in layer.matrices { most = max(most, m.scratchBytes(batch: batch)) } }
+        for layer in weights.layers {
+            for m in layer.matrices { most = max(most, m.scratchBytes(batch: batch)) }
+            // A decoded token's chosen experts run their down projections side by side.
+            if let sparse = layer.experts, let k = config.moe?.expertsPerToken {
+                most = max(most, separateInputsScratchBytes(Array(repeating: sparse.experts[0].down, count: k)))
+            }
+        }
         return most
     }
 
@@ -57,10 +75,11 @@ public final class DecoderModel: @unchecked Sendable {
         if let last = batch.positions.max(), last >= rope.positions {
             throw ModelError.contextFull(position: last, capacity: rope.positions)
         }
-        for block in blocks {
+        for block in blocks[index] {
             switch block {
             case .attention: attention(index, batch: batch, cache: cache, rope: rope, scratch: scratch, pool: pool)
             case .gatedMLP: gatedMLP(index, rows: batch.rowCount, scratch: scratch, pool: pool)
+            case .sparseMLP: sparseMLP(index, rows: batch.rowCount, scratch: scratch, pool: pool)
             }
         }
     }
@@ -123,22 +142,110 @@ public final class DecoderModel: @unchecked Sendable {
 
     /// The gated MLP block: x += down(SwiGLU(gate·norm(x), up·norm(x))).
     private func gatedMLP(_ index: Int, rows count: Int, scratch: ForwardScratch, pool: ThreadPool) {
-        let layer = weights.layers[index]
-        let c = config, hidden = c.hiddenSize
+        let layer = weights.layers[index], mlp = layer.mlp!
+        let hidden = config.hiddenSize
         let x = scratch.hidden.pointer          // [count, hidden]
         let xn = scratch.normed.pointer         // [count, hidden]
         let g = scratch.gate.pointer            // [count, intermediate]
         let u = scratch.up.pointer              // [count, intermediate]
         let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
+        normForMLP(layer, rows: count, scratch: scratch, pool: pool)
+        multiply(xn, batch: count, by: [(mlp.gate, g), (mlp.up, u)], scratch: mm, pool: pool)
+        let width = config.intermediateSize
+        perRow(count, pool) { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
+        mlp.down.multiply(g, batch: count, into: xn, scratch: mm, pool: pool)
+        perRow(count, pool) { t in addInPlace(x + t.lowerBound * hidden, xn + t.lowerBound * hidden, t.count * hidden) }
+    }
+
+    /// `scratch.normed` = RMSNorm(x) with the layer's MLP norm, for the rows of the pass.
+    private func normForMLP(_ layer: DecoderLayerWeights, rows count: Int, scratch: ForwardScratch, pool: ThreadPool) {
+        let c = config, hidden = c.hiddenSize
+        let x = scratch.hidden.pointer, xn = scratch.normed.pointer
         perRow(count, pool) { t in
             rmsNorm(x + t.lowerBound * hidden, weight: layer.mlpNorm.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden,
                     into: xn + t.lowerBound * hidden)
         }
-        multiply(xn, batch: count, by: [(layer.gate, g), (layer.up, u)], scratch: mm, pool: pool)
-        let width = c.intermediateSize
-        perRow(count, pool) { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
-        layer.down.multiply(g, batch: count, into: xn, scratch: mm, pool: pool)
-        perRow(count, pool) { t in addInPlace(x + t.lowerBound * hidden, xn + t.lowerBound * hidden, t.count * hidden) }
+    }
+
+    /// The sparse MLP block: x += Σ over the k experts the router picks for the row of
+    /// w_e · down_e(SwiGLU(gate_e·norm(x), up_e·norm(x))).
+    ///
+    /// Experts' outputs are summed in expert order whatever the batch, so a row's result is the
+    /// one it gets alone. One token runs its k experts side by side (one parallel loop for the
+    /// gate and up projections, one for the downs); a prompt or a batch of sequences runs each
+    /// chosen expert once over all the rows routed to it, so every expert's weights are read once
+    /// per pass.
+    private func sparseMLP(_ index: Int, rows count: Int, scratch: ForwardScratch, pool: ThreadPool) {
+        let layer = weights.layers[index], sparse = layer.experts!, moe = config.moe!
+        let hidden = config.hiddenSize, width = moe.expertIntermediateSize, k = moe.expertsPerToken
+        let x = scratch.hidden.pointer          // [count, hidden]
+        let xn = scratch.normed.pointer         // [count, hidden]
+        let g = scratch.gate.pointer            // [max(count, k), width]
+        let u = scratch.up.pointer              // [max(count, k), width]
+        let sum = scratch.expertSum.pointer     // [count, hidden]
+        let out = scratch.expertOutput.pointer  // [max(count, k), hidden]
+        let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
+        normForMLP(layer, rows: count, scratch: scratch, pool: pool)
+        sparse.router.multiply(xn, batch: count, into: scratch.routing.pointer, scratch: mm, pool: pool)
+        let routes = (0..<count).map { route(scratch.routing.pointer + $0 * moe.expertCount, moe) }
+        let chosenExperts = Set(routes.flatMap { $0.map(\.expert) })
+        let read = chosenExperts.reduce(sparse.router.byteCount) { $0 + sparse.experts[$1].byteCount }
+        expertBytesLock.withLock { expertBytes += read }
+        sum.initialize(repeating: 0, count: count * hidden)
+        if count == 1 {
+            let chosen = routes[0]
+            multiply(xn, batch: 1, by: chosen.enumerated().flatMap { j, pick in
+                [(sparse.experts[pick.expert].gate, g + j * width), (sparse.experts[pick.expert].up, u + j * width)]
+            }, scratch: mm, pool: pool)
+            swiGLU(gate: g, up: u, count: k * width)
+            multiply(separately: chosen.enumerated().map { j, pick in
+                (sparse.experts[pick.expert].down, UnsafePointer(g + j * width), out + j * hidden)
+            }, scratch: mm, pool: pool)
+            for (j, pick) in chosen.enumerated() { addScaled(sum, out + j * hidden, pick.weight, hidden) }
+        } else {
+            // Rows per expert, in row order.
+            var assigned = [[(row: Int, weight: Float)]](repeating: [], count: moe.expertCount)
+            for (row, chosen) in routes.enumerated() { for pick in chosen { assigned[pick.expert].append((row, pick.weight)) } }
+            let gathered = scratch.expertRows.pointer  // [rows of this expert, hidden]
+            for (e, rows) in assigned.enumerated() where !rows.isEmpty {
+                let expert = sparse.experts[e], n = rows.count
+                for (i, r) in rows.enumerated() { (gathered + i * hidden).update(from: xn + r.row * hidden, count: hidden) }
+                multiply(gathered, batch: n, by: [(expert.gate, g), (expert.up, u)], scratch: mm, pool: pool)
+                perRow(n, pool) { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
+                expert.down.multiply(g, batch: n, into: out, scratch: mm, pool: pool)
+                for (i, r) in rows.enumerated() { addScaled(sum + r.row * hidden, out + i * hidden, r.weight, hidden) }
+            }
+        }
+        perRow(count, pool) { t in addInPlace(x + t.lowerBound * hidden, sum + t.lowerBound * hidden, t.count * hidden) }
+    }
+
+    /// The k experts a row's router logits ([experts]) pick, in expert order, with their weights:
+    /// the softmax over all experts, kept for the k most probable, rescaled to sum to 1 when the
+    /// family normalizes. Ties go to the lower expert.
+    private func route(_ logits: UnsafeMutablePointer<Float>, _ moe: MixtureOfExperts) -> [(expert: Int, weight: Float)] {
+        let n = moe.expertCount
+        var most = -Float.infinity
+        for e in 0..<n { most = max(most, logits[e]) }
+        var total: Float = 0
+        for e in 0..<n { logits[e] = exp(logits[e] - most); total += logits[e] }
+        var best: [(expert: Int, weight: Float)] = []
+        best.reserveCapacity(moe.expertsPerToken + 1)
+        for e in 0..<n {
+            let p = logits[e] / total
+            guard best.count < moe.expertsPerToken || p > best[best.count - 1].weight else { continue }
+            let at = best.firstIndex { p > $0.weight } ?? best.count
+            best.insert((e, p), at: at)
+            if best.count > moe.expertsPerToken { best.removeLast() }
+        }
+        if moe.normalizeTopK {
+            let kept = best.reduce(Float(0)) { $0 + $1.weight }
+            best = best.map { ($0.expert, $0.weight / kept) }
+        }
+        return best.sorted { $0.expert < $1.expert }
+    }
+
+    private func addScaled(_ a: UnsafeMutablePointer<Float>, _ b: UnsafePointer<Float>, _ scale: Float, _ n: Int) {
+        for i in 0..<n { a[i] += scale * b[i] }
     }
 
     /// Final norm and LM head for hidden rows `rows` of `scratch.hidden`, written to `logits`

@@ -23,11 +23,43 @@ public struct DecoderLayerWeights: @unchecked Sendable {
     public let queryNorm: ArenaBuffer<Float>?      // [headDim]
     public let keyNorm: ArenaBuffer<Float>?        // [headDim]
     public let mlpNorm: ArenaBuffer<Float>         // [hidden]
-    public let gate: any WeightMatrix              // [intermediate, hidden]
-    public let up: any WeightMatrix                // [intermediate, hidden]
-    public let down: any WeightMatrix              // [hidden, intermediate]
+    /// The dense MLP, in layers without experts.
+    public let mlp: GatedMLPWeights?
+    /// The router and experts, in layers with a sparse MLP.
+    public let experts: SparseMLPWeights?
 
-    var matrices: [any WeightMatrix] { [query, key, value, output, gate, up, down] }
+    /// Every matrix of the layer, each expert's included.
+    var matrices: [any WeightMatrix] {
+        [query, key, value, output] + (mlp?.matrices ?? []) + (experts?.matrices ?? [])
+    }
+
+    /// Bytes one token's pass reads: a sparse MLP reads its router and `expertsPerToken` experts
+    /// (each expert counted at the experts' mean size).
+    func tokenReadBytes(expertsPerToken: Int) -> Int {
+        let attention = [query, key, value, output].reduce(0) { $0 + $1.byteCount }
+        if let mlp { return attention + mlp.byteCount }
+        guard let experts else { return attention }
+        let all = experts.experts.reduce(0) { $0 + $1.byteCount }
+        return attention + experts.router.byteCount + all * expertsPerToken / max(1, experts.experts.count)
+    }
+}
+
+/// A gated MLP: down(SwiGLU(gate·x, up·x)); a dense layer's MLP, or one expert.
+public struct GatedMLPWeights: @unchecked Sendable {
+    public let gate: any WeightMatrix              // [width, hidden]
+    public let up: any WeightMatrix                // [width, hidden]
+    public let down: any WeightMatrix              // [hidden, width]
+
+    var matrices: [any WeightMatrix] { [gate, up, down] }
+    public var byteCount: Int { gate.byteCount + up.byteCount + down.byteCount }
+}
+
+/// A sparse MLP: the router and every expert of one layer.
+public struct SparseMLPWeights: @unchecked Sendable {
+    public let router: any WeightMatrix            // [experts, hidden]
+    public let experts: [GatedMLPWeights]          // [experts] of [expertWidth, hidden] ×2, [hidden, expertWidth]
+
+    var matrices: [any WeightMatrix] { [router] + experts.flatMap(\.matrices) }
 }
 
 /// Hugging Face tensor names; GGUF sources translate from these.
@@ -46,9 +78,18 @@ public struct DecoderWeights: @unchecked Sendable {
     /// The embedding itself when tied.
     public let lmHead: any WeightMatrix            // [vocab, hidden]
 
-    /// Bytes one decode step reads from the weights: every layer's matrices and the LM head. The
-    /// embedding lookup reads one row, and norms and biases are a few KiB, so neither is counted.
+    /// The chosen experts per token, for models with sparse layers.
+    public let expertsPerToken: Int
+
+    /// Bytes one decode step reads from the weights: every layer's attention and MLP matrices (a
+    /// sparse layer's router and its chosen experts only) and the LM head. The embedding lookup
+    /// reads one row, and norms and biases are a few KiB, so neither is counted.
     public var decodeReadBytes: Int {
+        layers.reduce(lmHead.byteCount) { $0 + $1.tokenReadBytes(expertsPerToken: expertsPerToken) }
+    }
+
+    /// `decodeReadBytes` if every expert were read: what a dense model of the same weights reads.
+    public var denseEquivalentReadBytes: Int {
         layers.reduce(lmHead.byteCount) { total, layer in total + layer.matrices.reduce(0) { $0 + $1.byteCount } }
     }
 
@@ -78,8 +119,21 @@ public struct DecoderWeights: @unchecked Sendable {
                 vectors[spec.name] = try source.vector(spec.name, count: count, arena: arena(spec.placement))
             }
         }
+        let names = ModelArchitectures.of(config).expertNames
         let layers = (0..<config.layerCount).map { i -> DecoderLayerWeights in
             let n = { HFTensorName.layer(i, $0) }
+            var mlp: GatedMLPWeights?
+            var experts: SparseMLPWeights?
+            if let moe = config.moe, moe.isSparse(layer: i) {
+                experts = SparseMLPWeights(router: matrices[n(names.router)]!, experts: (0..<moe.expertCount).map { e in
+                    let prefix = names.expertPrefix(e)
+                    return GatedMLPWeights(gate: matrices[n(prefix + names.gate)]!, up: matrices[n(prefix + names.up)]!,
+                                           down: matrices[n(prefix + names.down)]!)
+                })
+            } else {
+                mlp = GatedMLPWeights(gate: matrices[n("mlp.gate_proj.weight")]!, up: matrices[n("mlp.up_proj.weight")]!,
+                                      down: matrices[n("mlp.down_proj.weight")]!)
+            }
             return DecoderLayerWeights(
                 attentionNorm: vectors[n("input_layernorm.weight")]!,
                 query: matrices[n("self_attn.q_proj.weight")]!,
@@ -93,12 +147,11 @@ public struct DecoderWeights: @unchecked Sendable {
                 queryNorm: vectors[n("self_attn.q_norm.weight")],
                 keyNorm: vectors[n("self_attn.k_norm.weight")],
                 mlpNorm: vectors[n("post_attention_layernorm.weight")]!,
-                gate: matrices[n("mlp.gate_proj.weight")]!,
-                up: matrices[n("mlp.up_proj.weight")]!,
-                down: matrices[n("mlp.down_proj.weight")]!)
+                mlp: mlp, experts: experts)
         }
         let embedding = matrices[HFTensorName.embedding]!
         return DecoderWeights(embedding: embedding, layers: layers, finalNorm: vectors[HFTensorName.finalNorm]!,
-                              lmHead: matrices[HFTensorName.lmHead] ?? embedding)
+                              lmHead: matrices[HFTensorName.lmHead] ?? embedding,
+                              expertsPerToken: config.moe?.expertsPerToken ?? 0)
     }
 }

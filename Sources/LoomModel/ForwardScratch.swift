@@ -13,18 +13,33 @@ public final class ForwardScratch: @unchecked Sendable {
     public let key: ArenaBuffer<Float>         // [maxTokens, kvHeads, headDim]
     public let value: ArenaBuffer<Float>       // [maxTokens, kvHeads, headDim]
     public let attention: ArenaBuffer<Float>   // [maxTokens, heads, headDim]
-    public let gate: ArenaBuffer<Float>        // [maxTokens, intermediate]
-    public let up: ArenaBuffer<Float>          // [maxTokens, intermediate]
+    /// Dense layers: [maxTokens, intermediate]. Sparse ones: [max(maxTokens, k), expertWidth], one
+    /// expert's rows of a prompt, or a decoded token's k experts side by side.
+    public let gate: ArenaBuffer<Float>
+    public let up: ArenaBuffer<Float>          // as `gate`
     public let scores: ArenaBuffer<Float>      // [threads, BlockedAttention.workerScratchFloats(…)]
+    public let routing: ArenaBuffer<Float>     // [maxTokens, experts]: router logits, then probabilities
+    public let expertRows: ArenaBuffer<Float>  // [maxTokens, hidden]: the normed rows routed to one expert
+    public let expertOutput: ArenaBuffer<Float> // [max(maxTokens, k), hidden]: one expert's rows, or a token's k experts
+    public let expertSum: ArenaBuffer<Float>   // [maxTokens, hidden]: the weighted sum of each row's experts
     public let matmul: ArenaBuffer<UInt8>      // quantized activations for the widest matmul
 
     /// Float counts of each buffer, in declaration order, then the matmul bytes.
     static func floatCounts(config: ModelConfig, maxTokens: Int, threads: Int, sequenceLength: Int) -> [Int] {
-        [maxTokens * config.hiddenSize, maxTokens * config.hiddenSize, maxTokens * config.queryWidth,
-         maxTokens * config.kvWidth, maxTokens * config.kvWidth, maxTokens * config.queryWidth,
-         maxTokens * config.intermediateSize, maxTokens * config.intermediateSize,
-         threads * BlockedAttention.workerScratchFloats(capacity: sequenceLength, heads: config.headCount,
-                                                        kvHeads: config.kvHeadCount, headDim: config.headDim, maxTokens: maxTokens)]
+        let hidden = config.hiddenSize
+        var ffn = maxTokens * config.intermediateSize
+        var moeCounts = [0, 0, 0, 0]
+        if let moe = config.moe {
+            let sideBySide = max(maxTokens, moe.expertsPerToken)
+            let dense = moe.denseLayers.isEmpty ? 0 : ffn
+            ffn = max(dense, sideBySide * moe.expertIntermediateSize)
+            moeCounts = [maxTokens * moe.expertCount, maxTokens * hidden, sideBySide * hidden, maxTokens * hidden]
+        }
+        return [maxTokens * hidden, maxTokens * hidden, maxTokens * config.queryWidth,
+                maxTokens * config.kvWidth, maxTokens * config.kvWidth, maxTokens * config.queryWidth, ffn, ffn,
+                threads * BlockedAttention.workerScratchFloats(capacity: sequenceLength, heads: config.headCount,
+                                                               kvHeads: config.kvHeadCount, headDim: config.headDim, maxTokens: maxTokens)]
+            + moeCounts
     }
 
     /// Bytes this scratch takes (each buffer carries up to 64 bytes of alignment slack).
@@ -41,6 +56,7 @@ public final class ForwardScratch: @unchecked Sendable {
         func take(_ i: Int) throws -> ArenaBuffer<Float> { try arena.allocate(Float.self, count: counts[i], label: "scratch") }
         hidden = try take(0); normed = try take(1); query = try take(2); key = try take(3); value = try take(4)
         attention = try take(5); gate = try take(6); up = try take(7); scores = try take(8)
+        routing = try take(9); expertRows = try take(10); expertOutput = try take(11); expertSum = try take(12)
         matmul = try arena.allocate(UInt8.self, count: matmulScratchBytes, label: "scratch")
     }
 }

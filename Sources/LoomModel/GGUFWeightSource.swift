@@ -45,31 +45,64 @@ public struct GGUFWeightSource: WeightSource {
             "post_attention_layernorm.weight": "ffn_norm.weight",
             "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
             "mlp.down_proj.weight": "ffn_down.weight",
+            "mlp.gate.weight": "ffn_gate_inp.weight", "block_sparse_moe.gate.weight": "ffn_gate_inp.weight",
         ]
         return "blk.\(parts[2])." + (map[suffix] ?? suffix)
     }
 
-    public func contains(_ name: String) -> Bool { tensors[naming(name)] != nil }
-
-    private func info(_ name: String) throws -> GGUFTensorInfo {
-        guard let info = tensors[naming(name)] else {
-            throw SafeTensorsError.missingTensor(name: naming(name), searched: file.path)
-        }
-        return info
+    /// For a per-expert Hugging Face name (`model.layers.N.mlp.experts.E.gate_proj.weight`, or
+    /// Mixtral's `block_sparse_moe.experts.E.w1.weight`): the merged tensor llama.cpp stores all
+    /// of the layer's experts in ([cols, rows, experts], `blk.N.ffn_gate_exps.weight`), the
+    /// per-expert name older converters wrote (`blk.N.ffn_gate.E.weight`), and E.
+    static func expertTensor(_ hfName: String) -> (merged: String, single: String, expert: Int)? {
+        let parts = hfName.split(separator: ".")
+        guard parts.count == 8, parts[0] == "model", parts[1] == "layers", parts[4] == "experts", parts[7] == "weight",
+              parts[3] == "mlp" || parts[3] == "block_sparse_moe", let expert = Int(parts[5]) else { return nil }
+        let roles = ["gate_proj": "ffn_gate", "w1": "ffn_gate", "up_proj": "ffn_up", "w3": "ffn_up", "down_proj": "ffn_down", "w2": "ffn_down"]
+        guard let role = roles[String(parts[6])] else { return nil }
+        return ("blk.\(parts[2]).\(role)_exps.weight", "blk.\(parts[2]).\(role).\(expert).weight", expert)
     }
 
-    public func matrixBytes(_ name: String) throws -> Int { try info(name).byteCount }
+    /// The stored tensor of `name`, and which expert of a merged expert tensor it is.
+    private func locate(_ name: String) -> (info: GGUFTensorInfo, expert: Int?)? {
+        if let info = tensors[naming(name)] { return (info, nil) }
+        guard let slice = Self.expertTensor(name) else { return nil }
+        if let merged = tensors[slice.merged], merged.dimensions.count == 3 { return (merged, slice.expert) }
+        return tensors[slice.single].map { ($0, nil) }
+    }
+
+    public func contains(_ name: String) -> Bool { locate(name) != nil }
+
+    private func info(_ name: String) throws -> GGUFTensorInfo {
+        guard let found = locate(name) else {
+            throw SafeTensorsError.missingTensor(name: Self.expertTensor(name)?.merged ?? naming(name), searched: file.path)
+        }
+        return found.info
+    }
+
+    public func matrixBytes(_ name: String) throws -> Int {
+        let info = try info(name)
+        return locate(name)?.expert == nil ? info.byteCount : info.byteCount / info.dimensions[2]
+    }
 
     public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> any WeightMatrix {
         let info = try info(name)
-        guard info.dimensions == [cols, rows] else {
-            throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: [cols, rows], actual: info.dimensions)
+        let expert = locate(name)?.expert
+        // A merged expert tensor must hold expert E: [cols, rows, at least E + 1].
+        let expected = expert.map { [cols, rows, max(info.dimensions[2], $0 + 1)] } ?? [cols, rows]
+        guard info.dimensions == expected else {
+            throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: expected, actual: info.dimensions)
         }
         guard let type = QuantType(ggmlTypeID: info.type.id) else {
             throw ModelError.unsupportedDType(source: sourceName, tensor: info.name, dtype: info.type.name)
         }
-        let bytes = file.data(for: info)
+        var bytes = file.data(for: info)
+        if let expert {
+            // Experts are stored one after another, each a whole [rows, cols] matrix.
+            let each = bytes.count / info.dimensions[2]
+            bytes = UnsafeRawBufferPointer(rebasing: bytes[(expert * each)..<((expert + 1) * each)])
+        }
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
         if type.blockSize == 1 {
             return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
@@ -100,7 +133,7 @@ extension ModelConfig {
             throw ConfigError.missingField(file: path, field: "general.architecture")
         }
         guard let family = ModelArchitectures.named(gguf: archName) else {
-            throw ConfigError.unknownArchitecture(file: path, name: archName, supported: ModelArchitectures.all.map(\.ggufName))
+            throw ConfigError.unknownArchitecture(file: path, name: archName, supported: Array(Set(ModelArchitectures.all.map(\.ggufName))).sorted())
         }
         func required(_ key: String) throws -> Int {
             guard let value = try file.integer("\(archName).\(key)") else {
@@ -135,16 +168,31 @@ extension ModelConfig {
             }
         }
         let eos = try file.integer("tokenizer.ggml.eos_token_id")
+        let layers = try required("block_count")
+        // Experts: llama.cpp writes them for every MoE family alike, and normalizes the chosen
+        // experts' weights for Qwen3-MoE and Mixtral (its `llama` with experts).
+        var moe: MixtureOfExperts?
+        var architecture = family.architecture
+        if let experts = try file.integer("\(archName).expert_count"), experts > 0 {
+            let used = try required("expert_used_count")
+            let width = try file.integer("\(archName).expert_feed_forward_length") ?? required("feed_forward_length")
+            moe = MixtureOfExperts(expertCount: experts, expertsPerToken: used, expertIntermediateSize: width, normalizeTopK: true,
+                                   denseLayers: (0..<layers).filter { file.tensor(named: "blk.\($0).ffn_gate_inp.weight") == nil })
+            try moe!.validate(file: path, field: "\(archName).expert_used_count")
+            if architecture == .llama { architecture = .mixtral }
+        }
+        let dense = moe.map { !$0.denseLayers.isEmpty } ?? true
         return ModelConfig(
-            architecture: family.architecture, hiddenSize: hidden, layerCount: try required("block_count"),
+            architecture: architecture, hiddenSize: hidden, layerCount: layers,
             headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
-            intermediateSize: try required("feed_forward_length"), vocabSize: vocab, maxPositionEmbeddings: context,
+            intermediateSize: dense ? try required("feed_forward_length") : try file.integer("\(archName).feed_forward_length") ?? 0,
+            vocabSize: vocab, maxPositionEmbeddings: context,
             rmsNormEps: Float(try file.float("\(archName).attention.layer_norm_rms_epsilon") ?? 1e-6),
             ropeTheta: try file.float("\(archName).rope.freq_base") ?? 10000, ropeScaling: scaling,
             qkvBias: file.tensor(named: "blk.0.attn_q.bias") != nil,
             outputBias: file.tensor(named: "blk.0.attn_output.bias") != nil,
             qkNorm: file.tensor(named: "blk.0.attn_q_norm.weight") != nil,
-            tieWordEmbeddings: file.tensor(named: "output.weight") == nil,
+            tieWordEmbeddings: file.tensor(named: "output.weight") == nil, moe: moe,
             bosTokenId: try file.integer("tokenizer.ggml.bos_token_id"),
             eosTokenIds: eos.map { [$0] } ?? [])
     }

@@ -26,8 +26,10 @@ public struct TensorSpec: Sendable, Equatable {
 }
 
 /// Every tensor of a Llama-family decoder with `config`, in load order.
-/// - Parameter separateHead: whether the LM head is its own tensor (untied and present).
-public func decoderInventory(config: ModelConfig, separateHead: Bool) -> [TensorSpec] {
+/// - Parameters:
+///   - separateHead: whether the LM head is its own tensor (untied and present).
+///   - expertNames: what the family calls its router and experts, for layers with a sparse MLP.
+public func decoderInventory(config: ModelConfig, separateHead: Bool, expertNames: ExpertTensorNames = .qwen) -> [TensorSpec] {
     let hidden = config.hiddenSize
     var specs: [TensorSpec] = [
         TensorSpec(name: HFTensorName.embedding, placement: .embedding, kind: .matrix(rows: config.vocabSize, cols: hidden)),
@@ -52,9 +54,20 @@ public func decoderInventory(config: ModelConfig, separateHead: Bool) -> [Tensor
         vector("self_attn.q_norm.weight", config.headDim, when: config.qkNorm)
         vector("self_attn.k_norm.weight", config.headDim, when: config.qkNorm)
         vector("post_attention_layernorm.weight", hidden)
-        matrix("mlp.gate_proj.weight", config.intermediateSize, hidden)
-        matrix("mlp.up_proj.weight", config.intermediateSize, hidden)
-        matrix("mlp.down_proj.weight", hidden, config.intermediateSize)
+        if let moe = config.moe, moe.isSparse(layer: i) {
+            let width = moe.expertIntermediateSize
+            matrix(expertNames.router, moe.expertCount, hidden)
+            for e in 0..<moe.expertCount {
+                let prefix = expertNames.expertPrefix(e)
+                matrix(prefix + expertNames.gate, width, hidden)
+                matrix(prefix + expertNames.up, width, hidden)
+                matrix(prefix + expertNames.down, hidden, width)
+            }
+        } else {
+            matrix("mlp.gate_proj.weight", config.intermediateSize, hidden)
+            matrix("mlp.up_proj.weight", config.intermediateSize, hidden)
+            matrix("mlp.down_proj.weight", hidden, config.intermediateSize)
+        }
     }
     specs.append(TensorSpec(name: HFTensorName.finalNorm, placement: .head, kind: .vector(count: hidden)))
     if separateHead {

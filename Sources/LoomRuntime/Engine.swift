@@ -169,6 +169,18 @@ public final class Engine: @unchecked Sendable {
         model.weights.decodeReadBytes + plan.kvCacheBytesPerToken * context
     }
 
+    /// Router and expert bytes the sparse layers read since the last reset (see
+    /// `DecoderModel.expertReadBytes`); zero for dense models.
+    public var expertReadBytes: Int { model.expertReadBytes }
+
+    public func resetExpertReadBytes() { model.resetExpertReadBytes() }
+
+    /// Bytes a decode step would read if every expert were read, as a dense model of the same
+    /// weights does; equals `decodeReadBytes` for dense models.
+    public func denseEquivalentReadBytes(context: Int) -> Int {
+        model.weights.denseEquivalentReadBytes + plan.kvCacheBytesPerToken * context
+    }
+
     /// Planned and measured bytes of every device.
     public var usage: [DeviceUsage] {
         devices.map { DeviceUsage(name: $0.planned.name, budgetBytes: $0.planned.budgetBytes, plannedBytes: $0.planned.arenaBytes,

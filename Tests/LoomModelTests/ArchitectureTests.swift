@@ -23,7 +23,8 @@ import LoomFormats
         #expect(throws: ConfigError.self) { try Self.config(Self.json("GPTNeoXForCausalLM")) }
         do { _ = try Self.config(Self.json("GPTNeoXForCausalLM")) } catch let ConfigError.unknownArchitecture(_, name, supported) {
             #expect(name == "GPTNeoXForCausalLM")
-            #expect(supported == ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"])
+            #expect(supported == ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+                                  "Qwen3MoeForCausalLM", "MixtralForCausalLM"])
         }
     }
 
@@ -43,8 +44,41 @@ import LoomFormats
         #expect(!inventory.contains("model.layers.0.self_attn.q_proj.bias"))
     }
 
+    /// Qwen3-MoE's dense layers follow mlp_only_layers and decoder_sparse_step as transformers'
+    /// Qwen3MoeDecoderLayer decides them; Mixtral routes every layer and keeps its window; each
+    /// family names its experts as its checkpoints do.
+    @Test func mixtureOfExpertsFamiliesReadTheirRouting() throws {
+        let qwen = try Self.config(Self.json("Qwen3MoeForCausalLM", extra:
+            #","num_hidden_layers":6,"num_experts":8,"num_experts_per_tok":2,"moe_intermediate_size":32,"norm_topk_prob":true,"decoder_sparse_step":2,"mlp_only_layers":[3]"#))
+        let moe = try #require(qwen.moe)
+        #expect(qwen.qkNorm && moe.expertCount == 8 && moe.expertsPerToken == 2 && moe.expertIntermediateSize == 32 && moe.normalizeTopK)
+        #expect(moe.denseLayers == [0, 2, 3, 4])
+        let names = ModelArchitectures.of(qwen).tensorInventory(qwen, separateHead: true).map(\.name)
+        #expect(names.contains("model.layers.1.mlp.experts.7.down_proj.weight") && names.contains("model.layers.1.mlp.gate.weight"))
+        #expect(names.contains("model.layers.0.mlp.gate_proj.weight") && !names.contains("model.layers.0.mlp.gate.weight"))
+        #expect(!names.contains("model.layers.1.mlp.gate_proj.weight"))
+        // transformers 5 writes num_local_experts; norm_topk_prob defaults to false as in Qwen3MoeConfig.
+        let renamed = try Self.config(Self.json("Qwen3MoeForCausalLM", extra: #","num_local_experts":4,"num_experts_per_tok":1,"moe_intermediate_size":16"#))
+        #expect(renamed.moe == MixtureOfExperts(expertCount: 4, expertsPerToken: 1, expertIntermediateSize: 16, normalizeTopK: false))
+
+        let mixtral = try Self.config(Self.json("MixtralForCausalLM", extra: #","num_local_experts":8,"num_experts_per_tok":2"#))
+        #expect(mixtral.moe == MixtureOfExperts(expertCount: 8, expertsPerToken: 2, expertIntermediateSize: 128, normalizeTopK: true))
+        #expect(mixtral.slidingWindow == 32)
+        let mixtralNames = ModelArchitectures.of(mixtral).tensorInventory(mixtral, separateHead: true).map(\.name)
+        #expect(mixtralNames.contains("model.layers.1.block_sparse_moe.experts.7.w2.weight"))
+        #expect(mixtralNames.contains("model.layers.0.block_sparse_moe.gate.weight"))
+
+        do {
+            _ = try Self.config(Self.json("MixtralForCausalLM", extra: #","num_local_experts":2,"num_experts_per_tok":3"#))
+            Issue.record("3 experts per token of 2 was accepted")
+        } catch let ConfigError.invalidField(file, field, reason) {
+            #expect(file.hasSuffix("config.json") && field == "num_experts_per_tok" && reason.contains("3 experts per token of 2"))
+        }
+    }
+
     @Test func ggufNamesFindTheirFamilies() {
-        for family in ModelArchitectures.all {
+        // llama.cpp writes Mixtral as "llama" with experts, which the GGUF config step tells apart.
+        for family in ModelArchitectures.all where family.architecture != .mixtral {
             #expect(ModelArchitectures.named(gguf: family.ggufName)?.architecture == family.architecture)
         }
         #expect(ModelArchitectures.named(gguf: "gptneox") == nil)

@@ -53,10 +53,14 @@ from transformers import (
     LlamaForCausalLM,
     MistralConfig,
     MistralForCausalLM,
+    MixtralConfig,
+    MixtralForCausalLM,
     Qwen2Config,
     Qwen2ForCausalLM,
     Qwen3Config,
     Qwen3ForCausalLM,
+    Qwen3MoeConfig,
+    Qwen3MoeForCausalLM,
 )
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -67,7 +71,16 @@ ARCHITECTURES = {
     "MistralForCausalLM": (MistralConfig, MistralForCausalLM),
     "Qwen2ForCausalLM": (Qwen2Config, Qwen2ForCausalLM),
     "Qwen3ForCausalLM": (Qwen3Config, Qwen3ForCausalLM),
+    "Qwen3MoeForCausalLM": (Qwen3MoeConfig, Qwen3MoeForCausalLM),
+    "MixtralForCausalLM": (MixtralConfig, MixtralForCausalLM),
 }
+# Checkpoint names of the experts transformers 5 holds fused in memory (experts.gate_up_proj
+# [experts, 2 * width, hidden] with gate first, experts.down_proj [experts, hidden, width]).
+EXPERT_NAMES = {
+    "Qwen3MoeForCausalLM": ("mlp.gate.weight", "mlp.experts.{}.", "gate_proj.weight", "up_proj.weight", "down_proj.weight"),
+    "MixtralForCausalLM": ("block_sparse_moe.gate.weight", "block_sparse_moe.experts.{}.", "w1.weight", "w3.weight", "w2.weight"),
+}
+MIN_ROUTER_GAP = 1e-3  # k-th minus (k+1)-th router probability, every token and layer
 STORAGE = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 PROMPT = [1, 17, 200, 43, 99, 5, 150, 77, 23, 250, 64, 8]  # 12 ids, BOS first, all < 256
 NEW_TOKENS = 16
@@ -183,6 +196,48 @@ CASES = [
         tiny(64, 4, 2, 2, head_dim=32, tie_word_embeddings=True, rms_norm_eps=1e-6,
              rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
     ),
+    Case(
+        "qwen3moe-top3of8-bf16", "Qwen3MoeForCausalLM", "bfloat16", 10,
+        "Qwen3-MoE: 8 experts of width 48, top 3 renormalized (norm_topk_prob true), q/k norms, head_dim 32, GQA 4/2, "
+        "3 layers with layer 1 dense (mlp_only_layers [1], intermediate 160), untied, theta 1e6, bf16 storage. config.json "
+        "in the layout Qwen3-30B-A3B ships (num_experts, top-level rope_theta, torch_dtype).",
+        tiny(64, 4, 2, 3, head_dim=32, intermediate_size=160, moe_intermediate_size=48, num_experts=8,
+             num_experts_per_tok=3, norm_topk_prob=True, mlp_only_layers=[1], decoder_sparse_step=1,
+             rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+        legacy_config=True,
+    ),
+    Case(
+        "qwen3moe-top2of6-unnormalized-f32", "Qwen3MoeForCausalLM", "float32", 11,
+        "Qwen3-MoE: 6 experts of width 32, top 2 kept at their softmax share (norm_topk_prob false), decoder_sparse_step 2 "
+        "(layers 0 and 2 dense, 1 and 3 sparse), tied embeddings, head_dim 16, GQA 4/1, f32 storage.",
+        tiny(64, 4, 1, 4, head_dim=16, intermediate_size=96, moe_intermediate_size=32, num_experts=6,
+             num_experts_per_tok=2, norm_topk_prob=False, decoder_sparse_step=2, tie_word_embeddings=True,
+             rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+    ),
+    Case(
+        "mixtral-window-bf16", "MixtralForCausalLM", "bfloat16", 12,
+        "Mixtral: 4 experts of width 64, top 2 renormalized, sliding_window 5 (active: the 12-token prompt and its "
+        "continuation are longer), GQA 4/2, untied, theta 1e6, eps 1e-5, bf16 storage.",
+        tiny(64, 4, 2, 2, intermediate_size=64, num_local_experts=4, num_experts_per_tok=2, sliding_window=5,
+             rms_norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+    ),
+    # Shapes llama.cpp runs as they are (every layer sparse, top-k renormalized, no window), the
+    # sources of the GGUF files tools/goldens/make_llamacpp_goldens.py converts with its converter.
+    Case(
+        "qwen3moe-llamacpp-f32", "Qwen3MoeForCausalLM", "float32", 13,
+        "Qwen3-MoE for llama.cpp's converter: 8 experts of width 32, top 2 renormalized, every layer sparse, q/k norms, "
+        "head_dim 16, GQA 4/2, 2 layers, untied, theta 1e6, f32 storage.",
+        tiny(64, 4, 2, 2, head_dim=16, intermediate_size=128, moe_intermediate_size=32, num_experts=8,
+             num_experts_per_tok=2, norm_topk_prob=True, rms_norm_eps=1e-6,
+             rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+    ),
+    Case(
+        "mixtral-llamacpp-f32", "MixtralForCausalLM", "float32", 14,
+        "Mixtral for llama.cpp's converter: 4 experts of width 48, top 2 renormalized, no sliding window, GQA 4/2, "
+        "2 layers, untied, theta 1e6, f32 storage.",
+        tiny(64, 4, 2, 2, intermediate_size=48, num_local_experts=4, num_experts_per_tok=2,
+             rms_norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+    ),
 ]
 
 
@@ -217,6 +272,9 @@ def init_weights(model, seed):
                 value = normal(p.shape, BIAS_STD)
             elif name.endswith("embed_tokens.weight"):
                 value = normal(p.shape, EMBED_STD)
+            elif name.endswith(("experts.gate_up_proj", "experts.down_proj")):  # [experts, out, in]
+                gain = RESIDUAL_GAIN if name.endswith("down_proj") else 1.0
+                value = normal(p.shape, gain / math.sqrt(p.shape[-1]))
             else:
                 gain = 1.0
                 if name.endswith(("q_proj.weight", "k_proj.weight")):
@@ -290,6 +348,7 @@ def build(case, seed):
     config_class, model_class = ARCHITECTURES[case.architecture]
     config = config_class(**copy.deepcopy(case.config), bos_token_id=BOS, eos_token_id=2)
     config._attn_implementation = "eager"
+    config._experts_implementation = "eager"  # a loop over experts, in float64 too
     torch.manual_seed(seed)
     model = model_class(config).eval()
     init_weights(model, seed)
@@ -312,6 +371,8 @@ def rewrite_legacy_config(path):
     config["rope_theta"] = rope.pop("rope_theta")
     config["rope_scaling"] = None if rope.get("rope_type") == "default" else rope
     config["torch_dtype"] = config.pop("dtype")
+    if config["architectures"] == ["Qwen3MoeForCausalLM"]:  # Qwen3-30B-A3B's config.json says num_experts
+        config["num_experts"] = config.pop("num_local_experts")
     with open(path, "w") as f:
         json.dump(dict(sorted(config.items())), f, indent=2)
         f.write("\n")
@@ -320,13 +381,61 @@ def rewrite_legacy_config(path):
 def check_stored_tensors(out_dir, model):
     """Every tensor in the files equals the reloaded parameter, and nothing is missing or extra."""
     stored = numpy_reference.load_torch_tensors(out_dir)
-    params = dict(model.state_dict())
+    params = checkpoint_state_dict(model)
     if model.config.tie_word_embeddings:
         params.pop("lm_head.weight")
     assert set(stored) == set(params), f"tensor names differ: {set(stored) ^ set(params)}"
     for name, value in stored.items():
         assert torch.equal(value.to(torch.float32), params[name]), f"{name} differs after reload"
     return {name: [str(value.dtype).removeprefix("torch."), list(value.shape)] for name, value in sorted(stored.items())}
+
+
+def checkpoint_state_dict(model):
+    """The state dict under the names checkpoints use: fused experts split per expert."""
+    params = dict(model.state_dict())
+    names = EXPERT_NAMES.get(type(model).__name__)
+    if names is None:
+        return params
+    router, prefix, gate, up, down = names
+    for key in [k for k in params if k.endswith("mlp.experts.gate_up_proj")]:
+        layer = key.removesuffix("mlp.experts.gate_up_proj")
+        fused, downs = params.pop(key), params.pop(layer + "mlp.experts.down_proj")
+        width = fused.shape[1] // 2
+        for e in range(fused.shape[0]):
+            params[layer + prefix.format(e) + gate] = fused[e, :width]
+            params[layer + prefix.format(e) + up] = fused[e, width:]
+            params[layer + prefix.format(e) + down] = downs[e]
+        params[layer + router] = params.pop(layer + "mlp.gate.weight")
+    return params
+
+
+@torch.no_grad()
+def router_gap(model, tokens):
+    """Smallest k-th minus (k+1)-th router probability over every token and sparse layer (None
+    without experts): a gap well above the engines' rounding means both pick the same experts."""
+    k = getattr(model.config, "num_experts_per_tok", None)
+    if k is None:
+        return None
+    gaps = []
+    hooks = [module.register_forward_hook(lambda _m, _i, out: gaps.append(out[0]))
+             for name, module in model.named_modules() if name.endswith("mlp.gate")]
+    model(torch.tensor([tokens]))
+    for h in hooks:
+        h.remove()
+    probs = torch.cat([torch.softmax(g.float(), dim=-1) for g in gaps])
+    top = torch.topk(probs, k + 1, dim=-1).values if probs.shape[-1] > k else None
+    return float((top[:, k - 1] - top[:, k]).min()) if top is not None else 1.0
+
+
+def window_effect(case, model, tokens):
+    """Relative change of the logits when the same weights attend to every position."""
+    if case.config.get("sliding_window") is None or case.config["sliding_window"] >= len(tokens):
+        return None
+    config = copy.deepcopy(model.config)
+    config.sliding_window = None
+    full = ARCHITECTURES[case.architecture][1](config).eval()
+    full.load_state_dict(model.state_dict())
+    return relative_max_diff(all_logits(full, tokens), all_logits(model, tokens))
 
 
 def rope_scaling_effect(case, model, tokens):
@@ -346,8 +455,11 @@ def attempt(case, seed):
     model = build(case, seed)
     continuation, margin = greedy(model, PROMPT)
     runs = [len(list(group)) for _, group in itertools.groupby(continuation)]
-    if margin < MIN_MARGIN_RATIO or len(set(continuation)) < MIN_DISTINCT_GREEDY or max(runs) > MAX_GREEDY_RUN:
-        print(f"  seed {seed}: margin {margin:.2e}, {len(set(continuation))} distinct ids, run {max(runs)}; next seed")
+    gap = router_gap(model, PROMPT + continuation)
+    if margin < MIN_MARGIN_RATIO or len(set(continuation)) < MIN_DISTINCT_GREEDY or max(runs) > MAX_GREEDY_RUN \
+            or (gap is not None and gap < MIN_ROUTER_GAP):
+        print(f"  seed {seed}: margin {margin:.2e}, {len(set(continuation))} distinct ids, run {max(runs)}, "
+              f"router gap {gap}; next seed")
         return None
     return model, continuation, margin
 
@@ -377,7 +489,8 @@ def make_case(case, root):
         rewrite_legacy_config(config_path)
 
     # The reference proper: what a reader of these files computes in float32.
-    reloaded = AutoModelForCausalLM.from_pretrained(out_dir, dtype=torch.float32, attn_implementation="eager").eval()
+    extra = {"experts_implementation": "eager"} if case.architecture in EXPERT_NAMES else {}
+    reloaded = AutoModelForCausalLM.from_pretrained(out_dir, dtype=torch.float32, attn_implementation="eager", **extra).eval()
     tensors = check_stored_tensors(out_dir, reloaded)
     logits = all_logits(reloaded, PROMPT)
     assert torch.equal(logits, memory_logits), f"{case.name}: reloaded logits differ from the in-memory model"
@@ -389,6 +502,9 @@ def make_case(case, root):
     scaling_effect = rope_scaling_effect(case, reloaded, PROMPT)
     if scaling_effect is not None:
         assert scaling_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: RoPE scaling barely matters"
+    sliding_effect = window_effect(case, reloaded, PROMPT)
+    if sliding_effect is not None:
+        assert sliding_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: the sliding window barely matters"
     f64_error = relative_max_diff(logits, all_logits(copy.deepcopy(reloaded).double(), PROMPT))
 
     logits_np = logits.numpy().astype("<f4")
@@ -415,6 +531,8 @@ def make_case(case, root):
         "sharded": bool(case.max_shard_size),
         "config_layout": "legacy (rope_theta, rope_scaling, torch_dtype)" if case.legacy_config else "transformers 5 (rope_parameters, dtype)",
         "rope_scaling_effect_max_abs_diff_over_max_abs": scaling_effect,
+        "sliding_window_effect_max_abs_diff_over_max_abs": sliding_effect,
+        "min_router_gap_kth_minus_next_probability": router_gap(reloaded, PROMPT + continuation),
         "tensors": tensors,
         "parameter_count": sum(int(np.prod(shape)) for _, shape in tensors.values()),
         "bos_token_id": config_json.get("bos_token_id"),

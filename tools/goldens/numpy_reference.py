@@ -15,7 +15,13 @@ import os
 
 import numpy as np
 
-SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM")
+SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
+                           "Qwen3MoeForCausalLM", "MixtralForCausalLM")
+# Mixture-of-experts checkpoints: (router, expert folder, gate, up, down) after model.layers.N.
+EXPERTS = {
+    "Qwen3MoeForCausalLM": ("mlp.gate.weight", "mlp.experts.{}.", "gate_proj.weight", "up_proj.weight", "down_proj.weight"),
+    "MixtralForCausalLM": ("block_sparse_moe.gate.weight", "block_sparse_moe.experts.{}.", "w1.weight", "w3.weight", "w2.weight"),
+}
 
 
 def weight_files(model_dir):
@@ -158,6 +164,12 @@ def forward_weights(config, w, tokens, round_input=None):
     angles = np.concatenate([angles, angles], axis=-1)  # [n, head_dim]
     cos, sin = np.cos(angles) * attention_factor, np.sin(angles) * attention_factor
     mask = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
+    # A sliding window of W: position i sees positions i - W + 1 .. i.
+    window = config.get("sliding_window")
+    if architecture not in ("MistralForCausalLM", "MixtralForCausalLM") and not config.get("use_sliding_window"):
+        window = None
+    if window is not None:
+        mask = mask + np.tril(np.full((n, n), -np.inf), k=-window)
 
     def linear(x, prefix):
         y = round_input(x, prefix + ".weight") @ w[prefix + ".weight"].T
@@ -185,10 +197,38 @@ def forward_weights(config, w, tokens, round_input=None):
             out[:, head, :] = scores @ v[:, kv, :]
         x = x + linear(out.reshape(n, n_heads * head_dim), p + "self_attn.o_proj")
         h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
-        gate = linear(h, p + "mlp.gate_proj")
-        x = x + linear(gate / (1 + np.exp(-gate)) * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
+        experts = EXPERTS.get(architecture)
+        if experts is not None and p + experts[0] in w:
+            x = x + sparse_mlp(config, architecture, h, lambda name: w[p + name], round_input, p)
+        else:
+            gate = linear(h, p + "mlp.gate_proj")
+            x = x + linear(gate / (1 + np.exp(-gate)) * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
     x = rms_norm(x, w["model.norm.weight"], eps)
     head_name = "lm_head.weight"
     if head_name not in w or config.get("tie_word_embeddings", False):
         head_name = "model.embed_tokens.weight"
     return round_input(x, head_name) @ w[head_name].T
+
+
+def sparse_mlp(config, architecture, h, weight, round_input, prefix):
+    """Σ over each token's top-k experts of p_e · down_e(SiLU(gate_e·h) * up_e·h), p the router's
+    softmax over all experts, renormalized over the k chosen (always for Mixtral, when
+    norm_topk_prob for Qwen3-MoE)."""
+    router, folder, gate_name, up_name, down_name = EXPERTS[architecture]
+    k = config["num_experts_per_tok"]
+    normalize = architecture == "MixtralForCausalLM" or config.get("norm_topk_prob", False)
+    logits = round_input(h, prefix + router) @ weight(router).T  # [n, experts]
+    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    probs /= probs.sum(axis=-1, keepdims=True)
+    out = np.zeros_like(h)
+    for t in range(h.shape[0]):
+        chosen = np.argsort(-probs[t], kind="stable")[:k]
+        weights = probs[t, chosen] / (probs[t, chosen].sum() if normalize else 1.0)
+        for e, p in zip(chosen, weights):
+            f = folder.format(e)
+            x = h[t:t + 1]
+            gate = round_input(x, prefix + f + gate_name) @ weight(f + gate_name).T
+            up = round_input(x, prefix + f + up_name) @ weight(f + up_name).T
+            act = gate / (1 + np.exp(-gate)) * up
+            out[t] += p * (round_input(act, prefix + f + down_name) @ weight(f + down_name).T)[0]
+    return out

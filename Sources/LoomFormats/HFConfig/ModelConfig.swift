@@ -29,6 +29,8 @@ public struct ModelConfig: Sendable, Equatable {
     public var tieWordEmbeddings: Bool
     /// Attention window for Mistral-style sliding-window attention; nil for full attention.
     public var slidingWindow: Int?
+    /// The sparse feed-forward of mixture-of-experts families; nil for a dense MLP in every layer.
+    public var moe: MixtureOfExperts?
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
 
@@ -36,7 +38,7 @@ public struct ModelConfig: Sendable, Equatable {
                 headDim: Int? = nil, intermediateSize: Int, vocabSize: Int, maxPositionEmbeddings: Int,
                 rmsNormEps: Float = 1e-6, ropeTheta: Double = 10000, ropeScaling: RopeScaling = .none,
                 qkvBias: Bool = false, outputBias: Bool = false, qkNorm: Bool = false,
-                tieWordEmbeddings: Bool = false, slidingWindow: Int? = nil,
+                tieWordEmbeddings: Bool = false, slidingWindow: Int? = nil, moe: MixtureOfExperts? = nil,
                 bosTokenId: Int? = nil, eosTokenIds: [Int] = []) {
         self.architecture = architecture
         self.hiddenSize = hiddenSize
@@ -55,6 +57,7 @@ public struct ModelConfig: Sendable, Equatable {
         self.qkNorm = qkNorm
         self.tieWordEmbeddings = tieWordEmbeddings
         self.slidingWindow = slidingWindow
+        self.moe = moe
         self.bosTokenId = bosTokenId
         self.eosTokenIds = eosTokenIds
     }
@@ -249,6 +252,13 @@ public struct ConfigFields {
             throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a string")
         }
         return string
+    }
+
+    /// A list of integers, or nil when absent.
+    public func optionalIntList(_ key: String) throws -> [Int]? {
+        guard let value = json[key], !(value is NSNull) else { return nil }
+        guard value is [Any] else { throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a list of integers") }
+        return try intOrIntList(key)
     }
 
     public func intOrIntList(_ key: String) throws -> [Int] {

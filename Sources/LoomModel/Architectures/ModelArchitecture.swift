@@ -18,22 +18,30 @@ public protocol ModelArchitecture: Sendable {
     /// Sets the family's own meaning of `config` from its config.json fields.
     func specialize(_ config: inout ModelConfig, fields: ConfigFields) throws
 
+    /// What the family calls its router and experts in Hugging Face checkpoints.
+    var expertNames: ExpertTensorNames { get }
+
     /// Every tensor of a model with `config`, in load order.
     /// - Parameter separateHead: whether the LM head is its own tensor (untied and present).
     func tensorInventory(_ config: ModelConfig, separateHead: Bool) -> [TensorSpec]
 
-    /// The blocks of each layer, in order.
-    func layerBlocks(_ config: ModelConfig) -> [LayerBlock]
+    /// The blocks of layer `layer`, in order.
+    func layerBlocks(_ config: ModelConfig, layer: Int) -> [LayerBlock]
 }
 
 extension ModelArchitecture {
     public func specialize(_ config: inout ModelConfig, fields: ConfigFields) throws {}
 
+    public var expertNames: ExpertTensorNames { .qwen }
+
     public func tensorInventory(_ config: ModelConfig, separateHead: Bool) -> [TensorSpec] {
-        decoderInventory(config: config, separateHead: separateHead)
+        decoderInventory(config: config, separateHead: separateHead, expertNames: expertNames)
     }
 
-    public func layerBlocks(_ config: ModelConfig) -> [LayerBlock] { [.attention, .gatedMLP] }
+    /// Attention, then the sparse MLP where the config routes the layer through experts, else the dense one.
+    public func layerBlocks(_ config: ModelConfig, layer: Int) -> [LayerBlock] {
+        [.attention, config.moe?.isSparse(layer: layer) == true ? .sparseMLP : .gatedMLP]
+    }
 }
 
 /// A shared block a layer is built from (see `DecoderModel`). Each reads and updates the
@@ -45,11 +53,33 @@ public enum LayerBlock: Sendable, Equatable {
     case attention
     /// Pre-norm gated MLP: RMSNorm, gate and up projections, SwiGLU, down projection, residual add.
     case gatedMLP
+    /// Pre-norm mixture of experts: RMSNorm, a router choosing the top-k experts of each token,
+    /// each expert a gated MLP, their outputs summed with the router's weights, residual add.
+    case sparseMLP
+}
+
+/// Hugging Face names of a layer's router and experts, after `model.layers.N.`.
+public struct ExpertTensorNames: Sendable {
+    /// The router, [experts, hidden].
+    public let router: String
+    /// The folder of expert `e`, such as `mlp.experts.3.`.
+    public let expertPrefix: @Sendable (Int) -> String
+    public let gate: String
+    public let up: String
+    public let down: String
+
+    /// Qwen3-MoE (and Qwen2-MoE, DeepSeek, OLMoE): `mlp.gate`, `mlp.experts.E.{gate,up,down}_proj`.
+    public static let qwen = ExpertTensorNames(router: "mlp.gate.weight", expertPrefix: { "mlp.experts.\($0)." },
+                                               gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
+    /// Mixtral: `block_sparse_moe.gate`, `block_sparse_moe.experts.E.w1` (gate), `w3` (up), `w2` (down).
+    public static let mixtral = ExpertTensorNames(router: "block_sparse_moe.gate.weight",
+                                                  expertPrefix: { "block_sparse_moe.experts.\($0)." },
+                                                  gate: "w1.weight", up: "w3.weight", down: "w2.weight")
 }
 
 /// The families Loom runs.
 public enum ModelArchitectures {
-    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3()]
+    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral()]
 
     /// The family config.json names `architecture`, if Loom runs it.
     public static func named(_ architecture: Architecture) -> (any ModelArchitecture)? {
@@ -73,6 +103,7 @@ public enum ModelArchitectures {
                                                   supported: all.map(\.architecture.rawValue))
         }
         try family.specialize(&config, fields: fields)
+        try config.moe?.validate(file: fields.file, field: "num_experts_per_tok")
     }
 
     /// Reads config.json (and generation_config.json) in `directory` for a family Loom runs.

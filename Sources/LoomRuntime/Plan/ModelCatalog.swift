@@ -25,13 +25,37 @@ public enum ModelCatalog {
         "mistral-7b": llama(layers: 32, hidden: 4096, heads: 32, kv: 8, ffn: 14336, vocab: 32000, context: 32768,
                             architecture: .mistral),
         "miquliz-120b": llama(layers: 140, hidden: 8192, heads: 64, kv: 8, ffn: 28672, vocab: 32000, context: 32768),
+        // Mixture of experts: every expert's bytes are planned, a token reads k of them.
+        "qwen3-30b-a3b": {
+            var c = llama(layers: 48, hidden: 2048, heads: 32, kv: 4, ffn: 6144, vocab: 151936, context: 40960,
+                          theta: 1_000_000, architecture: .qwen3Moe)
+            c.headDim = 128
+            c.qkNorm = true
+            c.moe = MixtureOfExperts(expertCount: 128, expertsPerToken: 8, expertIntermediateSize: 768, normalizeTopK: true)
+            return c
+        }(),
+        "mixtral-8x7b": {
+            var c = llama(layers: 32, hidden: 4096, heads: 32, kv: 8, ffn: 14336, vocab: 32000, context: 32768,
+                          theta: 1_000_000, architecture: .mixtral)
+            c.moe = MixtureOfExperts(expertCount: 8, expertsPerToken: 2, expertIntermediateSize: 14336, normalizeTopK: true)
+            return c
+        }(),
     ]
 
     public static var names: [String] { entries.keys.sorted() }
 
     /// Parameters of a model of this shape: the elements of every tensor the loader binds.
     public static func parameterCount(_ config: ModelConfig) -> Int {
-        decoderInventory(config: config, separateHead: !config.tieWordEmbeddings).reduce(0) { $0 + $1.elementCount }
+        ModelArchitectures.of(config).tensorInventory(config, separateHead: !config.tieWordEmbeddings)
+            .reduce(0) { $0 + $1.elementCount }
+    }
+
+    /// Parameters one token's pass uses: all of them but the experts its router does not pick.
+    public static func activeParameterCount(_ config: ModelConfig) -> Int {
+        guard let moe = config.moe else { return parameterCount(config) }
+        let sparseLayers = (0..<config.layerCount).filter { moe.isSparse(layer: $0) }.count
+        let perExpert = 3 * moe.expertIntermediateSize * config.hiddenSize
+        return parameterCount(config) - sparseLayers * (moe.expertCount - moe.expertsPerToken) * perExpert
     }
 
     private static func llama(layers: Int, hidden: Int, heads: Int, kv: Int, ffn: Int, vocab: Int, context: Int,

@@ -34,7 +34,9 @@ public struct ModelFootprint: Sendable {
             if case .ggufMix(let mix) = fallback, [.f32, .f16, .bf16].contains(mix) {
                 return mix == .bf16 ? FloatMatrix.scratchBytes(type: .bf16, cols: widest, batch: tokens) : 0
             }
-            return tokens * widest / 32 * 84 + 4 * 64
+            // A decoded token's experts quantize their down projections' inputs side by side.
+            let experts = config.moe.map { $0.expertsPerToken * (($0.expertIntermediateSize / 32 * 84 + 4 * 64 + 63) & ~63) } ?? 0
+            return max(tokens * widest / 32 * 84 + 4 * 64, experts)
         }
     }
 
@@ -44,17 +46,23 @@ public struct ModelFootprint: Sendable {
         let inventory = ModelArchitectures.of(config).tensorInventory(config, separateHead: separate)
         var bytes: [String: Int] = [:]
         var matrices: [any WeightMatrix] = []
+        var expertDowns: [any WeightMatrix] = []
+        let names = ModelArchitectures.of(config).expertNames
         for spec in inventory {
             if case let .matrix(rows, cols) = spec.kind {
                 // Scratch does not depend on the rounding or on repacking (Q8Activations).
                 let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: nil, activations: .standard)
                 bytes[spec.name] = m.byteCount
                 matrices.append(m)
+                if spec.name.hasSuffix("." + names.expertPrefix(0) + names.down) { expertDowns.append(m) }
             }
         }
         let all = matrices
+        // A decoded token's experts run their down projections side by side (DecoderModel.matmulScratchBytes).
+        let k = config.moe?.expertsPerToken ?? 0
+        let experts = expertDowns.map { separateInputsScratchBytes(Array(repeating: $0, count: k)) }.max() ?? 0
         self.init(name: name, config: config, inventory: inventory, precision: .file) { bytes[$0.name] ?? 0 }
-            matmulScratch: { tokens in all.map { $0.scratchBytes(batch: tokens) }.max() ?? 0 }
+            matmulScratch: { tokens in max(experts, all.map { $0.scratchBytes(batch: tokens) }.max() ?? 0) }
     }
 
     private init(name: String, config: ModelConfig, inventory: [TensorSpec], precision: WeightPrecision,

@@ -59,7 +59,7 @@ public enum GGUFMix: String, Sendable, CaseIterable {
             let base: GGMLType = self == .q5_k_m ? .q5_K : self == .q4_k_m ? .q4_K : .q3_K
             if isHead { chosen = .q6_K; break }
             guard case let .layer(i) = spec.placement else { chosen = base; break }
-            if spec.name.hasSuffix("v_proj.weight") || spec.name.hasSuffix("down_proj.weight") {
+            if spec.name.hasSuffix("v_proj.weight") || spec.name.hasSuffix("down_proj.weight") || spec.name.hasSuffix(".w2.weight") {
                 if self == .q3_k_m { chosen = i < n / 16 || moreBits(i) ? .q5_K : .q4_K } else { chosen = moreBits(i) ? .q6_K : base }
             } else if self == .q3_k_m && spec.name.hasSuffix("o_proj.weight") {
                 chosen = .q4_K

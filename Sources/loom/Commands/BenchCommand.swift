@@ -79,6 +79,7 @@ struct BenchCommand: ParsableCommand {
                 if d > 0 { _ = try engine.evaluate(context) }
             }
             var pp: [Double] = [], tg: [Double] = []
+            var expertBytesPerToken = 0
             for _ in 0..<r {
                 if p > 0 {
                     try startTest()
@@ -89,12 +90,14 @@ struct BenchCommand: ParsableCommand {
                 if n > 0 {
                     try startTest()
                     var token = prompt.first ?? 0
+                    engine.resetExpertReadBytes()
                     let start = DispatchTime.now()
                     for _ in 0..<n {
                         let logits = try engine.evaluate([token])[0]
                         token = logits.indices.max { logits[$0] < logits[$1] }!
                     }
                     tg.append(Double(n) / seconds(since: start))
+                    expertBytesPerToken = engine.expertReadBytes / n
                 }
             }
             let (ppMean, ppSD) = meanAndSD(pp), (tgMean, tgSD) = meanAndSD(tg)
@@ -111,6 +114,10 @@ struct BenchCommand: ParsableCommand {
                     object["tg_tokens"] = n; object["tg_tokens_per_s"] = tgMean; object["tg_sd"] = tgSD
                     object["tg_step_read_bytes"] = stepBytes; object["read_bandwidth_gb_per_s"] = readBandwidth
                     object["bandwidth_fraction"] = fraction
+                    if engine.config.moe != nil {
+                        object["tg_expert_read_bytes_per_token"] = expertBytesPerToken
+                        object["tg_dense_equivalent_read_bytes"] = engine.denseEquivalentReadBytes(context: d + n / 2)
+                    }
                 }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
@@ -123,6 +130,13 @@ struct BenchCommand: ParsableCommand {
                 if n > 0 {
                     print(String(format: "tg reads %.1f MB a step: %.0f%% of the %.1f GB/s read bandwidth (%@ kernels)",
                                  Double(stepBytes) / 1e6, 100 * fraction, readBandwidth, KernelPath.active.rawValue))
+                    if engine.config.moe != nil {
+                        let dense = engine.denseEquivalentReadBytes(context: d + n / 2)
+                        print(String(format: "experts: %.1f MB of router and expert weights read per token (measured), "
+                                     + "a step %.1f MB against %.1f MB if every expert were read (%.2f×)",
+                                     Double(expertBytesPerToken) / 1e6, Double(stepBytes) / 1e6, Double(dense) / 1e6,
+                                     Double(dense) / Double(max(1, stepBytes))))
+                    }
                 }
             }
         }

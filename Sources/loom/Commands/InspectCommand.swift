@@ -50,6 +50,8 @@ struct InspectCommand: ParsableCommand {
                 bytesOnDisk = archive.bytesOnDisk
                 fileCount = archive.files.count
             }
+            // A token reads k of each sparse layer's experts: the rest are idle for it.
+            let active = parameters - (ModelCatalog.parameterCount(config) - ModelCatalog.activeParameterCount(config))
             let kvWidth = config.kvWidth
             var cacheBytes: [String: Int] = [:]
             for type in CacheType.allCases {
@@ -64,7 +66,12 @@ struct InspectCommand: ParsableCommand {
                     "intermediate_size": config.intermediateSize, "vocab_size": config.vocabSize,
                     "max_position_embeddings": config.maxPositionEmbeddings,
                     "kv_cache_bytes_per_token": cacheBytes,
+                    "active_parameters": active,
                 ]
+                if let moe = config.moe {
+                    object["experts"] = ["count": moe.expertCount, "per_token": moe.expertsPerToken, "width": moe.expertIntermediateSize,
+                                         "normalize_top_k": moe.normalizeTopK, "dense_layers": moe.denseLayers] as [String: Any]
+                }
                 if catalogConfig == nil {
                     object["dtypes"] = dtypeCounts
                     object["bytes_on_disk"] = bytesOnDisk
@@ -79,6 +86,12 @@ struct InspectCommand: ParsableCommand {
             let scaled = parameters >= 1_000_000_000 ? String(format: "%.2f B", Double(parameters) / 1e9)
                                                      : String(format: "%.2f M", Double(parameters) / 1e6)
             print("parameters     \(parameters) (\(scaled))")
+            if let moe = config.moe {
+                let activeScaled = active >= 1_000_000_000 ? String(format: "%.2f B", Double(active) / 1e9)
+                                                            : String(format: "%.2f M", Double(active) / 1e6)
+                print("active         \(active) (\(activeScaled)) per token: \(moe.expertsPerToken) of \(moe.expertCount) experts of width \(moe.expertIntermediateSize)"
+                      + (moe.denseLayers.isEmpty ? "" : ", dense layers \(moe.denseLayers.map(String.init).joined(separator: ","))"))
+            }
             if catalogConfig == nil {
                 print("dtypes         " + dtypeCounts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
                 print("on disk        \(bytesOnDisk) bytes in \(counted(fileCount, "file"))")

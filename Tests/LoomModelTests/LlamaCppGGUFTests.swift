@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import LoomFormats
+import LoomModel
+import LoomRuntime
+
+/// GGUF files written by llama.cpp's own converter from the goldens
+/// (tools/goldens/make_llamacpp_goldens.py), against llama.cpp's logits on the same file and
+/// the transformers logits of the source model.
+@Suite struct LlamaCppGGUFTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/llamacpp-goldens").path
+    static let cases = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32"]
+
+    func engine(_ name: String, _ type: String) throws -> Engine {
+        try Engine(path: Self.root + "/\(name)-\(type).gguf",
+                   options: EngineOptions(maxSequenceLength: 48, cacheType: .f32, threads: 2, logitsRows: 4))
+    }
+
+    @Test(arguments: cases, ["f32", "f16"])
+    func logitsMatchLlamaCppOnTheSameFile(_ name: String, type: String) throws {
+        let golden = try #require(Golden.all.first { $0.name == name })
+        let engine = try engine(name, type)
+        #expect(engine.config.architecture == (try ModelArchitectures.loadConfig(directory: golden.directory)).architecture)
+        let logits = try engine.evaluate(golden.tokens, allPositions: true)
+        let raw = try Data(contentsOf: URL(fileURLWithPath: Self.root + "/\(name)-\(type).llama.f32"))
+        let llama = float32Rows(raw, columns: golden.vocab)
+        let error = relativeMaxError(logits, llama)
+        // f32: the very weights and an f32 cache in both. f16: llama.cpp rounds the activations of
+        // f16 matrices to f16 (ggml's f16 dot products), Loom keeps them f32; measured 2e-3.
+        let bound: Float = type == "f32" ? 1e-4 : 5e-3
+        #expect(error <= bound, "\(name) \(type): Loom vs llama.cpp \(error)")
+        print("llama.cpp GGUF \(name) \(type): Loom vs llama.cpp max|Δ|/max|ref| = \(error), vs transformers \(relativeMaxError(logits, golden.logits))")
+        if type == "f32" { #expect(relativeMaxError(logits, golden.logits) <= 1e-4) }
+    }
+
+    @Test(arguments: cases)
+    func greedyContinuationOfTheF32FileIsTransformers(_ name: String) throws {
+        let golden = try #require(Golden.all.first { $0.name == name })
+        let engine = try engine(name, "f32")
+        var last = try engine.evaluate(golden.tokens)[0]
+        var produced: [Int] = []
+        for _ in golden.greedy {
+            produced.append(argmax(last))
+            last = try engine.evaluate([produced.last!])[0]
+        }
+        #expect(produced == golden.greedy)
+    }
+}
