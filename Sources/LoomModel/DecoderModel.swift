@@ -35,7 +35,8 @@ public final class DecoderModel: @unchecked Sendable {
     /// A cos/sin table for `positions` positions, stored in `arena` (one per device that runs layers).
     /// - Parameter layout: `.halves` for HF checkpoints; GGUF sources pass their architecture's.
     public func makeRotaryTable(positions: Int, layout: RopeLayout, arena: MemoryArena) throws -> (RotaryTable, ArenaBuffer<Float>) {
-        let (inverse, attentionFactor) = config.ropeScaling.inverseFrequencies(theta: config.ropeTheta, rotaryDim: config.headDim)
+        let (inverse, attentionFactor) = config.ropeScaling.inverseFrequencies(theta: config.ropeTheta, rotaryDim: config.headDim,
+                                                                                     positions: positions)
         let storage = try arena.allocate(Float.self, count: 2 * positions * (config.headDim / 2), label: "rope")
         let table = RotaryTable(inverseFrequencies: inverse, attentionFactor: attentionFactor, positions: positions,
                                 layout: layout, storage: storage.pointer)

@@ -110,9 +110,8 @@ public struct DecoderWeights: @unchecked Sendable {
         var vectors: [String: ArenaBuffer<Float>] = [:]
         for spec in inventory {
             switch spec.kind {
-            case let .matrix(rows, cols):
-                let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: arena(spec.placement),
-                                          activations: spec.name == head ? .fine : .standard)
+            case .matrix:
+                let m = try source.matrix(for: spec, arena: arena(spec.placement), activations: spec.name == head ? .fine : .standard)
                 if !m.isArenaResident { try arena(spec.placement).charge(m.byteCount, label: "weights") }
                 matrices[spec.name] = m
             case let .vector(count):

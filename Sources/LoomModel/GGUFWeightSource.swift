@@ -46,6 +46,8 @@ public struct GGUFWeightSource: WeightSource {
             "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
             "mlp.down_proj.weight": "ffn_down.weight",
             "mlp.gate.weight": "ffn_gate_inp.weight", "block_sparse_moe.gate.weight": "ffn_gate_inp.weight",
+            // Phi-3's fused tensors: llama.cpp's ffn_up holds gate then up.
+            "self_attn.qkv_proj.weight": "attn_qkv.weight", "mlp.gate_up_proj.weight": "ffn_up.weight",
         ]
         return "blk.\(parts[2])." + (map[suffix] ?? suffix)
     }
@@ -87,10 +89,16 @@ public struct GGUFWeightSource: WeightSource {
 
     public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> any WeightMatrix {
+        try matrix(name, rows: 0..<rows, of: rows, cols: cols, arena: arena, activations: activations)
+    }
+
+    public func matrix(_ name: String, rows part: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
+                       activations: ActivationRounding) throws -> any WeightMatrix {
         let info = try info(name)
         let expert = locate(name)?.expert
+        let rows = part.count
         // A merged expert tensor must hold expert E: [cols, rows, at least E + 1].
-        let expected = expert.map { [cols, rows, max(info.dimensions[2], $0 + 1)] } ?? [cols, rows]
+        let expected = expert.map { [cols, storedRows, max(info.dimensions[2], $0 + 1)] } ?? [cols, storedRows]
         guard info.dimensions == expected else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: expected, actual: info.dimensions)
         }
@@ -103,6 +111,7 @@ public struct GGUFWeightSource: WeightSource {
             let each = bytes.count / info.dimensions[2]
             bytes = UnsafeRawBufferPointer(rebasing: bytes[(expert * each)..<((expert + 1) * each)])
         }
+        bytes = rowSlice(bytes, rows: part, of: storedRows)
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
         if type.blockSize == 1 {
             return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
@@ -182,7 +191,7 @@ extension ModelConfig {
             if architecture == .llama { architecture = .mixtral }
         }
         let dense = moe.map { !$0.denseLayers.isEmpty } ?? true
-        return ModelConfig(
+        var config = ModelConfig(
             architecture: architecture, hiddenSize: hidden, layerCount: layers,
             headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
             intermediateSize: dense ? try required("feed_forward_length") : try file.integer("\(archName).feed_forward_length") ?? 0,
@@ -195,6 +204,21 @@ extension ModelConfig {
             tieWordEmbeddings: file.tensor(named: "output.weight") == nil, moe: moe,
             bosTokenId: try file.integer("tokenizer.ggml.bos_token_id"),
             eosTokenIds: eos.map { [$0] } ?? [])
+        try family.specialize(&config, gguf: file)
+        return config
+    }
+}
+
+extension GGUFFile {
+    /// The f32 values of the small tensor `name` (a rope-factor list), or nil when absent.
+    public func floats(_ name: String) throws -> [Float]? {
+        guard let info = tensor(named: name) else { return nil }
+        guard let type = QuantType(ggmlTypeID: info.type.id), info.dimensions.count == 1 else {
+            throw ModelError.unsupportedDType(source: path, tensor: name, dtype: info.type.name)
+        }
+        var values = [Float](repeating: 0, count: info.dimensions[0])
+        values.withUnsafeMutableBufferPointer { Dequantize.run(type, data(for: info).baseAddress!, count: $0.count, into: $0.baseAddress!) }
+        return values
     }
 }
 

@@ -12,9 +12,22 @@ public struct TensorSpec: Sendable, Equatable {
         case vector(count: Int)
     }
 
+    /// Rows of a fused stored tensor that a matrix is: Phi-3 stores q, k and v as one
+    /// `qkv_proj` and gate and up as one `gate_up_proj`; each part is bound as a matrix of its own.
+    public struct FusedRows: Sendable, Equatable {
+        /// The stored tensor's Hugging Face name.
+        public let stored: String
+        /// The part's first row in it.
+        public let offset: Int
+        /// Rows of the whole stored tensor.
+        public let storedRows: Int
+    }
+
     public let name: String
     public let placement: WeightPlacement
     public let kind: Kind
+    /// Where the matrix lies when it is part of a fused tensor; nil when stored as itself.
+    public var fused: FusedRows? = nil
 
     /// Elements in the tensor.
     public var elementCount: Int {

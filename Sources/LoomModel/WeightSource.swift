@@ -18,6 +18,27 @@ public protocol WeightSource: Sendable {
     func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?, activations: ActivationRounding) throws -> any WeightMatrix
     /// The vector `name` of `count` elements, as f32 in `arena`.
     func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float>
+    /// Rows `rows` of the stored matrix `name` ([storedRows, cols]) as a matrix of their own.
+    func matrix(_ name: String, rows: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
+                activations: ActivationRounding) throws -> any WeightMatrix
+}
+
+extension WeightSource {
+    /// The matrix of an inventory entry: stored as itself, or rows of a fused tensor.
+    public func matrix(for spec: TensorSpec, arena: MemoryArena?, activations: ActivationRounding) throws -> any WeightMatrix {
+        guard case let .matrix(rows, cols) = spec.kind else { preconditionFailure("\(spec.name) is not a matrix") }
+        guard let part = spec.fused else {
+            return try matrix(spec.name, rows: rows, cols: cols, arena: arena, activations: activations)
+        }
+        return try matrix(part.stored, rows: part.offset..<(part.offset + rows), of: part.storedRows, cols: cols,
+                          arena: arena, activations: activations)
+    }
+}
+
+/// Rows `rows` of a stored [storedRows, cols] matrix's bytes, after checking the stored shape.
+func rowSlice(_ bytes: UnsafeRawBufferPointer, rows: Range<Int>, of storedRows: Int) -> UnsafeRawBufferPointer {
+    let rowBytes = bytes.count / max(1, storedRows)
+    return UnsafeRawBufferPointer(rebasing: bytes[(rows.lowerBound * rowBytes)..<(rows.upperBound * rowBytes)])
 }
 
 /// Weights from safetensors files (one file or a sharded directory).
@@ -34,11 +55,18 @@ public struct SafeTensorsWeightSource: WeightSource {
 
     public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> any WeightMatrix {
+        try matrix(name, rows: 0..<rows, of: rows, cols: cols, arena: arena, activations: activations)
+    }
+
+    public func matrix(_ name: String, rows part: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
+                       activations: ActivationRounding) throws -> any WeightMatrix {
         let view = try archive.tensor(name)
-        guard view.shape == [rows, cols] else {
-            throw ModelError.shapeMismatch(source: sourceName, tensor: name, expected: [rows, cols], actual: view.shape)
+        guard view.shape == [storedRows, cols] else {
+            throw ModelError.shapeMismatch(source: sourceName, tensor: name, expected: [storedRows, cols], actual: view.shape)
         }
-        let base = view.bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+        let rows = part.count
+        let bytes = rowSlice(view.bytes, rows: part, of: storedRows)
+        let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
         let type: QuantType
         switch view.dtype {
         case .f32: type = .f32
@@ -46,7 +74,7 @@ public struct SafeTensorsWeightSource: WeightSource {
         case .bf16: type = .bf16
         default: throw ModelError.unsupportedDType(source: sourceName, tensor: name, dtype: view.dtype.rawValue)
         }
-        return try FloatMatrix(type: type, data: base, byteCount: view.bytes.count, rows: rows, cols: cols, owner: view.owner)
+        return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: view.owner)
     }
 
     public func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {

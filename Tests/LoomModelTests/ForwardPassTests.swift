@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import LoomFormats
 import LoomModel
@@ -46,6 +47,23 @@ import LoomCore
             last = try model.evaluate([next])[0]
         }
         #expect(produced == golden.greedy, "\(golden.name)")
+    }
+
+    /// LongRoPE with a context within the original one takes the short factors: transformers'
+    /// logits of the first original-context positions alone (the golden's logits-short.f32).
+    @Test func longRopeWithinTheOriginalContextTakesTheShortFactors() throws {
+        let golden = try #require(Golden.all.first { $0.name == "phi3-longrope-bf16" })
+        let inputs = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: golden.directory + "/inputs.json"))) as! [String: Any]
+        let short = inputs["short_factor_logits"] as! [String: Any]
+        let tokens = (short["tokens"] as! [NSNumber]).map(\.intValue)
+        let expected = float32Rows(try Data(contentsOf: URL(fileURLWithPath: golden.directory + "/logits-short.f32")), columns: golden.vocab)
+        let within = try Engine(directory: golden.directory,
+                                options: EngineOptions(maxSequenceLength: tokens.count, cacheType: .f32, threads: 2))
+        let logits = try within.evaluate(tokens, allPositions: true)
+        #expect(relativeMaxError(logits, expected) <= Self.bound)
+        // The long factors give other logits there: the fixture tells the two apart.
+        let beyond = try engine(golden).evaluate(tokens, allPositions: true)
+        #expect(relativeMaxError(beyond, expected) > 100 * Self.bound)
     }
 
     @Test func chunkedPromptEqualsOneChunk() throws {

@@ -10,7 +10,7 @@ import LoomRuntime
 @Suite struct LlamaCppGGUFTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/llamacpp-goldens").path
-    static let cases = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32"]
+    static let cases = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32", "phi3-longrope-bf16"]
 
     func engine(_ name: String, _ type: String) throws -> Engine {
         try Engine(path: Self.root + "/\(name)-\(type).gguf",

@@ -138,4 +138,9 @@ final class CountingSource: WeightSource, @unchecked Sendable {
         reads += 1
         return try inner.vector(name, count: count, arena: arena)
     }
+    func matrix(_ name: String, rows: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
+                activations: ActivationRounding) throws -> any WeightMatrix {
+        reads += 1
+        return try inner.matrix(name, rows: rows, of: storedRows, cols: cols, arena: arena, activations: activations)
+    }
 }

@@ -55,6 +55,8 @@ from transformers import (
     MistralForCausalLM,
     MixtralConfig,
     MixtralForCausalLM,
+    Phi3Config,
+    Phi3ForCausalLM,
     Qwen2Config,
     Qwen2ForCausalLM,
     Qwen3Config,
@@ -73,6 +75,7 @@ ARCHITECTURES = {
     "Qwen3ForCausalLM": (Qwen3Config, Qwen3ForCausalLM),
     "Qwen3MoeForCausalLM": (Qwen3MoeConfig, Qwen3MoeForCausalLM),
     "MixtralForCausalLM": (MixtralConfig, MixtralForCausalLM),
+    "Phi3ForCausalLM": (Phi3Config, Phi3ForCausalLM),
 }
 # Checkpoint names of the experts transformers 5 holds fused in memory (experts.gate_up_proj
 # [experts, 2 * width, hidden] with gate first, experts.down_proj [experts, hidden, width]).
@@ -221,6 +224,27 @@ CASES = [
         tiny(64, 4, 2, 2, intermediate_size=64, num_local_experts=4, num_experts_per_tok=2, sliding_window=5,
              rms_norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
     ),
+    Case(
+        "phi3-longrope-bf16", "Phi3ForCausalLM", "bfloat16", 15,
+        "Phi-3 (mini-128k style): fused qkv_proj and gate_up_proj, LongRoPE with 8 short and 8 long factors, original "
+        "context 8 of 64 (the 12-token prompt is past it, so transformers takes the long factors; logits-short.f32 holds "
+        "the first 8 positions alone, within it: the short factors), attention factor sqrt(1 + ln 8 / ln 8), GQA 4/2, "
+        "untied, bf16 storage. config.json in the layout Phi-3 ships (rope_scaling type longrope, top-level "
+        "original_max_position_embeddings and rope_theta).",
+        tiny(64, 4, 2, 2, intermediate_size=96, max_position_embeddings=64, original_max_position_embeddings=8,
+             rms_norm_eps=1e-5, pad_token_id=0,
+             rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0, "original_max_position_embeddings": 8,
+                              "short_factor": [1.0, 1.1, 1.3, 1.6, 2.0, 2.6, 3.3, 4.0],
+                              "long_factor": [1.0, 1.4, 2.2, 3.5, 5.0, 7.5, 10.0, 16.0]}),
+        legacy_config=True,
+    ),
+    Case(
+        "phi3-window-f32", "Phi3ForCausalLM", "float32", 16,
+        "Phi-3 (mini-4k style): fused qkv_proj and gate_up_proj, plain RoPE, sliding_window 6 (active), no GQA (4/4), "
+        "3 layers, untied, f32 storage.",
+        tiny(64, 4, 4, 3, intermediate_size=96, sliding_window=6, pad_token_id=0,
+             rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+    ),
     # Shapes llama.cpp runs as they are (every layer sparse, top-k renormalized, no window), the
     # sources of the GGUF files tools/goldens/make_llamacpp_goldens.py converts with its converter.
     Case(
@@ -277,7 +301,7 @@ def init_weights(model, seed):
                 value = normal(p.shape, gain / math.sqrt(p.shape[-1]))
             else:
                 gain = 1.0
-                if name.endswith(("q_proj.weight", "k_proj.weight")):
+                if name.endswith(("q_proj.weight", "k_proj.weight", "qkv_proj.weight")):
                     gain = QK_GAIN
                 elif name.endswith(("o_proj.weight", "down_proj.weight")):
                     gain = RESIDUAL_GAIN
@@ -373,6 +397,11 @@ def rewrite_legacy_config(path):
     config["torch_dtype"] = config.pop("dtype")
     if config["architectures"] == ["Qwen3MoeForCausalLM"]:  # Qwen3-30B-A3B's config.json says num_experts
         config["num_experts"] = config.pop("num_local_experts")
+    if config["architectures"] == ["Phi3ForCausalLM"] and config["rope_scaling"]:  # as Phi-3-mini-128k ships it
+        scaling = config["rope_scaling"]
+        config["original_max_position_embeddings"] = scaling.pop("original_max_position_embeddings")
+        scaling.pop("partial_rotary_factor", None)
+        scaling["type"] = scaling.pop("rope_type")
     with open(path, "w") as f:
         json.dump(dict(sorted(config.items())), f, indent=2)
         f.write("\n")
@@ -425,6 +454,18 @@ def router_gap(model, tokens):
     probs = torch.cat([torch.softmax(g.float(), dim=-1) for g in gaps])
     top = torch.topk(probs, k + 1, dim=-1).values if probs.shape[-1] > k else None
     return float((top[:, k - 1] - top[:, k]).min()) if top is not None else 1.0
+
+
+def short_factor_logits(case, model, out_dir):
+    """For LongRoPE: the logits of the prompt's first original-context positions alone, which
+    transformers computes with the short factors, written to logits-short.f32."""
+    rope = case.config.get("rope_parameters", {})
+    if rope.get("rope_type") != "longrope":
+        return None
+    tokens = PROMPT[:rope["original_max_position_embeddings"]]
+    logits = all_logits(model, tokens).numpy().astype("<f4")
+    logits.tofile(os.path.join(out_dir, "logits-short.f32"))
+    return {"file": "logits-short.f32", "tokens": tokens, "shape": list(logits.shape)}
 
 
 def window_effect(case, model, tokens):
@@ -502,6 +543,7 @@ def make_case(case, root):
     scaling_effect = rope_scaling_effect(case, reloaded, PROMPT)
     if scaling_effect is not None:
         assert scaling_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: RoPE scaling barely matters"
+    short = short_factor_logits(case, reloaded, out_dir)
     sliding_effect = window_effect(case, reloaded, PROMPT)
     if sliding_effect is not None:
         assert sliding_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: the sliding window barely matters"
@@ -532,6 +574,7 @@ def make_case(case, root):
         "config_layout": "legacy (rope_theta, rope_scaling, torch_dtype)" if case.legacy_config else "transformers 5 (rope_parameters, dtype)",
         "rope_scaling_effect_max_abs_diff_over_max_abs": scaling_effect,
         "sliding_window_effect_max_abs_diff_over_max_abs": sliding_effect,
+        "short_factor_logits": short,
         "min_router_gap_kth_minus_next_probability": router_gap(reloaded, PROMPT + continuation),
         "tensors": tensors,
         "parameter_count": sum(int(np.prod(shape)) for _, shape in tensors.values()),

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
-                           "Qwen3MoeForCausalLM", "MixtralForCausalLM")
+                           "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM")
 # Mixture-of-experts checkpoints: (router, expert folder, gate, up, down) after model.layers.N.
 EXPERTS = {
     "Qwen3MoeForCausalLM": ("mlp.gate.weight", "mlp.experts.{}.", "gate_proj.weight", "up_proj.weight", "down_proj.weight"),
@@ -64,7 +64,7 @@ def rope_settings(config):
     return theta, scaling
 
 
-def inverse_frequencies(config, head_dim):
+def inverse_frequencies(config, head_dim, seq_len=0):
     """(inv_freq [head_dim/2], attention_factor) following transformers' modeling_rope_utils."""
     theta, scaling = rope_settings(config)
     exponents = np.arange(0, head_dim, 2, dtype=np.float64) / head_dim
@@ -72,7 +72,7 @@ def inverse_frequencies(config, head_dim):
     if scaling is None:
         return inv_freq, 1.0
     kind = scaling["rope_type"]
-    factor = float(scaling["factor"])
+    factor = float(scaling.get("factor") or 1.0)
     if kind == "linear":
         return inv_freq / factor, 1.0
     if kind == "llama3":
@@ -87,6 +87,15 @@ def inverse_frequencies(config, head_dim):
         smoothed = (1 - smooth) * scaled / factor + smooth * scaled
         medium = (wavelen >= high_freq_wavelen) & (wavelen <= low_freq_wavelen)
         return np.where(medium, smoothed, scaled), 1.0
+    if kind in ("longrope", "su"):
+        # transformers takes the long factors when the sequence is longer than the original context.
+        original = scaling.get("original_max_position_embeddings") or config["original_max_position_embeddings"]
+        factors = scaling["long_factor"] if seq_len > original else scaling["short_factor"]
+        factor = scaling.get("factor") or config["max_position_embeddings"] / original
+        attention_factor = scaling.get("attention_factor")
+        if attention_factor is None:
+            attention_factor = 1.0 if factor <= 1 else math.sqrt(1 + math.log(factor) / math.log(original))
+        return inv_freq / np.asarray(factors, dtype=np.float64), attention_factor
     if kind == "yarn":
         original = scaling["original_max_position_embeddings"]
         beta_fast = scaling.get("beta_fast") or 32
@@ -159,14 +168,14 @@ def forward_weights(config, w, tokens, round_input=None):
     group = n_heads // n_kv_heads
     n = len(tokens)
 
-    inv_freq, attention_factor = inverse_frequencies(config, head_dim)
+    inv_freq, attention_factor = inverse_frequencies(config, head_dim, n)
     angles = np.outer(np.arange(n, dtype=np.float64), inv_freq)  # [n, head_dim/2]
     angles = np.concatenate([angles, angles], axis=-1)  # [n, head_dim]
     cos, sin = np.cos(angles) * attention_factor, np.sin(angles) * attention_factor
     mask = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
     # A sliding window of W: position i sees positions i - W + 1 .. i.
     window = config.get("sliding_window")
-    if architecture not in ("MistralForCausalLM", "MixtralForCausalLM") and not config.get("use_sliding_window"):
+    if architecture not in ("MistralForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM") and not config.get("use_sliding_window"):
         window = None
     if window is not None:
         mask = mask + np.tril(np.full((n, n), -np.inf), k=-window)
@@ -175,6 +184,20 @@ def forward_weights(config, w, tokens, round_input=None):
         y = round_input(x, prefix + ".weight") @ w[prefix + ".weight"].T
         bias = w.get(prefix + ".bias")
         return y if bias is None else y + bias
+
+    # Phi-3 stores q, k, v as one qkv_proj and gate, up as one gate_up_proj (gate first).
+    w = dict(w) if any(name.endswith(("qkv_proj.weight", "gate_up_proj.weight")) for name in w) else w
+    for name in [k for k in w if k.endswith("self_attn.qkv_proj.weight")]:
+        q_rows, kv_rows = n_heads * head_dim, n_kv_heads * head_dim
+        fused = w.pop(name)
+        prefix = name.removesuffix("qkv_proj.weight")
+        w[prefix + "q_proj.weight"], w[prefix + "k_proj.weight"], w[prefix + "v_proj.weight"] = (
+            fused[:q_rows], fused[q_rows:q_rows + kv_rows], fused[q_rows + kv_rows:])
+    for name in [k for k in w if k.endswith("mlp.gate_up_proj.weight")]:
+        fused = w.pop(name)
+        prefix = name.removesuffix("gate_up_proj.weight")
+        half = fused.shape[0] // 2
+        w[prefix + "gate_proj.weight"], w[prefix + "up_proj.weight"] = fused[:half], fused[half:]
 
     x = w["model.embed_tokens.weight"][tokens]  # [n, hidden]
     for layer in range(config["num_hidden_layers"]):

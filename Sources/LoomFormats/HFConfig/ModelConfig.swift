@@ -119,8 +119,16 @@ public struct ModelConfig: Sendable, Equatable {
         let scalingObject = (json["rope_scaling"] as? [String: Any]) ?? ropeParameters
         let scaling = try scalingObject.map {
             try parseScaling(ConfigFields(json: $0, file: file, prefix: json["rope_scaling"] is [String: Any] ? "rope_scaling." : "rope_parameters."),
-                             maxPositions: maxPositions)
+                             maxPositions: maxPositions, topLevel: fields)
         } ?? RopeScaling.none
+        if case let .longRope(short, _, _, _) = scaling, short.count != headDim / 2 {
+            throw ConfigError.invalidField(file: file, field: "short_factor",
+                                           reason: "\(short.count) factors for \(headDim / 2) rotation pairs (head_dim \(headDim))")
+        }
+        if let partial = try ropeFields?.optionalDouble("partial_rotary_factor") ?? fields.optionalDouble("partial_rotary_factor"), partial != 1 {
+            throw ConfigError.invalidField(file: file, field: "partial_rotary_factor",
+                                           reason: "unsupported: RoPE on part of each head (\(partial)); Loom rotates whole heads")
+        }
 
         let attentionBias = try fields.optionalBool("attention_bias") ?? false
         var slidingWindow: Int? = nil
@@ -151,9 +159,24 @@ public struct ModelConfig: Sendable, Equatable {
         return config
     }
 
-    private static func parseScaling(_ fields: ConfigFields, maxPositions: Int) throws -> RopeScaling {
+    private static func parseScaling(_ fields: ConfigFields, maxPositions: Int, topLevel: ConfigFields) throws -> RopeScaling {
         let type = try fields.optionalString("rope_type") ?? fields.optionalString("type") ?? "default"
         switch type {
+        case "longrope", "su":
+            // Phi-3 keeps original_max_position_embeddings at the top level; transformers 5 moves it in.
+            guard let original = try fields.optionalInt("original_max_position_embeddings")
+                    ?? topLevel.optionalInt("original_max_position_embeddings"), original > 0 else {
+                throw ConfigError.missingField(file: fields.file, field: "original_max_position_embeddings")
+            }
+            let short = try fields.requiredDoubleList("short_factor"), long = try fields.requiredDoubleList("long_factor")
+            guard short.count == long.count else {
+                throw ConfigError.invalidField(file: fields.file, field: fields.prefix + "long_factor",
+                                               reason: "\(long.count) factors against \(short.count) short ones")
+            }
+            let factor = try fields.optionalDouble("factor") ?? Double(maxPositions) / Double(original)
+            let attention = try fields.optionalDouble("attention_factor")
+                ?? (factor <= 1 ? 1 : (1 + log(factor) / log(Double(original))).squareRoot())
+            return .longRope(shortFactors: short, longFactors: long, originalMaxPositions: original, attentionFactor: attention)
         case "default": return .none
         case "linear":
             return .linear(factor: try fields.requiredDouble("factor"))
@@ -180,7 +203,7 @@ public struct ModelConfig: Sendable, Equatable {
                          attentionFactor: attention!, truncate: try fields.optionalBool("truncate") ?? true)
         default:
             throw ConfigError.invalidField(file: fields.file, field: fields.prefix + "rope_type",
-                                           reason: "unsupported RoPE type '\(type)' (supported: default, linear, llama3, yarn)")
+                                           reason: "unsupported RoPE type '\(type)' (supported: default, linear, llama3, yarn, longrope)")
         }
     }
 
@@ -252,6 +275,20 @@ public struct ConfigFields {
             throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a string")
         }
         return string
+    }
+
+    /// A list of numbers, which must be present.
+    public func requiredDoubleList(_ key: String) throws -> [Double] {
+        guard let list = json[key] as? [Any] else {
+            throw json[key] == nil ? ConfigError.missingField(file: file, field: prefix + key)
+                                   : ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a list of numbers")
+        }
+        return try list.map { item in
+            guard let n = item as? NSNumber else {
+                throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a list of numbers")
+            }
+            return n.doubleValue
+        }
     }
 
     /// A list of integers, or nil when absent.

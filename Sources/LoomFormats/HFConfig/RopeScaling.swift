@@ -11,10 +11,19 @@ public enum RopeScaling: Sendable, Equatable {
     /// `attentionFactor`.
     case yarn(factor: Double, originalMaxPositions: Int, betaFast: Double, betaSlow: Double,
               attentionFactor: Double, truncate: Bool)
+    /// LongRoPE (Phi-3's `longrope`, formerly `su`): each frequency divided by its own factor,
+    /// the short ones within the original context and the long ones beyond it, and cos/sin scaled
+    /// by `attentionFactor`.
+    case longRope(shortFactors: [Double], longFactors: [Double], originalMaxPositions: Int, attentionFactor: Double)
 
     /// The inverse frequency of each of the `rotaryDim / 2` rotation pairs, and the factor applied
-    /// to cos and sin.
-    public func inverseFrequencies(theta: Double, rotaryDim: Int) -> (inverse: [Double], attentionFactor: Double) {
+    /// to cos and sin, for a table of `positions` positions.
+    ///
+    /// LongRoPE takes its long factors when the table reaches past the original context, as
+    /// llama.cpp decides by its context size. transformers decides by the length of the sequence
+    /// at hand instead, so the two agree for every sequence when the context is within the
+    /// original one, and for sequences longer than it otherwise.
+    public func inverseFrequencies(theta: Double, rotaryDim: Int, positions: Int) -> (inverse: [Double], attentionFactor: Double) {
         let half = rotaryDim / 2
         let base = (0..<half).map { 1.0 / pow(theta, Double(2 * $0) / Double(rotaryDim)) }
         switch self {
@@ -47,6 +56,13 @@ public enum RopeScaling: Sendable, Equatable {
                 let ramp = min(max((Double(i) - low) / (high - low), 0), 1)
                 let extrapolationWeight = 1 - ramp
                 return base[i] / factor * (1 - extrapolationWeight) + base[i] * extrapolationWeight
+            }
+            return (scaled, attentionFactor)
+        case let .longRope(short, long, original, attentionFactor):
+            let factors = positions > original ? long : short
+            // As transformers computes it: the factor times θ^(2i/d) in float32, then inverted.
+            let scaled = (0..<half).map { i in
+                Double(1 / (Float(factors[i]) * Float(pow(theta, Double(2 * i) / Double(rotaryDim)))))
             }
             return (scaled, attentionFactor)
         }

@@ -18,6 +18,9 @@ public protocol ModelArchitecture: Sendable {
     /// Sets the family's own meaning of `config` from its config.json fields.
     func specialize(_ config: inout ModelConfig, fields: ConfigFields) throws
 
+    /// Sets what the family's GGUF files say beyond the metadata every decoder shares.
+    func specialize(_ config: inout ModelConfig, gguf file: GGUFFile) throws
+
     /// What the family calls its router and experts in Hugging Face checkpoints.
     var expertNames: ExpertTensorNames { get }
 
@@ -31,6 +34,8 @@ public protocol ModelArchitecture: Sendable {
 
 extension ModelArchitecture {
     public func specialize(_ config: inout ModelConfig, fields: ConfigFields) throws {}
+
+    public func specialize(_ config: inout ModelConfig, gguf file: GGUFFile) throws {}
 
     public var expertNames: ExpertTensorNames { .qwen }
 
@@ -79,7 +84,7 @@ public struct ExpertTensorNames: Sendable {
 
 /// The families Loom runs.
 public enum ModelArchitectures {
-    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral()]
+    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral(), Phi3()]
 
     /// The family config.json names `architecture`, if Loom runs it.
     public static func named(_ architecture: Architecture) -> (any ModelArchitecture)? {

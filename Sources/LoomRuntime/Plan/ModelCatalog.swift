@@ -25,6 +25,12 @@ public enum ModelCatalog {
         "mistral-7b": llama(layers: 32, hidden: 4096, heads: 32, kv: 8, ffn: 14336, vocab: 32000, context: 32768,
                             architecture: .mistral),
         "miquliz-120b": llama(layers: 140, hidden: 8192, heads: 64, kv: 8, ffn: 28672, vocab: 32000, context: 32768),
+        // Phi-3-mini-4k: no GQA, a 2047-token sliding window (the 128k variant: LongRoPE instead).
+        "phi-3-mini": {
+            var c = llama(layers: 32, hidden: 3072, heads: 32, kv: 32, ffn: 8192, vocab: 32064, context: 4096, architecture: .phi3)
+            c.slidingWindow = 2047
+            return c
+        }(),
         // Mixture of experts: every expert's bytes are planned, a token reads k of them.
         "qwen3-30b-a3b": {
             var c = llama(layers: 48, hidden: 2048, heads: 32, kv: 4, ffn: 6144, vocab: 151936, context: 40960,

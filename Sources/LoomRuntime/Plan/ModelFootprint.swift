@@ -49,9 +49,9 @@ public struct ModelFootprint: Sendable {
         var expertDowns: [any WeightMatrix] = []
         let names = ModelArchitectures.of(config).expertNames
         for spec in inventory {
-            if case let .matrix(rows, cols) = spec.kind {
+            if case .matrix = spec.kind {
                 // Scratch does not depend on the rounding or on repacking (Q8Activations).
-                let m = try source.matrix(spec.name, rows: rows, cols: cols, arena: nil, activations: .standard)
+                let m = try source.matrix(for: spec, arena: nil, activations: .standard)
                 bytes[spec.name] = m.byteCount
                 matrices.append(m)
                 if spec.name.hasSuffix("." + names.expertPrefix(0) + names.down) { expertDowns.append(m) }
