@@ -43,6 +43,15 @@ public final class DecoderModel: @unchecked Sendable {
         return (table, storage)
     }
 
+    /// The table of the sliding-window layers when they have a θ of their own (unscaled), else nil.
+    public func makeLocalRotaryTable(positions: Int, layout: RopeLayout, arena: MemoryArena) throws -> (RotaryTable, ArenaBuffer<Float>)? {
+        guard let theta = config.localRopeTheta else { return nil }
+        let (inverse, _) = RopeScaling.none.inverseFrequencies(theta: theta, rotaryDim: config.headDim, positions: positions)
+        let storage = try arena.allocate(Float.self, count: 2 * positions * (config.headDim / 2), label: "rope")
+        return (RotaryTable(inverseFrequencies: inverse, attentionFactor: 1, positions: positions, layout: layout,
+                            storage: storage.pointer), storage)
+    }
+
     /// The largest scratch any weight matrix needs for `batch` tokens.
     public func matmulScratchBytes(batch: Int) -> Int {
         var most = max(weights.embedding.scratchBytes(batch: batch), weights.lmHead.scratchBytes(batch: batch))
@@ -64,21 +73,26 @@ public final class DecoderModel: @unchecked Sendable {
             throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
         }
         for (i, token) in tokens.enumerated() {
-            weights.embedding.row(token, into: scratch.hidden.pointer + i * hidden)
+            let row = scratch.hidden.pointer + i * hidden
+            weights.embedding.row(token, into: row)
+            if let scale = config.embeddingScale { for j in 0..<hidden { row[j] *= scale } }
         }
     }
 
     /// Runs layer `index` over the rows of `batch` in `scratch.hidden`, storing their keys and
     /// values in `cache` at the batch's slots. Every row's arithmetic is its own: the result for a
     /// row does not depend on the other rows of the pass.
+    /// - Parameter localRope: the table of the sliding-window layers when they have their own θ
+    ///   (`config.localRopeTheta`; see `makeLocalRotaryTable`).
     public func runLayer(_ index: Int, batch: ForwardBatch, cache: any KVCacheLayer, rope: RotaryTable,
-                         scratch: ForwardScratch, pool: ThreadPool) throws {
+                         localRope: RotaryTable? = nil, scratch: ForwardScratch, pool: ThreadPool) throws {
         if let last = batch.positions.max(), last >= rope.positions {
             throw ModelError.contextFull(position: last, capacity: rope.positions)
         }
+        let layerRope = config.window(layer: index) != nil ? localRope ?? rope : rope
         for block in blocks[index] {
             switch block {
-            case .attention: attention(index, batch: batch, cache: cache, rope: rope, scratch: scratch, pool: pool)
+            case .attention: attention(index, batch: batch, cache: cache, rope: layerRope, scratch: scratch, pool: pool)
             case .gatedMLP: gatedMLP(index, rows: batch.rowCount, scratch: scratch, pool: pool)
             case .sparseMLP: sparseMLP(index, rows: batch.rowCount, scratch: scratch, pool: pool)
             }
@@ -129,7 +143,7 @@ public final class DecoderModel: @unchecked Sendable {
         batch.slots.withUnsafeBufferPointer { cache.store(keys: k, values: v, slots: $0.baseAddress!, count: count) }
         batch.pageTables.withUnsafeBufferPointer { tables in
             cache.attend(queries: q, spans: batch.spans, pageTables: tables.baseAddress!, heads: c.headCount,
-                         scale: 1 / Float(c.headDim).squareRoot(), window: c.slidingWindow,
+                         scale: c.attentionScale ?? 1 / Float(c.headDim).squareRoot(), window: c.window(layer: index),
                          into: attn, scores: scratch.scores.buffer, pool: pool)
         }
         // The output projection reuses `normed` as its destination, then joins the residual.
@@ -137,15 +151,36 @@ public final class DecoderModel: @unchecked Sendable {
         perRow(count, pool) { t in
             let xt = x + t.lowerBound * hidden, nt = xn + t.lowerBound * hidden
             addBias(layer.outputBias, to: nt, rows: t.count, width: hidden)
+            if let post = layer.postAttentionNorm {
+                rmsNorm(nt, weight: post.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden, into: nt)
+            }
             addInPlace(xt, nt, t.count * hidden)
         }
     }
 
-    /// The gated MLP block: x += down(SwiGLU(gate·norm(x), up·norm(x))).
+    /// The gate activation times up, in place in `gate`, for `count` values.
+    private func activate(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        switch config.mlpActivation {
+        case .silu: swiGLU(gate: gate, up: up, count: count)
+        case .geluTanh: geluTanhGLU(gate: gate, up: up, count: count)
+        }
+    }
+
+    /// x += MLP output rows (in `normed`), through the post-MLP norm where the layer has one.
+    private func addMLPOutput(_ layer: DecoderLayerWeights, rows count: Int, from output: UnsafeMutablePointer<Float>,
+                              scratch: ForwardScratch, pool: ThreadPool) {
+        let c = config, hidden = c.hiddenSize, x = scratch.hidden.pointer
+        perRow(count, pool) { t in
+            let ot = output + t.lowerBound * hidden
+            if let post = layer.postMLPNorm { rmsNorm(ot, weight: post.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden, into: ot) }
+            addInPlace(x + t.lowerBound * hidden, ot, t.count * hidden)
+        }
+    }
+
+    /// The gated MLP block: x += down(act(gate·norm(x)) · up·norm(x)), act SiLU or tanh GELU, the
+    /// output normed again first where the layer has a post-MLP norm.
     private func gatedMLP(_ index: Int, rows count: Int, scratch: ForwardScratch, pool: ThreadPool) {
         let layer = weights.layers[index], mlp = layer.mlp!
-        let hidden = config.hiddenSize
-        let x = scratch.hidden.pointer          // [count, hidden]
         let xn = scratch.normed.pointer         // [count, hidden]
         let g = scratch.gate.pointer            // [count, intermediate]
         let u = scratch.up.pointer              // [count, intermediate]
@@ -153,9 +188,9 @@ public final class DecoderModel: @unchecked Sendable {
         normForMLP(layer, rows: count, scratch: scratch, pool: pool)
         multiply(xn, batch: count, by: [(mlp.gate, g), (mlp.up, u)], scratch: mm, pool: pool)
         let width = config.intermediateSize
-        perRow(count, pool) { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
+        perRow(count, pool) { t in activate(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
         mlp.down.multiply(g, batch: count, into: xn, scratch: mm, pool: pool)
-        perRow(count, pool) { t in addInPlace(x + t.lowerBound * hidden, xn + t.lowerBound * hidden, t.count * hidden) }
+        addMLPOutput(layer, rows: count, from: xn, scratch: scratch, pool: pool)
     }
 
     /// `scratch.normed` = RMSNorm(x) with the layer's MLP norm, for the rows of the pass.
@@ -179,7 +214,6 @@ public final class DecoderModel: @unchecked Sendable {
     private func sparseMLP(_ index: Int, rows count: Int, scratch: ForwardScratch, pool: ThreadPool) {
         let layer = weights.layers[index], sparse = layer.experts!, moe = config.moe!
         let hidden = config.hiddenSize, width = moe.expertIntermediateSize, k = moe.expertsPerToken
-        let x = scratch.hidden.pointer          // [count, hidden]
         let xn = scratch.normed.pointer         // [count, hidden]
         let g = scratch.gate.pointer            // [max(count, k), width]
         let u = scratch.up.pointer              // [max(count, k), width]
@@ -198,7 +232,7 @@ public final class DecoderModel: @unchecked Sendable {
             multiply(xn, batch: 1, by: chosen.enumerated().flatMap { j, pick in
                 [(sparse.experts[pick.expert].gate, g + j * width), (sparse.experts[pick.expert].up, u + j * width)]
             }, scratch: mm, pool: pool)
-            swiGLU(gate: g, up: u, count: k * width)
+            activate(gate: g, up: u, count: k * width)
             multiply(separately: chosen.enumerated().map { j, pick in
                 (sparse.experts[pick.expert].down, UnsafePointer(g + j * width), out + j * hidden)
             }, scratch: mm, pool: pool)
@@ -212,12 +246,12 @@ public final class DecoderModel: @unchecked Sendable {
                 let expert = sparse.experts[e], n = rows.count
                 for (i, r) in rows.enumerated() { (gathered + i * hidden).update(from: xn + r.row * hidden, count: hidden) }
                 multiply(gathered, batch: n, by: [(expert.gate, g), (expert.up, u)], scratch: mm, pool: pool)
-                perRow(n, pool) { t in swiGLU(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
+                perRow(n, pool) { t in activate(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
                 expert.down.multiply(g, batch: n, into: out, scratch: mm, pool: pool)
                 for (i, r) in rows.enumerated() { addScaled(sum + r.row * hidden, out + i * hidden, r.weight, hidden) }
             }
         }
-        perRow(count, pool) { t in addInPlace(x + t.lowerBound * hidden, sum + t.lowerBound * hidden, t.count * hidden) }
+        addMLPOutput(layer, rows: count, from: sum, scratch: scratch, pool: pool)
     }
 
     /// The k experts a row's router logits ([experts]) pick, in expert order, with their weights:

@@ -23,6 +23,9 @@ public struct DecoderLayerWeights: @unchecked Sendable {
     public let queryNorm: ArenaBuffer<Float>?      // [headDim]
     public let keyNorm: ArenaBuffer<Float>?        // [headDim]
     public let mlpNorm: ArenaBuffer<Float>         // [hidden]
+    /// Sandwich norms: on the attention output and on the MLP output, before each residual add.
+    public let postAttentionNorm: ArenaBuffer<Float>?  // [hidden]
+    public let postMLPNorm: ArenaBuffer<Float>?        // [hidden]
     /// The dense MLP, in layers without experts.
     public let mlp: GatedMLPWeights?
     /// The router and experts, in layers with a sparse MLP.
@@ -115,7 +118,12 @@ public struct DecoderWeights: @unchecked Sendable {
                 if !m.isArenaResident { try arena(spec.placement).charge(m.byteCount, label: "weights") }
                 matrices[spec.name] = m
             case let .vector(count):
-                vectors[spec.name] = try source.vector(spec.name, count: count, arena: arena(spec.placement))
+                let vector = try source.vector(spec.name, count: count, arena: arena(spec.placement))
+                // Gemma's norms scale by 1 + w: folded in once here, as llama.cpp's converter does.
+                if config.normWeightOffset != 0, spec.name.hasSuffix("norm.weight") {
+                    for i in 0..<count { vector.pointer[i] += config.normWeightOffset }
+                }
+                vectors[spec.name] = vector
             }
         }
         let names = ModelArchitectures.of(config).expertNames
@@ -145,7 +153,9 @@ public struct DecoderWeights: @unchecked Sendable {
                 outputBias: vectors[n("self_attn.o_proj.bias")],
                 queryNorm: vectors[n("self_attn.q_norm.weight")],
                 keyNorm: vectors[n("self_attn.k_norm.weight")],
-                mlpNorm: vectors[n("post_attention_layernorm.weight")]!,
+                mlpNorm: vectors[n(config.sandwichNorms ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight")]!,
+                postAttentionNorm: config.sandwichNorms ? vectors[n("post_attention_layernorm.weight")] : nil,
+                postMLPNorm: vectors[n("post_feedforward_layernorm.weight")],
                 mlp: mlp, experts: experts)
         }
         let embedding = matrices[HFTensorName.embedding]!

@@ -66,7 +66,11 @@ public func decoderInventory(config: ModelConfig, separateHead: Bool, expertName
         vector("self_attn.o_proj.bias", hidden, when: config.outputBias)
         vector("self_attn.q_norm.weight", config.headDim, when: config.qkNorm)
         vector("self_attn.k_norm.weight", config.headDim, when: config.qkNorm)
+        // Sandwich norms (Gemma): post_attention_layernorm follows the attention output, and the
+        // MLP has its own norm before and after.
         vector("post_attention_layernorm.weight", hidden)
+        vector("pre_feedforward_layernorm.weight", hidden, when: config.sandwichNorms)
+        vector("post_feedforward_layernorm.weight", hidden, when: config.sandwichNorms)
         if let moe = config.moe, moe.isSparse(layer: i) {
             let width = moe.expertIntermediateSize
             matrix(expertNames.router, moe.expertCount, hidden)

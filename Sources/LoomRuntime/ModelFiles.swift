@@ -36,8 +36,9 @@ public struct ModelFiles: Sendable {
         } else {
             let gguf = try GGUFFile(path: file)
             config = try ModelConfig.load(gguf: gguf)
-            source = GGUFWeightSource(file: gguf)
-            ropeLayout = ModelArchitectures.of(config).ggufRopeLayout
+            let family = ModelArchitectures.of(config)
+            source = GGUFWeightSource(file: gguf, naming: { family.ggufTensorName($0) })
+            ropeLayout = family.ggufRopeLayout
             self.gguf = gguf
         }
     }

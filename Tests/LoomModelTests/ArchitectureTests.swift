@@ -24,7 +24,7 @@ import LoomFormats
         do { _ = try Self.config(Self.json("GPTNeoXForCausalLM")) } catch let ConfigError.unknownArchitecture(_, name, supported) {
             #expect(name == "GPTNeoXForCausalLM")
             #expect(supported == ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
-                                  "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM"])
+                                  "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma3ForCausalLM"])
         }
     }
 
@@ -73,6 +73,33 @@ import LoomFormats
             Issue.record("3 experts per token of 2 was accepted")
         } catch let ConfigError.invalidField(file, field, reason) {
             #expect(file.hasSuffix("config.json") && field == "num_experts_per_tok" && reason.contains("3 experts per token of 2"))
+        }
+    }
+
+    /// Gemma 3 reads both config layouts (transformers 5's per-layer-type rope_parameters and
+    /// layer_types; the Hub's rope_local_base_freq and sliding_window_pattern); a checkpoint with
+    /// a vision tower, and Gemma 2's soft-capping, are refused by name.
+    @Test func gemma3ReadsItsLayerPatternAndRefusesWhatItDoesNotRun() throws {
+        let legacy = try Self.config(Self.json("Gemma3ForCausalLM", extra:
+            #","num_hidden_layers":7,"head_dim":16,"query_pre_attn_scalar":64,"rope_theta":1000000,"rope_local_base_freq":10000,"sliding_window_pattern":3,"rope_scaling":{"rope_type":"linear","factor":8}"#))
+        #expect(legacy.slidingLayers == [true, true, false, true, true, false, true])
+        #expect(legacy.localRopeTheta == 10000 && legacy.ropeTheta == 1_000_000 && legacy.ropeScaling == .linear(factor: 8))
+        #expect(legacy.attentionScale == 1 / 8 && legacy.normWeightOffset == 1 && legacy.sandwichNorms && legacy.qkNorm)
+        #expect(legacy.tieWordEmbeddings && legacy.embeddingScale == 8 && legacy.mlpActivation == .geluTanh)
+        #expect(legacy.window(layer: 2) == nil && legacy.window(layer: 3) == 32)
+        let nested = try Self.config(Self.json("Gemma3ForCausalLM", extra:
+            #","layer_types":["full_attention","sliding_attention"],"rope_parameters":{"full_attention":{"rope_type":"default","rope_theta":5e5},"sliding_attention":{"rope_type":"default","rope_theta":2e4}}"#))
+        #expect(nested.slidingLayers == [false, true] && nested.ropeTheta == 5e5 && nested.localRopeTheta == 2e4)
+
+        for (extra, field) in [(#","final_logit_softcapping":30.0"#, "final_logit_softcapping"),
+                               (#","hidden_activation":"gelu""#, "hidden_activation"),
+                               (#","vision_config":{}"#, "vision_config")] {
+            do {
+                _ = try Self.config(Self.json("Gemma3ForCausalLM", extra: extra))
+                Issue.record("\(field) was accepted")
+            } catch let ConfigError.invalidField(_, name, reason) {
+                #expect(name == field && reason.contains("unsupported") || reason.contains("vision-language"), "\(name): \(reason)")
+            }
         }
     }
 

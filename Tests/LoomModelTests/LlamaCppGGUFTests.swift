@@ -10,7 +10,8 @@ import LoomRuntime
 @Suite struct LlamaCppGGUFTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/llamacpp-goldens").path
-    static let cases = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32", "phi3-longrope-bf16"]
+    static let cases = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32", "phi3-longrope-bf16",
+                        "gemma3-llamacpp-f32"]
 
     func engine(_ name: String, _ type: String) throws -> Engine {
         try Engine(path: Self.root + "/\(name)-\(type).gguf",
@@ -28,7 +29,9 @@ import LoomRuntime
         let error = relativeMaxError(logits, llama)
         // f32: the very weights and an f32 cache in both. f16: llama.cpp rounds the activations of
         // f16 matrices to f16 (ggml's f16 dot products), Loom keeps them f32; measured 2e-3.
-        let bound: Float = type == "f32" ? 1e-4 : 5e-3
+        // Gemma: ggml's CPU GELU reads a table of f16 values (measured 5e-4 from transformers,
+        // where Loom is within 1e-4 of transformers).
+        let bound: Float = type == "f16" ? 5e-3 : name.hasPrefix("gemma") ? 1e-3 : 1e-4
         #expect(error <= bound, "\(name) \(type): Loom vs llama.cpp \(error)")
         print("llama.cpp GGUF \(name) \(type): Loom vs llama.cpp max|Δ|/max|ref| = \(error), vs transformers \(relativeMaxError(logits, golden.logits))")
         if type == "f32" { #expect(relativeMaxError(logits, golden.logits) <= 1e-4) }

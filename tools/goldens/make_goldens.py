@@ -55,6 +55,8 @@ from transformers import (
     MistralForCausalLM,
     MixtralConfig,
     MixtralForCausalLM,
+    Gemma3ForCausalLM,
+    Gemma3TextConfig,
     Phi3Config,
     Phi3ForCausalLM,
     Qwen2Config,
@@ -76,6 +78,7 @@ ARCHITECTURES = {
     "Qwen3MoeForCausalLM": (Qwen3MoeConfig, Qwen3MoeForCausalLM),
     "MixtralForCausalLM": (MixtralConfig, MixtralForCausalLM),
     "Phi3ForCausalLM": (Phi3Config, Phi3ForCausalLM),
+    "Gemma3ForCausalLM": (Gemma3TextConfig, Gemma3ForCausalLM),
 }
 # Checkpoint names of the experts transformers 5 holds fused in memory (experts.gate_up_proj
 # [experts, 2 * width, hidden] with gate first, experts.down_proj [experts, hidden, width]).
@@ -245,6 +248,16 @@ CASES = [
         tiny(64, 4, 4, 3, intermediate_size=96, sliding_window=6, pad_token_id=0,
              rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
     ),
+    Case(
+        "gemma3-local-global-bf16", "Gemma3ForCausalLM", "bfloat16", 17,
+        "Gemma 3 (text): layer_types local, local, global, local with sliding_window 4 (active), local RoPE theta 1e4, "
+        "global theta 1e6 with linear scaling 2, query_pre_attn_scalar 48 (head_dim 32), q/k norms, norms by 1 + w "
+        "before and after attention and MLP, GeGLU (tanh), embeddings by sqrt(64), tied, GQA 4/2, bf16 storage.",
+        tiny(64, 4, 2, 4, head_dim=32, intermediate_size=128, sliding_window=4, query_pre_attn_scalar=48,
+             layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention"],
+             rope_parameters={"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000000.0},
+                              "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}),
+    ),
     # Shapes llama.cpp runs as they are (every layer sparse, top-k renormalized, no window), the
     # sources of the GGUF files tools/goldens/make_llamacpp_goldens.py converts with its converter.
     Case(
@@ -261,6 +274,17 @@ CASES = [
         "2 layers, untied, theta 1e6, f32 storage.",
         tiny(64, 4, 2, 2, intermediate_size=48, num_local_experts=4, num_experts_per_tok=2,
              rms_norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+    ),
+    Case(
+        "gemma3-llamacpp-f32", "Gemma3ForCausalLM", "float32", 18,
+        "Gemma 3 for llama.cpp's converter: 6 layers, every sixth global (sliding_window_pattern 6), sliding_window 5, "
+        "local theta 1e4, global 1e6, query_pre_attn_scalar = head_dim 16, tied, GQA 4/2, f32 storage. config.json in "
+        "the layout gemma-3-1b ships (rope_theta, rope_local_base_freq, sliding_window_pattern, no layer_types).",
+        tiny(64, 4, 2, 6, head_dim=16, intermediate_size=96, sliding_window=5, query_pre_attn_scalar=16,
+             layer_types=["sliding_attention"] * 5 + ["full_attention"],
+             rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                              "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}),
+        legacy_config=True,
     ),
 ]
 
@@ -286,16 +310,23 @@ def init_weights(model, seed):
         low, high = bounds
         return low + (high - low) * torch.rand(shape, generator=generator, dtype=torch.float32)
 
+    # Gemma's norms scale by 1 + w: draw 1 + w from the same ranges.
+    offset = 1.0 if type(model).__name__.startswith("Gemma") else 0.0
     with torch.no_grad():
         for name, p in model.named_parameters():  # a tied lm_head is listed once, as embed_tokens
             if name.endswith(("q_norm.weight", "k_norm.weight")):
-                value = uniform(p.shape, QK_NORM_RANGE)
+                value = uniform(p.shape, QK_NORM_RANGE) - offset
             elif name.endswith("norm.weight"):
-                value = uniform(p.shape, NORM_RANGE)
+                value = uniform(p.shape, NORM_RANGE) - offset
             elif name.endswith(".bias"):
                 value = normal(p.shape, BIAS_STD)
+            elif name.endswith(("post_attention_layernorm.weight", "post_feedforward_layernorm.weight")) and offset:
+                # Gemma's layer outputs pass a norm before the residual add: weights of a few
+                # units let them outweigh the (scaled) embedding, else greedy repeats its input.
+                value = uniform(p.shape, (1.5, 3.0)) - offset
             elif name.endswith("embed_tokens.weight"):
-                value = normal(p.shape, EMBED_STD)
+                # Gemma multiplies embeddings by √hidden: the same rows after that scaling.
+                value = normal(p.shape, EMBED_STD / (math.sqrt(p.shape[1]) if offset else 1))
             elif name.endswith(("experts.gate_up_proj", "experts.down_proj")):  # [experts, out, in]
                 gain = RESIDUAL_GAIN if name.endswith("down_proj") else 1.0
                 value = normal(p.shape, gain / math.sqrt(p.shape[-1]))
@@ -392,6 +423,14 @@ def rewrite_legacy_config(path):
     with open(path) as f:
         config = json.load(f)
     rope = dict(config.pop("rope_parameters"))
+    if "full_attention" in rope:  # Gemma 3: the global layers' RoPE, the local base, the pattern
+        local = rope["sliding_attention"]
+        rope = dict(rope["full_attention"])
+        config["rope_local_base_freq"] = local["rope_theta"]
+        types = config.pop("layer_types")
+        pattern = types.index("full_attention") + 1
+        assert types == ["full_attention" if (i + 1) % pattern == 0 else "sliding_attention" for i in range(len(types))]
+        config["sliding_window_pattern"] = pattern
     config["rope_theta"] = rope.pop("rope_theta")
     config["rope_scaling"] = None if rope.get("rope_type") == "default" else rope
     config["torch_dtype"] = config.pop("dtype")
@@ -473,7 +512,7 @@ def window_effect(case, model, tokens):
     if case.config.get("sliding_window") is None or case.config["sliding_window"] >= len(tokens):
         return None
     config = copy.deepcopy(model.config)
-    config.sliding_window = None
+    config.sliding_window = 1 << 20  # wider than any sequence here (Gemma's local layers need a number)
     full = ARCHITECTURES[case.architecture][1](config).eval()
     full.load_state_dict(model.state_dict())
     return relative_max_diff(all_logits(full, tokens), all_logits(model, tokens))

@@ -16,7 +16,7 @@ import os
 import numpy as np
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
-                           "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM")
+                           "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma3ForCausalLM")
 # Mixture-of-experts checkpoints: (router, expert folder, gate, up, down) after model.layers.N.
 EXPERTS = {
     "Qwen3MoeForCausalLM": ("mlp.gate.weight", "mlp.experts.{}.", "gate_proj.weight", "up_proj.weight", "down_proj.weight"),
@@ -168,17 +168,41 @@ def forward_weights(config, w, tokens, round_input=None):
     group = n_heads // n_kv_heads
     n = len(tokens)
 
-    inv_freq, attention_factor = inverse_frequencies(config, head_dim, n)
-    angles = np.outer(np.arange(n, dtype=np.float64), inv_freq)  # [n, head_dim/2]
-    angles = np.concatenate([angles, angles], axis=-1)  # [n, head_dim]
-    cos, sin = np.cos(angles) * attention_factor, np.sin(angles) * attention_factor
-    mask = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
+    gemma = architecture == "Gemma3ForCausalLM"
+
+    def rope_tables(rope_config):
+        inv_freq, attention_factor = inverse_frequencies(rope_config, head_dim, n)
+        angles = np.outer(np.arange(n, dtype=np.float64), inv_freq)  # [n, head_dim/2]
+        angles = np.concatenate([angles, angles], axis=-1)  # [n, head_dim]
+        return np.cos(angles) * attention_factor, np.sin(angles) * attention_factor
+
+    causal = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
     # A sliding window of W: position i sees positions i - W + 1 .. i.
     window = config.get("sliding_window")
-    if architecture not in ("MistralForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM") and not config.get("use_sliding_window"):
+    if architecture not in ("MistralForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma3ForCausalLM") \
+            and not config.get("use_sliding_window"):
         window = None
-    if window is not None:
-        mask = mask + np.tril(np.full((n, n), -np.inf), k=-window)
+    windowed = causal if window is None else causal + np.tril(np.full((n, n), -np.inf), k=-window)
+    # Gemma 3: local layers (the window, RoPE θ of sliding_attention, unscaled) between global ones.
+    layer_types = config.get("layer_types")
+    if layer_types is None:  # older Gemma 3 configs: every sliding_window_pattern-th layer is global
+        pattern = config.get("sliding_window_pattern", 6) if gemma else 1
+        layer_types = ["full_attention" if (i + 1) % pattern == 0 else "sliding_attention"
+                       for i in range(config["num_hidden_layers"])]
+    params = config.get("rope_parameters") or {}
+    if gemma and "full_attention" in params:
+        global_rope = rope_tables(dict(config, rope_parameters=params["full_attention"]))
+        local_rope = rope_tables(dict(config, rope_parameters=params["sliding_attention"]))
+    elif gemma:
+        global_rope = rope_tables(config)
+        local_rope = rope_tables({"rope_theta": config.get("rope_local_base_freq", 10000.0)})
+    else:
+        global_rope = local_rope = rope_tables(config)
+    scale = config["query_pre_attn_scalar"] ** -0.5 if gemma else 1 / math.sqrt(head_dim)
+    norm_offset = 1.0 if gemma else 0.0
+
+    def norm(x, name):
+        return rms_norm(x, w[name] + norm_offset, eps)
 
     def linear(x, prefix):
         y = round_input(x, prefix + ".weight") @ w[prefix + ".weight"].T
@@ -200,25 +224,38 @@ def forward_weights(config, w, tokens, round_input=None):
         w[prefix + "gate_proj.weight"], w[prefix + "up_proj.weight"] = fused[:half], fused[half:]
 
     x = w["model.embed_tokens.weight"][tokens]  # [n, hidden]
+    if gemma:
+        x = x * math.sqrt(config["hidden_size"])
     for layer in range(config["num_hidden_layers"]):
         p = f"model.layers.{layer}."
-        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+        local = gemma and layer_types[layer] == "sliding_attention"
+        cos, sin = local_rope if local else global_rope
+        mask = windowed if (local or not gemma) else causal
+        h = norm(x, p + "input_layernorm.weight")
         q = linear(h, p + "self_attn.q_proj").reshape(n, n_heads, head_dim)
         k = linear(h, p + "self_attn.k_proj").reshape(n, n_kv_heads, head_dim)
         v = linear(h, p + "self_attn.v_proj").reshape(n, n_kv_heads, head_dim)
-        if p + "self_attn.q_norm.weight" in w:  # Qwen3: per-head RMSNorm before RoPE
-            q = rms_norm(q, w[p + "self_attn.q_norm.weight"], eps)
-            k = rms_norm(k, w[p + "self_attn.k_norm.weight"], eps)
+        if p + "self_attn.q_norm.weight" in w:  # Qwen3, Gemma 3: per-head RMSNorm before RoPE
+            q = norm(q, p + "self_attn.q_norm.weight")
+            k = norm(k, p + "self_attn.k_norm.weight")
         q = q * cos[:, None, :] + rotate_half(q) * sin[:, None, :]
         k = k * cos[:, None, :] + rotate_half(k) * sin[:, None, :]
         out = np.empty((n, n_heads, head_dim))
         for head in range(n_heads):
             kv = head // group
-            scores = q[:, head, :] @ k[:, kv, :].T / math.sqrt(head_dim) + mask  # [n, n]
+            scores = q[:, head, :] @ k[:, kv, :].T * scale + mask  # [n, n]
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             scores /= scores.sum(axis=-1, keepdims=True)
             out[:, head, :] = scores @ v[:, kv, :]
-        x = x + linear(out.reshape(n, n_heads * head_dim), p + "self_attn.o_proj")
+        attended = linear(out.reshape(n, n_heads * head_dim), p + "self_attn.o_proj")
+        if gemma:  # sandwich norms: after the attention, and before and after the MLP
+            x = x + norm(attended, p + "post_attention_layernorm.weight")
+            h = norm(x, p + "pre_feedforward_layernorm.weight")
+            gate = linear(h, p + "mlp.gate_proj")
+            gelu = 0.5 * gate * (1 + np.tanh(math.sqrt(2 / math.pi) * (gate + 0.044715 * gate**3)))
+            x = x + norm(linear(gelu * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj"), p + "post_feedforward_layernorm.weight")
+            continue
+        x = x + attended
         h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
         experts = EXPERTS.get(architecture)
         if experts is not None and p + experts[0] in w:
@@ -226,7 +263,7 @@ def forward_weights(config, w, tokens, round_input=None):
         else:
             gate = linear(h, p + "mlp.gate_proj")
             x = x + linear(gate / (1 + np.exp(-gate)) * linear(h, p + "mlp.up_proj"), p + "mlp.down_proj")
-    x = rms_norm(x, w["model.norm.weight"], eps)
+    x = norm(x, "model.norm.weight")
     head_name = "lm_head.weight"
     if head_name not in w or config.get("tie_word_embeddings", False):
         head_name = "model.embed_tokens.weight"

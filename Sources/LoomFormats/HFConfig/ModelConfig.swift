@@ -31,6 +31,21 @@ public struct ModelConfig: Sendable, Equatable {
     public var slidingWindow: Int?
     /// The sparse feed-forward of mixture-of-experts families; nil for a dense MLP in every layer.
     public var moe: MixtureOfExperts?
+    /// Which layers attend within `slidingWindow` (Gemma's alternating local and global layers);
+    /// nil when the window, if any, applies to every layer.
+    public var slidingLayers: [Bool]?
+    /// RoPE θ of the sliding-window layers, unscaled (Gemma 3's local base); nil when they share `ropeTheta`.
+    public var localRopeTheta: Double?
+    /// Multiplies the embedding rows (Gemma: √hidden); nil for none.
+    public var embeddingScale: Float?
+    /// Attention scores' scale when it is not 1/√head_dim (Gemma's `query_pre_attn_scalar`^-½).
+    public var attentionScale: Float?
+    /// Added to every RMSNorm weight at load (Gemma's checkpoints store w for a norm by 1 + w).
+    public var normWeightOffset: Float = 0
+    /// Norms after the attention and MLP outputs too, before each joins the residual (Gemma 2 and 3).
+    public var sandwichNorms = false
+    /// The gated MLP's activation.
+    public var mlpActivation: GatedActivationKind = .silu
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
 
@@ -60,6 +75,12 @@ public struct ModelConfig: Sendable, Equatable {
         self.moe = moe
         self.bosTokenId = bosTokenId
         self.eosTokenIds = eosTokenIds
+    }
+
+    /// The attention window of layer `layer`, if it has one.
+    public func window(layer: Int) -> Int? {
+        guard let slidingLayers else { return slidingWindow }
+        return slidingLayers[layer] ? slidingWindow : nil
     }
 
     /// Width of all query heads together.
@@ -96,6 +117,10 @@ public struct ModelConfig: Sendable, Equatable {
             throw ConfigError.missingField(file: file, field: "architectures")
         }
         let architecture = Architecture(rawValue: name)
+        if json["vision_config"] != nil {
+            throw ConfigError.invalidField(file: file, field: "vision_config", reason:
+                "\(name) is a vision-language model; Loom runs text decoders only (for Gemma 3, a Gemma3ForCausalLM checkpoint)")
+        }
         let hidden = try fields.requiredInt("hidden_size")
         let heads = try fields.requiredInt("num_attention_heads")
         guard heads > 0, hidden > 0 else {
@@ -159,7 +184,9 @@ public struct ModelConfig: Sendable, Equatable {
         return config
     }
 
-    private static func parseScaling(_ fields: ConfigFields, maxPositions: Int, topLevel: ConfigFields) throws -> RopeScaling {
+    /// The RoPE scaling an object of rope fields (`rope_scaling`, `rope_parameters` or one of its
+    /// per-layer-type entries) describes; `topLevel` supplies what older configs keep outside it.
+    public static func parseScaling(_ fields: ConfigFields, maxPositions: Int, topLevel: ConfigFields) throws -> RopeScaling {
         let type = try fields.optionalString("rope_type") ?? fields.optionalString("type") ?? "default"
         switch type {
         case "longrope", "su":
@@ -218,12 +245,34 @@ public struct ModelConfig: Sendable, Equatable {
     }
 }
 
+/// The activation between a gated MLP's gate and up projections.
+public enum GatedActivationKind: String, Sendable, Equatable {
+    /// SiLU(gate) · up (SwiGLU): Llama, Qwen, Mistral, Phi-3.
+    case silu
+    /// GELU with the tanh approximation (`gelu_pytorch_tanh`) of gate, times up (GeGLU): Gemma.
+    case geluTanh
+}
+
 /// Typed access to JSON fields with errors that name the file and field.
 public struct ConfigFields {
     let json: [String: Any]
     /// The file, for messages.
     public let file: String
     var prefix = ""
+
+    /// The fields of the object at `key`, or nil when it is absent or not an object.
+    public func object(_ key: String) -> ConfigFields? {
+        (json[key] as? [String: Any]).map { ConfigFields(json: $0, file: file, prefix: prefix + key + ".") }
+    }
+
+    /// The strings of the list at `key`, or nil when absent.
+    public func optionalStringList(_ key: String) throws -> [String]? {
+        guard let value = json[key], !(value is NSNull) else { return nil }
+        guard let list = value as? [String] else {
+            throw ConfigError.invalidField(file: file, field: prefix + key, reason: "expected a list of strings")
+        }
+        return list
+    }
 
     init(json: [String: Any], file: String, prefix: String = "") {
         self.json = json

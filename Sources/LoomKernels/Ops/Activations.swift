@@ -17,6 +17,19 @@ public func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, 
     GatedActivation.swiGLU(gate: gate, up: up, count: count)
 }
 
+/// GELU (tanh approximation) of `gate`, multiplied into `up`: the GeGLU gate of a Gemma MLP, in
+/// vectors of 16 on `path` (see `GatedActivation.geluTanhGLU`). The result replaces `gate`.
+public func geluTanhGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, path: KernelPath = .active) {
+    #if arch(x86_64)
+    switch path {
+    case .avx512: return LoomKernelsAVX512.GatedActivation.geluTanhGLU(gate: gate, up: up, count: count)
+    case .avx2: return LoomKernelsAVX2.GatedActivation.geluTanhGLU(gate: gate, up: up, count: count)
+    case .portable: break
+    }
+    #endif
+    GatedActivation.geluTanhGLU(gate: gate, up: up, count: count)
+}
+
 /// Softmax in place over `count` values, in f64 accumulation-free form: subtract the max, exponentiate, normalize.
 @inlinable
 public func softmaxInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {

@@ -12,17 +12,41 @@ public enum GatedActivation {
     ///   - gate: [count], replaced by the result
     ///   - up: [count]
     public static func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        gated(gate: gate, up: up, count: count, silu)
+    }
+
+    /// gate[i] = activation(gate[i]) · up[i] in vectors of 16.
+    @inline(__always)
+    private static func gated(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int,
+                              _ activation: (SIMD16<Float>) -> SIMD16<Float>) {
         var i = 0
         while i + 16 <= count {
-            store16(silu(load16(gate + i)) * load16(up + i), gate + i)
+            store16(activation(load16(gate + i)) * load16(up + i), gate + i)
             i += 16
         }
         guard i < count else { return }
         // The tail goes through the same vector arithmetic, so every element rounds alike.
         var g = SIMD16<Float>(), u = SIMD16<Float>()
         for k in i..<count { g[k - i] = gate[k]; u[k - i] = up[k] }
-        let result = silu(g) * u
+        let result = activation(g) * u
         for k in i..<count { gate[k] = result[k - i] }
+    }
+
+    /// gate[i] = GELU_tanh(gate[i]) · up[i], GELU_tanh(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    /// (`gelu_pytorch_tanh`): the GeGLU gate of a Gemma MLP.
+    /// - Parameters:
+    ///   - gate: [count], replaced by the result
+    ///   - up: [count]
+    public static func geluTanhGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        gated(gate: gate, up: up, count: count, geluTanh)
+    }
+
+    /// ½x(1 + tanh(y)) as x·σ(2y) = x / (1 + e^{−2y}): the same value without the cancellation
+    /// of 1 + tanh(y) for negative y, and saturating cleanly at both ends.
+    @inline(__always)
+    static func geluTanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let y = 0.797_884_560_802_865_4 * (x + 0.044_715 * x * x * x)
+        return x / (1 + AttentionTile.exponential(-2 * y))
     }
 
     @inline(__always)

@@ -24,6 +24,10 @@ public protocol ModelArchitecture: Sendable {
     /// What the family calls its router and experts in Hugging Face checkpoints.
     var expertNames: ExpertTensorNames { get }
 
+    /// GGUF names of layer tensors (after `model.layers.N.`) that differ from the shared mapping
+    /// (`GGUFWeightSource.ggufName`), by Hugging Face suffix.
+    var ggufTensorNames: [String: String] { get }
+
     /// Every tensor of a model with `config`, in load order.
     /// - Parameter separateHead: whether the LM head is its own tensor (untied and present).
     func tensorInventory(_ config: ModelConfig, separateHead: Bool) -> [TensorSpec]
@@ -38,6 +42,17 @@ extension ModelArchitecture {
     public func specialize(_ config: inout ModelConfig, gguf file: GGUFFile) throws {}
 
     public var expertNames: ExpertTensorNames { .qwen }
+
+    public var ggufTensorNames: [String: String] { [:] }
+
+    /// The GGUF name of a Hugging Face tensor name in this family's files.
+    public func ggufTensorName(_ hfName: String) -> String {
+        let parts = hfName.split(separator: ".")
+        if parts.count >= 4, parts[0] == "model", parts[1] == "layers", let own = ggufTensorNames[parts[3...].joined(separator: ".")] {
+            return "blk.\(parts[2]).\(own)"
+        }
+        return GGUFWeightSource.ggufName(hfName)
+    }
 
     public func tensorInventory(_ config: ModelConfig, separateHead: Bool) -> [TensorSpec] {
         decoderInventory(config: config, separateHead: separateHead, expertNames: expertNames)
@@ -84,7 +99,7 @@ public struct ExpertTensorNames: Sendable {
 
 /// The families Loom runs.
 public enum ModelArchitectures {
-    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral(), Phi3()]
+    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral(), Phi3(), Gemma3()]
 
     /// The family config.json names `architecture`, if Loom runs it.
     public static func named(_ architecture: Architecture) -> (any ModelArchitecture)? {

@@ -12,6 +12,8 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     private var model: DecoderModel?
     private var rope: RotaryTable?
     private var ropeStorage: ArenaBuffer<Float>?
+    /// The sliding-window layers' table, for models whose local layers have their own θ.
+    private var localRope: (RotaryTable, ArenaBuffer<Float>)?
     private var scratch: ForwardScratch?
     private var logitsBuffer: ArenaBuffer<Float>?   // [logitsRows, vocab]
     /// Layer index → its cache, for the layers placed here.
@@ -29,6 +31,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         let config = model.config, request = plan.request
         if planned.ropeBytes > 0 {
             (rope, ropeStorage) = try model.makeRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: arena)
+            localRope = try model.makeLocalRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: arena)
             scratch = try ForwardScratch(config: config, maxTokens: plan.chunkTokens, threads: request.threads,
                                          sequenceLength: plan.maxSequenceLength,
                                          matmulScratchBytes: model.matmulScratchBytes(batch: plan.chunkTokens), arena: arena)
@@ -65,7 +68,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
 
     func run(layers: ClosedRange<Int>, batch: ForwardBatch) throws {
         for layer in layers {
-            try model!.runLayer(layer, batch: batch, cache: cache[layer]!, rope: rope!, scratch: scratch!, pool: pool)
+            try model!.runLayer(layer, batch: batch, cache: cache[layer]!, rope: rope!, localRope: localRope?.0, scratch: scratch!, pool: pool)
         }
     }
 

@@ -31,6 +31,22 @@ public enum ModelCatalog {
             c.slidingWindow = 2047
             return c
         }(),
+        // Gemma 3 27B (text): five local layers (window 1024, θ 10⁴) to each global one (θ 10⁶, linear 8).
+        "gemma-3-27b": {
+            var c = llama(layers: 62, hidden: 5376, heads: 32, kv: 16, ffn: 21504, vocab: 262208, context: 131072,
+                          theta: 1_000_000, architecture: .gemma3, tied: true)
+            c.headDim = 128
+            c.ropeScaling = .linear(factor: 8)
+            c.qkNorm = true
+            c.sandwichNorms = true
+            c.mlpActivation = .geluTanh
+            c.slidingWindow = 1024
+            c.slidingLayers = (0..<62).map { ($0 + 1) % 6 != 0 }
+            c.localRopeTheta = 10000
+            c.embeddingScale = Float(5376).squareRoot()
+            c.attentionScale = 1 / Float(168).squareRoot()
+            return c
+        }(),
         // Mixture of experts: every expert's bytes are planned, a token reads k of them.
         "qwen3-30b-a3b": {
             var c = llama(layers: 48, hidden: 2048, heads: 32, kv: 4, ffn: 6144, vocab: 151936, context: 40960,

@@ -91,7 +91,9 @@ public enum Planner {
         let chunk = min(request.chunkTokens, length)
         let scratch = ForwardScratch.byteCount(config: config, maxTokens: chunk, threads: request.threads,
                                                sequenceLength: length, matmulScratchBytes: model.matmulScratch(chunk))
-        return (RotaryTable.byteCount(headDim: config.headDim, positions: length), scratch)
+        // Layers with a local RoPE θ (Gemma 3) have a table of their own.
+        let tables = config.localRopeTheta == nil ? 1 : 2
+        return (tables * RotaryTable.byteCount(headDim: config.headDim, positions: length), scratch)
     }
 
     static func cacheBytesPerLayer(_ model: ModelFootprint, _ request: PlanRequest, pages: Int) -> Int {
