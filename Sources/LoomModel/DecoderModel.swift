@@ -143,7 +143,8 @@ public final class DecoderModel: @unchecked Sendable {
         batch.slots.withUnsafeBufferPointer { cache.store(keys: k, values: v, slots: $0.baseAddress!, count: count) }
         batch.pageTables.withUnsafeBufferPointer { tables in
             cache.attend(queries: q, spans: batch.spans, pageTables: tables.baseAddress!, heads: c.headCount,
-                         scale: c.attentionScale ?? 1 / Float(c.headDim).squareRoot(), window: c.window(layer: index),
+                         scale: c.attentionScale ?? 1 / Float(c.headDim).squareRoot(), softcap: c.attentionSoftcap,
+                         window: c.window(layer: index),
                          into: attn, scores: scratch.scores.buffer, pool: pool)
         }
         // The output projection reuses `normed` as its destination, then joins the residual.
@@ -292,6 +293,7 @@ public final class DecoderModel: @unchecked Sendable {
                 rows: rows.count, width: h, into: xn)
         weights.lmHead.multiply(xn, batch: rows.count, into: logits,
                                 scratch: UnsafeMutableRawPointer(scratch.matmul.pointer), pool: pool)
+        if let cap = config.finalLogitSoftcap { softcap(logits, count: rows.count * config.vocabSize, cap: cap) }
     }
 
     private func addBias(_ bias: ArenaBuffer<Float>?, to rows: UnsafeMutablePointer<Float>, rows count: Int, width: Int) {

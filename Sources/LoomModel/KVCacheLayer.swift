@@ -32,9 +32,20 @@ public protocol KVCacheLayer: AnyObject, Sendable {
     ///   - out: [rows, heads, headDim]
     ///   - scores: scratch, one row per worker: [pool.threadCount, stride] with stride at least
     ///     `BlockedAttention.workerScratchFloats` for the longest sequence
+    ///   - softcap: scores become cap · tanh(score / cap) before the softmax, when set (Gemma 2)
     func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
-                scale: Float, window: Int?, into out: UnsafeMutablePointer<Float>,
+                scale: Float, softcap: Float?, window: Int?, into out: UnsafeMutablePointer<Float>,
                 scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool)
+}
+
+extension KVCacheLayer {
+    /// `attend` without soft-capping.
+    public func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
+                       scale: Float, window: Int?, into out: UnsafeMutablePointer<Float>,
+                       scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool) {
+        attend(queries: queries, spans: spans, pageTables: pageTables, heads: heads, scale: scale, softcap: nil, window: window,
+               into: out, scores: scores, pool: pool)
+    }
 }
 
 /// Where positions live in a paged layer: [pages, kvHeads, pageTokens, rowBytes], so that a

@@ -24,7 +24,8 @@ import LoomFormats
         do { _ = try Self.config(Self.json("GPTNeoXForCausalLM")) } catch let ConfigError.unknownArchitecture(_, name, supported) {
             #expect(name == "GPTNeoXForCausalLM")
             #expect(supported == ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
-                                  "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma3ForCausalLM"])
+                                  "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma2ForCausalLM",
+                                  "Gemma3ForCausalLM"])
         }
     }
 

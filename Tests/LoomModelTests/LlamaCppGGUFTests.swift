@@ -11,7 +11,7 @@ import LoomRuntime
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/llamacpp-goldens").path
     static let cases = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32", "phi3-longrope-bf16",
-                        "gemma3-llamacpp-f32"]
+                        "gemma2-llamacpp-f32", "gemma3-llamacpp-f32"]
 
     func engine(_ name: String, _ type: String) throws -> Engine {
         try Engine(path: Self.root + "/\(name)-\(type).gguf",

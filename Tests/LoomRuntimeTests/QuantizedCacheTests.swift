@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import LoomCore
 import LoomKernels
@@ -41,7 +42,7 @@ import LoomRuntime
     /// Stores `length` positions of one sequence into `layer` through `table` (page ids in
     /// position order) and runs causal attention for all of them.
     static func attend(_ layer: any KVCacheLayer, table: [Int32], length: Int, kvHeads: Int, heads: Int, headDim: Int,
-                       window: Int? = nil, threads: Int = 2) -> [Float] {
+                       window: Int? = nil, softcap: Float? = nil, threads: Int = 2) -> [Float] {
         let pool = ThreadPool(threads: threads)
         let k = values(length * kvHeads * headDim, seed: 11)
         let v = values(length * kvHeads * headDim, seed: 12)
@@ -54,9 +55,44 @@ import LoomRuntime
         layer.store(keys: k, values: v, slots: slots, count: length)
         scores.withUnsafeMutableBufferPointer { scores in
             layer.attend(queries: q, spans: [AttentionSpan(row: 0, count: length, start: 0)], pageTables: table, heads: heads,
-                         scale: 0.125, window: window, into: &out, scores: scores, pool: pool)
+                         scale: 0.125, softcap: softcap, window: window, into: &out, scores: scores, pool: pool)
         }
         return out
+    }
+
+    /// Soft-capped attention (Gemma 2: scores become cap · tanh(score / cap)) over an f32 cache,
+    /// on the tile kernels (head size 64) and per head (8), with and without a window, against
+    /// the same arithmetic in Double; a cap this small changes the result.
+    @Test func softcappedAttentionMatchesDouble() throws {
+        let (kvHeads, heads, length, cap) = (2, 4, 37, Float(1.5))
+        let k = Self.values(length * kvHeads * 64, seed: 11), v = Self.values(length * kvHeads * 64, seed: 12)
+        let q = Self.values(length * heads * 64, seed: 13)
+        for (headDim, window) in [(64, nil), (64, 9), (8, nil), (8, 5)] as [(Int, Int?)] {
+            let layer = try Self.layer(.f32, kvHeads: kvHeads, headDim: headDim, pageTokens: 16, pageCount: 3, arena: MemoryArena(name: "test"))
+            let capped = Self.attend(layer, table: [2, 0, 1], length: length, kvHeads: kvHeads, heads: heads, headDim: headDim,
+                                     window: window, softcap: cap)
+            let plain = Self.attend(layer, table: [2, 0, 1], length: length, kvHeads: kvHeads, heads: heads, headDim: headDim, window: window)
+            var worst = 0.0, changed = 0.0
+            for t in 0..<length {
+                for h in 0..<heads {
+                    let kv = h / (heads / kvHeads), low = window.map { max(0, t - $0 + 1) } ?? 0
+                    let query = (0..<headDim).map { Double(q[(t * heads + h) * headDim + $0]) }
+                    let scores = (low...t).map { p -> Double in
+                        let dot = (0..<headDim).reduce(0.0) { $0 + query[$1] * Double(k[(p * kvHeads + kv) * headDim + $1]) } * 0.125
+                        return Double(cap) * Foundation.tanh(dot / Double(cap))
+                    }
+                    let top = scores.max()!, weights = scores.map { Foundation.exp($0 - top) }, total = weights.reduce(0, +)
+                    for c in 0..<headDim {
+                        let expected = zip(low...t, weights).reduce(0.0) { $0 + $1.1 * Double(v[($1.0 * kvHeads + kv) * headDim + c]) } / total
+                        let index = (t * heads + h) * headDim + c
+                        worst = max(worst, abs(Double(capped[index]) - expected))
+                        changed = max(changed, abs(Double(plain[index]) - expected))
+                    }
+                }
+            }
+            #expect(worst < 2e-5, "head size \(headDim), window \(String(describing: window)): \(worst)")
+            #expect(changed > 1e-2, "the cap does not change attention here")
+        }
     }
 
     /// Attention over a quantized cache against the same attention over an exact f32 cache.

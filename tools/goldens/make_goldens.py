@@ -55,6 +55,8 @@ from transformers import (
     MistralForCausalLM,
     MixtralConfig,
     MixtralForCausalLM,
+    Gemma2Config,
+    Gemma2ForCausalLM,
     Gemma3ForCausalLM,
     Gemma3TextConfig,
     Phi3Config,
@@ -78,6 +80,7 @@ ARCHITECTURES = {
     "Qwen3MoeForCausalLM": (Qwen3MoeConfig, Qwen3MoeForCausalLM),
     "MixtralForCausalLM": (MixtralConfig, MixtralForCausalLM),
     "Phi3ForCausalLM": (Phi3Config, Phi3ForCausalLM),
+    "Gemma2ForCausalLM": (Gemma2Config, Gemma2ForCausalLM),
     "Gemma3ForCausalLM": (Gemma3TextConfig, Gemma3ForCausalLM),
 }
 # Checkpoint names of the experts transformers 5 holds fused in memory (experts.gate_up_proj
@@ -258,6 +261,16 @@ CASES = [
              rope_parameters={"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000000.0},
                               "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}),
     ),
+    Case(
+        "gemma2-softcap-bf16", "Gemma2ForCausalLM", "bfloat16", 19,
+        "Gemma 2: local and global layers alternating from a local one (sliding_window 4, active), attention scores "
+        "soft-capped at 3 and logits at 4 (both bite: Gemma 2 ships 50 and 30 for its larger scores and logits), "
+        "query_pre_attn_scalar 24 (head_dim 16), norms by 1 + w before and after attention and MLP, GeGLU (tanh), "
+        "embeddings by sqrt(64), tied, GQA 4/2, 4 layers, bf16 storage.",
+        tiny(64, 4, 2, 4, head_dim=16, intermediate_size=128, sliding_window=4, query_pre_attn_scalar=24,
+             attn_logit_softcapping=3.0, final_logit_softcapping=4.0,
+             rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+    ),
     # Shapes llama.cpp runs as they are (every layer sparse, top-k renormalized, no window), the
     # sources of the GGUF files tools/goldens/make_llamacpp_goldens.py converts with its converter.
     Case(
@@ -285,6 +298,14 @@ CASES = [
              rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
                               "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}),
         legacy_config=True,
+    ),
+    Case(
+        "gemma2-llamacpp-f32", "Gemma2ForCausalLM", "float32", 20,
+        "Gemma 2 for llama.cpp's converter: every other layer local from the first (window 6), scores capped at 5 and "
+        "logits at 6, query_pre_attn_scalar = head_dim 16, tied, GQA 4/2, 4 layers, f32 storage.",
+        tiny(64, 4, 2, 4, head_dim=16, intermediate_size=96, sliding_window=6, query_pre_attn_scalar=16,
+             attn_logit_softcapping=5.0, final_logit_softcapping=6.0,
+             rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
     ),
 ]
 
@@ -507,6 +528,18 @@ def short_factor_logits(case, model, out_dir):
     return {"file": "logits-short.f32", "tokens": tokens, "shape": list(logits.shape)}
 
 
+def softcap_effect(case, model, tokens):
+    """Relative change of the logits when the same weights run without Gemma 2's soft-capping."""
+    if case.config.get("attn_logit_softcapping") is None:
+        return None
+    config = copy.deepcopy(model.config)
+    config.attn_logit_softcapping = None
+    config.final_logit_softcapping = None
+    plain = ARCHITECTURES[case.architecture][1](config).eval()
+    plain.load_state_dict(model.state_dict())
+    return relative_max_diff(all_logits(plain, tokens), all_logits(model, tokens))
+
+
 def window_effect(case, model, tokens):
     """Relative change of the logits when the same weights attend to every position."""
     if case.config.get("sliding_window") is None or case.config["sliding_window"] >= len(tokens):
@@ -583,6 +616,9 @@ def make_case(case, root):
     if scaling_effect is not None:
         assert scaling_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: RoPE scaling barely matters"
     short = short_factor_logits(case, reloaded, out_dir)
+    capping_effect = softcap_effect(case, reloaded, PROMPT)
+    if capping_effect is not None:
+        assert capping_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: soft-capping barely matters"
     sliding_effect = window_effect(case, reloaded, PROMPT)
     if sliding_effect is not None:
         assert sliding_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: the sliding window barely matters"
@@ -614,6 +650,7 @@ def make_case(case, root):
         "rope_scaling_effect_max_abs_diff_over_max_abs": scaling_effect,
         "sliding_window_effect_max_abs_diff_over_max_abs": sliding_effect,
         "short_factor_logits": short,
+        "softcap_effect_max_abs_diff_over_max_abs": capping_effect,
         "min_router_gap_kth_minus_next_probability": router_gap(reloaded, PROMPT + continuation),
         "tensors": tensors,
         "parameter_count": sum(int(np.prod(shape)) for _, shape in tensors.values()),

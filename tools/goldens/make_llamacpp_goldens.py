@@ -39,7 +39,7 @@ import torch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CASES = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32", "phi3-longrope-bf16",
-         "gemma3-llamacpp-f32"]
+         "gemma2-llamacpp-f32", "gemma3-llamacpp-f32"]
 TYPES = ["f32", "f16"]
 AGREEMENT = 1e-4
 GELU_TABLE_AGREEMENT = 2e-3

@@ -16,7 +16,8 @@ import os
 import numpy as np
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
-                           "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma3ForCausalLM")
+                           "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma2ForCausalLM",
+                           "Gemma3ForCausalLM")
 # Mixture-of-experts checkpoints: (router, expert folder, gate, up, down) after model.layers.N.
 EXPERTS = {
     "Qwen3MoeForCausalLM": ("mlp.gate.weight", "mlp.experts.{}.", "gate_proj.weight", "up_proj.weight", "down_proj.weight"),
@@ -168,7 +169,10 @@ def forward_weights(config, w, tokens, round_input=None):
     group = n_heads // n_kv_heads
     n = len(tokens)
 
-    gemma = architecture == "Gemma3ForCausalLM"
+    gemma = architecture in ("Gemma2ForCausalLM", "Gemma3ForCausalLM")
+    # Gemma 2: soft-capping of scores and logits, v -> cap * tanh(v / cap).
+    attn_cap = config.get("attn_logit_softcapping") if architecture == "Gemma2ForCausalLM" else None
+    final_cap = config.get("final_logit_softcapping") if architecture == "Gemma2ForCausalLM" else None
 
     def rope_tables(rope_config):
         inv_freq, attention_factor = inverse_frequencies(rope_config, head_dim, n)
@@ -179,21 +183,21 @@ def forward_weights(config, w, tokens, round_input=None):
     causal = np.triu(np.full((n, n), -np.inf), k=1)  # [n, n]
     # A sliding window of W: position i sees positions i - W + 1 .. i.
     window = config.get("sliding_window")
-    if architecture not in ("MistralForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma3ForCausalLM") \
+    if architecture not in ("MistralForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma2ForCausalLM", "Gemma3ForCausalLM") \
             and not config.get("use_sliding_window"):
         window = None
     windowed = causal if window is None else causal + np.tril(np.full((n, n), -np.inf), k=-window)
     # Gemma 3: local layers (the window, RoPE θ of sliding_attention, unscaled) between global ones.
     layer_types = config.get("layer_types")
-    if layer_types is None:  # older Gemma 3 configs: every sliding_window_pattern-th layer is global
-        pattern = config.get("sliding_window_pattern", 6) if gemma else 1
+    if layer_types is None:  # older Gemma configs: every sliding_window_pattern-th layer is global
+        pattern = (config.get("sliding_window_pattern", 6) if architecture == "Gemma3ForCausalLM" else 2) if gemma else 1
         layer_types = ["full_attention" if (i + 1) % pattern == 0 else "sliding_attention"
                        for i in range(config["num_hidden_layers"])]
     params = config.get("rope_parameters") or {}
-    if gemma and "full_attention" in params:
+    if architecture == "Gemma3ForCausalLM" and "full_attention" in params:
         global_rope = rope_tables(dict(config, rope_parameters=params["full_attention"]))
         local_rope = rope_tables(dict(config, rope_parameters=params["sliding_attention"]))
-    elif gemma:
+    elif architecture == "Gemma3ForCausalLM":
         global_rope = rope_tables(config)
         local_rope = rope_tables({"rope_theta": config.get("rope_local_base_freq", 10000.0)})
     else:
@@ -243,7 +247,10 @@ def forward_weights(config, w, tokens, round_input=None):
         out = np.empty((n, n_heads, head_dim))
         for head in range(n_heads):
             kv = head // group
-            scores = q[:, head, :] @ k[:, kv, :].T * scale + mask  # [n, n]
+            scores = q[:, head, :] @ k[:, kv, :].T * scale  # [n, n]
+            if attn_cap:
+                scores = attn_cap * np.tanh(scores / attn_cap)
+            scores = scores + mask
             scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
             scores /= scores.sum(axis=-1, keepdims=True)
             out[:, head, :] = scores @ v[:, kv, :]
@@ -267,7 +274,8 @@ def forward_weights(config, w, tokens, round_input=None):
     head_name = "lm_head.weight"
     if head_name not in w or config.get("tie_word_embeddings", False):
         head_name = "model.embed_tokens.weight"
-    return round_input(x, head_name) @ w[head_name].T
+    logits = round_input(x, head_name) @ w[head_name].T
+    return logits if not final_cap else final_cap * np.tanh(logits / final_cap)
 
 
 def sparse_mlp(config, architecture, h, weight, round_input, prefix):

@@ -46,6 +46,10 @@ public struct ModelConfig: Sendable, Equatable {
     public var sandwichNorms = false
     /// The gated MLP's activation.
     public var mlpActivation: GatedActivationKind = .silu
+    /// Attention scores become cap · tanh(score / cap) (Gemma 2's `attn_logit_softcapping`).
+    public var attentionSoftcap: Float?
+    /// Logits become cap · tanh(logit / cap) (Gemma 2's `final_logit_softcapping`).
+    public var finalLogitSoftcap: Float?
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
 

@@ -30,6 +30,13 @@ public func geluTanhGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Flo
     GatedActivation.geluTanhGLU(gate: gate, up: up, count: count)
 }
 
+/// Soft-capping of attention scores or logits: v = cap · tanh(v / cap), in place over `count`
+/// values (Gemma 2 keeps scores within ±50 and logits within ±30 this way).
+public func softcap(_ values: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+    let inverse = 1 / cap
+    for i in 0..<count { values[i] = cap * tanh(values[i] * inverse) }
+}
+
 /// Softmax in place over `count` values, in f64 accumulation-free form: subtract the max, exponentiate, normalize.
 @inlinable
 public func softmaxInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {

@@ -94,10 +94,10 @@ public struct BlockedAttention {
     ///   - workspace: [pool.threadCount, workspaceStride]; `fits(workspaceStride:)` must hold
     ///   - rotated: the cache holds keys and values in the 32-point Hadamard basis (see
     ///     `hadamard32`): queries are rotated in and outputs rotated back.
-    public func run(queries: UnsafePointer<Float>, start: Int, count: Int, scale: Float, window: Int?,
+    public func run(queries: UnsafePointer<Float>, start: Int, count: Int, scale: Float, softcap: Float? = nil, window: Int?,
                     out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
                     rotated: Bool = false, path: KernelPath = .active, pool: ThreadPool, load: Loader) {
-        run(queries: queries, spans: [AttentionSpan(row: 0, count: count, start: start)], scale: scale, window: window,
+        run(queries: queries, spans: [AttentionSpan(row: 0, count: count, start: start)], scale: scale, softcap: softcap, window: window,
             out: out, workspace: workspace, workspaceStride: workspaceStride, rotated: rotated, path: path, pool: pool) {
             load($1, $2, $3, $4, $5)
         }
@@ -112,8 +112,9 @@ public struct BlockedAttention {
     /// pass and the thread count) cannot change a result.
     /// - Parameters:
     ///   - queries: [rows, heads, headDim], rows of every span
+    ///   - softcap: scores become cap · tanh(score / cap) before the softmax (Gemma 2), when set
     ///   - out: [rows, heads, headDim]
-    public func run(queries: UnsafePointer<Float>, spans: [AttentionSpan], scale: Float, window: Int?,
+    public func run(queries: UnsafePointer<Float>, spans: [AttentionSpan], scale: Float, softcap: Float? = nil, window: Int?,
                     out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
                     rotated: Bool = false, path: KernelPath = .active, pool: ThreadPool, load: SpanLoader) {
         let group = groupSize
@@ -149,7 +150,7 @@ public struct BlockedAttention {
                     let first = run * perTask[s]
                     let tokens = first..<min(span.count, first + perTask[s])
                     runTask(kvHead: kvHead, tokens: tokens, queries: queries + span.row * heads * headDim, start: span.start,
-                            scale: scale, window: window, out: out + span.row * heads * headDim, space: space,
+                            scale: scale, softcap: softcap, window: window, out: out + span.row * heads * headDim, space: space,
                             rotated: rotated, kernels: kernels) { load(s, $0, $1, $2, $3, $4) }
                     task += workers
                 }
@@ -160,7 +161,7 @@ public struct BlockedAttention {
     }
 
     private func runTask(kvHead: Int, tokens: Range<Int>, queries: UnsafePointer<Float>, start: Int, scale: Float,
-                         window: Int?, out: UnsafeMutablePointer<Float>, space: UnsafeMutablePointer<Float>,
+                         softcap cap: Float?, window: Int?, out: UnsafeMutablePointer<Float>, space: UnsafeMutablePointer<Float>,
                          rotated: Bool, kernels: TileKernels, load: Loader) {
         let width = AttentionTile.width, group = groupSize
         let rows = tokens.count * group
@@ -194,6 +195,7 @@ public struct BlockedAttention {
             load(kvHead, tileStart, n, true, tile)
             kernels.transpose(tile, n, headDim, keysT)
             kernels.scores(q, rows, headDim, keysT, s)
+            if let cap { for r in 0..<rows { softcap(s + r * width, count: n, cap: cap) } }
             for r in 0..<rows {
                 let position = start + tokens.lowerBound + r / group
                 let low = window.map { max(0, position - $0 + 1 - tileStart) } ?? 0

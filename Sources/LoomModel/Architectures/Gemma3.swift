@@ -19,45 +19,18 @@ public struct Gemma3: ModelArchitecture {
     public var architecture: Architecture { .gemma3 }
     public var ggufName: String { "gemma3" }
     public var ggufRopeLayout: RopeLayout { .halves }
-    public var ggufTensorNames: [String: String] {
-        ["post_attention_layernorm.weight": "post_attention_norm.weight", "pre_feedforward_layernorm.weight": "ffn_norm.weight",
-         "post_feedforward_layernorm.weight": "post_ffw_norm.weight"]
-    }
+    public var ggufTensorNames: [String: String] { GemmaBlocks.ggufTensorNames }
     public init() {}
 
-    static func shared(_ config: inout ModelConfig) {
-        config.qkNorm = true
-        config.sandwichNorms = true
-        config.mlpActivation = .geluTanh
-        config.embeddingScale = Float(config.hiddenSize).squareRoot()
-    }
-
     public func specialize(_ config: inout ModelConfig, fields: ConfigFields) throws {
-        Self.shared(&config)
-        config.normWeightOffset = 1
-        config.tieWordEmbeddings = try fields.optionalBool("tie_word_embeddings") ?? true
-        if let activation = try fields.optionalString("hidden_activation") ?? fields.optionalString("hidden_act"),
-           activation != "gelu_pytorch_tanh" {
-            throw ConfigError.invalidField(file: fields.file, field: "hidden_activation",
-                                           reason: "unsupported '\(activation)' (Gemma 3 uses gelu_pytorch_tanh)")
-        }
+        config.qkNorm = true
+        try GemmaBlocks.specialize(&config, fields: fields, family: "Gemma 3", defaultPattern: 6)
         for key in ["attn_logit_softcapping", "final_logit_softcapping"] where try fields.optionalDouble(key) != nil {
             throw ConfigError.invalidField(file: fields.file, field: key, reason: "unsupported: soft-capping is Gemma 2's, not Gemma 3's")
         }
         if try fields.optionalBool("use_bidirectional_attention") == true {
             throw ConfigError.invalidField(file: fields.file, field: "use_bidirectional_attention", reason: "unsupported: Loom's decoders are causal")
         }
-        config.attentionScale = Float(1 / (try fields.optionalDouble("query_pre_attn_scalar") ?? 256).squareRoot())
-        config.slidingWindow = try fields.optionalInt("sliding_window")
-        let types = try fields.optionalStringList("layer_types") ?? {
-            let pattern = (try? fields.optionalInt("sliding_window_pattern")) ?? 6
-            return (0..<config.layerCount).map { ($0 + 1) % max(1, pattern ?? 6) == 0 ? "full_attention" : "sliding_attention" }
-        }()
-        guard types.count == config.layerCount, types.allSatisfy({ $0 == "full_attention" || $0 == "sliding_attention" }) else {
-            throw ConfigError.invalidField(file: fields.file, field: "layer_types",
-                                           reason: "expected \(config.layerCount) of full_attention or sliding_attention")
-        }
-        config.slidingLayers = config.slidingWindow == nil ? nil : types.map { $0 == "sliding_attention" }
         // transformers 5 nests RoPE per layer type; older configs keep rope_theta, rope_scaling
         // (global layers) and rope_local_base_freq at the top level.
         if let perType = fields.object("rope_parameters"), let global = perType.object("full_attention") {
@@ -70,13 +43,13 @@ public struct Gemma3: ModelArchitecture {
     }
 
     public func specialize(_ config: inout ModelConfig, gguf file: GGUFFile) throws {
-        Self.shared(&config)
+        config.qkNorm = true
+        GemmaBlocks.shared(&config)
         config.tieWordEmbeddings = file.tensor(named: "output.weight") == nil
         if let softcap = try file.float("gemma3.final_logit_softcapping"), softcap != 0 {
             throw ConfigError.invalidField(file: file.path, field: "gemma3.final_logit_softcapping", reason: "unsupported: soft-capping")
         }
-        let heads = config.headCount
-        config.attentionScale = 1 / Float(config.layerCount == 62 ? config.hiddenSize / heads : config.headDim).squareRoot()
+        config.attentionScale = GemmaBlocks.ggufAttentionScale(config, largeLayerCount: 62)
         if let window = try file.integer("gemma3.attention.sliding_window"), window > 0 {
             config.slidingWindow = window
             config.slidingLayers = (0..<config.layerCount).map { $0 % 6 < 5 }

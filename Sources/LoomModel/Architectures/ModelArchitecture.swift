@@ -99,7 +99,7 @@ public struct ExpertTensorNames: Sendable {
 
 /// The families Loom runs.
 public enum ModelArchitectures {
-    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral(), Phi3(), Gemma3()]
+    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral(), Phi3(), Gemma2(), Gemma3()]
 
     /// The family config.json names `architecture`, if Loom runs it.
     public static func named(_ architecture: Architecture) -> (any ModelArchitecture)? {

@@ -153,14 +153,14 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
     }
 
     public func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
-                       scale: Float, window: Int?, into out: UnsafeMutablePointer<Float>,
+                       scale: Float, softcap: Float?, window: Int?, into out: UnsafeMutablePointer<Float>,
                        scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool) {
         let groups = headDim / 32
         let stride = scores.count / pool.threadCount
         let keyBase = UnsafeRawPointer(keys.pointer), valueBase = UnsafeRawPointer(values.pointer)
         let keyLayout = keyLayout, valueLayout = valueLayout, keyBits = keyBits, valueBits = valueBits
         if let blocked = BlockedAttention(heads: heads, kvHeads: keyLayout.kvHeads, headDim: headDim, workspaceStride: stride) {
-            blocked.run(queries: queries, spans: spans, scale: scale, window: window, out: out,
+            blocked.run(queries: queries, spans: spans, scale: scale, softcap: softcap, window: window, out: out,
                         workspace: scores.baseAddress!, workspaceStride: stride, rotated: true, pool: pool) { span, head, first, n, isKeys, into in
                 let (base, layout, bits) = isKeys ? (keyBase, keyLayout, keyBits) : (valueBase, valueLayout, valueBits)
                 layout.forEachRun(pageTables + spans[span].pageTableOffset, first: first, count: n) { page, offset, count, done in
@@ -188,6 +188,7 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
                     var dot: Float = 0
                     for g in 0..<groups { dot += Self.dot(q + g * 32, group: k + g * keyBits.groupBytes, bits: keyBits) }
                     s[i] = dot * scale
+                    if let softcap { s[i] = softcap * tanh(s[i] / softcap) }
                     maximum = max(maximum, s[i])
                 }
                 var sum: Float = 0
