@@ -242,6 +242,7 @@ public final class DecoderModel: @unchecked Sendable {
             // Rows per expert, in row order.
             var assigned = [[(row: Int, weight: Float)]](repeating: [], count: moe.expertCount)
             for (row, chosen) in routes.enumerated() { for pick in chosen { assigned[pick.expert].append((row, pick.weight)) } }
+            if runExpertsInLanes(sparse, assigned, rows: count, scratch: scratch, pool: pool) { return addMLPOutput(layer, rows: count, from: sum, scratch: scratch, pool: pool) }
             let gathered = scratch.expertRows.pointer  // [rows of this expert, hidden]
             for (e, rows) in assigned.enumerated() where !rows.isEmpty {
                 let expert = sparse.experts[e], n = rows.count
@@ -253,6 +254,49 @@ public final class DecoderModel: @unchecked Sendable {
             }
         }
         addMLPOutput(layer, rows: count, from: sum, scratch: scratch, pool: pool)
+    }
+
+    /// A small batch's chosen experts, one per thread at a time, each over its rows on that
+    /// thread alone (its own inline pool and lane of scratch), then summed into `expertSum` in
+    /// expert order: for a few decoding sequences most experts have a row or two, and a pool
+    /// dispatch per expert matrix would cost more than its rows. Each row's arithmetic is the
+    /// batch path's. Returns false, doing nothing, when the batch or a matrix's scratch is too big
+    /// for the lanes.
+    private func runExpertsInLanes(_ sparse: SparseMLPWeights, _ assigned: [[(row: Int, weight: Float)]], rows count: Int,
+                                   scratch: ForwardScratch, pool: ThreadPool) -> Bool {
+        let moe = config.moe!, hidden = config.hiddenSize, width = moe.expertIntermediateSize
+        let laneRows = ForwardScratch.laneRows, laneFloats = scratch.expertLaneFloats
+        let threads = pool.threadCount
+        guard count <= laneRows, threads > 1, laneFloats > 0, scratch.expertLanes.count >= threads * laneFloats else { return false }
+        let activationFloats = laneFloats - laneRows * hidden - 2 * laneRows * width
+        let used = assigned.indices.filter { !assigned[$0].isEmpty }
+        guard used.allSatisfy({ e in sparse.experts[e].matrices.allSatisfy { $0.scratchBytes(batch: assigned[e].count) <= activationFloats * 4 } })
+        else { return false }
+        // Expert j of `used` writes its rows' outputs from row offsets[j] of expertOutput.
+        var offsets: [Int] = [], next = 0
+        for e in used { offsets.append(next); next += assigned[e].count }
+        let out = scratch.expertOutput.pointer, xn = scratch.normed.pointer, lanes = scratch.expertLanes.pointer
+        pool.run(chunks: threads) { lane in
+            let inline = ThreadPool(threads: 1)
+            let base = lanes + lane * laneFloats
+            let mm = UnsafeMutableRawPointer(base)
+            let gathered = base + activationFloats             // [laneRows, hidden]
+            let g = gathered + laneRows * hidden, u = g + laneRows * width  // [laneRows, width] each
+            var j = lane
+            while j < used.count {
+                let e = used[j], rows = assigned[e], n = rows.count, expert = sparse.experts[e]
+                for (i, r) in rows.enumerated() { (gathered + i * hidden).update(from: xn + r.row * hidden, count: hidden) }
+                multiply(gathered, batch: n, by: [(expert.gate, g), (expert.up, u)], scratch: mm, pool: inline)
+                activate(gate: g, up: u, count: n * width)
+                expert.down.multiply(g, batch: n, into: out + offsets[j] * hidden, scratch: mm, pool: inline)
+                j += threads
+            }
+        }
+        let sum = scratch.expertSum.pointer
+        for (j, e) in used.enumerated() {
+            for (i, r) in assigned[e].enumerated() { addScaled(sum + r.row * hidden, out + (offsets[j] + i) * hidden, r.weight, hidden) }
+        }
+        return true
     }
 
     /// The k experts a row's router logits ([experts]) pick, in expert order, with their weights:

@@ -20,20 +20,39 @@ public final class ForwardScratch: @unchecked Sendable {
     public let scores: ArenaBuffer<Float>      // [threads, BlockedAttention.workerScratchFloats(…)]
     public let routing: ArenaBuffer<Float>     // [maxTokens, experts]: router logits, then probabilities
     public let expertRows: ArenaBuffer<Float>  // [maxTokens, hidden]: the normed rows routed to one expert
-    public let expertOutput: ArenaBuffer<Float> // [max(maxTokens, k), hidden]: one expert's rows, or a token's k experts
+    public let expertOutput: ArenaBuffer<Float> // [max(maxTokens, k, min(maxTokens, laneRows)·k), hidden]: expert outputs
     public let expertSum: ArenaBuffer<Float>   // [maxTokens, hidden]: the weighted sum of each row's experts
+    /// One lane per thread for a small batch's experts run side by side: [threads, laneFloats], each
+    /// lane its quantized activations, then gathered rows [laneRows, hidden], then gate and up [laneRows, expertWidth].
+    public let expertLanes: ArenaBuffer<Float>
+    /// Floats of one lane of `expertLanes` (0 without experts).
+    public let expertLaneFloats: Int
+
+    /// Rows a batch may have for its experts to run side by side, one expert per thread at a time.
+    public static let laneRows = 16
+
+    /// Floats of one expert lane: a lane's quantized activations (`Q8Activations` for `laneRows`
+    /// rows of the wider of hidden and the expert width), its gathered rows, and its gate and up.
+    public static func laneFloats(config: ModelConfig) -> Int {
+        guard let moe = config.moe else { return 0 }
+        let widest = max(config.hiddenSize, moe.expertIntermediateSize)
+        let activationFloats = (laneRows * widest / 32 * 84 + 4 * 64 + 63) / 64 * 16
+        return activationFloats + laneRows * config.hiddenSize + 2 * laneRows * moe.expertIntermediateSize
+    }
     public let matmul: ArenaBuffer<UInt8>      // quantized activations for the widest matmul
 
     /// Float counts of each buffer, in declaration order, then the matmul bytes.
     static func floatCounts(config: ModelConfig, maxTokens: Int, threads: Int, sequenceLength: Int) -> [Int] {
         let hidden = config.hiddenSize
         var ffn = maxTokens * config.intermediateSize
-        var moeCounts = [0, 0, 0, 0]
+        var moeCounts = [0, 0, 0, 0, 0]
         if let moe = config.moe {
             let sideBySide = max(maxTokens, moe.expertsPerToken)
             let dense = moe.denseLayers.isEmpty ? 0 : ffn
             ffn = max(dense, sideBySide * moe.expertIntermediateSize)
-            moeCounts = [maxTokens * moe.expertCount, maxTokens * hidden, sideBySide * hidden, maxTokens * hidden]
+            let lanesOut = min(maxTokens, laneRows) * moe.expertsPerToken
+            moeCounts = [maxTokens * moe.expertCount, maxTokens * hidden, max(sideBySide, lanesOut) * hidden, maxTokens * hidden,
+                         threads * laneFloats(config: config)]
         }
         return [maxTokens * hidden, maxTokens * hidden, maxTokens * config.queryWidth,
                 maxTokens * config.kvWidth, maxTokens * config.kvWidth, maxTokens * config.queryWidth, ffn, ffn,
@@ -57,6 +76,8 @@ public final class ForwardScratch: @unchecked Sendable {
         hidden = try take(0); normed = try take(1); query = try take(2); key = try take(3); value = try take(4)
         attention = try take(5); gate = try take(6); up = try take(7); scores = try take(8)
         routing = try take(9); expertRows = try take(10); expertOutput = try take(11); expertSum = try take(12)
+        expertLanes = try take(13)
+        expertLaneFloats = Self.laneFloats(config: config)
         matmul = try arena.allocate(UInt8.self, count: matmulScratchBytes, label: "scratch")
     }
 }

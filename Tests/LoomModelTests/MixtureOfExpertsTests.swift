@@ -11,7 +11,8 @@ import LoomRuntime
     static let llamacpp = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/llamacpp-goldens").path
     static let models: [String] = ["qwen3moe-top3of8-bf16", "qwen3moe-top2of6-unnormalized-f32", "mixtral-window-bf16"]
-        .map { Golden.root + "/" + $0 } + [llamacpp + "/qwen3moe-llamacpp-f32-f16.gguf", llamacpp + "/mixtral-llamacpp-f32-f16.gguf"]
+        .map { Golden.root + "/" + $0 } + [llamacpp + "/qwen3moe-llamacpp-f32-f16.gguf", llamacpp + "/mixtral-llamacpp-f32-f16.gguf",
+                                           llamacpp + "/qwen3moe-llamacpp-f32-q8_0.gguf"]
 
     static func engine(_ path: String, parallel: Int, chunk: Int = 64) throws -> Engine {
         try Engine(path: path, options: EngineOptions(maxSequenceLength: 64, chunkTokens: chunk, cacheType: .f32, threads: 2,

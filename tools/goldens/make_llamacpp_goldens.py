@@ -10,7 +10,7 @@ vocabulary is replaced: the goldens have 256 token ids and no tokenizer, so the 
 so the vocabulary never changes a logit.
 
 Writes to Tests/Fixtures/llamacpp-goldens/:
-  <name>-<type>.gguf        converter output, --outtype f32 / f16 (type in TYPES)
+  <name>-<type>.gguf        converter output, --outtype f32 / f16 (type in TYPES), q8_0 for the MoE case
   <name>-<type>.llama.f32   llama.cpp's logits, raw little-endian float32 [tokens, vocab], every
                             position of the golden's prompt in one batch, f32 KV cache
                             (tools/llamacpp/logits.cpp)
@@ -41,6 +41,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CASES = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32", "phi3-longrope-bf16",
          "gemma2-llamacpp-f32", "gemma3-llamacpp-f32"]
 TYPES = ["f32", "f16"]
+# Quantized copies where the batched paths of quantized kernels need a fixture (the experts).
+QUANTIZED = {"qwen3moe-llamacpp-f32": ["q8_0"]}
 AGREEMENT = 1e-4
 GELU_TABLE_AGREEMENT = 2e-3
 
@@ -81,7 +83,7 @@ def convert(llama_src, source, out_path, outtype):
             self.gguf_writer.add_bos_token_id(hparams.get("bos_token_id") or 1)
             self.gguf_writer.add_eos_token_id(2)
 
-    ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16}[outtype]
+    ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[outtype]
     # Gemma's converter cuts the embedding to the tokenizer's size: give it a tokenizer.json of
     # the 256 byte tokens, beside links to the golden's files.
     staged = tempfile.mkdtemp()
@@ -112,7 +114,7 @@ def main():
         inputs = json.load(open(os.path.join(golden, "inputs.json")))
         shape = inputs["logits"]["shape"]
         reference = np.fromfile(os.path.join(golden, "logits.f32"), dtype="<f4").reshape(shape)
-        for outtype in TYPES:
+        for outtype in TYPES + QUANTIZED.get(name, []):
             gguf_path = os.path.join(args.out, f"{name}-{outtype}.gguf")
             # The converter runs in its own process: its modules register classes globally.
             run = subprocess.run([sys.executable, __file__, "--convert-one", golden, gguf_path, outtype,
