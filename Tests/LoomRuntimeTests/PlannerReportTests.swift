@@ -21,6 +21,21 @@ import LoomRuntime
         #expect(p.kvCacheBytesPerToken == 327_680)
     }
 
+    /// Qwen3-30B-A3B (its config.json: 48 layers of 128 experts, width 768, 8 per token): every
+    /// expert is planned, 48 × 128 × 3 matrices of 768 × 2048 at 34 bytes per 32 weights in Q8_0,
+    /// and `loom plan` says how much a token reads. Its parameters are the published 30.5 B and
+    /// 3.3 B active.
+    @Test func mixtureOfExpertsPlansEveryExpert() throws {
+        let p = try plan("qwen3-30b-a3b", precision: .ggufMix(.q8_0), devices: "cpu:64GB", length: 4096)
+        #expect(p.expertBytes == 48 * 128 * 3 * 768 * 2048 / 32 * 34)
+        #expect(p.layerWeightBytes.reduce(0, +) > p.expertBytes)
+        let table = PlanReport.table(p)
+        #expect(table.contains("experts: 128 of width 768 in 48 of 48 layers"), "\(table)")
+        let config = try catalog("qwen3-30b-a3b")
+        #expect((30_400_000_000...30_600_000_000).contains(ModelCatalog.parameterCount(config)))
+        #expect((3_300_000_000...3_400_000_000).contains(ModelCatalog.activeParameterCount(config)))
+    }
+
     @Test func qwen72bCacheCosts2_5MBPerToken() throws {
         let p = try plan("qwen-72b", precision: .bitsPerWeight(4), devices: "cpu:400GB", length: 4096)
         #expect(p.kvCacheBytesPerToken == 2_621_440)

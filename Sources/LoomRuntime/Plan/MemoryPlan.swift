@@ -46,6 +46,8 @@ public struct MemoryPlan: Sendable {
     public var suggestions: [String] = []
     /// Weight bytes of each layer, exact when planned from a file.
     public var layerWeightBytes: [Int] = []
+    /// Of the weights, the bytes of every expert (0 for dense models); a token reads k of each layer's.
+    public var expertBytes = 0
     /// Cache bytes of each layer.
     public var layerCacheBytes = 0
 

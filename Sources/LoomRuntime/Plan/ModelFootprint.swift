@@ -15,6 +15,8 @@ public struct ModelFootprint: Sendable {
     /// Largest kernel scratch for a chunk of `tokens` tokens.
     public let matmulScratch: @Sendable (_ tokens: Int) -> Int
     public let precision: WeightPrecision
+    /// Bytes of every expert of the sparse layers (routers excluded); 0 for dense models.
+    public let expertBytes: Int
 
     public var weightBytes: Int { layerBytes.reduce(0, +) + embeddingBytes + headBytes }
 
@@ -72,13 +74,14 @@ public struct ModelFootprint: Sendable {
         self.precision = precision
         self.matmulScratch = matmulScratch
         var layers = [Int](repeating: 0, count: config.layerCount)
-        var embedding = 0, head = 0
+        var embedding = 0, head = 0, experts = 0
         for spec in inventory {
             let size: Int
             switch spec.kind {
             case .matrix: size = matrixBytes(spec)
             case let .vector(count): size = count * 4
             }
+            if spec.name.contains(".experts.") { experts += size }
             switch spec.placement {
             case .embedding: embedding += size
             case let .layer(i): layers[i] += size
@@ -86,6 +89,7 @@ public struct ModelFootprint: Sendable {
             }
         }
         layerBytes = layers
+        expertBytes = experts
         embeddingBytes = embedding
         headBytes = head
     }

@@ -13,6 +13,7 @@ public enum PlanReport {
             "page_tokens": plan.pageTokens,
             "cache_tokens": plan.cacheTokens,
             "kv_cache_bytes_per_token": plan.kvCacheBytesPerToken,
+            "expert_bytes": plan.expertBytes,
             "host_bytes": plan.hostBytes,
             "suggestions": plan.suggestions,
             "devices": plan.devices.map { d -> [String: Any] in
@@ -48,6 +49,13 @@ public enum PlanReport {
         lines.append("cache \(plan.request.cacheType.rawValue), max_seq_len \(plan.maxSequenceLength), parallel \(plan.request.parallel): "
                      + "KV cache \(plan.kvCacheBytesPerToken) bytes per token (\(mib(plan.kvCacheBytesPerToken)) MiB), "
                      + "pool \(plan.cacheTokens) tokens in \(plan.cachePages) pages of \(plan.pageTokens)")
+        if let moe = c.moe {
+            let sparse = (0..<c.layerCount).filter { moe.isSparse(layer: $0) }.count
+            let perToken = plan.expertBytes * moe.expertsPerToken / moe.expertCount
+            lines.append("experts: \(moe.expertCount) of width \(moe.expertIntermediateSize) in \(sparse) of \(c.layerCount) layers, "
+                         + "\(gb(plan.expertBytes)) \(unitName) of the weights, all planned; a token reads \(moe.expertsPerToken) a layer, "
+                         + "\(gb(perToken)) \(unitName)")
+        }
         if plan.hostBytes > 0 { lines.append("host: embedding \(gb(plan.hostBytes)) \(unitName) (outside the device budgets)") }
         let header = ["device", "budget", "layers", "weights", "cache", "rope", "scratch", "logits", "reserve", "total", "free"]
         var rows = [header]

@@ -187,10 +187,12 @@ public enum Planner {
         for i in devices.indices where !devices[i].isUsed {
             devices[i].ropeBytes = 0; devices[i].scratchBytes = 0; devices[i].reserveBytes = 0
         }
-        return MemoryPlan(model: model.name, config: config, request: request, maxSequenceLength: length,
-                          devices: devices, layerDevice: layerDevice, embeddingDevice: embeddingOnHost ? nil : 0,
-                          headDevice: d, hostBytes: hostBytes, cachePages: pages, layerWeightBytes: model.layerBytes,
-                          layerCacheBytes: cachePerLayer)
+        var plan = MemoryPlan(model: model.name, config: config, request: request, maxSequenceLength: length,
+                              devices: devices, layerDevice: layerDevice, embeddingDevice: embeddingOnHost ? nil : 0,
+                              headDevice: d, hostBytes: hostBytes, cachePages: pages, layerWeightBytes: model.layerBytes,
+                              layerCacheBytes: cachePerLayer)
+        plan.expertBytes = model.expertBytes
+        return plan
     }
 
     /// The largest context (up to the model's trained length) that fits, or nil if none does.
