@@ -52,6 +52,24 @@ import Testing
         }
     }
 
+    /// Soft-capping on every path against cap · tanh(v / cap) in Double, through saturation on both
+    /// sides, with and without a vector tail.
+    @Test func softcapMatchesDoubleOnEveryPath() {
+        var generator = SystemRandomNumberGenerator()
+        for path in KernelPath.supported {
+            for count in [1, 15, 16, 37, 4096] {
+                let input = (0..<count).map { i -> Float in i % 9 == 0 ? Float(i % 2 == 0 ? 400 : -400) : Float.random(in: -120...120, using: &generator) }
+                var out = input
+                out.withUnsafeMutableBufferPointer { softcap($0.baseAddress!, count: count, cap: 50, path: path) }
+                for i in 0..<count {
+                    let expected = 50 * Foundation.tanh(Double(input[i]) / 50)
+                    // tanh as 2σ(2y) − 1: the sigmoid's few ulp of 2, times the cap.
+                    #expect(abs(Double(out[i]) - expected) <= 50 * 5e-7, "\(path) count \(count) index \(i): \(input[i]) got \(out[i]) want \(expected)")
+                }
+            }
+        }
+    }
+
     /// GELU on every path against ½x(1 + erf(x/√2)) in Double (Foundation's erf), from deep in the
     /// negative tail, where it underflows, to large positive values, with and without a vector tail.
     @Test func geluMatchesDoubleOnEveryPath() {

@@ -31,10 +31,17 @@ public func geluTanhGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Flo
 }
 
 /// Soft-capping of attention scores or logits: v = cap · tanh(v / cap), in place over `count`
-/// values (Gemma 2 keeps scores within ±50 and logits within ±30 this way).
-public func softcap(_ values: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
-    let inverse = 1 / cap
-    for i in 0..<count { values[i] = cap * tanh(values[i] * inverse) }
+/// values (Gemma 2 keeps scores within ±50 and logits within ±30 this way), in vectors of 16 on
+/// `path` (see `GatedActivation.softcap`): a long prompt caps every score of every head.
+public func softcap(_ values: UnsafeMutablePointer<Float>, count: Int, cap: Float, path: KernelPath = .active) {
+    #if arch(x86_64)
+    switch path {
+    case .avx512: return LoomKernelsAVX512.GatedActivation.softcap(values, count: count, cap: cap)
+    case .avx2: return LoomKernelsAVX2.GatedActivation.softcap(values, count: count, cap: cap)
+    case .portable: break
+    }
+    #endif
+    GatedActivation.softcap(values, count: count, cap: cap)
 }
 
 /// Softmax in place over `count` values, in f64 accumulation-free form: subtract the max, exponentiate, normalize.

@@ -41,6 +41,28 @@ public enum GatedActivation {
         gated(gate: gate, up: up, count: count, geluTanh)
     }
 
+    /// values[i] = cap · tanh(values[i] / cap), for i < count: soft-capped attention scores
+    /// (Gemma 2), with tanh(y) = 2σ(2y) − 1, which saturates cleanly at both ends.
+    public static func softcap(_ values: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+        let inverse = 1 / cap
+        var i = 0
+        while i + 16 <= count {
+            store16(capped(load16(values + i), cap, inverse), values + i)
+            i += 16
+        }
+        guard i < count else { return }
+        var x = SIMD16<Float>()
+        for k in i..<count { x[k - i] = values[k] }
+        let result = capped(x, cap, inverse)
+        for k in i..<count { values[k] = result[k - i] }
+    }
+
+    @inline(__always)
+    static func capped(_ x: SIMD16<Float>, _ cap: Float, _ inverse: Float) -> SIMD16<Float> {
+        let y = x * inverse
+        return cap * (2 / (1 + AttentionTile.exponential(-2 * y)) - 1)
+    }
+
     /// ½x(1 + tanh(y)) as x·σ(2y) = x / (1 + e^{−2y}): the same value without the cancellation
     /// of 1 + tanh(y) for negative y, and saturating cleanly at both ends.
     @inline(__always)

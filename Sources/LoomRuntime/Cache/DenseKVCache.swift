@@ -92,8 +92,12 @@ func attendOneHeadPaged<Element: DenseElement>(query: UnsafePointer<Float>, elem
         var dot: Float = 0
         for c in 0..<headDim { dot += Element.load1(k, c) * query[c] }
         scores[t] = dot * scale
-        if let cap { scores[t] = cap * tanh(scores[t] / cap) }
         maximum = max(maximum, scores[t])
+    }
+    if let cap {
+        softcap(scores, count: length, cap: cap)
+        maximum = -Float.infinity
+        for t in 0..<length { maximum = max(maximum, scores[t]) }
     }
     var sum: Float = 0
     for t in 0..<length { scores[t] = expf(scores[t] - maximum); sum += scores[t] }

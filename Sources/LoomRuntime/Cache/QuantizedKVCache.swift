@@ -188,8 +188,12 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
                     var dot: Float = 0
                     for g in 0..<groups { dot += Self.dot(q + g * 32, group: k + g * keyBits.groupBytes, bits: keyBits) }
                     s[i] = dot * scale
-                    if let softcap { s[i] = softcap * tanh(s[i] / softcap) }
                     maximum = max(maximum, s[i])
+                }
+                if let cap = softcap {
+                    LoomKernels.softcap(s, count: task.length, cap: cap)
+                    maximum = -Float.infinity
+                    for i in 0..<task.length { maximum = max(maximum, s[i]) }
                 }
                 var sum: Float = 0
                 for i in 0..<task.length { s[i] = expf(s[i] - maximum); sum += s[i] }
