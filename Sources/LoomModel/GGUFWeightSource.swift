@@ -188,6 +188,11 @@ extension ModelConfig {
             moe = MixtureOfExperts(expertCount: experts, expertsPerToken: used, expertIntermediateSize: width, normalizeTopK: true,
                                    denseLayers: (0..<layers).filter { file.tensor(named: "blk.\($0).ffn_gate_inp.weight") == nil })
             try moe!.validate(file: path, field: "\(archName).expert_used_count")
+            // The metadata must agree with the router it describes.
+            if let sparse = (0..<layers).first(where: { !moe!.denseLayers.contains($0) }),
+               let router = file.tensor(named: "blk.\(sparse).ffn_gate_inp.weight"), router.dimensions != [hidden, experts] {
+                throw ModelError.shapeMismatch(source: path, tensor: router.name, expected: [hidden, experts], actual: router.dimensions)
+            }
             if architecture == .llama { architecture = .mixtral }
         }
         let dense = moe.map { !$0.denseLayers.isEmpty } ?? true

@@ -77,3 +77,42 @@ import LoomRuntime
                 == layers * (moe.expertCount - moe.expertsPerToken) * expert)
     }
 }
+
+/// Lying expert metadata in a GGUF file is a typed error, before anything is sized from it.
+@Suite struct MixtureOfExpertsBadInputTests {
+    /// A qwen3moe header with `experts` in its metadata and a router of `routerExperts` columns.
+    static func file(experts: UInt32, routerExperts: Int) throws -> String {
+        var writer = GGUFWriter()
+        writer.set("general.architecture", .string("qwen3moe"))
+        for (key, value) in [("embedding_length", 64), ("attention.head_count", 4), ("block_count", 1), ("feed_forward_length", 128),
+                             ("expert_used_count", 2), ("expert_feed_forward_length", 32)] {
+            writer.set("qwen3moe.\(key)", .uint32(UInt32(value)))
+        }
+        writer.set("qwen3moe.expert_count", .uint32(experts))
+        try writer.addTensor(name: "token_embd.weight", dimensions: [64, 8], type: .f32, data: [UInt8](repeating: 0, count: 64 * 8 * 4))
+        try writer.addTensor(name: "blk.0.ffn_gate_inp.weight", dimensions: [64, routerExperts], type: .f32,
+                             data: [UInt8](repeating: 0, count: 64 * routerExperts * 4))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("loom-moe-\(UUID().uuidString).gguf").path
+        try writer.write(to: path)
+        return path
+    }
+
+    @Test func anImplausibleExpertCountIsRefusedByName() throws {
+        let path = try Self.file(experts: 1_000_000, routerExperts: 8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try ModelConfig.load(gguf: try GGUFFile(path: path))
+            Issue.record("a million experts were accepted")
+        } catch let ConfigError.invalidField(file, field, reason) {
+            #expect(file == path && field == "qwen3moe.expert_used_count" && reason.contains("1000000 experts"))
+        }
+    }
+
+    @Test func anExpertCountTheRouterDoesNotHaveIsAShapeMismatch() throws {
+        let path = try Self.file(experts: 4, routerExperts: 8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        #expect(throws: ModelError.shapeMismatch(source: path, tensor: "blk.0.ffn_gate_inp.weight", expected: [64, 4], actual: [64, 8])) {
+            _ = try ModelConfig.load(gguf: try GGUFFile(path: path))
+        }
+    }
+}

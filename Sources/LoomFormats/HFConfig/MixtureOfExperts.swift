@@ -22,12 +22,21 @@ public struct MixtureOfExperts: Sendable, Equatable {
         self.denseLayers = denseLayers.sorted()
     }
 
+    /// The most experts a layer may have.
+    public static let maximumExperts = 4096
+
     /// Whether layer `index` routes its tokens through experts.
     public func isSparse(layer index: Int) -> Bool { !denseLayers.contains(index) }
 
     /// Checks the counts: at least one expert per token, no more than there are.
     /// - Parameters: file, field: named in the error.
     public func validate(file: String, field: String) throws {
+        // The widest released models route over 512 experts; a count far beyond is a lying header,
+        // and the inventory would hold three matrices per expert per layer.
+        guard expertCount <= Self.maximumExperts else {
+            throw ConfigError.invalidField(file: file, field: field,
+                                           reason: "\(expertCount) experts is more than the \(Self.maximumExperts) Loom accepts")
+        }
         guard expertCount > 0, expertsPerToken > 0, expertsPerToken <= expertCount else {
             throw ConfigError.invalidField(file: file, field: field,
                                            reason: "\(expertsPerToken) experts per token of \(expertCount) is not a valid choice")
