@@ -36,6 +36,21 @@ public final class MappedFile: @unchecked Sendable {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }
 
+    /// Drops the pages wholly inside `range` (a part of this map) from the process's resident
+    /// set, for bytes that were copied out and will not be read again, such as a matrix repacked
+    /// into an arena: otherwise the copy and the file's pages both count (the OS's VmHWM twice the
+    /// plan). The map is private, read-only and never written, so a later read refaults the
+    /// file's bytes unchanged.
+    public func dropResidentPages(_ range: UnsafeRawBufferPointer) {
+        guard let start = range.baseAddress, let base = bytes.baseAddress,
+              start >= base, start + range.count <= base + bytes.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + range.count) / page * page
+        guard end > first else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
+    }
+
     /// Reads a little-endian integer at `offset`, or nil when it would run past the end.
     @inlinable
     public func readLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T? {

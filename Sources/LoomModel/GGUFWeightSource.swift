@@ -116,8 +116,11 @@ public struct GGUFWeightSource: WeightSource {
         if type.blockSize == 1 {
             return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
         }
-        return try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file,
-                                   repackingInto: arena, activations: activations)
+        let matrix = try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file,
+                                         repackingInto: arena, activations: activations)
+        // A repacked matrix never reads the file again: its pages leave the resident set.
+        if matrix.isArenaResident { file.file.dropResidentPages(bytes) }
+        return matrix
     }
 
     public func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {
