@@ -31,6 +31,7 @@ enum BlockUnpack {
         case .q5_1: return q5_1
         case .q8_0: return q8_0
         case .iq4_nl: return iq4_nl
+        case .mxfp4: return mxfp4
         case .q2_K: return q2_K
         case .q3_K: return q3_K
         case .q4_K: return q4_K
@@ -92,6 +93,13 @@ enum BlockUnpack {
         mins[0] = 0
         nibbles(block + 2, q, offset: 0)
         for j in 0..<32 { q[j] = iq4nlValues[Int(q[j])] }
+    }
+
+    static func mxfp4(_ block: UnsafeRawPointer, _ q: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>, _ mins: UnsafeMutablePointer<Float>) {
+        scales[0] = e8m0Half(block.load(as: UInt8.self))
+        mins[0] = 0
+        nibbles(block + 1, q, offset: 0)
+        for j in 0..<32 { q[j] = mxfp4Values[Int(q[j])] }
     }
 
     static func q2_K(_ block: UnsafeRawPointer, _ q: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>, _ mins: UnsafeMutablePointer<Float>) {

@@ -33,6 +33,7 @@ public enum Dequantize {
         case .q5_1: return q5_1
         case .q8_0: return q8_0
         case .iq4_nl: return iq4_nl
+        case .mxfp4: return mxfp4
         case .q2_K: return q2_K
         case .q3_K: return q3_K
         case .q4_K: return q4_K
@@ -92,6 +93,16 @@ public enum Dequantize {
     static func q8_0(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
         let d = loadF16(block, 0)
         for j in 0..<32 { out[j] = Float(block.load(fromByteOffset: 2 + j, as: Int8.self)) * d }
+    }
+
+    static func mxfp4(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let d = e8m0Half(block.load(as: UInt8.self))
+        let qs = block + 1  // [16]
+        for j in 0..<16 {
+            let byte = qs.load(fromByteOffset: j, as: UInt8.self)
+            out[j] = d * Float(mxfp4Values[Int(byte & 15)])
+            out[j + 16] = d * Float(mxfp4Values[Int(byte >> 4)])
+        }
     }
 
     static func iq4_nl(_ block: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {

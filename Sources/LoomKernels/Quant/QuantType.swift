@@ -14,12 +14,15 @@
 /// - `q5_K`   d@0, dmin@2, scales[12]@4, qh[32]@16, qs[128]@48.
 /// - `q6_K`   ql[128]@0, qh[64]@128, scales[16] as int8 @192, d@208.
 /// - `iq4_xs` d@0, scales_h(u16)@2, scales_l[4]@4, qs[128]@8.
+/// - `mxfp4`  e@0 (an E8M0 exponent byte), qs[16]@1: nibbles index the doubled E2M1 values
+///            `mxfp4Values`, times 2^(e − 128) (half the block scale 2^(e − 127)).
 /// The element order inside K-blocks is given by each dequantizer.
 public enum QuantType: Sendable, CaseIterable {
     case f32, f16, bf16
     case q4_0, q4_1, q5_0, q5_1, q8_0
     case q2_K, q3_K, q4_K, q5_K, q6_K
     case iq4_nl, iq4_xs
+    case mxfp4
 
     /// The type with ggml type id `id`, if the kernels support it.
     public init?(ggmlTypeID id: UInt32) {
@@ -44,6 +47,7 @@ public enum QuantType: Sendable, CaseIterable {
         case .q6_K: return 14
         case .iq4_nl: return 20
         case .iq4_xs: return 23
+        case .mxfp4: return 39
         case .bf16: return 30
         }
     }
@@ -52,7 +56,7 @@ public enum QuantType: Sendable, CaseIterable {
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl: return 32
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl, .mxfp4: return 32
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs: return 256
         }
     }
@@ -63,6 +67,7 @@ public enum QuantType: Sendable, CaseIterable {
         case .f32: return 4
         case .f16, .bf16: return 2
         case .q4_0, .iq4_nl: return 18
+        case .mxfp4: return 17
         case .q4_1: return 20
         case .q5_0: return 22
         case .q5_1: return 24
@@ -97,12 +102,24 @@ public enum QuantType: Sendable, CaseIterable {
         case .q6_K: return "q6_K"
         case .iq4_nl: return "iq4_nl"
         case .iq4_xs: return "iq4_xs"
+        case .mxfp4: return "mxfp4"
         }
     }
 }
 
 /// The 16 values iq4_nl and iq4_xs nibbles stand for (ggml's `kvalues_iq4nl`).
 let iq4nlValues: [Int8] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+
+/// The 16 values mxfp4 nibbles stand for: E2M1 (±0, 0.5, 1, 1.5, 2, 3, 4, 6) doubled, so they
+/// are integers (ggml's `kvalues_mxfp4`); the block scale is halved to match.
+let mxfp4Values: [Int8] = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]
+
+/// Half of an E8M0 block scale, 2^(e − 128), exactly as ggml's `ggml_e8m0_to_fp32_half` builds
+/// it from bits (subnormal for e < 2).
+@inline(__always)
+func e8m0Half(_ e: UInt8) -> Float {
+    Float(bitPattern: e < 2 ? UInt32(0x0020_0000) << UInt32(e) : UInt32(e - 1) << 23)
+}
 
 /// Reads an f16 field at `offset` and widens it.
 @inline(__always)
