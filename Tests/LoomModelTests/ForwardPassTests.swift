@@ -19,8 +19,10 @@ import LoomCore
 
     @Test(arguments: Golden.all)
     func allPositionLogitsMatchTransformers(_ golden: Golden) throws {
-        let logits = try engine(golden).evaluate(golden.tokens, allPositions: true)
+        let model = try engine(golden)
+        let logits = try model.evaluate(golden.tokens, allPositions: true)
         #expect(logits.count == golden.tokens.count)
+        for device in model.usage { #expect(device.peakBytes == device.plannedBytes, "\(golden.name): \(device.byLabel)") }
         let error = relativeMaxError(logits, golden.logits)
         #expect(error <= Self.bound, "\(golden.name): max|Δ|/max|ref| = \(error)")
     }

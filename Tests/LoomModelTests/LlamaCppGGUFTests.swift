@@ -35,6 +35,9 @@ import LoomRuntime
         #expect(error <= bound, "\(name) \(type): Loom vs llama.cpp \(error)")
         print("llama.cpp GGUF \(name) \(type): Loom vs llama.cpp max|Δ|/max|ref| = \(error), vs transformers \(relativeMaxError(logits, golden.logits))")
         if type == "f32" { #expect(relativeMaxError(logits, golden.logits) <= 1e-4) }
+        // Every family's buffers (experts and their lanes, fused parts, a second RoPE table) are
+        // what the plan named, byte for byte.
+        for device in engine.usage { #expect(device.peakBytes == device.plannedBytes, "\(name) \(type): \(device.byLabel)") }
     }
 
     /// The Q8_0 MoE file (experts repacked for the x8 kernels): Loom's logits are no further from

@@ -48,6 +48,7 @@ import LoomRuntime
             for i in prompts.indices { #expect(rows[i][0] == soloSteps[i][step], "sequence \(i), step \(step), \(path)") }
             next = rows.map { argmax($0[0]) }
         }
+        for device in batched.usage { #expect(device.peakBytes == device.plannedBytes, "\(path): \(device.byLabel)") }
     }
 
     /// One decode step reads each sparse layer's router and exactly k experts, counted as the
