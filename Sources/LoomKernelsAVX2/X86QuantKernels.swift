@@ -207,4 +207,17 @@ public func iq4_nlRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ e
         (dotSigned(_mm256_shuffle_epi8(table, unpackNibbles(block + 2)), x), loadHalf(block), 0)
     }
 }
+
+/// mxfp4: nibbles index the doubled E2M1 values (ggml's kvalues_mxfp4), looked up 32 at a time
+/// with pshufb; the scale is half the block's E8M0 scale, 2^(e − 128), built from bits as ggml does.
+public func mxfp4Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
+                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
+    let table = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12,
+                                 0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12)
+    blockRows(w, rowBytes, start, end, blocks, 17, xq, xd, xs, y, hasSumTerm: false) { block, x in
+        let e = block.load(as: UInt8.self)
+        let d = Float(bitPattern: e < 2 ? UInt32(0x0020_0000) << UInt32(e) : UInt32(e - 1) << 23)
+        return (dotSigned(_mm256_shuffle_epi8(table, unpackNibbles(block + 1)), x), d, 0)
+    }
+}
 #endif
