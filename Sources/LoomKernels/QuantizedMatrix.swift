@@ -113,7 +113,10 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         self.rounding = !isInterleaved || type.blockSize != 32 ? .blocks : activations == .fine ? .residual : .halves
     }
 
-    public func scratchBytes(batch: Int) -> Int { Q8Activations.scratchBytes(batch: batch, cols: cols) }
+    public func scratchBytes(batch: Int) -> Int { Self.scratchBytes(batch: batch, cols: cols) }
+
+    /// The scratch any quantized matrix of `cols` columns needs for `batch` input rows.
+    public static func scratchBytes(batch: Int, cols: Int) -> Int { Q8Activations.scratchBytes(batch: batch, cols: cols) }
 
 
     public func multiply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,

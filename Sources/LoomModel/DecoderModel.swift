@@ -35,21 +35,22 @@ public final class DecoderModel: @unchecked Sendable {
     /// A cos/sin table for `positions` positions, stored in `arena` (one per device that runs layers).
     /// - Parameter layout: `.halves` for HF checkpoints; GGUF sources pass their architecture's.
     public func makeRotaryTable(positions: Int, layout: RopeLayout, arena: MemoryArena) throws -> (RotaryTable, ArenaBuffer<Float>) {
-        let (inverse, attentionFactor) = config.ropeScaling.inverseFrequencies(theta: config.ropeTheta, rotaryDim: config.headDim,
-                                                                                     positions: positions)
-        let storage = try arena.allocate(Float.self, count: 2 * positions * (config.headDim / 2), label: "rope")
-        let table = RotaryTable(inverseFrequencies: inverse, attentionFactor: attentionFactor, positions: positions,
-                                layout: layout, storage: storage.pointer)
-        return (table, storage)
+        try rotaryTable(config.ropeScaling, theta: config.ropeTheta, positions: positions, layout: layout, arena: arena)
     }
 
     /// The table of the sliding-window layers when they have a θ of their own (unscaled), else nil.
     public func makeLocalRotaryTable(positions: Int, layout: RopeLayout, arena: MemoryArena) throws -> (RotaryTable, ArenaBuffer<Float>)? {
         guard let theta = config.localRopeTheta else { return nil }
-        let (inverse, _) = RopeScaling.none.inverseFrequencies(theta: theta, rotaryDim: config.headDim, positions: positions)
+        return try rotaryTable(.none, theta: theta, positions: positions, layout: layout, arena: arena)
+    }
+
+    private func rotaryTable(_ scaling: RopeScaling, theta: Double, positions: Int, layout: RopeLayout,
+                             arena: MemoryArena) throws -> (RotaryTable, ArenaBuffer<Float>) {
+        let (inverse, attentionFactor) = scaling.inverseFrequencies(theta: theta, rotaryDim: config.headDim, positions: positions)
         let storage = try arena.allocate(Float.self, count: 2 * positions * (config.headDim / 2), label: "rope")
-        return (RotaryTable(inverseFrequencies: inverse, attentionFactor: 1, positions: positions, layout: layout,
-                            storage: storage.pointer), storage)
+        let table = RotaryTable(inverseFrequencies: inverse, attentionFactor: attentionFactor, positions: positions,
+                                layout: layout, storage: storage.pointer)
+        return (table, storage)
     }
 
     /// The largest scratch any weight matrix needs for `batch` tokens.
@@ -240,20 +241,48 @@ public final class DecoderModel: @unchecked Sendable {
             for (j, pick) in chosen.enumerated() { addScaled(sum, out + j * hidden, pick.weight, hidden) }
         } else {
             // Rows per expert, in row order.
-            var assigned = [[(row: Int, weight: Float)]](repeating: [], count: moe.expertCount)
-            for (row, chosen) in routes.enumerated() { for pick in chosen { assigned[pick.expert].append((row, pick.weight)) } }
-            if runExpertsInLanes(sparse, assigned, rows: count, scratch: scratch, pool: pool) { return addMLPOutput(layer, rows: count, from: sum, scratch: scratch, pool: pool) }
-            let gathered = scratch.expertRows.pointer  // [rows of this expert, hidden]
-            for (e, rows) in assigned.enumerated() where !rows.isEmpty {
-                let expert = sparse.experts[e], n = rows.count
-                for (i, r) in rows.enumerated() { (gathered + i * hidden).update(from: xn + r.row * hidden, count: hidden) }
-                multiply(gathered, batch: n, by: [(expert.gate, g), (expert.up, u)], scratch: mm, pool: pool)
-                perRow(n, pool) { t in activate(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
-                expert.down.multiply(g, batch: n, into: out, scratch: mm, pool: pool)
-                for (i, r) in rows.enumerated() { addScaled(sum + r.row * hidden, out + i * hidden, r.weight, hidden) }
+            var assigned = [[ExpertRow]](repeating: [], count: moe.expertCount)
+            for (row, chosen) in routes.enumerated() { for pick in chosen { assigned[pick.expert].append(ExpertRow(row: row, weight: pick.weight)) } }
+            if !runExpertsInLanes(sparse, assigned, rows: count, scratch: scratch, pool: pool) {
+                let buffers = ExpertBuffers(rows: scratch.expertRows.pointer, gate: g, up: u, activations: mm)
+                for (e, rows) in assigned.enumerated() where !rows.isEmpty {
+                    run(sparse.experts[e], over: rows, of: xn, buffers, into: out, pool: pool)
+                    addWeighted(rows, from: out, into: sum)
+                }
             }
         }
         addMLPOutput(layer, rows: count, from: sum, scratch: scratch, pool: pool)
+    }
+
+    /// A row of the pass routed to an expert, and the router's weight for it.
+    private struct ExpertRow {
+        let row: Int
+        let weight: Float
+    }
+
+    /// Where one expert runs: its gathered rows, gate and up, and its matrices' activation scratch.
+    private struct ExpertBuffers {
+        let rows: UnsafeMutablePointer<Float>        // [n, hidden]
+        let gate: UnsafeMutablePointer<Float>        // [n, expertWidth]
+        let up: UnsafeMutablePointer<Float>          // [n, expertWidth]
+        let activations: UnsafeMutableRawPointer
+    }
+
+    /// `expert` over the normed rows `rows`: out[i] = down(act(gate·x) · up·x) for x the i-th of them.
+    private func run(_ expert: GatedMLPWeights, over rows: [ExpertRow], of xn: UnsafePointer<Float>, _ buffers: ExpertBuffers,
+                     into out: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        let hidden = config.hiddenSize, width = config.moe!.expertIntermediateSize, n = rows.count
+        let (gathered, g, u) = (buffers.rows, buffers.gate, buffers.up)
+        for (i, r) in rows.enumerated() { (gathered + i * hidden).update(from: xn + r.row * hidden, count: hidden) }
+        multiply(gathered, batch: n, by: [(expert.gate, g), (expert.up, u)], scratch: buffers.activations, pool: pool)
+        perRow(n, pool) { t in activate(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
+        expert.down.multiply(g, batch: n, into: out, scratch: buffers.activations, pool: pool)
+    }
+
+    /// sum[row] += weight · out[i] for the i-th of `rows`.
+    private func addWeighted(_ rows: [ExpertRow], from out: UnsafePointer<Float>, into sum: UnsafeMutablePointer<Float>) {
+        let hidden = config.hiddenSize
+        for (i, r) in rows.enumerated() { addScaled(sum + r.row * hidden, out + i * hidden, r.weight, hidden) }
     }
 
     /// A small batch's chosen experts, one per thread at a time, each over its rows on that
@@ -262,40 +291,27 @@ public final class DecoderModel: @unchecked Sendable {
     /// dispatch per expert matrix would cost more than its rows. Each row's arithmetic is the
     /// batch path's. Returns false, doing nothing, when the batch or a matrix's scratch is too big
     /// for the lanes.
-    private func runExpertsInLanes(_ sparse: SparseMLPWeights, _ assigned: [[(row: Int, weight: Float)]], rows count: Int,
+    private func runExpertsInLanes(_ sparse: SparseMLPWeights, _ assigned: [[ExpertRow]], rows count: Int,
                                    scratch: ForwardScratch, pool: ThreadPool) -> Bool {
-        let moe = config.moe!, hidden = config.hiddenSize, width = moe.expertIntermediateSize
-        let laneRows = ForwardScratch.laneRows, laneFloats = scratch.expertLaneFloats
-        let threads = pool.threadCount
-        guard count <= laneRows, threads > 1, laneFloats > 0, scratch.expertLanes.count >= threads * laneFloats else { return false }
-        let activationFloats = laneFloats - laneRows * hidden - 2 * laneRows * width
+        let hidden = config.hiddenSize, threads = pool.threadCount
+        guard count <= ForwardScratch.laneRows, threads > 1, scratch.expertLaneCount >= threads else { return false }
         let used = assigned.indices.filter { !assigned[$0].isEmpty }
-        guard used.allSatisfy({ e in sparse.experts[e].matrices.allSatisfy { $0.scratchBytes(batch: assigned[e].count) <= activationFloats * 4 } })
+        let room = scratch.expertLane(0).activationBytes
+        guard used.allSatisfy({ e in sparse.experts[e].matrices.allSatisfy { $0.scratchBytes(batch: assigned[e].count) <= room } })
         else { return false }
         // Expert j of `used` writes its rows' outputs from row offsets[j] of expertOutput.
         var offsets: [Int] = [], next = 0
         for e in used { offsets.append(next); next += assigned[e].count }
-        let out = scratch.expertOutput.pointer, xn = scratch.normed.pointer, lanes = scratch.expertLanes.pointer
-        pool.run(chunks: threads) { lane in
+        let out = scratch.expertOutput.pointer, xn = scratch.normed.pointer
+        pool.run(chunks: threads) { index in
             let inline = ThreadPool(threads: 1)
-            let base = lanes + lane * laneFloats
-            let mm = UnsafeMutableRawPointer(base)
-            let gathered = base + activationFloats             // [laneRows, hidden]
-            let g = gathered + laneRows * hidden, u = g + laneRows * width  // [laneRows, width] each
-            var j = lane
-            while j < used.count {
-                let e = used[j], rows = assigned[e], n = rows.count, expert = sparse.experts[e]
-                for (i, r) in rows.enumerated() { (gathered + i * hidden).update(from: xn + r.row * hidden, count: hidden) }
-                multiply(gathered, batch: n, by: [(expert.gate, g), (expert.up, u)], scratch: mm, pool: inline)
-                activate(gate: g, up: u, count: n * width)
-                expert.down.multiply(g, batch: n, into: out + offsets[j] * hidden, scratch: mm, pool: inline)
-                j += threads
+            let lane = scratch.expertLane(index)
+            let buffers = ExpertBuffers(rows: lane.rows, gate: lane.gate, up: lane.up, activations: lane.activations)
+            for j in stride(from: index, to: used.count, by: threads) {
+                run(sparse.experts[used[j]], over: assigned[used[j]], of: xn, buffers, into: out + offsets[j] * hidden, pool: inline)
             }
         }
-        let sum = scratch.expertSum.pointer
-        for (j, e) in used.enumerated() {
-            for (i, r) in assigned[e].enumerated() { addScaled(sum + r.row * hidden, out + (offsets[j] + i) * hidden, r.weight, hidden) }
-        }
+        for (j, e) in used.enumerated() { addWeighted(assigned[e], from: out + offsets[j] * hidden, into: scratch.expertSum.pointer) }
         return true
     }
 

@@ -22,24 +22,54 @@ public final class ForwardScratch: @unchecked Sendable {
     public let expertRows: ArenaBuffer<Float>  // [maxTokens, hidden]: the normed rows routed to one expert
     public let expertOutput: ArenaBuffer<Float> // [max(maxTokens, k, min(maxTokens, laneRows)·k), hidden]: expert outputs
     public let expertSum: ArenaBuffer<Float>   // [maxTokens, hidden]: the weighted sum of each row's experts
-    /// One lane per thread for a small batch's experts run side by side: [threads, laneFloats], each
-    /// lane its quantized activations, then gathered rows [laneRows, hidden], then gate and up [laneRows, expertWidth].
+    /// One lane per thread for a small batch's experts run side by side: [threads, laneFloats] (see `ExpertLane`).
     public let expertLanes: ArenaBuffer<Float>
-    /// Floats of one lane of `expertLanes` (0 without experts).
-    public let expertLaneFloats: Int
+    public let matmul: ArenaBuffer<UInt8>      // quantized activations for the widest matmul
 
     /// Rows a batch may have for its experts to run side by side, one expert per thread at a time.
     public static let laneRows = 16
 
-    /// Floats of one expert lane: a lane's quantized activations (`Q8Activations` for `laneRows`
-    /// rows of the wider of hidden and the expert width), its gathered rows, and its gate and up.
-    public static func laneFloats(config: ModelConfig) -> Int {
+    /// One thread's lane of `expertLanes`.
+    public struct ExpertLane {
+        /// Scratch for its matrices' prepared activations, 64-byte aligned.
+        public let activations: UnsafeMutableRawPointer
+        public let activationBytes: Int
+        public let rows: UnsafeMutablePointer<Float>   // [laneRows, hidden]: the normed rows routed to its expert
+        public let gate: UnsafeMutablePointer<Float>   // [laneRows, expertWidth]
+        public let up: UnsafeMutablePointer<Float>     // [laneRows, expertWidth]
+    }
+
+    /// Lanes in `expertLanes`: the planned thread count, 0 without experts.
+    public let expertLaneCount: Int
+    private let laneActivationFloats: Int
+    private let laneFloats: Int
+    private let laneRowFloats: Int
+    private let laneGateFloats: Int
+
+    /// Floats of one lane's activation scratch: the most any of its matrices (quantized, or bf16
+    /// with dot products) needs for `laneRows` rows of the wider of hidden and the expert width,
+    /// on whole cache lines.
+    static func laneActivationFloats(config: ModelConfig) -> Int {
         guard let moe = config.moe else { return 0 }
         let widest = max(config.hiddenSize, moe.expertIntermediateSize)
-        let activationFloats = (laneRows * widest / 32 * 84 + 4 * 64 + 63) / 64 * 16
-        return activationFloats + laneRows * config.hiddenSize + 2 * laneRows * moe.expertIntermediateSize
+        let bytes = max(QuantizedMatrix.scratchBytes(batch: laneRows, cols: widest),
+                        FloatMatrix.scratchBytes(type: .bf16, cols: widest, batch: laneRows))
+        return (bytes + 63) / 64 * 16
     }
-    public let matmul: ArenaBuffer<UInt8>      // quantized activations for the widest matmul
+
+    /// Floats of one expert lane: activation scratch, gathered rows, gate and up.
+    static func laneFloats(config: ModelConfig) -> Int {
+        guard let moe = config.moe else { return 0 }
+        return laneActivationFloats(config: config) + laneRows * (config.hiddenSize + 2 * moe.expertIntermediateSize)
+    }
+
+    /// Lane `i` of `expertLanes`.
+    public func expertLane(_ i: Int) -> ExpertLane {
+        let base = expertLanes.pointer + i * laneFloats
+        let rows = base + laneActivationFloats
+        return ExpertLane(activations: UnsafeMutableRawPointer(base), activationBytes: laneActivationFloats * 4, rows: rows,
+                          gate: rows + laneRowFloats, up: rows + laneRowFloats + laneGateFloats)
+    }
 
     /// Float counts of each buffer, in declaration order, then the matmul bytes.
     static func floatCounts(config: ModelConfig, maxTokens: Int, threads: Int, sequenceLength: Int) -> [Int] {
@@ -77,7 +107,11 @@ public final class ForwardScratch: @unchecked Sendable {
         attention = try take(5); gate = try take(6); up = try take(7); scores = try take(8)
         routing = try take(9); expertRows = try take(10); expertOutput = try take(11); expertSum = try take(12)
         expertLanes = try take(13)
-        expertLaneFloats = Self.laneFloats(config: config)
+        laneActivationFloats = Self.laneActivationFloats(config: config)
+        laneFloats = Self.laneFloats(config: config)
+        laneRowFloats = Self.laneRows * config.hiddenSize
+        laneGateFloats = Self.laneRows * (config.moe?.expertIntermediateSize ?? 0)
+        expertLaneCount = laneFloats == 0 ? 0 : threads
         matmul = try arena.allocate(UInt8.self, count: matmulScratchBytes, label: "scratch")
     }
 }

@@ -75,27 +75,21 @@ public struct GGUFWeightSource: WeightSource {
 
     public func contains(_ name: String) -> Bool { locate(name) != nil }
 
-    private func info(_ name: String) throws -> GGUFTensorInfo {
+    private func found(_ name: String) throws -> (info: GGUFTensorInfo, expert: Int?) {
         guard let found = locate(name) else {
             throw SafeTensorsError.missingTensor(name: Self.expertTensor(name)?.merged ?? naming(name), searched: file.path)
         }
-        return found.info
+        return found
     }
 
     public func matrixBytes(_ name: String) throws -> Int {
-        let info = try info(name)
-        return locate(name)?.expert == nil ? info.byteCount : info.byteCount / info.dimensions[2]
-    }
-
-    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?,
-                       activations: ActivationRounding) throws -> any WeightMatrix {
-        try matrix(name, rows: 0..<rows, of: rows, cols: cols, arena: arena, activations: activations)
+        let (info, expert) = try found(name)
+        return expert == nil ? info.byteCount : info.byteCount / info.dimensions[2]
     }
 
     public func matrix(_ name: String, rows part: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> any WeightMatrix {
-        let info = try info(name)
-        let expert = locate(name)?.expert
+        let (info, expert) = try found(name)
         let rows = part.count
         // A merged expert tensor must hold expert E: [cols, rows, at least E + 1].
         let expected = expert.map { [cols, storedRows, max(info.dimensions[2], $0 + 1)] } ?? [cols, storedRows]
@@ -124,7 +118,7 @@ public struct GGUFWeightSource: WeightSource {
     }
 
     public func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {
-        let info = try info(name)
+        let info = try found(name).info
         guard info.dimensions == [count] else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: [count], actual: info.dimensions)
         }

@@ -38,16 +38,6 @@ public protocol KVCacheLayer: AnyObject, Sendable {
                 scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool)
 }
 
-extension KVCacheLayer {
-    /// `attend` without soft-capping.
-    public func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
-                       scale: Float, window: Int?, into out: UnsafeMutablePointer<Float>,
-                       scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool) {
-        attend(queries: queries, spans: spans, pageTables: pageTables, heads: heads, scale: scale, softcap: nil, window: window,
-               into: out, scores: scores, pool: pool)
-    }
-}
-
 /// Where positions live in a paged layer: [pages, kvHeads, pageTokens, rowBytes], so that a
 /// head's positions within one page are one contiguous run.
 public struct PagedLayout: Sendable {

@@ -11,19 +11,24 @@ public protocol WeightSource: Sendable {
     func contains(_ name: String) -> Bool
     /// Bytes the stored matrix `name` occupies (what the loader will charge for it).
     func matrixBytes(_ name: String) throws -> Int
-    /// The matrix `name`, which must be [rows, cols]. A source may copy it into `arena` (the
-    /// arena of its placement) when a faster layout pays; the matrix then says so
+    /// Rows `rows` of the stored matrix `name`, which must be [storedRows, cols], as a matrix of
+    /// their own (all of them, or one part of a fused tensor). A source may copy it into `arena`
+    /// (the arena of its placement) when a faster layout pays; the matrix then says so
     /// (`isArenaResident`) and the copy is charged there instead of the mapped bytes.
     /// `activations` is how finely a quantized matrix rounds its input (float matrices keep f32).
-    func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?, activations: ActivationRounding) throws -> any WeightMatrix
-    /// The vector `name` of `count` elements, as f32 in `arena`.
-    func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float>
-    /// Rows `rows` of the stored matrix `name` ([storedRows, cols]) as a matrix of their own.
     func matrix(_ name: String, rows: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
                 activations: ActivationRounding) throws -> any WeightMatrix
+    /// The vector `name` of `count` elements, as f32 in `arena`.
+    func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float>
 }
 
 extension WeightSource {
+    /// The whole matrix `name`, which must be [rows, cols].
+    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?,
+                       activations: ActivationRounding) throws -> any WeightMatrix {
+        try matrix(name, rows: 0..<rows, of: rows, cols: cols, arena: arena, activations: activations)
+    }
+
     /// The matrix of an inventory entry: stored as itself, or rows of a fused tensor.
     public func matrix(for spec: TensorSpec, arena: MemoryArena?, activations: ActivationRounding) throws -> any WeightMatrix {
         guard case let .matrix(rows, cols) = spec.kind else { preconditionFailure("\(spec.name) is not a matrix") }
@@ -52,11 +57,6 @@ public struct SafeTensorsWeightSource: WeightSource {
     public func contains(_ name: String) -> Bool { archive.contains(name) }
 
     public func matrixBytes(_ name: String) throws -> Int { try archive.tensor(name).bytes.count }
-
-    public func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?,
-                       activations: ActivationRounding) throws -> any WeightMatrix {
-        try matrix(name, rows: 0..<rows, of: rows, cols: cols, arena: arena, activations: activations)
-    }
 
     public func matrix(_ name: String, rows part: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> any WeightMatrix {

@@ -130,10 +130,6 @@ final class CountingSource: WeightSource, @unchecked Sendable {
     var sourceName: String { inner.sourceName }
     func contains(_ name: String) -> Bool { inner.contains(name) }
     func matrixBytes(_ name: String) throws -> Int { try inner.matrixBytes(name) }
-    func matrix(_ name: String, rows: Int, cols: Int, arena: MemoryArena?, activations: ActivationRounding) throws -> any WeightMatrix {
-        reads += 1
-        return try inner.matrix(name, rows: rows, cols: cols, arena: arena, activations: activations)
-    }
     func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {
         reads += 1
         return try inner.vector(name, count: count, arena: arena)

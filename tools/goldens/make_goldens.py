@@ -528,39 +528,37 @@ def short_factor_logits(case, model, out_dir):
     return {"file": "logits-short.f32", "tokens": tokens, "shape": list(logits.shape)}
 
 
+def logits_change(case, model, tokens, **overrides):
+    """Relative change of the logits when the same weights run with config fields `overrides`."""
+    config = copy.deepcopy(model.config)
+    for name, value in overrides.items():
+        setattr(config, name, value)
+    other = ARCHITECTURES[case.architecture][1](config).eval()
+    other.load_state_dict(model.state_dict())
+    return relative_max_diff(all_logits(other, tokens), all_logits(model, tokens))
+
+
 def softcap_effect(case, model, tokens):
-    """Relative change of the logits when the same weights run without Gemma 2's soft-capping."""
+    """How much Gemma 2's soft-capping changes the logits."""
     if case.config.get("attn_logit_softcapping") is None:
         return None
-    config = copy.deepcopy(model.config)
-    config.attn_logit_softcapping = None
-    config.final_logit_softcapping = None
-    plain = ARCHITECTURES[case.architecture][1](config).eval()
-    plain.load_state_dict(model.state_dict())
-    return relative_max_diff(all_logits(plain, tokens), all_logits(model, tokens))
+    return logits_change(case, model, tokens, attn_logit_softcapping=None, final_logit_softcapping=None)
 
 
 def window_effect(case, model, tokens):
-    """Relative change of the logits when the same weights attend to every position."""
+    """How much the sliding window changes the logits, against attending to every position."""
     if case.config.get("sliding_window") is None or case.config["sliding_window"] >= len(tokens):
         return None
-    config = copy.deepcopy(model.config)
-    config.sliding_window = 1 << 20  # wider than any sequence here (Gemma's local layers need a number)
-    full = ARCHITECTURES[case.architecture][1](config).eval()
-    full.load_state_dict(model.state_dict())
-    return relative_max_diff(all_logits(full, tokens), all_logits(model, tokens))
+    # Wider than any sequence here (Gemma's local layers need a number).
+    return logits_change(case, model, tokens, sliding_window=1 << 20)
 
 
 def rope_scaling_effect(case, model, tokens):
-    """Relative change of the logits when the same weights run with unscaled RoPE."""
+    """How much the RoPE scaling changes the logits, against unscaled RoPE."""
     rope = case.config.get("rope_parameters", {})
     if rope.get("rope_type", "default") == "default":
         return None
-    config = copy.deepcopy(model.config)
-    config.rope_parameters = {"rope_type": "default", "rope_theta": rope["rope_theta"]}
-    plain = ARCHITECTURES[case.architecture][1](config).eval()
-    plain.load_state_dict(model.state_dict())
-    return relative_max_diff(all_logits(plain, tokens), all_logits(model, tokens))
+    return logits_change(case, model, tokens, rope_parameters={"rope_type": "default", "rope_theta": rope["rope_theta"]})
 
 
 def attempt(case, seed):

@@ -28,6 +28,9 @@ public struct MixtureOfExperts: Sendable, Equatable {
     /// Whether layer `index` routes its tokens through experts.
     public func isSparse(layer index: Int) -> Bool { !denseLayers.contains(index) }
 
+    /// How many of `layerCount` layers route through experts.
+    public func sparseLayerCount(of layerCount: Int) -> Int { (0..<layerCount).filter(isSparse).count }
+
     /// Checks the counts: at least one expert per token, no more than there are.
     /// - Parameters: file, field: named in the error.
     public func validate(file: String, field: String) throws {

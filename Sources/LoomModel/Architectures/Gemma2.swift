@@ -27,12 +27,10 @@ public struct Gemma2: ModelArchitecture {
     }
 
     public func specialize(_ config: inout ModelConfig, gguf file: GGUFFile) throws {
-        GemmaBlocks.shared(&config)
-        config.tieWordEmbeddings = file.tensor(named: "output.weight") == nil
+        GemmaBlocks.specialize(&config, largeLayerCount: 46)
         // Absent keys take llama.cpp's Gemma 2 defaults: caps 50 and 30, a window of 4096.
         config.attentionSoftcap = Float(try file.float("gemma2.attn_logit_softcapping") ?? 50)
         config.finalLogitSoftcap = Float(try file.float("gemma2.final_logit_softcapping") ?? 30)
-        config.attentionScale = GemmaBlocks.ggufAttentionScale(config, largeLayerCount: 46)
         config.slidingWindow = try file.integer("gemma2.attention.sliding_window") ?? 4096
         config.slidingLayers = (0..<config.layerCount).map { $0 % 2 == 0 }
     }

@@ -44,12 +44,10 @@ public struct Gemma3: ModelArchitecture {
 
     public func specialize(_ config: inout ModelConfig, gguf file: GGUFFile) throws {
         config.qkNorm = true
-        GemmaBlocks.shared(&config)
-        config.tieWordEmbeddings = file.tensor(named: "output.weight") == nil
+        GemmaBlocks.specialize(&config, largeLayerCount: 62)
         if let softcap = try file.float("gemma3.final_logit_softcapping"), softcap != 0 {
             throw ConfigError.invalidField(file: file.path, field: "gemma3.final_logit_softcapping", reason: "unsupported: soft-capping")
         }
-        config.attentionScale = GemmaBlocks.ggufAttentionScale(config, largeLayerCount: 62)
         if let window = try file.integer("gemma3.attention.sliding_window"), window > 0 {
             config.slidingWindow = window
             config.slidingLayers = (0..<config.layerCount).map { $0 % 6 < 5 }

@@ -41,9 +41,11 @@ enum GemmaBlocks {
         config.slidingLayers = config.slidingWindow == nil ? nil : types.map { $0 == "sliding_attention" }
     }
 
-    /// Attention scale as llama.cpp's loaders set it for GGUF files, which do not carry
-    /// `query_pre_attn_scalar`: 1/√(hidden/heads) for the 27B models (`largeLayerCount` layers), else 1/√head_dim.
-    static func ggufAttentionScale(_ config: ModelConfig, largeLayerCount: Int) -> Float {
-        1 / Float(config.layerCount == largeLayerCount ? config.hiddenSize / config.headCount : config.headDim).squareRoot()
+    /// What both read from GGUF files, as llama.cpp's loaders set it: the shared blocks, and the
+    /// attention scale, which the files do not carry (`query_pre_attn_scalar`): 1/√(hidden/heads)
+    /// for the 27B models (`largeLayerCount` layers), else 1/√head_dim.
+    static func specialize(_ config: inout ModelConfig, largeLayerCount: Int) {
+        shared(&config)
+        config.attentionScale = 1 / Float(config.layerCount == largeLayerCount ? config.hiddenSize / config.headCount : config.headDim).squareRoot()
     }
 }

@@ -46,7 +46,7 @@ public struct Phi3: ModelArchitecture {
         ]
         return decoderInventory(config: config, separateHead: separateHead).map { spec in
             guard case let .layer(i) = spec.placement,
-                  let part = parts.first(where: { spec.name == HFTensorName.layer(i, $0.key) })?.value else { return spec }
+                  let part = parts[String(spec.name.dropFirst(HFTensorName.layer(i, "").count))] else { return spec }
             var fused = spec
             fused.fused = TensorSpec.FusedRows(stored: HFTensorName.layer(i, part.0), offset: part.1, storedRows: part.2)
             return fused

@@ -75,9 +75,8 @@ public enum ModelCatalog {
     /// Parameters one token's pass uses: all of them but the experts its router does not pick.
     public static func activeParameterCount(_ config: ModelConfig) -> Int {
         guard let moe = config.moe else { return parameterCount(config) }
-        let sparseLayers = (0..<config.layerCount).filter { moe.isSparse(layer: $0) }.count
         let perExpert = 3 * moe.expertIntermediateSize * config.hiddenSize
-        return parameterCount(config) - sparseLayers * (moe.expertCount - moe.expertsPerToken) * perExpert
+        return parameterCount(config) - moe.sparseLayerCount(of: config.layerCount) * (moe.expertCount - moe.expertsPerToken) * perExpert
     }
 
     private static func llama(layers: Int, hidden: Int, heads: Int, kv: Int, ffn: Int, vocab: Int, context: Int,

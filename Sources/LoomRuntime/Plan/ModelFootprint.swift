@@ -37,7 +37,9 @@ public struct ModelFootprint: Sendable {
                 return mix == .bf16 ? FloatMatrix.scratchBytes(type: .bf16, cols: widest, batch: tokens) : 0
             }
             // A decoded token's experts quantize their down projections' inputs side by side.
-            let experts = config.moe.map { $0.expertsPerToken * (($0.expertIntermediateSize / 32 * 84 + 4 * 64 + 63) & ~63) } ?? 0
+            let experts = config.moe.map {
+                $0.expertsPerToken * ((QuantizedMatrix.scratchBytes(batch: 1, cols: $0.expertIntermediateSize) + 63) & ~63)
+            } ?? 0
             return max(tokens * widest / 32 * 84 + 4 * 64, experts)
         }
     }

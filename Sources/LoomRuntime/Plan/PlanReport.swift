@@ -50,7 +50,7 @@ public enum PlanReport {
                      + "KV cache \(plan.kvCacheBytesPerToken) bytes per token (\(mib(plan.kvCacheBytesPerToken)) MiB), "
                      + "pool \(plan.cacheTokens) tokens in \(plan.cachePages) pages of \(plan.pageTokens)")
         if let moe = c.moe {
-            let sparse = (0..<c.layerCount).filter { moe.isSparse(layer: $0) }.count
+            let sparse = moe.sparseLayerCount(of: c.layerCount)
             let perToken = plan.expertBytes * moe.expertsPerToken / moe.expertCount
             lines.append("experts: \(moe.expertCount) of width \(moe.expertIntermediateSize) in \(sparse) of \(c.layerCount) layers, "
                          + "\(gb(plan.expertBytes)) \(unitName) of the weights, all planned; a token reads \(moe.expertsPerToken) a layer, "
