@@ -269,11 +269,11 @@ public final class Scheduler: @unchecked Sendable {
             do {
                 let mapped = try model.mapCachedPrefix(sequence, prompt: target.map(Int.init))
                 let needed = try model.pages.pagesNeeded(sequence, appending: target.count - mapped)
-                if needed > model.pages.availablePages {
+                if !needed.fits(within: model.pages.available) {
                     model.free(sequence)
-                    if running.isEmpty && needed > model.pages.pageCount {
+                    if running.isEmpty && !needed.fits(within: model.pages.capacity) {
                         waiting.removeFirst()
-                        end(request, events: [], error: PagePoolError.outOfPages(needed: needed, available: model.pages.pageCount))
+                        end(request, events: [], error: needed.shortage(within: model.pages.capacity))
                         continue
                     }
                     return
@@ -299,7 +299,7 @@ public final class Scheduler: @unchecked Sendable {
         while true {
             var budget = model.chunkTokens
             var chunks: [(Request, SequenceChunk)] = []
-            var needed = 0
+            var needed = PageCounts(pages: 0)
             let ordered = running.sorted { $0.order < $1.order }
             let remaining = ordered.map { $0.target.count - $0.held }
             for (request, rest) in zip(ordered, remaining) where rest == 1 && budget > 0 {
@@ -317,9 +317,9 @@ public final class Scheduler: @unchecked Sendable {
                 budget -= take
             }
             for (request, chunk) in chunks {
-                needed += (try? model.pages.pagesNeeded(request.sequence!, appending: chunk.tokens.count)) ?? 0
+                needed = needed + ((try? model.pages.pagesNeeded(request.sequence!, appending: chunk.tokens.count)) ?? PageCounts(pages: 0))
             }
-            if needed <= model.pages.availablePages || running.count <= 1 { return chunks }
+            if needed.fits(within: model.pages.available) || running.count <= 1 { return chunks }
             preemptNewest()
         }
     }

@@ -18,8 +18,21 @@ public struct ForwardBatch: Sendable {
     /// [Σ pages of every span] the page tables of the spans, concatenated; a span's table starts
     /// at its `pageTableOffset`.
     public var pageTables: [Int32]
+    /// As `slots` and `pageTables`, in the pages of the sliding-window layers when the runtime
+    /// keeps those apart (empty otherwise); a window table has -1 for pages dropped behind the
+    /// window, at the same offsets as `pageTables`.
+    public var windowSlots: [Int32] = []
+    public var windowPageTables: [Int32] = []
 
     public var rowCount: Int { tokens.count }
+
+    /// The batch as the sliding-window layers see it: their slots and page tables.
+    public var windowView: ForwardBatch {
+        var view = self
+        view.slots = windowSlots
+        view.pageTables = windowPageTables
+        return view
+    }
 
     public init(tokens: [Int] = [], positions: [Int] = [], slots: [Int32] = [], spans: [AttentionSpan] = [], pageTables: [Int32] = []) {
         self.tokens = tokens

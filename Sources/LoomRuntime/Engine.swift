@@ -22,10 +22,12 @@ public struct EngineOptions: Sendable {
     public var cacheTokens: CacheTokens = .perSequence
     /// Positions per KV-cache page.
     public var pageTokens: Int = PlanRequest.defaultPageTokens
+    /// Sliding-window layers keep every position (see `PlanRequest.fullWindowCache`).
+    public var fullWindowCache = false
 
     public init(maxSequenceLength: Int? = nil, chunkTokens: Int = 512, cacheType: CacheType = .fp16,
                 threads: Int = ThreadPool.processorCount, budgetBytes: Int? = nil, logitsRows: Int = 1, parallel: Int = 1,
-                cacheTokens: CacheTokens = .perSequence, pageTokens: Int = PlanRequest.defaultPageTokens) {
+                cacheTokens: CacheTokens = .perSequence, pageTokens: Int = PlanRequest.defaultPageTokens, fullWindowCache: Bool = false) {
         self.maxSequenceLength = maxSequenceLength
         self.chunkTokens = chunkTokens
         self.cacheType = cacheType
@@ -35,6 +37,7 @@ public struct EngineOptions: Sendable {
         self.parallel = parallel
         self.cacheTokens = cacheTokens
         self.pageTokens = pageTokens
+        self.fullWindowCache = fullWindowCache
     }
 }
 
@@ -122,7 +125,7 @@ public final class Engine: @unchecked Sendable {
         let request = PlanRequest(devices: [device], maxSequenceLength: length, cacheType: options.cacheType,
                                   parallel: options.parallel, cacheTokens: options.cacheTokens, pageTokens: options.pageTokens,
                                   chunkTokens: options.chunkTokens, threads: options.threads,
-                                  logitsRows: options.logitsRows, reserveBytes: 0)
+                                  logitsRows: options.logitsRows, reserveBytes: 0, fullWindowCache: options.fullWindowCache)
         return Planner.plan(footprint, request)
     }
 
@@ -137,7 +140,8 @@ public final class Engine: @unchecked Sendable {
             throw EngineError.invalidOption(name: "cache", reason: "\(request.cacheType.rawValue) quantizes groups of 32 within a head, and head_dim is \(config.headDim)")
         }
         self.plan = plan
-        pages = PagePool(pageTokens: plan.pageTokens, pageCount: plan.cachePages, maxSequenceLength: plan.maxSequenceLength)
+        pages = PagePool(pageTokens: plan.pageTokens, pageCount: plan.cachePages, maxSequenceLength: plan.maxSequenceLength,
+                         window: plan.window)
         let pool = ThreadPool(threads: request.threads)
         self.pool = pool
         let devices: [any DeviceBackend] = plan.devices.map { CPUBackend(planned: $0, pool: pool) }
@@ -166,7 +170,7 @@ public final class Engine: @unchecked Sendable {
     /// memory bandwidth, so this over the step's time, against the machine's read bandwidth, says
     /// how close a step comes to the ceiling.
     public func decodeReadBytes(context: Int) -> Int {
-        model.weights.decodeReadBytes + plan.kvCacheBytesPerToken * context
+        model.weights.decodeReadBytes + plan.kvCacheBytes(context: context)
     }
 
     /// Router and expert bytes the sparse layers read since the last reset (see
@@ -178,7 +182,7 @@ public final class Engine: @unchecked Sendable {
     /// Bytes a decode step would read if every expert were read, as a dense model of the same
     /// weights does; equals `decodeReadBytes` for dense models.
     public func denseEquivalentReadBytes(context: Int) -> Int {
-        model.weights.denseEquivalentReadBytes + plan.kvCacheBytesPerToken * context
+        model.weights.denseEquivalentReadBytes + plan.kvCacheBytes(context: context)
     }
 
     /// Planned and measured bytes of every device.
@@ -199,11 +203,47 @@ public final class Engine: @unchecked Sendable {
         try pages.mapCachedPrefix(id, prompt: prompt.map { Int32(truncatingIfNeeded: $0) })
     }
 
-    /// A new sequence sharing the first `length` tokens of `id` (all by default).
-    public func fork(_ id: SequenceID, length: Int? = nil) throws -> SequenceID { try pages.fork(id, length: length) }
+    /// A new sequence sharing the first `length` tokens of `id` (all by default). Where the
+    /// sliding-window pages of that length are already dropped, the new sequence maps what the
+    /// prefix cache has and recomputes the rest.
+    public func fork(_ id: SequenceID, length: Int? = nil) throws -> SequenceID {
+        do {
+            return try pages.fork(id, length: length)
+        } catch PagePoolError.windowDropped(_, let kept) {
+            let child = try pages.create(namespaceOf: id)
+            do {
+                try recompute(child, tokens: Array(try pages.tokens(id).prefix(kept)))
+            } catch {
+                pages.free(child)
+                throw error
+            }
+            return child
+        }
+    }
 
-    /// Drops the tokens of `id` after the first `length`.
-    public func truncate(_ id: SequenceID, to length: Int) throws { try pages.truncate(id, to: length) }
+    /// Drops the tokens of `id` after the first `length`. Where the sliding-window pages the new
+    /// end attends to are already dropped, the sequence is rebuilt from its tokens (the prefix
+    /// cache's pages, then a prefill of the rest).
+    public func truncate(_ id: SequenceID, to length: Int) throws {
+        do {
+            try pages.truncate(id, to: length)
+        } catch PagePoolError.windowDropped(_, let kept) {
+            let tokens = Array(try pages.tokens(id).prefix(kept))
+            try pages.truncate(id, to: 0)
+            try recompute(id, tokens: tokens)
+        }
+    }
+
+    /// Fills the empty sequence `id` with `tokens`: the cached pages they begin with, then
+    /// forward passes (no logits) over the rest.
+    private func recompute(_ id: SequenceID, tokens: [Int32]) throws {
+        var done = try pages.mapCachedPrefix(id, prompt: tokens + [0])
+        while done < tokens.count {
+            let count = min(plan.chunkTokens, tokens.count - done)
+            _ = try forward([SequenceChunk(sequence: id, tokens: tokens[done..<(done + count)].map(Int.init), logits: .none)])
+            done += count
+        }
+    }
 
     /// Releases the pages of `id`; its full pages stay cached for later prompts.
     public func free(_ id: SequenceID) { pages.free(id) }
@@ -243,10 +283,15 @@ public final class Engine: @unchecked Sendable {
                 }
                 let append = try pages.reserve(chunk.sequence, appending: chunk.tokens.count)
                 reserved.append((chunk.sequence, before))
-                if !append.copies.isEmpty { for device in devices { device.copyPages(append.copies) } }
+                for device in devices {
+                    device.copyPages(append.copies, window: false)
+                    device.copyPages(append.windowCopies, window: true)
+                }
                 batch.spans.append(AttentionSpan(row: batch.tokens.count, count: chunk.tokens.count, start: append.start,
                                                  pageTableOffset: batch.pageTables.count))
                 batch.pageTables += try pages.pages(chunk.sequence)
+                batch.windowPageTables += try pages.windowPages(chunk.sequence)
+                batch.windowSlots += append.windowSlots
                 batch.tokens += chunk.tokens
                 batch.positions += Array(append.start..<(append.start + chunk.tokens.count))
                 batch.slots += append.slots
@@ -307,11 +352,11 @@ public final class Engine: @unchecked Sendable {
     // MARK: one sequence
 
     /// Forgets the default sequence's tokens.
-    public func reset() { try? pages.truncate(defaultSequence, to: 0) }
+    public func reset() { try? truncate(defaultSequence, to: 0) }
 
     /// Drops the default sequence's tokens after `newPosition` (for rewinding on banned strings or edits).
     public func rewind(to newPosition: Int) {
-        try? pages.truncate(defaultSequence, to: max(0, newPosition))
+        try? truncate(defaultSequence, to: max(0, newPosition))
     }
 
     /// Appends `tokens` to the default sequence and returns the logits of the last one, or of

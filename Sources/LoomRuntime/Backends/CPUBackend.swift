@@ -10,6 +10,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     let arena: MemoryArena
     private let pool: ThreadPool
     private var model: DecoderModel?
+    private var plan: MemoryPlan?
     private var rope: RotaryTable?
     private var ropeStorage: ArenaBuffer<Float>?
     /// The sliding-window layers' table, for models whose local layers have their own θ.
@@ -28,6 +29,7 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
 
     func prepare(model: DecoderModel, plan: MemoryPlan, layers: [Int], ropeLayout: RopeLayout) throws {
         self.model = model
+        self.plan = plan
         let config = model.config, request = plan.request
         if planned.ropeBytes > 0 {
             (rope, ropeStorage) = try model.makeRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: arena)
@@ -36,8 +38,9 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
                                          sequenceLength: plan.maxSequenceLength,
                                          matmulScratchBytes: model.matmulScratchBytes(batch: plan.chunkTokens), arena: arena)
         }
-        let (kvHeads, headDim, pageTokens, pageCount) = (config.kvHeadCount, config.headDim, plan.pageTokens, plan.cachePages)
+        let (kvHeads, headDim, pageTokens) = (config.kvHeadCount, config.headDim, plan.pageTokens)
         for i in layers {
+            let pageCount = plan.keepsWindow(layer: i) ? plan.window!.pageCount : plan.cachePages
             switch request.cacheType {
             case .f32:
                 cache[i] = try DenseKVCacheLayer<F32Element>(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens,
@@ -56,9 +59,10 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         }
     }
 
-    func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)]) {
-        for copy in copies {
-            for layer in cache.values { layer.copyPage(Int(copy.source), to: Int(copy.destination), positions: copy.positions) }
+    func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)], window: Bool) {
+        guard !copies.isEmpty else { return }
+        for (index, layer) in cache where plan!.keepsWindow(layer: index) == window {
+            for copy in copies { layer.copyPage(Int(copy.source), to: Int(copy.destination), positions: copy.positions) }
         }
     }
 
@@ -67,7 +71,9 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func run(layers: ClosedRange<Int>, batch: ForwardBatch) throws {
+        let windowBatch = plan!.window == nil ? nil : batch.windowView
         for layer in layers {
+            let batch = plan!.keepsWindow(layer: layer) ? windowBatch! : batch
             try model!.runLayer(layer, batch: batch, cache: cache[layer]!, rope: rope!, localRope: localRope?.0, scratch: scratch!, pool: pool)
         }
     }

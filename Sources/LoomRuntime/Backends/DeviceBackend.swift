@@ -19,8 +19,9 @@ public protocol DeviceBackend: AnyObject, Sendable {
     func prepare(model: DecoderModel, plan: MemoryPlan, layers: [Int], ropeLayout: RopeLayout) throws
 
     /// Copies pages within this device's cache layers (a sequence writing into a shared page
-    /// gets its own copy first).
-    func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)])
+    /// gets its own copy first): in the sliding-window layers' pages when `window` is true, else
+    /// in the others'.
+    func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)], window: Bool)
 
     /// Looks the batch's tokens up into this device's hidden state.
     func embed(_ batch: ForwardBatch) throws

@@ -14,6 +14,9 @@ public enum PagePoolError: Error, Equatable, CustomStringConvertible {
     /// The sequence would pass the longest sequence the plan allows.
     case sequenceTooLong(length: Int, limit: Int)
     case unknownSequence(SequenceID)
+    /// Keeping `length` tokens would need sliding-window pages the sequence has already dropped
+    /// (it must be recomputed from its tokens).
+    case windowDropped(SequenceID, length: Int)
 
     public var description: String {
         switch self {
@@ -22,6 +25,8 @@ public enum PagePoolError: Error, Equatable, CustomStringConvertible {
         case let .sequenceTooLong(length, limit):
             return "a sequence of \(length) tokens passes the context of \(limit) (--max-seq-len)"
         case let .unknownSequence(id): return "\(id) does not exist (freed, or never created)"
+        case let .windowDropped(id, length):
+            return "\(id) has dropped the sliding-window pages its first \(length) tokens need"
         }
     }
 }
@@ -63,45 +68,69 @@ struct PageKey: Hashable {
     }
 }
 
+/// Pages a sequence operation takes, or a pool has, in each of the pools.
+public struct PageCounts: Sendable, Equatable, CustomStringConvertible {
+    /// Pages of the full-context layers.
+    public var pages: Int
+    /// Pages of the sliding-window layers (0 without them).
+    public var windowPages: Int
+
+    public init(pages: Int, windowPages: Int = 0) {
+        self.pages = pages
+        self.windowPages = windowPages
+    }
+
+    /// Whether every pool has what `self` asks for.
+    public func fits(within available: PageCounts) -> Bool { pages <= available.pages && windowPages <= available.windowPages }
+
+    public static func + (a: PageCounts, b: PageCounts) -> PageCounts {
+        PageCounts(pages: a.pages + b.pages, windowPages: a.windowPages + b.windowPages)
+    }
+
+    /// The error of asking for `self` from a pool with `available`, naming the pool that lacks pages.
+    public func shortage(within available: PageCounts) -> PagePoolError {
+        pages > available.pages ? .outOfPages(needed: pages, available: available.pages)
+                                : .outOfPages(needed: windowPages, available: available.windowPages)
+    }
+
+    public var description: String { windowPages == 0 ? "\(pages) pages" : "\(pages) pages and \(windowPages) window pages" }
+}
+
 /// The page bookkeeping of a paged KV cache: which pages each sequence holds, how many holders
 /// each page has, and the prefix index.
 ///
-/// - A page is **referenced** (one or more sequences hold it), **cached** (no holder, but full
-///   and keyed, so a later prompt with the same beginning can map it), or **free**.
 /// - Full pages are keyed by `PageKey` (their tokens and everything before them). A new sequence
 ///   maps the cached pages its prompt begins with instead of recomputing them.
 /// - Cached pages are reused in least-recently-released order when free pages run out.
 /// - A page with another holder, or a keyed one, is never written: a sequence that appends into
 ///   it gets a private copy first (`Append.copies`).
+/// - With sliding-window layers (`WindowPaging`), a second tier of pages serves them: a sequence
+///   holds window pages only for the positions its next rows can attend to, and drops the rest
+///   as it grows. Keeping fewer tokens than it has (`truncate`, `fork`) works while the window of
+///   the new end is still held, and throws `windowDropped` otherwise.
 ///
-/// Storage is not here: the engine's layers hold `pageCount` pages each, and page ids mean the
-/// same page in every layer. Every public operation is atomic (a lock), so sequences driven
-/// from different threads can share a pool.
+/// Storage is not here: the engine's full-context layers hold `pageCount` pages each and its
+/// window layers `window.pageCount`; page ids mean the same page in every layer of a tier. Every
+/// public operation is atomic (a lock), so sequences driven from different threads can share a
+/// pool.
 public final class PagePool: @unchecked Sendable {
     private let lock = NSLock()
     public let pageTokens: Int
     public let pageCount: Int
     /// Pages one sequence may hold (the plan's longest sequence).
     public let maxSequenceLength: Int
+    /// The sliding-window layers' pages, when the model has such layers.
+    public let window: WindowPaging?
 
-    /// [pages] holders of each page.
-    private var holders: [Int32]
-    /// [pages] the key of each full, indexed page.
-    private var keys: [PageKey?]
-    private var index: [PageKey: Int32] = [:]
-    /// Pages with no holder and no key.
-    private var free: [Int32]
-    /// Cached pages (no holder, keyed) as a doubly linked list, least recently released first.
-    private var lruPrevious: [Int32]
-    private var lruNext: [Int32]
-    private var lruHead: Int32 = -1
-    private var lruTail: Int32 = -1
-    /// Cached pages (no holder, keyed).
-    public var cachedPageCount: Int { lock.lock(); defer { lock.unlock() }; return cached }
-    private var cached = 0
+    private var full: PageTier
+    private var windowTier: PageTier
 
     struct Sequence {
         var pages: [Int32] = []
+        /// [pages.count] the window page of each page of positions, -1 for those dropped (always
+        /// a prefix: `windowFirst` of them). Empty without window layers.
+        var windowPages: [Int32] = []
+        var windowFirst = 0
         var tokens: [Int32] = []
         /// [full pages] the key of each full page of this sequence.
         var keys: [PageKey] = []
@@ -111,25 +140,33 @@ public final class PagePool: @unchecked Sendable {
     private var sequences: [Int: Sequence] = [:]
     private var nextID = 0
 
-    public init(pageTokens: Int, pageCount: Int, maxSequenceLength: Int) {
+    public init(pageTokens: Int, pageCount: Int, maxSequenceLength: Int, window: WindowPaging? = nil) {
         precondition(pageTokens > 0 && pageCount >= 0)
         self.pageTokens = pageTokens
         self.pageCount = pageCount
         self.maxSequenceLength = maxSequenceLength
-        holders = [Int32](repeating: 0, count: pageCount)
-        keys = [PageKey?](repeating: nil, count: pageCount)
-        free = (0..<Int32(pageCount)).reversed()
-        lruPrevious = [Int32](repeating: -1, count: pageCount)
-        lruNext = [Int32](repeating: -1, count: pageCount)
+        self.window = window
+        full = PageTier(pageCount: pageCount)
+        windowTier = PageTier(pageCount: window?.pageCount ?? 0)
     }
 
-    /// Pages that an allocation can take now: free ones and cached ones.
-    public var availablePages: Int { lock.lock(); defer { lock.unlock() }; return available }
-    private var available: Int { free.count + cached }
-    /// Pages that no sequence holds and that hold nothing reusable.
-    public var freePageCount: Int { lock.lock(); defer { lock.unlock() }; return free.count }
-    /// Pages held by at least one sequence.
-    public var referencedPageCount: Int { lock.lock(); defer { lock.unlock() }; return pageCount - free.count - cached }
+    /// Pages that an allocation can take now in each tier: free ones and cached ones.
+    public var available: PageCounts {
+        lock.lock(); defer { lock.unlock() }
+        return PageCounts(pages: full.available, windowPages: windowTier.available)
+    }
+    /// Pages of each tier.
+    public var capacity: PageCounts { PageCounts(pages: pageCount, windowPages: window?.pageCount ?? 0) }
+    /// Full-context pages that an allocation can take now.
+    public var availablePages: Int { lock.lock(); defer { lock.unlock() }; return full.available }
+    /// Full-context pages that no sequence holds and that hold nothing reusable.
+    public var freePageCount: Int { lock.lock(); defer { lock.unlock() }; return full.free.count }
+    /// Full-context pages held by at least one sequence.
+    public var referencedPageCount: Int { lock.lock(); defer { lock.unlock() }; return full.referenced }
+    /// Full-context cached pages (no holder, keyed).
+    public var cachedPageCount: Int { lock.lock(); defer { lock.unlock() }; return full.cached }
+    /// Window pages held by at least one sequence.
+    public var referencedWindowPageCount: Int { lock.lock(); defer { lock.unlock() }; return windowTier.referenced }
     /// Sequences alive.
     public var sequenceCount: Int { lock.lock(); defer { lock.unlock() }; return sequences.count }
     public var sequenceIDs: [SequenceID] { lock.lock(); defer { lock.unlock() }; return sequences.keys.sorted().map(SequenceID.init) }
@@ -144,6 +181,17 @@ public final class PagePool: @unchecked Sendable {
         sequence.root = PageKey.root(salt: cacheSalt)
         sequences[id] = sequence
         return SequenceID(id)
+    }
+
+    /// A new empty sequence in the cache namespace of `id`.
+    public func create(namespaceOf id: SequenceID) throws -> SequenceID {
+        lock.lock(); defer { lock.unlock() }
+        var sequence = Sequence()
+        sequence.root = try self.sequence(id).root
+        let child = nextID
+        nextID += 1
+        sequences[child] = sequence
+        return SequenceID(child)
     }
 
     /// Tokens in `id`.
@@ -164,53 +212,91 @@ public final class PagePool: @unchecked Sendable {
         return try sequence(id).pages
     }
 
+    /// The window page table of `id`: as long as `pages`, -1 for pages dropped behind the window;
+    /// empty without window layers.
+    public func windowPages(_ id: SequenceID) throws -> [Int32] {
+        lock.lock(); defer { lock.unlock() }
+        return try sequence(id).windowPages
+    }
+
     private func sequence(_ id: SequenceID) throws -> Sequence {
         guard let s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         return s
     }
 
+    /// The first window page a sequence must hold to go on from `length` tokens.
+    private func firstWindowPageNeeded(length: Int) -> Int {
+        guard let window, length > 0 else { return 0 }
+        return window.firstRead(position: length) / pageTokens
+    }
+
     /// Maps onto the empty sequence `id` the longest run of cached or shared full pages that
     /// `prompt` begins with, never its last token (whose logits the caller needs), and returns
-    /// the tokens mapped.
+    /// the tokens mapped. With window layers, the run also needs the window pages its end
+    /// attends to.
     @discardableResult
     public func mapCachedPrefix(_ id: SequenceID, prompt: [Int32]) throws -> Int {
         lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         guard s.tokens.isEmpty, prompt.count > 1 else { return 0 }
         var key = s.root
+        var found: [(key: PageKey, page: Int32)] = []
         let usable = (min(prompt.count, maxSequenceLength) - 1) / pageTokens
         for p in 0..<usable {
-            let slice = prompt[(p * pageTokens)..<((p + 1) * pageTokens)]
-            let next = key.chained(with: slice)
-            guard let page = index[next] else { break }
-            take(page)
-            s.pages.append(page)
-            s.tokens.append(contentsOf: slice)
-            s.keys.append(next)
+            let next = key.chained(with: prompt[(p * pageTokens)..<((p + 1) * pageTokens)])
+            guard let page = full.page(keyed: next) else { break }
+            found.append((next, page))
             key = next
         }
+        var count = found.count
+        if window != nil {
+            // The longest run whose end finds its window pages cached too.
+            while count > 0, !(firstWindowPageNeeded(length: count * pageTokens)..<count).allSatisfy({ windowTier.page(keyed: found[$0].key) != nil }) {
+                count -= 1
+            }
+            let first = firstWindowPageNeeded(length: count * pageTokens)
+            s.windowFirst = count == 0 ? 0 : first
+            for p in 0..<count {
+                guard p >= first else { s.windowPages.append(-1); continue }
+                let page = windowTier.page(keyed: found[p].key)!
+                windowTier.take(page)
+                s.windowPages.append(page)
+            }
+        }
+        for (next, page) in found.prefix(count) {
+            full.take(page)
+            s.pages.append(page)
+            s.keys.append(next)
+        }
+        s.tokens.append(contentsOf: prompt.prefix(count * pageTokens))
         sequences[id.raw] = s
         return s.tokens.count
     }
 
-    /// How many pages appending `count` tokens to `id` would take from the pool.
-    public func pagesNeeded(_ id: SequenceID, appending count: Int) throws -> Int {
+    /// How many pages of each tier appending `count` tokens to `id` would take from the pool;
+    /// for more than one pass's rows, the most the window tier holds at once as it drops pages.
+    public func pagesNeeded(_ id: SequenceID, appending count: Int) throws -> PageCounts {
         lock.lock(); defer { lock.unlock() }
         let s = try sequence(id)
         return pagesNeeded(s, count)
     }
 
-    private func pagesNeeded(_ s: Sequence, _ count: Int) -> Int {
-        guard count > 0 else { return 0 }
+    private func pagesNeeded(_ s: Sequence, _ count: Int) -> PageCounts {
+        guard count > 0 else { return PageCounts(pages: 0) }
         let length = s.tokens.count
         let pagesAfter = (length + count + pageTokens - 1) / pageTokens
-        var needed = pagesAfter - s.pages.count
         // A partly filled last page that is not this sequence's alone is copied first.
-        if length % pageTokens != 0, let last = s.pages.last, !isWritable(last) { needed += 1 }
+        let copiesLast = length % pageTokens != 0
+        var needed = PageCounts(pages: pagesAfter - s.pages.count)
+        if copiesLast, let last = s.pages.last, !full.isWritable(last) { needed.pages += 1 }
+        if let window {
+            let held = s.windowPages.count - s.windowFirst
+            let most = pagesAfter - s.windowFirst
+            needed.windowPages = max(0, min(most, window.pagesPerSequence) - held)
+            if copiesLast, let last = s.windowPages.last, last >= 0, !windowTier.isWritable(last) { needed.windowPages += 1 }
+        }
         return needed
     }
-
-    private func isWritable(_ page: Int32) -> Bool { holders[Int(page)] == 1 && keys[Int(page)] == nil }
 
     /// The storage work of one append: where each new token goes, and which pages to copy first.
     public struct Append: Equatable, Sendable {
@@ -220,9 +306,13 @@ public final class PagePool: @unchecked Sendable {
         public var slots: [Int32]
         /// Copies to make before writing: the first `positions` positions of `source` into `destination`.
         public var copies: [(source: Int32, destination: Int32, positions: Int)]
+        /// As `slots` and `copies`, in the window layers' pages (empty without them).
+        public var windowSlots: [Int32] = []
+        public var windowCopies: [(source: Int32, destination: Int32, positions: Int)] = []
 
         public static func == (a: Append, b: Append) -> Bool {
             a.start == b.start && a.slots == b.slots && a.copies.elementsEqual(b.copies) { $0 == $1 }
+                && a.windowSlots == b.windowSlots && a.windowCopies.elementsEqual(b.windowCopies) { $0 == $1 }
         }
     }
 
@@ -237,28 +327,43 @@ public final class PagePool: @unchecked Sendable {
             throw PagePoolError.sequenceTooLong(length: length + count, limit: maxSequenceLength)
         }
         let needed = pagesNeeded(s, count)
-        guard needed <= available else { throw PagePoolError.outOfPages(needed: needed, available: available) }
-        var copies: [(Int32, Int32, Int)] = []
-        if count > 0, length % pageTokens != 0, let last = s.pages.last, !isWritable(last) {
-            let copy = allocate()
-            copies.append((last, copy, length % pageTokens))
-            release(last)
-            s.pages[s.pages.count - 1] = copy
-        }
+        let available = PageCounts(pages: full.available, windowPages: windowTier.available)
+        guard needed.fits(within: available) else { throw needed.shortage(within: available) }
         let pagesAfter = (length + count + pageTokens - 1) / pageTokens
-        while s.pages.count < pagesAfter { s.pages.append(allocate()) }
-        var slots: [Int32] = []
-        slots.reserveCapacity(count)
-        for position in length..<(length + count) {
-            slots.append(s.pages[position / pageTokens] * Int32(pageTokens) + Int32(position % pageTokens))
+        var append = Append(start: length, slots: [], copies: [])
+        append.copies = Self.extend(&s.pages, in: &full, length: length, appending: count, pagesAfter: pagesAfter, pageTokens: pageTokens)
+        append.slots = Self.slots(s.pages, from: length, count: count, pageTokens: pageTokens)
+        if window != nil {
+            append.windowCopies = Self.extend(&s.windowPages, in: &windowTier, length: length, appending: count, pagesAfter: pagesAfter,
+                                              pageTokens: pageTokens)
+            append.windowSlots = Self.slots(s.windowPages, from: length, count: count, pageTokens: pageTokens)
         }
         // Pages reserved but not yet committed hold no tokens: `commit` or `truncate` settles them.
         sequences[id.raw] = s
-        return Append(start: length, slots: slots, copies: copies)
+        return append
     }
 
-    /// Records that `tokens` were written at the slots the last `reserve` gave, and indexes every
-    /// page they fill.
+    /// Gives `table` a private copy of a shared, partly filled last page and pages up to
+    /// `pagesAfter`; returns the copies to make.
+    private static func extend(_ table: inout [Int32], in tier: inout PageTier, length: Int, appending count: Int, pagesAfter: Int,
+                               pageTokens: Int) -> [(source: Int32, destination: Int32, positions: Int)] {
+        var copies: [(Int32, Int32, Int)] = []
+        if count > 0, length % pageTokens != 0, let last = table.last, last >= 0, !tier.isWritable(last) {
+            let copy = tier.allocate()
+            copies.append((last, copy, length % pageTokens))
+            tier.release(last)
+            table[table.count - 1] = copy
+        }
+        while table.count < pagesAfter { table.append(tier.allocate()) }
+        return copies
+    }
+
+    private static func slots(_ table: [Int32], from length: Int, count: Int, pageTokens: Int) -> [Int32] {
+        (length..<(length + count)).map { table[$0 / pageTokens] * Int32(pageTokens) + Int32($0 % pageTokens) }
+    }
+
+    /// Records that `tokens` were written at the slots the last `reserve` gave, indexes every
+    /// page they fill, and drops the window pages the sequence's next rows can no longer reach.
     public func commit(_ id: SequenceID, tokens: [Int32]) throws {
         lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
@@ -268,39 +373,64 @@ public final class PagePool: @unchecked Sendable {
             let p = s.keys.count
             let key = (s.keys.last ?? s.root).chained(with: s.tokens[(p * pageTokens)..<((p + 1) * pageTokens)])
             s.keys.append(key)
-            let page = s.pages[p]
-            // A page with the same key may already be indexed (two prompts prefilled at once):
-            // keep that one indexed and this one private.
-            if index[key] == nil, keys[Int(page)] == nil, holders[Int(page)] == 1 {
-                index[key] = page
-                keys[Int(page)] = key
+            full.index(s.pages[p], key: key)
+            if window != nil, s.windowPages[p] >= 0 { windowTier.index(s.windowPages[p], key: key) }
+        }
+        if let window {
+            let first = window.firstKept(length: s.tokens.count) / pageTokens
+            while s.windowFirst < first {
+                windowTier.release(s.windowPages[s.windowFirst])
+                s.windowPages[s.windowFirst] = -1
+                s.windowFirst += 1
             }
         }
         sequences[id.raw] = s
     }
 
     /// Drops the tokens of `id` after the first `length` (and the pages they alone needed).
+    /// Throws `windowDropped`, changing nothing, when the window of the new end is gone.
     public func truncate(_ id: SequenceID, to length: Int) throws {
         lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         let kept = max(0, min(length, s.tokens.count))
+        guard kept == s.tokens.count || firstWindowPageNeeded(length: kept) >= s.windowFirst || kept == 0 else {
+            throw PagePoolError.windowDropped(id, length: kept)
+        }
         s.tokens.removeLast(s.tokens.count - kept)
         s.keys.removeLast(s.keys.count - kept / pageTokens)
         let pagesKept = (kept + pageTokens - 1) / pageTokens
-        while s.pages.count > pagesKept { release(s.pages.removeLast()) }
+        while s.pages.count > pagesKept { full.release(s.pages.removeLast()) }
+        if window != nil {
+            while s.windowPages.count > pagesKept {
+                let page = s.windowPages.removeLast()
+                if page >= 0 { windowTier.release(page) }
+            }
+            s.windowFirst = min(s.windowFirst, s.windowPages.count)
+        }
         sequences[id.raw] = s
     }
 
     /// A new sequence holding the first `length` tokens of `id` (all of them by default), sharing
-    /// its pages; whichever writes into a shared page first copies it.
+    /// its pages; whichever writes into a shared page first copies it. Throws `windowDropped`
+    /// when the window of that length is gone.
     public func fork(_ id: SequenceID, length: Int? = nil) throws -> SequenceID {
         lock.lock(); defer { lock.unlock() }
         guard var s = sequences[id.raw] else { throw PagePoolError.unknownSequence(id) }
         let kept = max(0, min(length ?? s.tokens.count, s.tokens.count))
+        guard kept == s.tokens.count || firstWindowPageNeeded(length: kept) >= s.windowFirst || kept == 0 else {
+            throw PagePoolError.windowDropped(id, length: kept)
+        }
         s.tokens.removeLast(s.tokens.count - kept)
         s.keys.removeLast(s.keys.count - kept / pageTokens)
-        s.pages.removeLast(s.pages.count - (kept + pageTokens - 1) / pageTokens)
-        for page in s.pages { take(page) }
+        let pagesKept = (kept + pageTokens - 1) / pageTokens
+        s.pages.removeLast(s.pages.count - pagesKept)
+        for page in s.pages { full.take(page) }
+        if window != nil {
+            s.windowPages.removeLast(s.windowPages.count - pagesKept)
+            if kept == 0 { s.windowFirst = 0 }
+            s.windowFirst = min(s.windowFirst, s.windowPages.count)
+            for page in s.windowPages where page >= 0 { windowTier.take(page) }
+        }
         let child = nextID
         nextID += 1
         sequences[child] = s
@@ -311,84 +441,34 @@ public final class PagePool: @unchecked Sendable {
     public func free(_ id: SequenceID) {
         lock.lock(); defer { lock.unlock() }
         guard let s = sequences.removeValue(forKey: id.raw) else { return }
-        for page in s.pages.reversed() { release(page) }
-    }
-
-    // MARK: pages
-
-    private func allocate() -> Int32 {
-        if let page = free.popLast() {
-            holders[Int(page)] = 1
-            return page
-        }
-        // The least recently released cached page gives up its contents.
-        let page = lruHead
-        precondition(page >= 0, "allocate with no page available")
-        unlinkCached(page)
-        index.removeValue(forKey: keys[Int(page)]!)
-        keys[Int(page)] = nil
-        holders[Int(page)] = 1
-        return page
-    }
-
-    /// One more holder for `page` (a prefix mapping or a fork).
-    private func take(_ page: Int32) {
-        if holders[Int(page)] == 0 { unlinkCached(page) }
-        holders[Int(page)] += 1
-    }
-
-    private func release(_ page: Int32) {
-        let p = Int(page)
-        holders[p] -= 1
-        precondition(holders[p] >= 0, "page \(page) released more often than taken")
-        guard holders[p] == 0 else { return }
-        if keys[p] != nil { linkCached(page) } else { free.append(page) }
-    }
-
-    private func linkCached(_ page: Int32) {
-        let p = Int(page)
-        lruPrevious[p] = lruTail
-        lruNext[p] = -1
-        if lruTail >= 0 { lruNext[Int(lruTail)] = page } else { lruHead = page }
-        lruTail = page
-        cached += 1
-    }
-
-    private func unlinkCached(_ page: Int32) {
-        let p = Int(page)
-        let previous = lruPrevious[p], next = lruNext[p]
-        if previous >= 0 { lruNext[Int(previous)] = next } else { lruHead = next }
-        if next >= 0 { lruPrevious[Int(next)] = previous } else { lruTail = previous }
-        lruPrevious[p] = -1
-        lruNext[p] = -1
-        cached -= 1
+        for page in s.pages.reversed() { full.release(page) }
+        for page in s.windowPages.reversed() where page >= 0 { windowTier.release(page) }
     }
 
     // MARK: checks
 
-    /// Whether the bookkeeping is consistent: every page is free, cached or held exactly as often
-    /// as the sequences' page tables list it, and the index names exactly the keyed pages. Tests
-    /// call it after every operation.
+    /// Whether the bookkeeping is consistent: every page of each tier is free, cached or held
+    /// exactly as often as the sequences' page tables list it, the index names exactly the keyed
+    /// pages, and a sequence's dropped window pages are the prefix it says. Tests call it after
+    /// every operation.
     public func isConsistent() -> Bool {
         lock.lock(); defer { lock.unlock() }
         var counted = [Int32](repeating: 0, count: pageCount)
+        var countedWindow = [Int32](repeating: 0, count: windowTier.pageCount)
         for s in sequences.values {
             guard s.pages.count == (s.tokens.count + pageTokens - 1) / pageTokens else { return false }
             for page in s.pages { counted[Int(page)] += 1 }
+            if window == nil {
+                guard s.windowPages.isEmpty else { return false }
+                continue
+            }
+            guard s.windowPages.count == s.pages.count, s.windowFirst <= s.windowPages.count,
+                  s.windowPages.prefix(s.windowFirst).allSatisfy({ $0 == -1 }),
+                  s.windowPages.dropFirst(s.windowFirst).allSatisfy({ $0 >= 0 }),
+                  s.tokens.isEmpty || s.windowFirst <= firstWindowPageNeeded(length: s.tokens.count)
+            else { return false }
+            for page in s.windowPages where page >= 0 { countedWindow[Int(page)] += 1 }
         }
-        guard counted == holders else { return false }
-        var listed = 0
-        var page = lruHead
-        while page >= 0 {
-            guard holders[Int(page)] == 0, keys[Int(page)] != nil else { return false }
-            listed += 1
-            page = lruNext[Int(page)]
-        }
-        guard listed == cached else { return false }
-        let freeSet = Set(free)
-        guard freeSet.count == free.count, free.allSatisfy({ holders[Int($0)] == 0 && keys[Int($0)] == nil }) else { return false }
-        guard free.count + cached + holders.filter({ $0 > 0 }).count == pageCount else { return false }
-        for (key, page) in index where keys[Int(page)] != key { return false }
-        return index.count == keys.compactMap({ $0 }).count
+        return full.isConsistent(counted: counted) && windowTier.isConsistent(counted: countedWindow)
     }
 }

@@ -48,14 +48,28 @@ public struct MemoryPlan: Sendable {
     public var layerWeightBytes: [Int] = []
     /// Of the weights, the bytes of every expert (0 for dense models); a token reads k of each layer's.
     public var expertBytes = 0
-    /// Cache bytes of each layer.
-    public var layerCacheBytes = 0
+    /// [layers] cache bytes of each layer.
+    public var layerCacheBytes: [Int] = []
+    /// The sliding-window layers' own pages, when they keep less than whole sequences.
+    public var window: WindowPaging?
+
+    /// Whether layer `layer` keeps its cache in the window pages (see `WindowPaging`).
+    public func keepsWindow(layer: Int) -> Bool { window != nil && config.window(layer: layer) != nil }
 
     public var fits: Bool { devices.allSatisfy { $0.overflowBytes == 0 } }
 
     /// Cache bytes per token over all layers at the planned cache type.
     public var kvCacheBytesPerToken: Int {
         request.cacheType.bytesPerTokenPerLayer(kvWidth: config.kvWidth) * config.layerCount
+    }
+
+    /// Cache bytes a row at `context` tokens attends over, all layers together: sliding-window
+    /// layers read at most their window.
+    public func kvCacheBytes(context: Int) -> Int {
+        let perLayer = request.cacheType.bytesPerTokenPerLayer(kvWidth: config.kvWidth)
+        return (0..<config.layerCount).reduce(0) { total, layer in
+            total + perLayer * min(context, config.window(layer: layer) ?? context)
+        }
     }
 
     /// Positions per page.

@@ -30,7 +30,13 @@ public enum PlanReport {
             },
         ]
         object["layers"] = plan.layerWeightBytes.enumerated().map { i, bytes -> [String: Any] in
-            ["index": i, "device": plan.devices[plan.layerDevice[i]].name, "weights_bytes": bytes, "cache_bytes": plan.layerCacheBytes]
+            ["index": i, "device": plan.devices[plan.layerDevice[i]].name, "weights_bytes": bytes, "cache_bytes": plan.layerCacheBytes[i],
+             "window_cache": plan.keepsWindow(layer: i)]
+        }
+        if let window = plan.window {
+            object["window"] = ["window": window.window, "pages": window.pageCount, "pages_per_sequence": window.pagesPerSequence,
+                                "spare_tokens": window.spare,
+                                "layers": plan.layerCacheBytes.indices.filter { plan.keepsWindow(layer: $0) }]
         }
         if let weightsOnly {
             object["weights_only_split_bytes"] = weightsOnly
@@ -49,6 +55,13 @@ public enum PlanReport {
         lines.append("cache \(plan.request.cacheType.rawValue), max_seq_len \(plan.maxSequenceLength), parallel \(plan.request.parallel): "
                      + "KV cache \(plan.kvCacheBytesPerToken) bytes per token (\(mib(plan.kvCacheBytesPerToken)) MiB), "
                      + "pool \(plan.cacheTokens) tokens in \(plan.cachePages) pages of \(plan.pageTokens)")
+        if let window = plan.window {
+            let layers = plan.layerCacheBytes.indices.filter { plan.keepsWindow(layer: $0) }
+            let held = layers.reduce(0) { $0 + plan.layerCacheBytes[$1] }
+            let fullContext = Planner.cacheBytesPerLayer(plan, pages: plan.cachePages) * layers.count
+            lines.append("sliding window \(window.window): \(layers.count) of \(c.layerCount) layers keep \(window.pageCount) pages "
+                         + "(at most \(window.pagesPerSequence) a sequence), \(gb(held)) \(unitName) instead of \(gb(fullContext)) \(unitName)")
+        }
         if let moe = c.moe {
             let sparse = moe.sparseLayerCount(of: c.layerCount)
             let perToken = plan.expertBytes * moe.expertsPerToken / moe.expertCount

@@ -25,10 +25,14 @@ public struct PlanRequest: Sendable, Equatable {
     public var logitsRows = 1
     /// Bytes left free on each device for what the arena does not see (stacks, the runtime).
     public var reserveBytes = 64 << 20
+    /// Sliding-window layers keep every position, as the other layers do (llama.cpp's
+    /// `--swa-full`): more memory, but no rewind or fork ever recomputes.
+    public var fullWindowCache = false
 
     public init(devices: [DeviceSpec], balance: Bool = false, maxSequenceLength: Int? = nil, cacheType: CacheType = .fp16,
                 parallel: Int = 1, cacheTokens: CacheTokens = .perSequence, pageTokens: Int = PlanRequest.defaultPageTokens,
-                chunkTokens: Int = 512, threads: Int = 2, logitsRows: Int = 1, reserveBytes: Int = 64 << 20) {
+                chunkTokens: Int = 512, threads: Int = 2, logitsRows: Int = 1, reserveBytes: Int = 64 << 20,
+                fullWindowCache: Bool = false) {
         self.devices = devices
         self.balance = balance
         self.maxSequenceLength = maxSequenceLength
@@ -40,6 +44,7 @@ public struct PlanRequest: Sendable, Equatable {
         self.threads = threads
         self.logitsRows = logitsRows
         self.reserveBytes = reserveBytes
+        self.fullWindowCache = fullWindowCache
     }
 }
 
@@ -100,6 +105,39 @@ public enum Planner {
         request.cacheType.bytesPerTokenPerLayer(kvWidth: model.config.kvWidth) * pages * request.pageTokens
     }
 
+    /// Cache bytes of one layer holding `pages` pages under `plan`.
+    static func cacheBytesPerLayer(_ plan: MemoryPlan, pages: Int) -> Int {
+        plan.request.cacheType.bytesPerTokenPerLayer(kvWidth: plan.config.kvWidth) * pages * plan.pageTokens
+    }
+
+    /// Cache bytes of each layer: a sliding-window layer holds `window.pageCount` pages, every
+    /// other layer the pool's `pages`.
+    static func layerCacheBytes(_ model: ModelFootprint, _ request: PlanRequest, pages: Int, window: WindowPaging?) -> [Int] {
+        let full = cacheBytesPerLayer(model, request, pages: pages)
+        let local = window.map { cacheBytesPerLayer(model, request, pages: $0.pageCount) } ?? full
+        return (0..<model.config.layerCount).map { window != nil && model.config.window(layer: $0) != nil ? local : full }
+    }
+
+    /// The pages of the sliding-window layers for a pool of `pages` pages and sequences of up to
+    /// `length` tokens, or nil when the model has no such layers or their window reaches as far
+    /// as a whole sequence (they then keep every position, as the other layers do).
+    ///
+    /// Each sequence run at once holds at most `pagesPerSequence` window pages; pages the pool
+    /// has beyond what its sequences need at full length (room for the prefix cache) are added
+    /// to the window pool as well, so that cached prompts keep the window pages of their ends.
+    static func windowPaging(_ model: ModelFootprint, _ request: PlanRequest, length: Int, pages: Int) -> WindowPaging? {
+        let config = model.config
+        guard !request.fullWindowCache, let window = (0..<config.layerCount).compactMap({ config.window(layer: $0) }).max() else { return nil }
+        let chunk = min(request.chunkTokens, length), spare = request.pageTokens
+        let perSequence = WindowPaging.pagesPerSequence(window: window, spare: spare, chunkTokens: chunk, pageTokens: request.pageTokens)
+        let fullPerSequence = (max(length, 1) + request.pageTokens - 1) / request.pageTokens
+        guard perSequence < fullPerSequence else { return nil }
+        let running = request.parallel * perSequence
+        let prefixRoom = max(0, pages - request.parallel * fullPerSequence)
+        let windowPages = min(pages, max(perSequence, running + prefixRoom))
+        return WindowPaging(window: window, pageCount: windowPages, spare: spare, chunkTokens: chunk, pageTokens: request.pageTokens)
+    }
+
     /// Greedy placement in layer order (or balanced by a common fill fraction), with the page
     /// pool the request asks for, or the largest that fits.
     static func place(_ model: ModelFootprint, _ request: PlanRequest, length: Int) -> MemoryPlan {
@@ -143,7 +181,8 @@ public enum Planner {
                                      fraction: Double) -> MemoryPlan {
         let config = model.config
         let (rope, scratch) = workingSet(model, request, length: length)
-        let cachePerLayer = cacheBytesPerLayer(model, request, pages: pages)
+        let window = windowPaging(model, request, length: length, pages: pages)
+        let layerCache = layerCacheBytes(model, request, pages: pages, window: window)
         // One LM-head pass serves every sequence of a decode step.
         let logits = config.vocabSize * min(max(request.logitsRows, request.parallel), min(request.chunkTokens, length)) * 4
         var devices = request.devices.map { PlannedDevice(spec: $0, reserveBytes: request.reserveBytes) }
@@ -164,7 +203,7 @@ public enum Planner {
         // Items in order: each layer (weights + its cache), then the head (weights + logits).
         for item in 0...config.layerCount {
             let isHead = item == config.layerCount
-            let cost = isHead ? model.headBytes + logits : model.layerBytes[item] + cachePerLayer
+            let cost = isHead ? model.headBytes + logits : model.layerBytes[item] + layerCache[item]
             while devices[d].arenaBytes + cost > limit(d), d + 1 < devices.count {
                 // Move on only from a device that holds something; an empty first device
                 // that cannot take one layer would not take it later either.
@@ -178,7 +217,7 @@ public enum Planner {
                 devices[d].holdsHead = true
             } else {
                 devices[d].weightsBytes += model.layerBytes[item]
-                devices[d].cacheBytes += cachePerLayer
+                devices[d].cacheBytes += layerCache[item]
                 devices[d].layers = (devices[d].layers?.lowerBound ?? item)...item
                 layerDevice.append(d)
             }
@@ -190,8 +229,9 @@ public enum Planner {
         var plan = MemoryPlan(model: model.name, config: config, request: request, maxSequenceLength: length,
                               devices: devices, layerDevice: layerDevice, embeddingDevice: embeddingOnHost ? nil : 0,
                               headDevice: d, hostBytes: hostBytes, cachePages: pages, layerWeightBytes: model.layerBytes,
-                              layerCacheBytes: cachePerLayer)
+                              layerCacheBytes: layerCache)
         plan.expertBytes = model.expertBytes
+        plan.window = window
         return plan
     }
 
@@ -273,7 +313,7 @@ public enum Planner {
     /// Returns the bytes each device would end up holding.
     public static func weightsOnlySplit(_ model: ModelFootprint, _ request: PlanRequest, length: Int,
                                         splitBytes: [Int]) -> [Int] {
-        let cachePerLayer = cacheBytesPerLayer(model, request, pages: place(model, request, length: length).cachePages)
+        let layerCache = place(model, request, length: length).layerCacheBytes
         let (rope, scratch) = workingSet(model, request, length: length)
         var weights = [Int](repeating: 0, count: splitBytes.count)
         var totals = [Int](repeating: 0, count: splitBytes.count)
@@ -281,7 +321,7 @@ public enum Planner {
         for layer in 0..<model.config.layerCount {
             while weights[d] + model.layerBytes[layer] > splitBytes[d], d + 1 < splitBytes.count { d += 1 }
             weights[d] += model.layerBytes[layer]
-            totals[d] += model.layerBytes[layer] + cachePerLayer
+            totals[d] += model.layerBytes[layer] + layerCache[layer]
         }
         totals[d] += model.headBytes + model.config.vocabSize * 4
         for i in totals.indices where weights[i] > 0 { totals[i] += rope + scratch }

@@ -88,6 +88,10 @@ struct PlanningOptions: ParsableArguments {
     @Option(name: .customLong("page-tokens"), parsing: .unconditional, help: "Positions per KV-cache page.")
     var pageTokens = PlanRequest.defaultPageTokens
 
+    @Flag(name: .customLong("swa-full"),
+          help: "Keep every position in the sliding-window layers' cache too: more memory, but rewinds and forks never recompute.")
+    var swaFull = false
+
     @Option(parsing: .unconditional, help: "Tokens per forward chunk (sizes the scratch).")
     var chunk = 512
 
@@ -198,7 +202,7 @@ struct PlanningOptions: ParsableArguments {
         }
         return PlanRequest(devices: deviceList, balance: balance, maxSequenceLength: length, cacheType: cacheType,
                            parallel: parallel.widest, cacheTokens: pool, pageTokens: pageTokens, chunkTokens: chunk, threads: threads,
-                           logitsRows: logitsRows, reserveBytes: reserve << 20)
+                           logitsRows: logitsRows, reserveBytes: reserve << 20, fullWindowCache: swaFull)
     }
 }
 
