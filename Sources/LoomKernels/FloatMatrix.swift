@@ -22,6 +22,8 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     #endif
     /// Whether prompt batches use the split-activation vdpbf16ps kernels.
     public let usesBF16DotProducts: Bool
+    /// Whether `data` lies in an arena that has counted it (a matrix rearranged at load).
+    public let isArenaResident: Bool
 
     /// y[start..<end] = W[start..<end, :]·x.
     typealias RowsKernel = (_ w: UnsafeRawPointer, _ cols: Int, _ start: Int, _ end: Int,
@@ -35,7 +37,8 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
     ///   batch's rows differ from their decode products: off by default under `BatchInvariance`.
     ///   `path` is `.avx512` and the CPU has them; false keeps the FMA tile (for benchmarks).
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
-                owner: AnyObject?, path: KernelPath = .active, bf16DotProducts: Bool = !BatchInvariance.enabled) throws {
+                owner: AnyObject?, arenaResident: Bool = false, path: KernelPath = .active,
+                bf16DotProducts: Bool = !BatchInvariance.enabled) throws {
         precondition(type.blockSize == 1, "use QuantizedMatrix for \(type.name)")
         let needed = rows * cols * type.blockBytes
         guard byteCount >= needed else { throw KernelError.dataTooSmall(format: type.name, needed: needed, available: byteCount) }
@@ -44,6 +47,7 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
         self.cols = cols
         self.data = data
         self.owner = owner
+        isArenaResident = arenaResident
         self.path = path.isSupported ? path : .portable
         var rowsKernel = Self.kernel(type, self.path)
         #if arch(x86_64)

@@ -145,7 +145,7 @@ public final class DecoderModel: @unchecked Sendable {
         batch.pageTables.withUnsafeBufferPointer { tables in
             cache.attend(queries: q, spans: batch.spans, pageTables: tables.baseAddress!, heads: c.headCount,
                          scale: c.attentionScale ?? 1 / Float(c.headDim).squareRoot(), softcap: c.attentionSoftcap,
-                         window: c.window(layer: index),
+                         window: c.window(layer: index), sinks: layer.sinks.map { UnsafePointer($0.pointer) },
                          into: attn, scores: scratch.scores.buffer, pool: pool)
         }
         // The output projection reuses `normed` as its destination, then joins the residual.
@@ -161,10 +161,12 @@ public final class DecoderModel: @unchecked Sendable {
     }
 
     /// The gate activation times up, in place in `gate`, for `count` values.
-    private func activate(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+    /// The gate activation times up, in place in `gate`, for `count` values (`up` may be overwritten).
+    private func activate(gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, count: Int) {
         switch config.mlpActivation {
         case .silu: swiGLU(gate: gate, up: up, count: count)
         case .geluTanh: geluTanhGLU(gate: gate, up: up, count: count)
+        case .clampedSwiGLU: clampedSwiGLU(gate: gate, up: up, count: count, limit: config.swigluLimit, alpha: config.swigluAlpha)
         }
     }
 
@@ -224,6 +226,7 @@ public final class DecoderModel: @unchecked Sendable {
         let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
         normForMLP(layer, rows: count, scratch: scratch, pool: pool)
         sparse.router.multiply(xn, batch: count, into: scratch.routing.pointer, scratch: mm, pool: pool)
+        addBias(sparse.routerBias, to: scratch.routing.pointer, rows: count, width: moe.expertCount)
         let routes = (0..<count).map { route(scratch.routing.pointer + $0 * moe.expertCount, moe) }
         let chosenExperts = Set(routes.flatMap { $0.map(\.expert) })
         let read = chosenExperts.reduce(sparse.router.byteCount) { $0 + sparse.experts[$1].byteCount }
@@ -234,11 +237,18 @@ public final class DecoderModel: @unchecked Sendable {
             multiply(xn, batch: 1, by: chosen.enumerated().flatMap { j, pick in
                 [(sparse.experts[pick.expert].gate, g + j * width), (sparse.experts[pick.expert].up, u + j * width)]
             }, scratch: mm, pool: pool)
+            for (j, pick) in chosen.enumerated() {
+                addBias(sparse.experts[pick.expert].gateBias, to: g + j * width, rows: 1, width: width)
+                addBias(sparse.experts[pick.expert].upBias, to: u + j * width, rows: 1, width: width)
+            }
             activate(gate: g, up: u, count: k * width)
             multiply(separately: chosen.enumerated().map { j, pick in
                 (sparse.experts[pick.expert].down, UnsafePointer(g + j * width), out + j * hidden)
             }, scratch: mm, pool: pool)
-            for (j, pick) in chosen.enumerated() { addScaled(sum, out + j * hidden, pick.weight, hidden) }
+            for (j, pick) in chosen.enumerated() {
+                addBias(sparse.experts[pick.expert].downBias, to: out + j * hidden, rows: 1, width: hidden)
+                addScaled(sum, out + j * hidden, pick.weight, hidden)
+            }
         } else {
             // Rows per expert, in row order.
             var assigned = [[ExpertRow]](repeating: [], count: moe.expertCount)
@@ -275,8 +285,13 @@ public final class DecoderModel: @unchecked Sendable {
         let (gathered, g, u) = (buffers.rows, buffers.gate, buffers.up)
         for (i, r) in rows.enumerated() { (gathered + i * hidden).update(from: xn + r.row * hidden, count: hidden) }
         multiply(gathered, batch: n, by: [(expert.gate, g), (expert.up, u)], scratch: buffers.activations, pool: pool)
-        perRow(n, pool) { t in activate(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
+        perRow(n, pool) { t in
+            addBias(expert.gateBias, to: g + t.lowerBound * width, rows: t.count, width: width)
+            addBias(expert.upBias, to: u + t.lowerBound * width, rows: t.count, width: width)
+            activate(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width)
+        }
         expert.down.multiply(g, batch: n, into: out, scratch: buffers.activations, pool: pool)
+        addBias(expert.downBias, to: out, rows: n, width: hidden)
     }
 
     /// sum[row] += weight · out[i] for the i-th of `rows`.

@@ -26,6 +26,8 @@ public struct DecoderLayerWeights: @unchecked Sendable {
     /// Sandwich norms: on the attention output and on the MLP output, before each residual add.
     public let postAttentionNorm: ArenaBuffer<Float>?  // [hidden]
     public let postMLPNorm: ArenaBuffer<Float>?        // [hidden]
+    /// A sink logit per query head (gpt-oss).
+    public var sinks: ArenaBuffer<Float>? = nil        // [heads]
     /// The dense MLP, in layers without experts.
     public let mlp: GatedMLPWeights?
     /// The router and experts, in layers with a sparse MLP.
@@ -52,6 +54,10 @@ public struct GatedMLPWeights: @unchecked Sendable {
     public let gate: any WeightMatrix              // [width, hidden]
     public let up: any WeightMatrix                // [width, hidden]
     public let down: any WeightMatrix              // [hidden, width]
+    /// Biases of the three projections (gpt-oss's experts).
+    public var gateBias: ArenaBuffer<Float>? = nil    // [width]
+    public var upBias: ArenaBuffer<Float>? = nil      // [width]
+    public var downBias: ArenaBuffer<Float>? = nil    // [hidden]
 
     var matrices: [any WeightMatrix] { [gate, up, down] }
     public var byteCount: Int { gate.byteCount + up.byteCount + down.byteCount }
@@ -61,6 +67,7 @@ public struct GatedMLPWeights: @unchecked Sendable {
 public struct SparseMLPWeights: @unchecked Sendable {
     public let router: any WeightMatrix            // [experts, hidden]
     public let experts: [GatedMLPWeights]          // [experts] of [expertWidth, hidden] ×2, [hidden, expertWidth]
+    public var routerBias: ArenaBuffer<Float>? = nil  // [experts]
 
     var matrices: [any WeightMatrix] { [router] + experts.flatMap(\.matrices) }
 }
@@ -118,7 +125,7 @@ public struct DecoderWeights: @unchecked Sendable {
                 if !m.isArenaResident { try arena(spec.placement).charge(m.byteCount, label: "weights") }
                 matrices[spec.name] = m
             case let .vector(count):
-                let vector = try source.vector(spec.name, count: count, arena: arena(spec.placement))
+                let vector = try source.vector(for: spec, arena: arena(spec.placement))
                 // Gemma's norms scale by 1 + w: folded in once here, as llama.cpp's converter does.
                 if config.normWeightOffset != 0, spec.name.hasSuffix("norm.weight") {
                     for i in 0..<count { vector.pointer[i] += config.normWeightOffset }
@@ -135,13 +142,14 @@ public struct DecoderWeights: @unchecked Sendable {
                 experts = SparseMLPWeights(router: matrices[n(names.router)]!, experts: (0..<moe.expertCount).map { e in
                     let prefix = names.expertPrefix(e)
                     return GatedMLPWeights(gate: matrices[n(prefix + names.gate)]!, up: matrices[n(prefix + names.up)]!,
-                                           down: matrices[n(prefix + names.down)]!)
-                })
+                                           down: matrices[n(prefix + names.down)]!, gateBias: vectors[n(prefix + names.gateBias)],
+                                           upBias: vectors[n(prefix + names.upBias)], downBias: vectors[n(prefix + names.downBias)])
+                }, routerBias: vectors[n(names.routerBias)])
             } else {
                 mlp = GatedMLPWeights(gate: matrices[n("mlp.gate_proj.weight")]!, up: matrices[n("mlp.up_proj.weight")]!,
                                       down: matrices[n("mlp.down_proj.weight")]!)
             }
-            return DecoderLayerWeights(
+            var layer = DecoderLayerWeights(
                 attentionNorm: vectors[n("input_layernorm.weight")]!,
                 query: matrices[n("self_attn.q_proj.weight")]!,
                 key: matrices[n("self_attn.k_proj.weight")]!,
@@ -157,6 +165,8 @@ public struct DecoderWeights: @unchecked Sendable {
                 postAttentionNorm: config.sandwichNorms ? vectors[n("post_attention_layernorm.weight")] : nil,
                 postMLPNorm: vectors[n("post_feedforward_layernorm.weight")],
                 mlp: mlp, experts: experts)
+            layer.sinks = vectors[n("self_attn.sinks")]
+            return layer
         }
         let embedding = matrices[HFTensorName.embedding]!
         return DecoderWeights(embedding: embedding, layers: layers, finalNorm: vectors[HFTensorName.finalNorm]!,

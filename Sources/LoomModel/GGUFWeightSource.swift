@@ -53,23 +53,25 @@ public struct GGUFWeightSource: WeightSource {
     }
 
     /// For a per-expert Hugging Face name (`model.layers.N.mlp.experts.E.gate_proj.weight`, or
-    /// Mixtral's `block_sparse_moe.experts.E.w1.weight`): the merged tensor llama.cpp stores all
-    /// of the layer's experts in ([cols, rows, experts], `blk.N.ffn_gate_exps.weight`), the
-    /// per-expert name older converters wrote (`blk.N.ffn_gate.E.weight`), and E.
+    /// Mixtral's `block_sparse_moe.experts.E.w1.weight`, or a `.bias`): the merged tensor
+    /// llama.cpp stores all of the layer's experts in ([cols, rows, experts],
+    /// `blk.N.ffn_gate_exps.weight`; biases [rows, experts]), the per-expert name older
+    /// converters wrote (`blk.N.ffn_gate.E.weight`), and E.
     static func expertTensor(_ hfName: String) -> (merged: String, single: String, expert: Int)? {
         let parts = hfName.split(separator: ".")
-        guard parts.count == 8, parts[0] == "model", parts[1] == "layers", parts[4] == "experts", parts[7] == "weight",
+        guard parts.count == 8, parts[0] == "model", parts[1] == "layers", parts[4] == "experts", parts[7] == "weight" || parts[7] == "bias",
               parts[3] == "mlp" || parts[3] == "block_sparse_moe", let expert = Int(parts[5]) else { return nil }
         let roles = ["gate_proj": "ffn_gate", "w1": "ffn_gate", "up_proj": "ffn_up", "w3": "ffn_up", "down_proj": "ffn_down", "w2": "ffn_down"]
         guard let role = roles[String(parts[6])] else { return nil }
-        return ("blk.\(parts[2]).\(role)_exps.weight", "blk.\(parts[2]).\(role).\(expert).weight", expert)
+        return ("blk.\(parts[2]).\(role)_exps.\(parts[7])", "blk.\(parts[2]).\(role).\(expert).\(parts[7])", expert)
     }
 
     /// The stored tensor of `name`, and which expert of a merged expert tensor it is.
     private func locate(_ name: String) -> (info: GGUFTensorInfo, expert: Int?)? {
         if let info = tensors[naming(name)] { return (info, nil) }
         guard let slice = Self.expertTensor(name) else { return nil }
-        if let merged = tensors[slice.merged], merged.dimensions.count == 3 { return (merged, slice.expert) }
+        // Merged weights are [cols, rows, experts], merged biases [rows, experts].
+        if let merged = tensors[slice.merged], merged.dimensions.count == (name.hasSuffix(".bias") ? 2 : 3) { return (merged, slice.expert) }
         return tensors[slice.single].map { ($0, nil) }
     }
 
@@ -118,15 +120,18 @@ public struct GGUFWeightSource: WeightSource {
     }
 
     public func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {
-        let info = try found(name).info
-        guard info.dimensions == [count] else {
-            throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: [count], actual: info.dimensions)
+        let (info, expert) = try found(name)
+        // A merged expert bias must hold expert E: [count, at least E + 1].
+        let expected = expert.map { [count, max(info.dimensions.last ?? 0, $0 + 1)] } ?? [count]
+        guard info.dimensions == expected else {
+            throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: expected, actual: info.dimensions)
         }
-        guard let type = QuantType(ggmlTypeID: info.type.id) else {
+        guard let type = QuantType(ggmlTypeID: info.type.id), count % type.blockSize == 0 else {
             throw ModelError.unsupportedDType(source: sourceName, tensor: info.name, dtype: info.type.name)
         }
         let buffer = try arena.allocate(Float.self, count: count, label: "weights")
-        Dequantize.run(type, file.data(for: info).baseAddress!, count: count, into: buffer.pointer)
+        let offset = (expert ?? 0) * count / type.blockSize * type.blockBytes
+        Dequantize.run(type, file.data(for: info).baseAddress! + offset, count: count, into: buffer.pointer)
         return buffer
     }
 }

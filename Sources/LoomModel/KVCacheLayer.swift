@@ -33,8 +33,9 @@ public protocol KVCacheLayer: AnyObject, Sendable {
     ///   - scores: scratch, one row per worker: [pool.threadCount, stride] with stride at least
     ///     `BlockedAttention.workerScratchFloats` for the longest sequence
     ///   - softcap: scores become cap · tanh(score / cap) before the softmax, when set (Gemma 2)
+    ///   - sinks: [heads] a logit per query head that joins each softmax without a value (gpt-oss), when set
     func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
-                scale: Float, softcap: Float?, window: Int?, into out: UnsafeMutablePointer<Float>,
+                scale: Float, softcap: Float?, window: Int?, sinks: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>,
                 scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool)
 }
 

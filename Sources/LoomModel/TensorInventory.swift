@@ -23,11 +23,37 @@ public struct TensorSpec: Sendable, Equatable {
         public let storedRows: Int
     }
 
+    /// Part of one expert in a stored tensor of all a layer's experts, kept input-major: gpt-oss's
+    /// checkpoints store `mlp.experts.gate_up_proj` as [experts, hidden, 2·width] (gate the even
+    /// columns, up the odd) and `down_proj` as [experts, width, hidden]. A matrix [rows, cols] is
+    /// the transpose of columns `first`, `first + stride`, … of expert `expert`'s
+    /// [cols, storedColumns] slice; a vector [count] is those elements of its [storedColumns] row.
+    public struct ExpertSlice: Sendable, Equatable {
+        public let stored: String
+        public let expert: Int
+        public let experts: Int
+        public let first: Int
+        public let stride: Int
+        public let storedColumns: Int
+
+        public init(stored: String, expert: Int, experts: Int, first: Int, stride: Int, storedColumns: Int) {
+            self.stored = stored
+            self.expert = expert
+            self.experts = experts
+            self.first = first
+            self.stride = stride
+            self.storedColumns = storedColumns
+        }
+    }
+
     public let name: String
     public let placement: WeightPlacement
     public let kind: Kind
     /// Where the matrix lies when it is part of a fused tensor; nil when stored as itself.
     public var fused: FusedRows? = nil
+    /// Where the tensor lies in a source that stores all experts in one input-major tensor and
+    /// lacks `name` itself; nil when there is no such layout.
+    public var expertSlice: ExpertSlice? = nil
 
     /// Elements in the tensor.
     public var elementCount: Int {

@@ -20,6 +20,12 @@ public protocol WeightSource: Sendable {
                 activations: ActivationRounding) throws -> any WeightMatrix
     /// The vector `name` of `count` elements, as f32 in `arena`.
     func vector(_ name: String, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float>
+    /// The [rows, cols] matrix `slice` describes, transposed into `arena` in the stored type.
+    /// Without an arena (sizing only) the matrix reads `rows · cols` stored elements in place,
+    /// which are not its values. Sources whose files never store experts so throw.
+    func matrix(_ slice: TensorSpec.ExpertSlice, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix
+    /// The vector of `count` elements `slice` describes, as f32 in `arena`.
+    func vector(_ slice: TensorSpec.ExpertSlice, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float>
 }
 
 extension WeightSource {
@@ -29,9 +35,26 @@ extension WeightSource {
         try matrix(name, rows: 0..<rows, of: rows, cols: cols, arena: arena, activations: activations)
     }
 
-    /// The matrix of an inventory entry: stored as itself, or rows of a fused tensor.
+    public func matrix(_ slice: TensorSpec.ExpertSlice, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix {
+        throw SafeTensorsError.missingTensor(name: slice.stored, searched: sourceName)
+    }
+
+    public func vector(_ slice: TensorSpec.ExpertSlice, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {
+        throw SafeTensorsError.missingTensor(name: slice.stored, searched: sourceName)
+    }
+
+    /// The vector of an inventory entry: stored as itself, or part of an all-experts tensor.
+    public func vector(for spec: TensorSpec, arena: MemoryArena) throws -> ArenaBuffer<Float> {
+        guard case let .vector(count) = spec.kind else { preconditionFailure("\(spec.name) is not a vector") }
+        if let slice = spec.expertSlice, !contains(spec.name) { return try vector(slice, count: count, arena: arena) }
+        return try vector(spec.name, count: count, arena: arena)
+    }
+
+    /// The matrix of an inventory entry: stored as itself, rows of a fused tensor, or part of an
+    /// all-experts tensor.
     public func matrix(for spec: TensorSpec, arena: MemoryArena?, activations: ActivationRounding) throws -> any WeightMatrix {
         guard case let .matrix(rows, cols) = spec.kind else { preconditionFailure("\(spec.name) is not a matrix") }
+        if let slice = spec.expertSlice, !contains(spec.name) { return try matrix(slice, rows: rows, cols: cols, arena: arena) }
         guard let part = spec.fused else {
             return try matrix(spec.name, rows: rows, cols: cols, arena: arena, activations: activations)
         }
@@ -67,13 +90,7 @@ public struct SafeTensorsWeightSource: WeightSource {
         let rows = part.count
         let bytes = rowSlice(view.bytes, rows: part, of: storedRows)
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
-        let type: QuantType
-        switch view.dtype {
-        case .f32: type = .f32
-        case .f16: type = .f16
-        case .bf16: type = .bf16
-        default: throw ModelError.unsupportedDType(source: sourceName, tensor: name, dtype: view.dtype.rawValue)
-        }
+        let type = try floatType(view)
         return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: view.owner)
     }
 
@@ -82,14 +99,64 @@ public struct SafeTensorsWeightSource: WeightSource {
         guard view.shape == [count] else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: name, expected: [count], actual: view.shape)
         }
-        let buffer = try arena.allocate(Float.self, count: count, label: "weights")
+        return try floats(view, elements: (0..<count).map { $0 }, arena: arena)
+    }
+
+    public func vector(_ slice: TensorSpec.ExpertSlice, count: Int, arena: MemoryArena) throws -> ArenaBuffer<Float> {
+        let view = try expertTensor(slice, shape: [slice.experts, slice.storedColumns], taking: count)
+        return try floats(view, elements: (0..<count).map { slice.expert * slice.storedColumns + slice.first + $0 * slice.stride },
+                          arena: arena)
+    }
+
+    public func matrix(_ slice: TensorSpec.ExpertSlice, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix {
+        let view = try expertTensor(slice, shape: [slice.experts, cols, slice.storedColumns], taking: rows)
+        let type = try floatType(view)
+        let size = type.blockBytes
+        let expert = view.bytes.baseAddress! + slice.expert * cols * slice.storedColumns * size
+        guard let arena else {
+            return try FloatMatrix(type: type, data: expert, byteCount: rows * cols * size, rows: rows, cols: cols, owner: view.owner)
+        }
+        let buffer = try arena.allocate(UInt8.self, count: rows * cols * size, label: "weights")
+        // [rows, cols] out[r][c] = stored[c][first + r · stride]
+        let out = UnsafeMutableRawPointer(buffer.pointer)
+        for c in 0..<cols {
+            let column = expert + c * slice.storedColumns * size
+            for r in 0..<rows {
+                (out + (r * cols + c) * size).copyMemory(from: column + (slice.first + r * slice.stride) * size, byteCount: size)
+            }
+        }
+        return try FloatMatrix(type: type, data: out, byteCount: rows * cols * size, rows: rows, cols: cols, owner: buffer,
+                               arenaResident: true)
+    }
+
+    /// The all-experts tensor of `slice`, checked to be `shape` with `count` picks in range.
+    private func expertTensor(_ slice: TensorSpec.ExpertSlice, shape: [Int], taking count: Int) throws -> TensorView {
+        let view = try archive.tensor(slice.stored)
+        guard view.shape == shape, slice.expert < slice.experts, slice.first + (count - 1) * slice.stride < slice.storedColumns else {
+            throw ModelError.shapeMismatch(source: sourceName, tensor: slice.stored, expected: shape, actual: view.shape)
+        }
+        return view
+    }
+
+    private func floatType(_ view: TensorView) throws -> QuantType {
+        switch view.dtype {
+        case .f32: return .f32
+        case .f16: return .f16
+        case .bf16: return .bf16
+        default: throw ModelError.unsupportedDType(source: sourceName, tensor: view.name, dtype: view.dtype.rawValue)
+        }
+    }
+
+    /// Elements `elements` of `view` as f32 in `arena`.
+    private func floats(_ view: TensorView, elements: [Int], arena: MemoryArena) throws -> ArenaBuffer<Float> {
+        let type = try floatType(view)
+        let buffer = try arena.allocate(Float.self, count: elements.count, label: "weights")
         let bytes = view.bytes
-        for i in 0..<count {
-            switch view.dtype {
-            case .f32: buffer.pointer[i] = bytes.loadUnaligned(fromByteOffset: i * 4, as: Float.self)
-            case .f16: buffer.pointer[i] = f16ToFloat(bytes.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
-            case .bf16: buffer.pointer[i] = bf16ToFloat(bytes.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
-            default: throw ModelError.unsupportedDType(source: sourceName, tensor: name, dtype: view.dtype.rawValue)
+        for (i, e) in elements.enumerated() {
+            switch type {
+            case .f32: buffer.pointer[i] = bytes.loadUnaligned(fromByteOffset: e * 4, as: Float.self)
+            case .f16: buffer.pointer[i] = f16ToFloat(bytes.loadUnaligned(fromByteOffset: e * 2, as: UInt16.self))
+            default: buffer.pointer[i] = bf16ToFloat(bytes.loadUnaligned(fromByteOffset: e * 2, as: UInt16.self))
             }
         }
         return buffer

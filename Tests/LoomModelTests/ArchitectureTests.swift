@@ -25,7 +25,7 @@ import LoomFormats
             #expect(name == "GPTNeoXForCausalLM")
             #expect(supported == ["LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
                                   "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma2ForCausalLM",
-                                  "Gemma3ForCausalLM"])
+                                  "Gemma3ForCausalLM", "GptOssForCausalLM"])
         }
     }
 
@@ -101,6 +101,26 @@ import LoomFormats
             } catch let ConfigError.invalidField(_, name, reason) {
                 #expect(name == field && reason.contains("unsupported") || reason.contains("vision-language"), "\(name): \(reason)")
             }
+        }
+    }
+
+    /// gpt-oss: biases, sinks and the clamped SwiGLU; layer_types, or without it every even layer
+    /// local; a non-positive clamp is refused by name.
+    @Test func gptOssReadsItsExpertsAndLayerPattern() throws {
+        let moe = #","num_local_experts":8,"num_experts_per_tok":2,"swiglu_limit":5.5"#
+        let plain = try Self.config(Self.json("GptOssForCausalLM", extra: moe + #","num_hidden_layers":4"#))
+        #expect(plain.slidingLayers == [true, false, true, false] && plain.window(layer: 0) == 32 && plain.window(layer: 1) == nil)
+        #expect(plain.qkvBias && plain.outputBias && plain.attentionSinks && plain.mlpActivation == .clampedSwiGLU)
+        #expect(plain.swigluLimit == 5.5 && plain.swigluAlpha == 1.702)
+        #expect(plain.moe == { var m = MixtureOfExperts(expertCount: 8, expertsPerToken: 2, expertIntermediateSize: 128, normalizeTopK: true)
+            m.biases = true; return m }())
+        let listed = try Self.config(Self.json("GptOssForCausalLM", extra: moe + #","layer_types":["full_attention","sliding_attention"]"#))
+        #expect(listed.slidingLayers == [false, true])
+        do {
+            _ = try Self.config(Self.json("GptOssForCausalLM", extra: #","num_local_experts":8,"num_experts_per_tok":2,"swiglu_limit":0"#))
+            Issue.record("a zero clamp was accepted")
+        } catch let ConfigError.invalidField(_, name, _) {
+            #expect(name == "swiglu_limit")
         }
     }
 

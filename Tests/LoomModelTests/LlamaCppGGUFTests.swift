@@ -11,7 +11,7 @@ import LoomRuntime
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/llamacpp-goldens").path
     static let cases = ["llama-gqa-f32", "qwen3-qknorm-bf16", "qwen3moe-llamacpp-f32", "mixtral-llamacpp-f32", "phi3-longrope-bf16",
-                        "gemma2-llamacpp-f32", "gemma3-llamacpp-f32"]
+                        "gemma2-llamacpp-f32", "gemma3-llamacpp-f32", "gptoss-llamacpp-f32"]
 
     func engine(_ name: String, _ type: String) throws -> Engine {
         try Engine(path: Self.root + "/\(name)-\(type).gguf",
@@ -53,6 +53,25 @@ import LoomRuntime
         // Measured on AVX-512: Loom 0.072, llama.cpp 0.076. Each kernel path rounds activations its
         // own way (blocks of 32 or 16), which draws its own rounding noise, ±10% on one sequence.
         #expect(loomError <= 1.25 * llamaError, "Loom \(loomError) against llama.cpp \(llamaError)")
+    }
+
+    /// gpt-oss's MXFP4 file (experts MXFP4, attention and embeddings Q8_0, as llama-quantize's
+    /// MXFP4_MOE writes them) against float64 logits over the file's own decoded weights: Loom is
+    /// no further from them than llama.cpp is. Both round the activations of quantized products
+    /// to 8 bits, which on this small, high-gain model is most of the error.
+    @Test func mxfp4ExpertsAreAsCloseAsLlamaCpp() throws {
+        let name = "gptoss-llamacpp-f32"
+        let golden = try #require(Golden.all.first { $0.name == name })
+        let engine = try engine(name, "mxfp4")
+        let logits = try engine.evaluate(golden.tokens, allPositions: true)
+        func rows(_ file: String) throws -> [[Float]] {
+            float32Rows(try Data(contentsOf: URL(fileURLWithPath: Self.root + "/\(name)-\(file)")), columns: golden.vocab)
+        }
+        let exact = try rows("mxfp4.dequantized.f32"), llama = try rows("mxfp4.llama.f32")
+        let (loomError, llamaError) = (relativeMaxError(logits, exact), relativeMaxError(llama, exact))
+        print("llama.cpp GGUF \(name) mxfp4: vs the decoded weights' float64 logits Loom \(loomError), llama.cpp \(llamaError)")
+        #expect(loomError <= 1.25 * llamaError, "Loom \(loomError) against llama.cpp \(llamaError)")
+        for device in engine.usage { #expect(device.peakBytes == device.plannedBytes, "\(name) mxfp4: \(device.byLabel)") }
     }
 
     @Test(arguments: cases)

@@ -36,6 +36,24 @@ import LoomRuntime
         #expect((3_300_000_000...3_400_000_000).contains(ModelCatalog.activeParameterCount(config)))
     }
 
+    /// gpt-oss-20b: the model card's 20.9 B parameters and 3.6 B active (4 of 32 experts a layer;
+    /// the card leaves out the embedding table, a lookup, which Loom's active count keeps as
+    /// Qwen's 3.3 B does), and its 128-token windows in every other layer keep only their
+    /// window's pages at 128k.
+    @Test func gptOss20bCountsItsExpertsAndWindows() throws {
+        let config = try catalog("gpt-oss-20b")
+        #expect((20_850_000_000...20_950_000_000).contains(ModelCatalog.parameterCount(config)), "\(ModelCatalog.parameterCount(config))")
+        let embedding = config.vocabSize * config.hiddenSize
+        #expect((3_580_000_000...3_640_000_000).contains(ModelCatalog.activeParameterCount(config) - embedding),
+                "\(ModelCatalog.activeParameterCount(config))")
+        let p = try plan("gpt-oss-20b", precision: .ggufMix(.q8_0), devices: "cpu:64GB", length: 131_072)
+        let window = try #require(p.window)
+        #expect(window.window == 128)
+        let full = p.layerCacheBytes[1], local = p.layerCacheBytes[0]
+        #expect(full == CacheType.fp16.bytesPerTokenPerLayer(kvWidth: 512) * 131_072)
+        #expect(local * 100 < full)
+    }
+
     @Test func qwen72bCacheCosts2_5MBPerToken() throws {
         let p = try plan("qwen-72b", precision: .bitsPerWeight(4), devices: "cpu:400GB", length: 4096)
         #expect(p.kvCacheBytesPerToken == 2_621_440)

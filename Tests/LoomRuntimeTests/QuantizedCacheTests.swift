@@ -42,7 +42,7 @@ import LoomRuntime
     /// Stores `length` positions of one sequence into `layer` through `table` (page ids in
     /// position order) and runs causal attention for all of them.
     static func attend(_ layer: any KVCacheLayer, table: [Int32], length: Int, kvHeads: Int, heads: Int, headDim: Int,
-                       window: Int? = nil, softcap: Float? = nil, threads: Int = 2) -> [Float] {
+                       window: Int? = nil, softcap: Float? = nil, sinks: [Float]? = nil, threads: Int = 2) -> [Float] {
         let pool = ThreadPool(threads: threads)
         let k = values(length * kvHeads * headDim, seed: 11)
         let v = values(length * kvHeads * headDim, seed: 12)
@@ -55,7 +55,7 @@ import LoomRuntime
         layer.store(keys: k, values: v, slots: slots, count: length)
         scores.withUnsafeMutableBufferPointer { scores in
             layer.attend(queries: q, spans: [AttentionSpan(row: 0, count: length, start: 0)], pageTables: table, heads: heads,
-                         scale: 0.125, softcap: softcap, window: window, into: &out, scores: scores, pool: pool)
+                         scale: 0.125, softcap: softcap, window: window, sinks: sinks, into: &out, scores: scores, pool: pool)
         }
         return out
     }
@@ -92,6 +92,44 @@ import LoomRuntime
             }
             #expect(worst < 2e-5, "head size \(headDim), window \(String(describing: window)): \(worst)")
             #expect(changed > 1e-2, "the cap does not change attention here")
+        }
+    }
+
+    /// Attention with a sink per head (gpt-oss: a logit that joins each softmax without a value)
+    /// over f32 and q8 caches, on the tile kernels (head size 64) and per head (8), with and
+    /// without a window, against the same arithmetic in Double; sinks this large change the result.
+    @Test func attentionSinksMatchDouble() throws {
+        let (kvHeads, heads, length) = (2, 4, 37)
+        let sinks: [Float] = [1.5, -0.5, 3.0, 0.25]
+        for (type, headDim, window) in [(.f32, 64, nil), (.f32, 64, 9), (.f32, 8, nil), (.f32, 8, 5), (.q8, 64, 9)] as [(CacheType, Int, Int?)] {
+            let k = Self.values(length * kvHeads * headDim, seed: 11), v = Self.values(length * kvHeads * headDim, seed: 12)
+            let q = Self.values(length * heads * headDim, seed: 13)
+            let layer = try Self.layer(type, kvHeads: kvHeads, headDim: headDim, pageTokens: 16, pageCount: 3, arena: MemoryArena(name: "test"))
+            let sunk = Self.attend(layer, table: [2, 0, 1], length: length, kvHeads: kvHeads, heads: heads, headDim: headDim,
+                                   window: window, sinks: sinks)
+            let plain = Self.attend(layer, table: [2, 0, 1], length: length, kvHeads: kvHeads, heads: heads, headDim: headDim, window: window)
+            var worst = 0.0, changed = 0.0, scale = 0.0
+            for t in 0..<length {
+                for h in 0..<heads {
+                    let kv = h / (heads / kvHeads), low = window.map { max(0, t - $0 + 1) } ?? 0
+                    let query = (0..<headDim).map { Double(q[(t * heads + h) * headDim + $0]) }
+                    let scores = (low...t).map { p -> Double in
+                        (0..<headDim).reduce(0.0) { $0 + query[$1] * Double(k[(p * kvHeads + kv) * headDim + $1]) } * 0.125
+                    }
+                    let top = max(scores.max()!, Double(sinks[h])), weights = scores.map { Foundation.exp($0 - top) }
+                    let total = weights.reduce(0, +) + Foundation.exp(Double(sinks[h]) - top)
+                    for c in 0..<headDim {
+                        let expected = zip(low...t, weights).reduce(0.0) { $0 + $1.1 * Double(v[($1.0 * kvHeads + kv) * headDim + c]) } / total
+                        let index = (t * heads + h) * headDim + c
+                        worst = max(worst, abs(Double(sunk[index]) - expected))
+                        changed = max(changed, abs(Double(plain[index]) - expected))
+                        scale = max(scale, abs(expected))
+                    }
+                }
+            }
+            let tolerance = type == .f32 ? 2e-5 : 2e-2
+            #expect(worst < tolerance * max(1, scale), "\(type), head size \(headDim), window \(String(describing: window)): \(worst)")
+            #expect(changed > 0.1 * scale, "the sinks do not change attention here")
         }
     }
 

@@ -23,6 +23,10 @@ Checks made before anything is kept (the script fails otherwise):
     continuation holds at least 4 distinct tokens;
   - for RoPE-scaled cases, the scaling changes the logits materially (the fixture can tell a
     missing or wrong scaling from a correct one).
+  - for gpt-oss, each of its features changes the logits materially against the same weights
+    without it (gpt_oss_effects: sinks removed or zeroed, the SwiGLU clamp, each bias kind, the
+    gate/up interleaving), and the YaRN truncate flag's effect is recorded (llama.cpp always
+    truncates).
 
 Run:  /work/venv/bin/python tools/goldens/make_goldens.py   (from the repository root)
 """
@@ -59,6 +63,8 @@ from transformers import (
     Gemma2ForCausalLM,
     Gemma3ForCausalLM,
     Gemma3TextConfig,
+    GptOssConfig,
+    GptOssForCausalLM,
     Phi3Config,
     Phi3ForCausalLM,
     Qwen2Config,
@@ -82,6 +88,7 @@ ARCHITECTURES = {
     "Phi3ForCausalLM": (Phi3Config, Phi3ForCausalLM),
     "Gemma2ForCausalLM": (Gemma2Config, Gemma2ForCausalLM),
     "Gemma3ForCausalLM": (Gemma3TextConfig, Gemma3ForCausalLM),
+    "GptOssForCausalLM": (GptOssConfig, GptOssForCausalLM),
 }
 # Checkpoint names of the experts transformers 5 holds fused in memory (experts.gate_up_proj
 # [experts, 2 * width, hidden] with gate first, experts.down_proj [experts, hidden, width]).
@@ -89,6 +96,10 @@ EXPERT_NAMES = {
     "Qwen3MoeForCausalLM": ("mlp.gate.weight", "mlp.experts.{}.", "gate_proj.weight", "up_proj.weight", "down_proj.weight"),
     "MixtralForCausalLM": ("block_sparse_moe.gate.weight", "block_sparse_moe.experts.{}.", "w1.weight", "w3.weight", "w2.weight"),
 }
+# gpt-oss checkpoints hold the experts fused as transformers does (mlp.experts.gate_up_proj
+# [experts, hidden, 2 * width] with gate and up interleaved, down_proj [experts, width, hidden],
+# each with a _bias), so its names need no splitting; its experts run in the eager loop too.
+EAGER_EXPERTS = set(EXPERT_NAMES) | {"GptOssForCausalLM"}
 MIN_ROUTER_GAP = 1e-3  # k-th minus (k+1)-th router probability, every token and layer
 STORAGE = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 PROMPT = [1, 17, 200, 43, 99, 5, 150, 77, 23, 250, 64, 8]  # 12 ids, BOS first, all < 256
@@ -114,6 +125,7 @@ LM_HEAD_GAIN = 3.0
 BIAS_STD = 0.3
 NORM_RANGE = (0.6, 1.4)
 QK_NORM_RANGE = (1.0, 3.0)  # Qwen3 q_norm/k_norm: unit-RMS q and k would give flat attention
+SINK_STD = 1.5  # gpt-oss attention sinks
 
 
 @dataclasses.dataclass
@@ -127,6 +139,7 @@ class Case:
     max_shard_size: str | None = None
     legacy_config: bool = False  # rewrite config.json in the pre-5 layout real checkpoints ship
     eos_list: bool = False  # generation_config.json eos as a list (as Qwen2.5 ships it)
+    expert_gain: float = 1.0  # gpt-oss: scale of gate_up_proj, so that a clamp limit of 7 bites
 
 
 def tiny(hidden, heads, kv_heads, layers, vocab=256, **extra):
@@ -271,6 +284,37 @@ CASES = [
              attn_logit_softcapping=3.0, final_logit_softcapping=4.0,
              rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
     ),
+    Case(
+        "gptoss-sinks-window-bf16", "GptOssForCausalLM", "bfloat16", 21,
+        "gpt-oss: 4 layers sliding, full, sliding, full (sliding_window 5, active), one learned attention sink logit per "
+        "head (an extra softmax column, dropped after), q/k/v/o biases, 6 experts of width 48 (!= hidden 64), router "
+        "with bias, softmax over the top 2 router logits, experts fused as gate_up_proj [6, 64, 96] with gate and up "
+        "interleaved (gate = even columns) and biases, clamped SwiGLU (gate <= limit, |up| <= limit, limit 1.5 so the "
+        "clamp bites; gate * sigmoid(1.702 gate) * (up + 1)), YaRN as gpt-oss ships it (factor 4, original context 512, "
+        "beta_fast 32, beta_slow 1, truncate false: correction range 0.63..2.95 unrounded, attention factor "
+        "0.1 ln 4 + 1), theta 1.5e5, head_dim 16, GQA 4/2, untied, eps 1e-5, bf16 storage. config.json in the layout "
+        "gpt-oss ships (rope_scaling, rope_theta, torch_dtype, layer_types).",
+        tiny(64, 4, 2, 4, head_dim=16, intermediate_size=48, num_local_experts=6, num_experts_per_tok=2,
+             sliding_window=5, layer_types=["sliding_attention", "full_attention"] * 2, swiglu_limit=1.5,
+             rms_norm_eps=1e-5, max_position_embeddings=2048,
+             rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 4.0, "beta_fast": 32.0,
+                              "beta_slow": 1.0, "truncate": False, "original_max_position_embeddings": 512}),
+        legacy_config=True,
+    ),
+    Case(
+        "gptoss-f32", "GptOssForCausalLM", "float32", 22,
+        "gpt-oss: 3 layers sliding, full, sliding (sliding_window 7, active), sinks, q/k/v/o biases, 8 experts of width "
+        "16, softmax over the top 3 router logits, gate_up_proj [8, 64, 32] interleaved, swiglu_limit 7 (the gpt-oss "
+        "value; gate_up weights scaled by 3 so it bites), explicit head_dim 32 != hidden/heads 16 (q_proj 64 -> 128, "
+        "o_proj 128 -> 64), MQA (1 KV head), YaRN factor 32 over original context 64, truncate false, theta 1.5e5, "
+        "untied, f32 storage, transformers-5 config layout (rope_parameters).",
+        tiny(64, 4, 1, 3, head_dim=32, intermediate_size=16, num_local_experts=8, num_experts_per_tok=3,
+             sliding_window=7, layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+             swiglu_limit=7.0, rms_norm_eps=1e-5, max_position_embeddings=2048,
+             rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0, "beta_fast": 32.0,
+                              "beta_slow": 1.0, "truncate": False, "original_max_position_embeddings": 64}),
+        expert_gain=3.0,
+    ),
     # Shapes llama.cpp runs as they are (every layer sparse, top-k renormalized, no window), the
     # sources of the GGUF files tools/goldens/make_llamacpp_goldens.py converts with its converter.
     Case(
@@ -307,6 +351,20 @@ CASES = [
              attn_logit_softcapping=5.0, final_logit_softcapping=6.0,
              rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
     ),
+    Case(
+        "gptoss-llamacpp-f32", "GptOssForCausalLM", "float32", 23,
+        "gpt-oss for llama.cpp's converter (and llama-quantize MXFP4_MOE): 2 layers sliding, full (llama.cpp's fixed "
+        "pattern: even layers sliding), sliding_window 5, sinks, q/k/v/o biases, 3 experts of width 96 (a multiple of "
+        "32, as MXFP4 blocks need, and != hidden 64 so gate/up and down differ in shape), top 2, swiglu_limit 7 (llama.cpp hard-codes 7 and alpha 1.702; gate_up weights "
+        "scaled by 3 so the clamp bites), YaRN factor 4 over original context 512 with truncate true (llama.cpp always "
+        "rounds the correction range), theta 1.5e5, head_dim 16, GQA 4/2, untied, f32 storage.",
+        tiny(64, 4, 2, 2, head_dim=16, intermediate_size=96, num_local_experts=3, num_experts_per_tok=2,
+             sliding_window=5, layer_types=["sliding_attention", "full_attention"], swiglu_limit=7.0,
+             rms_norm_eps=1e-5, max_position_embeddings=2048,
+             rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 4.0, "beta_fast": 32.0,
+                              "beta_slow": 1.0, "truncate": True, "original_max_position_embeddings": 512}),
+        expert_gain=3.0,
+    ),
 ]
 
 
@@ -320,7 +378,7 @@ def versions():
     }
 
 
-def init_weights(model, seed):
+def init_weights(model, seed, expert_gain=1.0):
     """Overwrites every parameter from a seeded generator (see the scale constants)."""
     generator = torch.Generator().manual_seed(seed)
 
@@ -333,9 +391,19 @@ def init_weights(model, seed):
 
     # Gemma's norms scale by 1 + w: draw 1 + w from the same ranges.
     offset = 1.0 if type(model).__name__.startswith("Gemma") else 0.0
+    gpt_oss = type(model).__name__ == "GptOssForCausalLM"
     with torch.no_grad():
         for name, p in model.named_parameters():  # a tied lm_head is listed once, as embed_tokens
-            if name.endswith(("q_norm.weight", "k_norm.weight")):
+            if gpt_oss and name.endswith("self_attn.sinks"):
+                # One sink logit per head, of the size of the attention scores: it takes a
+                # share of every row's softmax (most where few positions are visible).
+                value = normal(p.shape, SINK_STD)
+            elif gpt_oss and name.endswith(("experts.gate_up_proj_bias", "experts.down_proj_bias")):
+                value = normal(p.shape, BIAS_STD)
+            elif gpt_oss and name.endswith(("experts.gate_up_proj", "experts.down_proj")):  # [experts, in, out]
+                gain = RESIDUAL_GAIN if name.endswith("down_proj") else expert_gain
+                value = normal(p.shape, gain / math.sqrt(p.shape[1]))
+            elif name.endswith(("q_norm.weight", "k_norm.weight")):
                 value = uniform(p.shape, QK_NORM_RANGE) - offset
             elif name.endswith("norm.weight"):
                 value = uniform(p.shape, NORM_RANGE) - offset
@@ -427,7 +495,7 @@ def build(case, seed):
     config._experts_implementation = "eager"  # a loop over experts, in float64 too
     torch.manual_seed(seed)
     model = model_class(config).eval()
-    init_weights(model, seed)
+    init_weights(model, seed, case.expert_gain)
     round_to_storage(model, STORAGE[case.storage])
     return model
 
@@ -506,8 +574,10 @@ def router_gap(model, tokens):
     if k is None:
         return None
     gaps = []
+    # gpt-oss's mlp.router returns (logits, top-k softmax, indices): the gap is measured in the
+    # softmax over all experts all the same, which orders the experts as its logits do.
     hooks = [module.register_forward_hook(lambda _m, _i, out: gaps.append(out[0]))
-             for name, module in model.named_modules() if name.endswith("mlp.gate")]
+             for name, module in model.named_modules() if name.endswith(("mlp.gate", "mlp.router"))]
     model(torch.tensor([tokens]))
     for h in hooks:
         h.remove()
@@ -561,6 +631,56 @@ def rope_scaling_effect(case, model, tokens):
     return logits_change(case, model, tokens, rope_parameters={"rope_type": "default", "rope_theta": rope["rope_theta"]})
 
 
+def weights_change(case, model, tokens, edit):
+    """Relative change of the logits when the same model runs on weights `edit` changed in place."""
+    state = {name: value.clone() for name, value in model.state_dict().items()}
+    edit(state)
+    other = ARCHITECTURES[case.architecture][1](copy.deepcopy(model.config)).eval()
+    other.load_state_dict(state)
+    return relative_max_diff(all_logits(other, tokens), all_logits(model, tokens))
+
+
+def gpt_oss_effects(case, model, tokens):
+    """For gpt-oss: how much each of its features changes the logits, against an engine that
+    leaves it out (None for other architectures). Every one but yarn_truncate must matter."""
+    if case.architecture != "GptOssForCausalLM":
+        return None
+
+    def setting(suffix, value=0.0, part=slice(None)):
+        def edit(state):
+            for name in state:
+                if name.endswith(suffix):
+                    state[name][..., part] = value
+        return edit
+
+    def halves_as_read(state):  # an engine that reads gate_up as [gate | up] halves, not interleaved
+        for name in [n for n in state if n.endswith("experts.gate_up_proj") or n.endswith("experts.gate_up_proj_bias")]:
+            fused = state[name]
+            width = fused.shape[-1] // 2
+            state[name] = torch.stack([fused[..., :width], fused[..., width:]], dim=-1).flatten(-2)
+
+    effects = {
+        "sinks_removed": weights_change(case, model, tokens, setting("self_attn.sinks", -math.inf)),
+        "sinks_zero": weights_change(case, model, tokens, setting("self_attn.sinks")),
+        "swiglu_clamp": logits_change(case, model, tokens, swiglu_limit=1e9),
+        "router_bias": weights_change(case, model, tokens, setting("mlp.router.bias")),
+        "q_bias": weights_change(case, model, tokens, setting("self_attn.q_proj.bias")),
+        "k_bias": weights_change(case, model, tokens, setting("self_attn.k_proj.bias")),
+        "v_bias": weights_change(case, model, tokens, setting("self_attn.v_proj.bias")),
+        "o_bias": weights_change(case, model, tokens, setting("self_attn.o_proj.bias")),
+        "gate_bias": weights_change(case, model, tokens, setting("experts.gate_up_proj_bias", part=slice(0, None, 2))),
+        "up_bias": weights_change(case, model, tokens, setting("experts.gate_up_proj_bias", part=slice(1, None, 2))),
+        "down_bias": weights_change(case, model, tokens, setting("experts.down_proj_bias")),
+        "gate_up_interleaving": weights_change(case, model, tokens, halves_as_read),
+    }
+    assert weights_change(case, model, tokens, lambda state: None) == 0.0, "a rebuilt model differs"
+    rope = model.config.rope_parameters
+    if rope.get("rope_type") == "yarn":  # llama.cpp always truncates YaRN's correction range
+        truncate = rope.get("truncate", True)
+        effects["yarn_truncate"] = logits_change(case, model, tokens, rope_parameters=dict(rope, truncate=not truncate))
+    return effects
+
+
 def attempt(case, seed):
     """The in-memory model and its greedy continuation, or None if the seed gives a weak fixture."""
     model = build(case, seed)
@@ -600,7 +720,7 @@ def make_case(case, root):
         rewrite_legacy_config(config_path)
 
     # The reference proper: what a reader of these files computes in float32.
-    extra = {"experts_implementation": "eager"} if case.architecture in EXPERT_NAMES else {}
+    extra = {"experts_implementation": "eager"} if case.architecture in EAGER_EXPERTS else {}
     reloaded = AutoModelForCausalLM.from_pretrained(out_dir, dtype=torch.float32, attn_implementation="eager", **extra).eval()
     tensors = check_stored_tensors(out_dir, reloaded)
     logits = all_logits(reloaded, PROMPT)
@@ -620,6 +740,9 @@ def make_case(case, root):
     sliding_effect = window_effect(case, reloaded, PROMPT)
     if sliding_effect is not None:
         assert sliding_effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: the sliding window barely matters"
+    oss_effects = gpt_oss_effects(case, reloaded, PROMPT)
+    for feature, effect in (oss_effects or {}).items():
+        assert feature == "yarn_truncate" or effect > MIN_ROPE_SCALING_EFFECT, f"{case.name}: {feature} barely matters ({effect:.1e})"
     f64_error = relative_max_diff(logits, all_logits(copy.deepcopy(reloaded).double(), PROMPT))
 
     logits_np = logits.numpy().astype("<f4")
@@ -650,6 +773,7 @@ def make_case(case, root):
         "short_factor_logits": short,
         "softcap_effect_max_abs_diff_over_max_abs": capping_effect,
         "min_router_gap_kth_minus_next_probability": router_gap(reloaded, PROMPT + continuation),
+        **({} if oss_effects is None else {"gpt_oss_effects_max_abs_diff_over_max_abs": oss_effects}),
         "tensors": tensors,
         "parameter_count": sum(int(np.prod(shape)) for _, shape in tensors.values()),
         "bos_token_id": config_json.get("bos_token_id"),
@@ -667,6 +791,9 @@ def make_case(case, root):
     size = sum(os.path.getsize(os.path.join(out_dir, n)) for n in os.listdir(out_dir))
     print(f"{case.name}: seed {seed}, {size // 1024} KB, max|logit| {inputs['logits']['max_abs']:.2f}, "
           f"f64 {f64_error:.1e}, numpy {numpy_error:.1e}, rope effect {scaling_effect}, greedy {continuation}")
+    if oss_effects is not None:
+        print(f"  window {sliding_effect:.3g}, router gap {inputs['min_router_gap_kth_minus_next_probability']:.3g}, "
+              + ", ".join(f"{k} {v:.3g}" for k, v in oss_effects.items()))
     return size
 
 

@@ -1,4 +1,4 @@
-"""An independent float64 forward pass of the Llama family, read from files only.
+"""An independent float64 forward pass of the Llama family (and gpt-oss), read from files only.
 
 This is the second oracle for the goldens: it knows nothing of transformers. It reads
 `config.json` (both the transformers-5 `rope_parameters` layout and the older top-level
@@ -17,7 +17,7 @@ import numpy as np
 
 SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM",
                            "Qwen3MoeForCausalLM", "MixtralForCausalLM", "Phi3ForCausalLM", "Gemma2ForCausalLM",
-                           "Gemma3ForCausalLM")
+                           "Gemma3ForCausalLM", "GptOssForCausalLM")
 # Mixture-of-experts checkpoints: (router, expert folder, gate, up, down) after model.layers.N.
 EXPERTS = {
     "Qwen3MoeForCausalLM": ("mlp.gate.weight", "mlp.experts.{}.", "gate_proj.weight", "up_proj.weight", "down_proj.weight"),
@@ -162,6 +162,8 @@ def forward_weights(config, w, tokens, round_input=None):
     architecture = config["architectures"][0]
     if architecture not in SUPPORTED_ARCHITECTURES:
         raise ValueError(f"unsupported architecture {architecture}")
+    if architecture == "GptOssForCausalLM":
+        return gpt_oss_forward(config, w, tokens, round_input)
     n_heads = config["num_attention_heads"]
     n_kv_heads = config.get("num_key_value_heads") or n_heads
     head_dim = config.get("head_dim") or config["hidden_size"] // n_heads
@@ -300,3 +302,86 @@ def sparse_mlp(config, architecture, h, weight, round_input, prefix):
             act = gate / (1 + np.exp(-gate)) * up
             out[t] += p * (round_input(act, prefix + f + down_name) @ weight(f + down_name).T)[0]
     return out
+
+
+def gpt_oss_forward(config, w, tokens, round_input):
+    """gpt-oss: Llama-style pre-norm blocks with
+      - attention: q/k/v/o biases, scores q.k / sqrt(head_dim), a causal mask, narrowed to
+        `sliding_window` on the layer_types "sliding_attention" layers; each head h has a sink
+        logit sinks[h] appended to every row of its scores before the softmax, whose share is
+        dropped after (the row's weights then sum to less than 1);
+      - RoPE: HF's halves rotation (pairs i, i + d/2), usually YaRN (rope_settings);
+      - the MoE: router logits = h @ router.weight.T + router.bias, the top k logits, softmax over
+        those k alone; expert e: gate_up = h @ gate_up_proj[e] + gate_up_proj_bias[e]
+        (gate_up_proj [experts, hidden, 2 * width]: gate = columns 0, 2, 4 ..., up = 1, 3, 5 ...),
+        gate = min(gate, limit), up = clip(up, -limit, limit),
+        out = ((up + 1) * gate * sigmoid(alpha * gate)) @ down_proj[e] + down_proj_bias[e]
+        (down_proj [experts, width, hidden]), alpha = swiglu_alpha (1.702), limit = swiglu_limit;
+      - RMSNorm by a plain weight, before attention, before the MoE, and at the end.
+    """
+    n_heads = config["num_attention_heads"]
+    n_kv_heads = config.get("num_key_value_heads") or n_heads
+    head_dim = config.get("head_dim") or config["hidden_size"] // n_heads
+    eps = config["rms_norm_eps"]
+    group = n_heads // n_kv_heads
+    n = len(tokens)
+    k = config["num_experts_per_tok"]
+    alpha = config.get("swiglu_alpha", 1.702)
+    limit = config.get("swiglu_limit", 7.0)
+    layer_types = config.get("layer_types") or [
+        "sliding_attention" if (i + 1) % 2 else "full_attention" for i in range(config["num_hidden_layers"])]
+
+    inv_freq, attention_factor = inverse_frequencies(config, head_dim, n)
+    angles = np.outer(np.arange(n, dtype=np.float64), inv_freq)
+    angles = np.concatenate([angles, angles], axis=-1)  # [n, head_dim]
+    cos, sin = np.cos(angles) * attention_factor, np.sin(angles) * attention_factor
+
+    causal = np.triu(np.full((n, n), -np.inf), k=1)
+    window = config.get("sliding_window")
+    windowed = causal if window is None else causal + np.tril(np.full((n, n), -np.inf), k=-window)
+    scale = head_dim ** -0.5
+
+    def linear(x, prefix):
+        return round_input(x, prefix + ".weight") @ w[prefix + ".weight"].T + w[prefix + ".bias"]
+
+    x = w["model.embed_tokens.weight"][tokens]
+    for layer in range(config["num_hidden_layers"]):
+        p = f"model.layers.{layer}."
+        mask = windowed if layer_types[layer] == "sliding_attention" else causal
+        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+        q = linear(h, p + "self_attn.q_proj").reshape(n, n_heads, head_dim)
+        kk = linear(h, p + "self_attn.k_proj").reshape(n, n_kv_heads, head_dim)
+        v = linear(h, p + "self_attn.v_proj").reshape(n, n_kv_heads, head_dim)
+        q = q * cos[:, None, :] + rotate_half(q) * sin[:, None, :]
+        kk = kk * cos[:, None, :] + rotate_half(kk) * sin[:, None, :]
+        sinks = w[p + "self_attn.sinks"]  # [n_heads]
+        out = np.empty((n, n_heads, head_dim))
+        for head in range(n_heads):
+            kv = head // group
+            scores = q[:, head, :] @ kk[:, kv, :].T * scale + mask  # [n, n]
+            scores = np.concatenate([scores, np.full((n, 1), sinks[head])], axis=-1)  # [n, n + 1]
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            scores /= scores.sum(axis=-1, keepdims=True)
+            out[:, head, :] = scores[:, :n] @ v[:, kv, :]
+        x = x + linear(out.reshape(n, n_heads * head_dim), p + "self_attn.o_proj")
+
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        router = linear(h, p + "mlp.router")  # [n, experts]
+        gate_up_w, gate_up_b = w[p + "mlp.experts.gate_up_proj"], w[p + "mlp.experts.gate_up_proj_bias"]
+        down_w, down_b = w[p + "mlp.experts.down_proj"], w[p + "mlp.experts.down_proj_bias"]
+        moe = np.zeros_like(h)
+        for t in range(n):
+            chosen = np.argsort(-router[t], kind="stable")[:k]
+            weights = np.exp(router[t, chosen] - router[t, chosen].max())
+            weights /= weights.sum()
+            for e, weight in zip(chosen, weights):
+                gate_up = round_input(h[t:t + 1], p + "mlp.experts.gate_up_proj") @ gate_up_w[e] + gate_up_b[e]
+                gate = np.minimum(gate_up[:, 0::2], limit)
+                up = np.clip(gate_up[:, 1::2], -limit, limit)
+                act = (up + 1) * gate / (1 + np.exp(-alpha * gate))
+                moe[t] += weight * (round_input(act, p + "mlp.experts.down_proj") @ down_w[e] + down_b[e])[0]
+        x = x + moe
+    x = rms_norm(x, w["model.norm.weight"], eps)
+    head_name = "model.embed_tokens.weight" if config.get("tie_word_embeddings", False) or "lm_head.weight" not in w \
+        else "lm_head.weight"
+    return round_input(x, head_name) @ w[head_name].T

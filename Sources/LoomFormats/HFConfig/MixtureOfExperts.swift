@@ -12,6 +12,8 @@ public struct MixtureOfExperts: Sendable, Equatable {
     /// Layers that keep a dense gated MLP of the config's `intermediateSize` instead (Qwen3-MoE's
     /// `mlp_only_layers` and `decoder_sparse_step`), sorted.
     public var denseLayers: [Int]
+    /// The router and every expert projection have biases (gpt-oss).
+    public var biases = false
 
     public init(expertCount: Int, expertsPerToken: Int, expertIntermediateSize: Int, normalizeTopK: Bool,
                 denseLayers: [Int] = []) {

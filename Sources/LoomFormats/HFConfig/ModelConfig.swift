@@ -50,6 +50,12 @@ public struct ModelConfig: Sendable, Equatable {
     public var attentionSoftcap: Float?
     /// Logits become cap · tanh(logit / cap) (Gemma 2's `final_logit_softcapping`).
     public var finalLogitSoftcap: Float?
+    /// Every attention layer has a learned sink logit per head that joins the softmax (gpt-oss).
+    public var attentionSinks = false
+    /// The clamp of `.clampedSwiGLU` (gpt-oss's `swiglu_limit`).
+    public var swigluLimit: Float = 7
+    /// The sigmoid's slope in `.clampedSwiGLU` (gpt-oss's α).
+    public var swigluAlpha: Float = 1.702
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
 
@@ -255,6 +261,9 @@ public enum GatedActivationKind: String, Sendable, Equatable {
     case silu
     /// GELU with the tanh approximation (`gelu_pytorch_tanh`) of gate, times up (GeGLU): Gemma.
     case geluTanh
+    /// gpt-oss: g · σ(α·g) · (u + 1) with g = min(gate, limit) and u = up clamped to ±limit
+    /// (`ModelConfig.swigluLimit`, `swigluAlpha`).
+    case clampedSwiGLU
 }
 
 /// Typed access to JSON fields with errors that name the file and field.

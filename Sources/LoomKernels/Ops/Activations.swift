@@ -30,6 +30,19 @@ public func geluTanhGLU(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Flo
     GatedActivation.geluTanhGLU(gate: gate, up: up, count: count)
 }
 
+/// gpt-oss's gated activation: g·σ(α·g)·(u + 1) with g = min(gate, limit) and u = up clamped to
+/// ±limit, as SwiGLU of α·g times (u + 1)/α so that the vectorized SiLU runs it. The result
+/// replaces `gate`; `up` is overwritten.
+public func clampedSwiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, count: Int, limit: Float, alpha: Float,
+                          path: KernelPath = .active) {
+    let inverse = 1 / alpha
+    for i in 0..<count {
+        gate[i] = alpha * Swift.min(gate[i], limit)
+        up[i] = (Swift.min(Swift.max(up[i], -limit), limit) + 1) * inverse
+    }
+    swiGLU(gate: gate, up: up, count: count, path: path)
+}
+
 /// Soft-capping of attention scores or logits: v = cap · tanh(v / cap), in place over `count`
 /// values (Gemma 2 keeps scores within ±50 and logits within ±30 this way), in vectors of 16 on
 /// `path` (see `GatedActivation.softcap`): a long prompt caps every score of every head.

@@ -95,10 +95,10 @@ public struct BlockedAttention {
     ///   - rotated: the cache holds keys and values in the 32-point Hadamard basis (see
     ///     `hadamard32`): queries are rotated in and outputs rotated back.
     public func run(queries: UnsafePointer<Float>, start: Int, count: Int, scale: Float, softcap: Float? = nil, window: Int?,
-                    out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
-                    rotated: Bool = false, path: KernelPath = .active, pool: ThreadPool, load: Loader) {
+                    sinks: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>,
+                    workspaceStride: Int, rotated: Bool = false, path: KernelPath = .active, pool: ThreadPool, load: Loader) {
         run(queries: queries, spans: [AttentionSpan(row: 0, count: count, start: start)], scale: scale, softcap: softcap, window: window,
-            out: out, workspace: workspace, workspaceStride: workspaceStride, rotated: rotated, path: path, pool: pool) {
+            sinks: sinks, out: out, workspace: workspace, workspaceStride: workspaceStride, rotated: rotated, path: path, pool: pool) {
             load($1, $2, $3, $4, $5)
         }
     }
@@ -113,9 +113,11 @@ public struct BlockedAttention {
     /// - Parameters:
     ///   - queries: [rows, heads, headDim], rows of every span
     ///   - softcap: scores become cap · tanh(score / cap) before the softmax (Gemma 2), when set
+    ///   - sinks: [heads] a logit per query head that joins every row's softmax without a value
+    ///     (gpt-oss's attention sinks: the weights of the positions sum to less than 1), when set
     ///   - out: [rows, heads, headDim]
     public func run(queries: UnsafePointer<Float>, spans: [AttentionSpan], scale: Float, softcap: Float? = nil, window: Int?,
-                    out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
+                    sinks: UnsafePointer<Float>? = nil, out: UnsafeMutablePointer<Float>, workspace: UnsafeMutablePointer<Float>, workspaceStride: Int,
                     rotated: Bool = false, path: KernelPath = .active, pool: ThreadPool, load: SpanLoader) {
         let group = groupSize
         let rowLimit = rowLimit(workspaceStride: workspaceStride) / group
@@ -150,7 +152,7 @@ public struct BlockedAttention {
                     let first = run * perTask[s]
                     let tokens = first..<min(span.count, first + perTask[s])
                     runTask(kvHead: kvHead, tokens: tokens, queries: queries + span.row * heads * headDim, start: span.start,
-                            scale: scale, softcap: softcap, window: window, out: out + span.row * heads * headDim, space: space,
+                            scale: scale, softcap: softcap, window: window, sinks: sinks, out: out + span.row * heads * headDim, space: space,
                             rotated: rotated, kernels: kernels) { load(s, $0, $1, $2, $3, $4) }
                     task += workers
                 }
@@ -161,7 +163,8 @@ public struct BlockedAttention {
     }
 
     private func runTask(kvHead: Int, tokens: Range<Int>, queries: UnsafePointer<Float>, start: Int, scale: Float,
-                         softcap cap: Float?, window: Int?, out: UnsafeMutablePointer<Float>, space: UnsafeMutablePointer<Float>,
+                         softcap cap: Float?, window: Int?, sinks: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>,
+                         space: UnsafeMutablePointer<Float>,
                          rotated: Bool, kernels: TileKernels, load: Loader) {
         let width = AttentionTile.width, group = groupSize
         let rows = tokens.count * group
@@ -182,8 +185,14 @@ public struct BlockedAttention {
             if rotated { for g in stride(from: 0, to: headDim, by: 32) { hadamard32(row + g) } }
         }
         o.update(repeating: 0, count: rows * headDim)
-        maximum.update(repeating: -Float.infinity, count: rows)
-        sum.update(repeating: 0, count: rows)
+        if let sinks {
+            // The sink starts each row's softmax: the running maximum at its logit, its term 1.
+            for r in 0..<rows { maximum[r] = sinks[kvHead * group + r % group] }
+            sum.update(repeating: 1, count: rows)
+        } else {
+            maximum.update(repeating: -Float.infinity, count: rows)
+            sum.update(repeating: 0, count: rows)
+        }
 
         let firstPosition = start + tokens.lowerBound, lastPosition = start + tokens.upperBound - 1
         // Tiles start at multiples of the width whatever the task's first row, so every row sees

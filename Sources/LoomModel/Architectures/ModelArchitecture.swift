@@ -88,6 +88,12 @@ public struct ExpertTensorNames: Sendable {
     public let up: String
     public let down: String
 
+    /// The biases of the router and of each projection, in families that have them.
+    public var routerBias: String { String(router.dropLast("weight".count)) + "bias" }
+    public var gateBias: String { String(gate.dropLast("weight".count)) + "bias" }
+    public var upBias: String { String(up.dropLast("weight".count)) + "bias" }
+    public var downBias: String { String(down.dropLast("weight".count)) + "bias" }
+
     /// Qwen3-MoE (and Qwen2-MoE, DeepSeek, OLMoE): `mlp.gate`, `mlp.experts.E.{gate,up,down}_proj`.
     public static let qwen = ExpertTensorNames(router: "mlp.gate.weight", expertPrefix: { "mlp.experts.\($0)." },
                                                gate: "gate_proj.weight", up: "up_proj.weight", down: "down_proj.weight")
@@ -99,7 +105,7 @@ public struct ExpertTensorNames: Sendable {
 
 /// The families Loom runs.
 public enum ModelArchitectures {
-    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral(), Phi3(), Gemma2(), Gemma3()]
+    public static let all: [any ModelArchitecture] = [Llama(), Mistral(), Qwen2(), Qwen3(), Qwen3Moe(), Mixtral(), Phi3(), Gemma2(), Gemma3(), GptOss()]
 
     /// The family config.json names `architecture`, if Loom runs it.
     public static func named(_ architecture: Architecture) -> (any ModelArchitecture)? {

@@ -45,12 +45,12 @@ public final class DenseKVCacheLayer<Element: DenseElement & StorableElement>: K
     }
 
     public func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
-                       scale: Float, softcap: Float?, window: Int?, into out: UnsafeMutablePointer<Float>,
+                       scale: Float, softcap: Float?, window: Int?, sinks: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>,
                        scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool) {
         let stride = scores.count / pool.threadCount
         let layout = layout, headDim = headDim
         if let blocked = BlockedAttention(heads: heads, kvHeads: layout.kvHeads, headDim: headDim, workspaceStride: stride) {
-            blocked.run(queries: queries, spans: spans, scale: scale, softcap: softcap, window: window, out: out,
+            blocked.run(queries: queries, spans: spans, scale: scale, softcap: softcap, window: window, sinks: sinks, out: out,
                         workspace: scores.baseAddress!, workspaceStride: stride, pool: pool) { span, head, first, n, isKeys, into in
                 let plane = base(isKeys)
                 layout.forEachRun(pageTables + spans[span].pageTableOffset, first: first, count: n) { page, offset, count, done in
@@ -64,7 +64,8 @@ public final class DenseKVCacheLayer<Element: DenseElement & StorableElement>: K
         forEachPagedAttentionTask(spans: spans, heads: heads, kvHeads: layout.kvHeads, window: window, pool: pool) { task in
             let table = pageTables + spans[task.span].pageTableOffset
             attendOneHeadPaged(query: queries + task.index * headDim, element: Element.self, first: task.first, length: task.length,
-                               headDim: headDim, scale: scale, softcap: softcap, scores: scores.baseAddress! + task.worker * stride,
+                               headDim: headDim, scale: scale, softcap: softcap, sink: sinks.map { $0[task.index % heads] },
+                               scores: scores.baseAddress! + task.worker * stride,
                                out: out + task.index * headDim) { position, isKeys in
                 let offset = layout.offset(page: Int(table[position / layout.pageTokens]), head: task.kvHead,
                                            position: position % layout.pageTokens)
@@ -83,7 +84,8 @@ public final class DenseKVCacheLayer<Element: DenseElement & StorableElement>: K
 ///   - out: [headDim]
 @inline(__always)
 func attendOneHeadPaged<Element: DenseElement>(query: UnsafePointer<Float>, element: Element.Type, first: Int, length: Int,
-                                               headDim: Int, scale: Float, softcap cap: Float? = nil, scores: UnsafeMutablePointer<Float>,
+                                               headDim: Int, scale: Float, softcap cap: Float? = nil, sink: Float? = nil,
+                                               scores: UnsafeMutablePointer<Float>,
                                                out: UnsafeMutablePointer<Float>,
                                                row: (_ position: Int, _ isKeys: Bool) -> UnsafeRawPointer) {
     var maximum = -Float.infinity
@@ -99,7 +101,8 @@ func attendOneHeadPaged<Element: DenseElement>(query: UnsafePointer<Float>, elem
         maximum = -Float.infinity
         for t in 0..<length { maximum = max(maximum, scores[t]) }
     }
-    var sum: Float = 0
+    if let sink { maximum = max(maximum, sink) }
+    var sum: Float = sink.map { expf($0 - maximum) } ?? 0
     for t in 0..<length { scores[t] = expf(scores[t] - maximum); sum += scores[t] }
     let inverse = 1 / sum
     out.update(repeating: 0, count: headDim)

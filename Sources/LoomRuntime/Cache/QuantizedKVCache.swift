@@ -153,14 +153,14 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
     }
 
     public func attend(queries: UnsafePointer<Float>, spans: [AttentionSpan], pageTables: UnsafePointer<Int32>, heads: Int,
-                       scale: Float, softcap: Float?, window: Int?, into out: UnsafeMutablePointer<Float>,
+                       scale: Float, softcap: Float?, window: Int?, sinks: UnsafePointer<Float>?, into out: UnsafeMutablePointer<Float>,
                        scores: UnsafeMutableBufferPointer<Float>, pool: ThreadPool) {
         let groups = headDim / 32
         let stride = scores.count / pool.threadCount
         let keyBase = UnsafeRawPointer(keys.pointer), valueBase = UnsafeRawPointer(values.pointer)
         let keyLayout = keyLayout, valueLayout = valueLayout, keyBits = keyBits, valueBits = valueBits
         if let blocked = BlockedAttention(heads: heads, kvHeads: keyLayout.kvHeads, headDim: headDim, workspaceStride: stride) {
-            blocked.run(queries: queries, spans: spans, scale: scale, softcap: softcap, window: window, out: out,
+            blocked.run(queries: queries, spans: spans, scale: scale, softcap: softcap, window: window, sinks: sinks, out: out,
                         workspace: scores.baseAddress!, workspaceStride: stride, rotated: true, pool: pool) { span, head, first, n, isKeys, into in
                 let (base, layout, bits) = isKeys ? (keyBase, keyLayout, keyBits) : (valueBase, valueLayout, valueBits)
                 layout.forEachRun(pageTables + spans[span].pageTableOffset, first: first, count: n) { page, offset, count, done in
@@ -195,7 +195,9 @@ public final class QuantizedKVCacheLayer: KVCacheLayer, @unchecked Sendable {
                     maximum = -Float.infinity
                     for i in 0..<task.length { maximum = max(maximum, s[i]) }
                 }
-                var sum: Float = 0
+                let sink = sinks.map { $0[task.index % heads] }
+                if let sink { maximum = max(maximum, sink) }
+                var sum: Float = sink.map { expf($0 - maximum) } ?? 0
                 for i in 0..<task.length { s[i] = expf(s[i] - maximum); sum += s[i] }
                 let o = out + task.index * headDim
                 o.update(repeating: 0, count: headDim)

@@ -1,3 +1,4 @@
+import Foundation
 import LoomFormats
 import LoomModel
 
@@ -56,6 +57,24 @@ public enum ModelCatalog {
             c.moe = MixtureOfExperts(expertCount: 128, expertsPerToken: 8, expertIntermediateSize: 768, normalizeTopK: true)
             return c
         }(),
+        // gpt-oss-20b: 32 experts of width 2880, top 4, biases and sinks; alternating 128-token
+        // windows and full layers; YaRN 32 over 4096.
+        "gpt-oss-20b": {
+            var c = llama(layers: 24, hidden: 2880, heads: 64, kv: 8, ffn: 2880, vocab: 201088, context: 131072,
+                          theta: 150_000, bias: true, architecture: .gptOss)
+            c.headDim = 64
+            c.outputBias = true
+            c.ropeScaling = .yarn(factor: 32, originalMaxPositions: 4096, betaFast: 32, betaSlow: 1,
+                                  attentionFactor: 0.1 * log(32.0) + 1, truncate: false)
+            c.attentionSinks = true
+            c.mlpActivation = .clampedSwiGLU
+            c.slidingWindow = 128
+            c.slidingLayers = (0..<24).map { $0 % 2 == 0 }
+            var moe = MixtureOfExperts(expertCount: 32, expertsPerToken: 4, expertIntermediateSize: 2880, normalizeTopK: true)
+            moe.biases = true
+            c.moe = moe
+            return c
+        }(),
         "mixtral-8x7b": {
             var c = llama(layers: 32, hidden: 4096, heads: 32, kv: 8, ffn: 14336, vocab: 32000, context: 32768,
                           theta: 1_000_000, architecture: .mixtral)
@@ -76,6 +95,7 @@ public enum ModelCatalog {
     public static func activeParameterCount(_ config: ModelConfig) -> Int {
         guard let moe = config.moe else { return parameterCount(config) }
         let perExpert = 3 * moe.expertIntermediateSize * config.hiddenSize
+            + (moe.biases ? 2 * moe.expertIntermediateSize + config.hiddenSize : 0)
         return parameterCount(config) - moe.sparseLayerCount(of: config.layerCount) * (moe.expertCount - moe.expertsPerToken) * perExpert
     }
 
