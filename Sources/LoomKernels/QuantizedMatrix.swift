@@ -253,6 +253,8 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx512, .q8_0): return LoomKernelsAVX512.q8_0x8Rows
         case (.avx512, .q4_0): return LoomKernelsAVX512.q4_0x8Rows
         case (.avx512, .q5_0): return LoomKernelsAVX512.q5_0x8Rows
+        case (.avx512, .mxfp4): return LoomKernelsAVX512.mxfp4x8Rows
+        case (.avx2, .mxfp4): return LoomKernelsAVX2.mxfp4x8Rows
         case (.avx2, .q8_0): return LoomKernelsAVX2.q8_0x8Rows
         case (.avx2, .q4_0): return LoomKernelsAVX2.q4_0x8Rows
         case (.avx2, .q5_0): return LoomKernelsAVX2.q5_0x8Rows

@@ -1,4 +1,4 @@
-// Kernels for q8_0, q4_0 and q5_0 weights repacked at load into groups of 8 rows ("x8" layouts).
+// Kernels for q8_0, q4_0, q5_0 and mxfp4 weights repacked at load into groups of 8 rows ("x8" layouts).
 // Compiled twice like X86QuantKernels.swift: with AVX-512 VNNI and with AVX2 (see `dpbusd` and
 // `dotQ8Bytes`). In the native layout every row-block needs its own scale
 // conversion, float scaling and a horizontal sum; interleaved, lane i of every vector belongs to row i, so one vpdpbusd advances
@@ -13,15 +13,18 @@
 //                     16 + 32j + 4i (low nibbles weights 4j.., high nibbles weights 16+4j..)
 //   q5_0 (176 bytes): [16, 48) row i's 32 fifth bits qh (u32) at 16 + 4i; [48, 176) the nibbles
 //                     as in q4_0
+//   mxfp4 (136 bytes): [0, 8) the 8 rows' E8M0 scale bytes instead; [8, 136) the nibbles as in
+//                     q4_0, which index the doubled E2M1 values
 // Weights are stored unsigned (q8_0 XOR 0x80, nibbles as they are); the kernels take away
-// offset·Σx with offset 128, 8 or 16 (128 becomes 0 on AVX2, see `dotQ8Bytes`).
+// offset·Σx with offset 128, 8 or 16 (128 becomes 0 on AVX2, see `dotQ8Bytes`). mxfp4's nibbles
+// are looked up as their value + 12 (0…24) and take away 12·Σx.
 //
 // Activations come in one of two roundings (Q8Activations): a scale per half block of 16, or,
 // for the LM head, a scale per block plus the 7-bit rounding residual, each its own
 // specialization (`UnitRounding`).
 
 /// The storage formats with an interleaved layout.
-public enum InterleavedFormat: Sendable { case q8_0, q4_0, q5_0 }
+public enum InterleavedFormat: Sendable { case q8_0, q4_0, q5_0, mxfp4 }
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
@@ -104,8 +107,14 @@ struct FifthBitMasks {
 func unitChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int, _ masks: FifthBitMasks) -> (__m256i, __m256i) {
     if format == .q8_0 { return (load256(unit + 16 + 32 * j), load256(unit + 16 + 32 * (j + 4))) }
     let low4 = _mm256_set1_epi8(15)
-    let v = load256(unit + (format == .q5_0 ? 48 : 16) + 32 * j)
+    let v = load256(unit + (format == .q5_0 ? 48 : format == .mxfp4 ? 8 : 16) + 32 * j)
     var lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
+    if format == .mxfp4 {
+        // kvalues_mxfp4 + 12: 0, 1, 2, 3, 4, 6, 8, 12, 0, −1, −2, −3, −4, −6, −8, −12.
+        let table = _mm256_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0,
+                                     12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0)
+        return (_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi))
+    }
     if format == .q5_0 {
         let high = load256(unit + 16)
         lo = _mm256_or_si256(lo, masks.expand(high, j))
@@ -121,7 +130,17 @@ func unitChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int, 
 
 /// The unsigned-storage offset of each format's weights (see the layout above).
 @inline(__always) func storageOffset(_ format: InterleavedFormat) -> Int32 {
-    format == .q8_0 ? q8Offset : format == .q4_0 ? 8 : 16
+    format == .q8_0 ? q8Offset : format == .q4_0 ? 8 : format == .mxfp4 ? 12 : 16
+}
+
+/// The 8 rows' weight scales of a unit: f16 values, or for mxfp4 half the E8M0 scale,
+/// 2^(e − 128), built from bits as ggml does (e < 2 gives the subnormals 0x00200000 << e).
+@inline(__always) func unitScales(_ format: InterleavedFormat, _ unit: UnsafeRawPointer) -> __m256 {
+    guard format == .mxfp4 else { return _mm256_cvtph_ps(load128(unit)) }
+    let e = _mm256_cvtepu8_epi32(_mm_set_epi64x(0, unit.loadUnaligned(as: Int64.self)))
+    let normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23)
+    let tiny = _mm256_sllv_epi32(_mm256_set1_epi32(0x0020_0000), e)
+    return _mm256_castsi256_ps(_mm256_blendv_epi8(normal, tiny, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e)))
 }
 
 /// Which of the two activation roundings an x8 kernel is compiled for (a type, so each variant is
@@ -248,7 +267,7 @@ func unitAccumulate<R: UnitRounding>(_ format: InterleavedFormat, _ acc: __m256,
         let (lo, hi) = unitChunk(format, unit, j, masks)
         dots.add(format, lo, hi, j, x, rounding)
     }
-    return dots.finish(format, acc, _mm256_cvtph_ps(load128(unit)), x, rounding)
+    return dots.finish(format, acc, unitScales(format, unit), x, rounding)
 }
 
 /// One unit against four activation rows at once: the unit's chunks are loaded and unpacked
@@ -267,7 +286,7 @@ func unitAccumulate4<R: UnitRounding>(_ format: InterleavedFormat, _ acc: inout 
         d2.add(format, lo, hi, j, x.2, rounding)
         d3.add(format, lo, hi, j, x.3, rounding)
     }
-    let scales = _mm256_cvtph_ps(load128(unit))
+    let scales = unitScales(format, unit)
     acc.0 = d0.finish(format, acc.0, scales, x.0, rounding)
     acc.1 = d1.finish(format, acc.1, scales, x.1, rounding)
     acc.2 = d2.finish(format, acc.2, scales, x.2, rounding)
@@ -279,7 +298,7 @@ func unitAccumulate4<R: UnitRounding>(_ format: InterleavedFormat, _ acc: inout 
 @inline(__always)
 func interleavedRows<R: UnitRounding>(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
                      _ colStart: Int, _ colEnd: Int, _ x: ActivationRows, _ y: UnsafeMutablePointer<Float>, _ rounding: R.Type) {
-    let unitBytes = format == .q8_0 ? 272 : format == .q4_0 ? 144 : 176
+    let unitBytes = format == .q8_0 ? 272 : format == .q4_0 ? 144 : format == .mxfp4 ? 136 : 176
     let masks = FifthBitMasks()
     let blocks = x.blocks
     for g in groupStart..<groupEnd {
@@ -363,6 +382,12 @@ public func q4_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ 
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                        _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
     interleavedKernel(.q4_0, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, xr, xrs, y)
+}
+
+public func mxfp4x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                        _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    interleavedKernel(.mxfp4, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, xr, xrs, y)
 }
 
 public func q5_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,

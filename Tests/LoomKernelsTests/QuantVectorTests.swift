@@ -74,16 +74,21 @@ import LoomFormats
         #expect(expected.contains(.infinity) && expected.contains { $0 != 0 && abs($0) < Float.leastNormalMagnitude })
     }
 
-    @Test(arguments: [1, 3]) func productMatchesTheDequantizedWeights(batch: Int) throws {
+    /// Products on every path, in the native layout and repacked into groups of 8 rows (the x8
+    /// kernels, which the loader uses), within the activations' 8-bit rounding of the exact sums.
+    @Test(arguments: [1, 3, 6], [false, true]) func productMatchesTheDequantizedWeights(batch: Int, repack: Bool) throws {
         let (blocks, weights) = try Self.fixture()
-        let rows = 14  // the quantized rows; 14 and 15 hold the edge exponents
+        // The quantized rows; 14 and 15 hold the edge exponents. Repacking takes groups of 8.
+        let rows = repack ? 8 : 14
         var generator = SystemRandomNumberGenerator()
         let x = (0..<(batch * Self.cols)).map { _ in Float.random(in: -2...2, using: &generator) }
         for path in KernelPath.supported {
             let matrix = try blocks.withUnsafeBytes {
                 try QuantizedMatrix(type: .mxfp4, data: $0.baseAddress!, byteCount: QuantType.mxfp4.rowBytes(rows * Self.cols),
-                                    rows: rows, cols: Self.cols, owner: nil, path: path)
+                                    rows: rows, cols: Self.cols, owner: nil, path: path,
+                                    repackingInto: repack ? MemoryArena(name: "test") : nil)
             }
+            #expect(matrix.isArenaResident == (repack && path != .portable))
             var y = [Float](repeating: .nan, count: batch * rows)
             var scratch = [UInt8](repeating: 0, count: matrix.scratchBytes(batch: batch) + 64)
             scratch.withUnsafeMutableBytes { raw in

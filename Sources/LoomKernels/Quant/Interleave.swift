@@ -1,15 +1,17 @@
-/// Repacking of q8_0, q4_0, q5_0, q4_K, q5_K and q6_K rows into groups of 8 interleaved rows (the "x8"
+/// Repacking of q8_0, q4_0, q5_0, mxfp4, q4_K, q5_K and q6_K rows into groups of 8 interleaved rows (the "x8"
 /// layouts of LoomKernelsAVX2/X86Interleaved.swift and X86KInterleaved.swift), and the way back
 /// for single rows. The repacked matrix has exactly the native byte count: a unit of 8
-/// row-blocks holds the 8 rows' f16 scales, then their other fields and quants with row i's
+/// row-blocks holds the 8 rows' f16 scales (mxfp4: their E8M0 bytes), then their other fields and quants with row i's
 /// 4-byte pieces at lane i of each 32-byte chunk.
 enum Interleave {
     /// Types with an interleaved layout.
-    static func supports(_ type: QuantType) -> Bool { type == .q8_0 || type == .q4_0 || type == .q5_0 || type == .q4_K || type == .q5_K || type == .q6_K }
+    static func supports(_ type: QuantType) -> Bool {
+        [.q8_0, .q4_0, .q5_0, .mxfp4, .q4_K, .q5_K, .q6_K].contains(type)
+    }
 
     /// Where the packed nibbles or bytes start in a unit: after the scales, and for q5_0 after
     /// the 8 rows' fifth-bit words.
-    static func quantsOffset(_ type: QuantType) -> Int { type == .q5_0 ? 48 : 16 }
+    static func quantsOffset(_ type: QuantType) -> Int { type == .q5_0 ? 48 : type == .mxfp4 ? 8 : 16 }
 
     static func unitBytes(_ type: QuantType) -> Int { 8 * type.blockBytes }
 
@@ -80,9 +82,9 @@ enum Interleave {
             for piece in 0..<32 { move(4, blockOffset: 16 + 4 * piece, unitOffset: 128 + 32 * piece + 4 * lane) }
             return
         }
-        move(2, blockOffset: 0, unitOffset: 2 * lane)
+        if type == .mxfp4 { move(1, blockOffset: 0, unitOffset: lane) } else { move(2, blockOffset: 0, unitOffset: 2 * lane) }
         if type == .q5_0 { move(4, blockOffset: 2, unitOffset: 16 + 4 * lane) }
-        let quants = type == .q5_0 ? 6 : 2
+        let quants = type == .q5_0 ? 6 : type == .mxfp4 ? 1 : 2
         for chunk in 0..<(type == .q8_0 ? 8 : 4) {
             move(4, blockOffset: quants + 4 * chunk, unitOffset: quantsOffset(type) + 32 * chunk + 4 * lane, flip: type == .q8_0 ? 0x80 : 0)
         }
