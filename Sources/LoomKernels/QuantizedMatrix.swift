@@ -64,7 +64,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     public var byteCount: Int { rows * rowBytes }
     public var formatName: String { type.name }
-    public var isArenaResident: Bool { isInterleaved }
+    public let isArenaResident: Bool
 
     /// Wraps `byteCount` bytes at `data` as a [rows, cols] matrix of `type` blocks.
     ///
@@ -72,9 +72,11 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     /// into an interleaved layout in that arena (label `weights`, the same byte count) when the path
     /// is AVX-512 VNNI or AVX2; afterwards the original bytes are never read, so
     /// mapped pages stay cold. `activations` chooses how finely those kernels round their input.
+    /// `arenaResident` says that `data` itself already lies in an arena that counted it (blocks
+    /// rewritten from another layout at load).
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
                 owner: AnyObject?, path: KernelPath = .active, repackingInto arena: MemoryArena? = nil,
-                activations: ActivationRounding = .standard) throws {
+                activations: ActivationRounding = .standard, arenaResident: Bool = false) throws {
         precondition(type.blockSize > 1, "use FloatMatrix for \(type.name)")
         guard cols % type.blockSize == 0, cols % 32 == 0 else {
             throw KernelError.partialBlock(format: type.name, cols: cols, blockSize: type.blockSize)
@@ -87,7 +89,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         self.rowBytes = type.rowBytes(cols)
         self.path = path.isSupported ? path : .portable
         #if arch(x86_64)
-        if let arena, rows % 8 == 0, let kernel = Self.interleavedKernel(type, self.path) {
+        if let arena, Self.repacks(type, rows: rows, path: self.path), let kernel = Self.interleavedKernel(type, self.path) {
             let buffer = try arena.allocate(UInt8.self, count: needed, label: "weights")
             Interleave.pack(type, data, rows: rows, blocks: cols / type.blockSize, into: buffer.pointer)
             self.data = UnsafeRawPointer(buffer.pointer)
@@ -108,9 +110,20 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         self.owner = owner
         self.isInterleaved = false
         #endif
+        self.isArenaResident = isInterleaved || arenaResident
         self.rowsKernel = Self.kernel(type, self.path)
         // The K formats' x8 kernel takes blocks of 32 (its slices have their own scales).
         self.rounding = !isInterleaved || type.blockSize != 32 ? .blocks : activations == .fine ? .residual : .halves
+    }
+
+    /// Whether a matrix of `type` with `rows` rows is repacked into the arena it is given on
+    /// `path` (an interleaved kernel exists and the rows fill groups of 8).
+    public static func repacks(_ type: QuantType, rows: Int, path: KernelPath = .active) -> Bool {
+        #if arch(x86_64)
+        return rows % 8 == 0 && interleavedKernel(type, path.isSupported ? path : .portable) != nil
+        #else
+        return false
+        #endif
     }
 
     public func scratchBytes(batch: Int) -> Int { Self.scratchBytes(batch: batch, cols: cols) }

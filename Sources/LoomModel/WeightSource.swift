@@ -109,6 +109,9 @@ public struct SafeTensorsWeightSource: WeightSource {
     }
 
     public func matrix(_ slice: TensorSpec.ExpertSlice, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix {
+        if !archive.contains(slice.stored), archive.contains(slice.stored + "_blocks") {
+            return try mxfp4Matrix(slice, rows: rows, cols: cols, arena: arena)
+        }
         let view = try expertTensor(slice, shape: [slice.experts, cols, slice.storedColumns], taking: rows)
         let type = try floatType(view)
         let size = type.blockBytes
@@ -127,6 +130,58 @@ public struct SafeTensorsWeightSource: WeightSource {
         }
         return try FloatMatrix(type: type, data: out, byteCount: rows * cols * size, rows: rows, cols: cols, owner: buffer,
                                arenaResident: true)
+    }
+
+    /// Expert matrix `slice` of a checkpoint that stores its experts as MXFP4, as openai's
+    /// gpt-oss checkpoints do: `<stored>_blocks` [experts, storedColumns, cols / 32, 16] of
+    /// nibbles, byte k holding elements 2k (low) and 2k + 1 (high) of a block, and
+    /// `<stored>_scales` [experts, storedColumns, cols / 32] of E8M0 exponents. Unlike the
+    /// unquantized tensors these are output-major, so the matrix is stored rows `first`,
+    /// `first + stride`, … of the expert. They are rewritten into GGML MXFP4 blocks (the
+    /// exponent, then elements j low and j + 16 high: the same values) for the MXFP4 kernels,
+    /// in `arena`, or through a staging copy when the kernels repack them there anyway.
+    private func mxfp4Matrix(_ slice: TensorSpec.ExpertSlice, rows: Int, cols: Int, arena: MemoryArena?) throws -> any WeightMatrix {
+        let groups = cols / 32
+        let blocks = try archive.tensor(slice.stored + "_blocks"), scales = try archive.tensor(slice.stored + "_scales")
+        for (view, shape) in [(blocks, [slice.experts, slice.storedColumns, groups, 16]), (scales, [slice.experts, slice.storedColumns, groups])] {
+            guard view.dtype == .u8 else {
+                throw ModelError.unsupportedDType(source: sourceName, tensor: view.name, dtype: view.dtype.rawValue)
+            }
+            guard cols % 32 == 0, view.shape == shape, slice.expert < slice.experts, slice.first + (rows - 1) * slice.stride < slice.storedColumns else {
+                throw ModelError.shapeMismatch(source: sourceName, tensor: view.name, expected: shape, actual: view.shape)
+            }
+        }
+        let type = QuantType.mxfp4
+        let needed = rows * type.rowBytes(cols)
+        guard let arena else {
+            // Sizing only: the matrix reads the nibbles in place, which are not its blocks.
+            guard blocks.bytes.count >= needed else {
+                throw ModelError.unsupportedDType(source: sourceName, tensor: blocks.name, dtype: "MXFP4 of a single expert")
+            }
+            return try QuantizedMatrix(type: type, data: blocks.bytes.baseAddress!, byteCount: blocks.bytes.count, rows: rows, cols: cols,
+                                       owner: blocks.owner)
+        }
+        let repacks = QuantizedMatrix.repacks(type, rows: rows)
+        let resident = repacks ? nil : try arena.allocate(UInt8.self, count: needed, label: "weights")
+        let staging = resident.map { UnsafeMutableRawPointer($0.pointer) }
+            ?? UnsafeMutableRawPointer.allocate(byteCount: needed, alignment: 64)
+        defer { if resident == nil { staging.deallocate() } }
+        // [rows, groups] blocks of 17 bytes
+        let nibbles = blocks.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let exponents = scales.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let out = staging.assumingMemoryBound(to: UInt8.self)
+        for r in 0..<rows {
+            let storedRow = slice.expert * slice.storedColumns + slice.first + r * slice.stride
+            for g in 0..<groups {
+                let unit = storedRow * groups + g, block = out + (r * groups + g) * 17
+                let packed = nibbles + unit * 16
+                block[0] = exponents[unit]
+                func element(_ i: Int) -> UInt8 { i & 1 == 0 ? packed[i >> 1] & 15 : packed[i >> 1] >> 4 }
+                for j in 0..<16 { block[1 + j] = element(j) | element(j + 16) << 4 }
+            }
+        }
+        return try QuantizedMatrix(type: type, data: staging, byteCount: needed, rows: rows, cols: cols, owner: resident,
+                                   repackingInto: repacks ? arena : nil, arenaResident: !repacks)
     }
 
     /// The all-experts tensor of `slice`, checked to be `shape` with `count` picks in range.

@@ -10,9 +10,11 @@ import LoomRuntime
 @Suite struct MixtureOfExpertsTests {
     static let llamacpp = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/llamacpp-goldens").path
-    static let models: [String] = ["qwen3moe-top3of8-bf16", "qwen3moe-top2of6-unnormalized-f32", "mixtral-window-bf16"]
+    static let models: [String] = ["qwen3moe-top3of8-bf16", "qwen3moe-top2of6-unnormalized-f32", "mixtral-window-bf16",
+                                   "gptoss-sinks-window-bf16"]
         .map { Golden.root + "/" + $0 } + [llamacpp + "/qwen3moe-llamacpp-f32-f16.gguf", llamacpp + "/mixtral-llamacpp-f32-f16.gguf",
-                                           llamacpp + "/qwen3moe-llamacpp-f32-q8_0.gguf"]
+                                           llamacpp + "/qwen3moe-llamacpp-f32-q8_0.gguf", llamacpp + "/gptoss-llamacpp-f32-mxfp4.gguf",
+                                           MXFP4CheckpointTests.root + "/gptoss"]
 
     static func engine(_ path: String, parallel: Int, chunk: Int = 64) throws -> Engine {
         try Engine(path: path, options: EngineOptions(maxSequenceLength: 64, chunkTokens: chunk, cacheType: .f32, threads: 2,

@@ -131,6 +131,15 @@ public struct ModelConfig: Sendable, Equatable {
             throw ConfigError.invalidField(file: file, field: "vision_config", reason:
                 "\(name) is a vision-language model; Loom runs text decoders only (for Gemma 3, a Gemma3ForCausalLM checkpoint)")
         }
+        // Checkpoints quantized by other tools keep their weights in tensors of their own
+        // (GPTQ's qweight, AWQ's qzeros, FP8 scales): say so before a tensor goes missing.
+        if let quantization = json["quantization_config"] as? [String: Any] {
+            let method = quantization["quant_method"] as? String ?? "(none given)"
+            guard method == "mxfp4" else {
+                throw ConfigError.invalidField(file: file, field: "quantization_config.quant_method", reason:
+                    "'\(method)' checkpoints are not read; Loom reads unquantized safetensors, MXFP4 experts (gpt-oss) and GGUF files")
+            }
+        }
         let hidden = try fields.requiredInt("hidden_size")
         let heads = try fields.requiredInt("num_attention_heads")
         guard heads > 0, hidden > 0 else {

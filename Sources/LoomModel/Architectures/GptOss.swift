@@ -14,8 +14,10 @@ extension Architecture {
 /// Checkpoints store each layer's experts as one input-major tensor
 /// (`mlp.experts.gate_up_proj` [experts, hidden, 2·width] with gate and up interleaved,
 /// `down_proj` [experts, width, hidden], and their biases), which the loader transposes per
-/// expert (`TensorSpec.ExpertSlice`); llama.cpp's converter already splits and transposes them
-/// into `ffn_{gate,up,down}_exps`. llama.cpp reads neither the clamp nor the layer pattern from
+/// expert (`TensorSpec.ExpertSlice`). openai's own checkpoints store those two as MXFP4 instead
+/// (`gate_up_proj_blocks` and `_scales`, output-major), which the safetensors source rewrites into
+/// GGML MXFP4 blocks. llama.cpp's converter already splits and transposes them into
+/// `ffn_{gate,up,down}_exps`. llama.cpp reads neither the clamp nor the layer pattern from
 /// its files: its loader uses a limit of 7 and makes every even layer local, and so does this
 /// family for GGUF files.
 public struct GptOss: ModelArchitecture {

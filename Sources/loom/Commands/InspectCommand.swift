@@ -44,8 +44,13 @@ struct InspectCommand: ParsableCommand {
                 let archive = try SafeTensorsArchive(directory: model)
                 for name in archive.tensorNames {
                     let view = try archive.tensor(name)
-                    parameters += view.elementCount
-                    dtypeCounts[view.dtype.rawValue, default: 0] += view.elementCount
+                    // MXFP4 experts (gpt-oss): two weights a byte in `_blocks`, their exponents in `_scales`.
+                    let packed = { (suffix: String) in view.dtype == .u8 && archive.contains(String(name.dropLast(7)) + suffix) }
+                    if name.hasSuffix("_scales"), packed("_blocks") { continue }
+                    let (type, count) = name.hasSuffix("_blocks") && packed("_scales")
+                        ? ("MXFP4", 2 * view.elementCount) : (view.dtype.rawValue, view.elementCount)
+                    parameters += count
+                    dtypeCounts[type, default: 0] += count
                 }
                 bytesOnDisk = archive.bytesOnDisk
                 fileCount = archive.files.count
