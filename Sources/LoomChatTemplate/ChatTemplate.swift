@@ -13,13 +13,17 @@ import Foundation
 public struct ChatTemplate: Sendable {
     /// The template text as given.
     public let source: String
+    /// What parsing and each render may spend.
+    public let limits: ChatTemplateLimits
     private let nodes: [JinjaNode]
 
-    /// Parses `source`. Throws `ChatTemplateError.syntax` where jinja2 would fail to compile, and
-    /// `.unsupportedFeature` for Jinja features Loom does not implement (with the line).
-    public init(source: String) throws {
+    /// Parses `source`. Throws `ChatTemplateError.syntax` where jinja2 would fail to compile,
+    /// `.unsupportedFeature` for Jinja features Loom does not implement (with the line), and
+    /// `.limitExceeded` for a template nested deeper than `limits.depth`.
+    public init(source: String, limits: ChatTemplateLimits = .standard) throws {
         self.source = source
-        self.nodes = try JinjaParser.parse(source)
+        self.limits = limits
+        self.nodes = try TemplateThread.run { try JinjaParser.parse(source, limits: limits) }
     }
 
     /// Renders a conversation.
@@ -35,6 +39,14 @@ public struct ChatTemplate: Sendable {
     public func render(messages: JinjaValue, addGenerationPrompt: Bool, bosToken: String? = nil, eosToken: String? = nil,
                        tools: JinjaValue? = nil, extraContext: [String: JinjaValue] = [:],
                        now: Date = Date(), timeZone: TimeZone = .current) throws -> String {
+        try renderContext(Self.chatContext(messages: messages, addGenerationPrompt: addGenerationPrompt, bosToken: bosToken,
+                                           eosToken: eosToken, tools: tools, extraContext: extraContext),
+                          now: now, timeZone: timeZone)
+    }
+
+    /// The variables `render` gives the template.
+    static func chatContext(messages: JinjaValue, addGenerationPrompt: Bool, bosToken: String? = nil, eosToken: String? = nil,
+                            tools: JinjaValue? = nil, extraContext: [String: JinjaValue] = [:]) -> [String: JinjaValue] {
         var context: [String: JinjaValue] = [:]
         if let bosToken { context["bos_token"] = .string(bosToken) }
         if let eosToken { context["eos_token"] = .string(eosToken) }
@@ -43,16 +55,29 @@ public struct ChatTemplate: Sendable {
         context["tools"] = tools ?? JinjaValue.none
         context["documents"] = context["documents"] ?? JinjaValue.none
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
-        return try renderContext(context, now: now, timeZone: timeZone)
+        return context
     }
 
     /// Renders with exactly the given variables (plus the globals), for templates that are not
     /// chat templates or callers that build the context themselves.
+    /// Throws `ChatTemplateError.limitExceeded` when the render reaches one of `limits`.
     public func renderContext(_ context: [String: JinjaValue], now: Date = Date(), timeZone: TimeZone = .current) throws -> String {
+        try renderMeasured(context, now: now, timeZone: timeZone).text
+    }
+
+    /// The render, and the steps and deepest nesting it took.
+    func renderMeasured(_ context: [String: JinjaValue], now: Date = Date(),
+                        timeZone: TimeZone = .current) throws -> (text: String, steps: Int, depth: Int) {
         let globals = JinjaScope(parent: nil, variables: JinjaGlobals.make(now: now, timeZone: timeZone))
-        var out = ""
-        _ = try JinjaEvaluator().render(nodes, scope: JinjaScope(parent: globals, variables: context), into: &out)
-        return out
+        let budget = JinjaBudget(limits: limits)
+        let out = try TemplateThread.run {
+            try JinjaBudget.$current.withValue(budget) {
+                var out = ""
+                _ = try JinjaEvaluator(budget: budget).render(nodes, scope: JinjaScope(parent: globals, variables: context), into: &out)
+                return out
+            }
+        }
+        return (out, budget.steps, budget.deepest)
     }
 
     /// transformers drops message keys whose value is None before rendering.

@@ -8,6 +8,9 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable {
     case raised(message: String, line: Int)
     /// A value was used in a way jinja2 rejects (UndefinedError, TypeError, SecurityError, ...).
     case runtime(kind: String, message: String, line: Int)
+    /// Parsing or rendering reached one of its `ChatTemplateLimits` (`limit` names it: steps,
+    /// depth, output bytes, value bytes; `value` is the bound).
+    case limitExceeded(limit: String, value: Int, line: Int)
 
     public var description: String {
         switch self {
@@ -16,6 +19,8 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable {
             return "chat template line \(line): unsupported Jinja feature: \(feature)"
         case let .raised(message, line): return "chat template line \(line): raise_exception: \(message)"
         case let .runtime(kind, message, line): return "chat template line \(line): \(kind): \(message)"
+        case let .limitExceeded(limit, value, line):
+            return "chat template line \(line): stopped at the limit of \(value) \(limit) (ChatTemplateLimits)"
         }
     }
 }

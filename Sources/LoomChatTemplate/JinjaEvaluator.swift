@@ -4,11 +4,23 @@ final class JinjaEvaluator {
     /// How a statement list ended: normally or by `{% break %}` / `{% continue %}`.
     enum Flow { case normal, breakLoop, continueLoop }
 
+    /// What this render may still spend.
+    let budget: JinjaBudget
+
+    init(budget: JinjaBudget) { self.budget = budget }
+
     // MARK: Statements
 
     func render(_ nodes: [JinjaNode], scope: JinjaScope, into out: inout String) throws -> Flow {
         for node in nodes {
-            let flow = try attachingLine(of: node) { try render(node, scope: scope, into: &out) }
+            let flow = try attachingLine(of: node) {
+                try budget.step()
+                try budget.enter()
+                defer { budget.leave() }
+                let flow = try render(node, scope: scope, into: &out)
+                try budget.written(out)
+                return flow
+            }
             if flow != .normal { return flow }
         }
         return .normal
@@ -35,6 +47,8 @@ final class JinjaEvaluator {
             throw ChatTemplateError.raised(message: e.message, line: line(of: node))
         } catch let e as JinjaUnsupportedError {
             throw ChatTemplateError.unsupportedFeature(feature: e.feature, line: line(of: node))
+        } catch let e as JinjaLimitError {
+            throw ChatTemplateError.limitExceeded(limit: e.limit, value: e.value, line: line(of: node))
         }
     }
 
@@ -52,7 +66,11 @@ final class JinjaEvaluator {
         case .forLoop(let loop):
             return try renderFor(loop, scope: scope, into: &out)
         case .set(let target, let expr, _):
-            try assign(target, try eval(expr, scope), in: scope)
+            // Only assignments carry values from one statement to the next, so checking them
+            // bounds how deeply any value can nest (`{% set ns.x = [ns.x] %}` in a loop).
+            let value = try eval(expr, scope)
+            try budget.checkNesting(value, into: namespaces(assignedBy: target, in: scope))
+            try assign(target, value, in: scope)
         case .setBlock(let target, let filters, let body, _):
             var captured = ""
             _ = try render(body, scope: JinjaScope(parent: scope), into: &captured)
@@ -114,6 +132,17 @@ final class JinjaEvaluator {
         return .normal
     }
 
+    /// The namespaces whose attributes `target` sets.
+    private func namespaces(assignedBy target: JinjaTarget, in scope: JinjaScope) -> [JinjaNamespace] {
+        switch target {
+        case .name: return []
+        case .attribute(let object, _):
+            if case .namespace(let ns) = scope.lookup(object) { return [ns] }
+            return []
+        case .tuple(let targets): return targets.flatMap { namespaces(assignedBy: $0, in: scope) }
+        }
+    }
+
     private func assign(_ target: JinjaTarget, _ value: JinjaValue, in scope: JinjaScope) throws {
         switch target {
         case .name(let name):
@@ -148,6 +177,8 @@ final class JinjaEvaluator {
             for (key, _) in kwargs where !params.contains(where: { $0.0 == key }) {
                 throw JinjaRuntimeError.type("macro '\(definition.name)' takes no keyword argument '\(key)'")
             }
+            // A recursive macro could otherwise deepen a value at every call.
+            for value in args + kwargs.map(\.1) { try self.budget.checkNesting(value) }
             for (i, (name, defaultExpr)) in params.enumerated() {
                 if i < args.count {
                     frame.assign(name, args[i])
@@ -173,6 +204,13 @@ final class JinjaEvaluator {
     }
 
     func eval(_ expr: JinjaExpr, _ scope: JinjaScope) throws -> JinjaValue {
+        try budget.step()
+        try budget.enter()
+        defer { budget.leave() }
+        return try evalNode(expr, scope)
+    }
+
+    private func evalNode(_ expr: JinjaExpr, _ scope: JinjaScope) throws -> JinjaValue {
         switch expr {
         case .literal(let v): return v
         case .name(let n): return scope.lookup(n)
@@ -235,7 +273,9 @@ final class JinjaEvaluator {
             }
             return try eval(otherwise, scope)
         case .concat(let parts):
-            return .string(try parts.map { try eval($0, scope).pythonStr }.joined())
+            let strings = try parts.map { try eval($0, scope).pythonStr }
+            try budget.allocate(bytes: strings.reduce(0) { $0 + $1.utf8.count })
+            return .string(strings.joined())
         }
     }
 }

@@ -75,6 +75,33 @@ enum JinjaFilters {
         return order.map { keyed[$0].1 }
     }
 
+    /// Allows `text.replace(old, new)` before it is built: at most one `new` per `old` found
+    /// (per code point and one more when `old` is empty).
+    static func allowReplacement(in text: String, _ old: String, _ new: String) throws {
+        let (textBytes, newBytes) = (text.utf8.count, new.utf8.count)
+        guard newBytes > old.utf8.count else { return }
+        let occurrences = old.isEmpty ? text.unicodeScalars.count + 1 : textBytes / old.utf8.count
+        let (bytes, overflow) = occurrences.multipliedReportingOverflow(by: newBytes)
+        try JinjaBudget.allocate(bytes: overflow ? Int.max : bytes + textBytes)
+    }
+
+    /// Allows `separator.join(strings)` before it is built.
+    static func allowJoin(_ strings: [String], separator: String) throws {
+        let (separators, overflow) = separator.utf8.count.multipliedReportingOverflow(by: max(0, strings.count - 1))
+        try JinjaBudget.allocate(bytes: overflow ? Int.max : strings.reduce(separators) { $0 + $1.utf8.count })
+    }
+
+    /// Values in `value` (itself included) and how deeply they nest.
+    private static func extent(_ value: JinjaValue) -> (values: Int, depth: Int) {
+        switch value.plain {
+        case .array(let items), .generator(let items):
+            return items.reduce((1, 1)) { total, item in let e = extent(item); return (total.0 + e.values, max(total.1, e.depth + 1)) }
+        case .dict(let d):
+            return d.keys.reduce((1, 1)) { total, key in let e = extent(d[key]!); return (total.0 + e.values, max(total.1, e.depth + 1)) }
+        default: return (1, 1)
+        }
+    }
+
     static func apply(_ name: String, to input: JinjaValue, args: JinjaArgs) throws -> JinjaValue {
         let value = input.plain
         switch name {
@@ -99,14 +126,18 @@ enum JinjaFilters {
                 throw JinjaRuntimeError.type("do_replace() missing required arguments 'old' and 'new'")
             }
             let count = try args.int(2, "count", default: -1)
-            return .string(PyString.replace(value.pythonStr, old.pythonStr, new.pythonStr, count: count))
+            let text = value.pythonStr
+            try allowReplacement(in: text, old.pythonStr, new.pythonStr)
+            return .string(PyString.replace(text, old.pythonStr, new.pythonStr, count: count))
         case "join":
             var items = try iterate(value)
             if let attribute = args.value(1, "attribute"), !(attribute.isUndefined) {
                 if case .none = attribute {} else { items = try items.map { try attributePath(attribute, of: $0) } }
             }
             let separator = args.value(0, "d")?.pythonStr ?? ""
-            return .string(items.map(\.pythonStr).joined(separator: separator))
+            let strings = items.map(\.pythonStr)
+            try allowJoin(strings, separator: separator)
+            return .string(strings.joined(separator: separator))
         case "first":
             guard let first = try iterate(value).first else { return .undefined(hint: "No first item, sequence was empty.") }
             return first
@@ -207,6 +238,12 @@ enum JinjaFilters {
                 options.keySeparator = pair[1].pythonStr
             }
             options.sortKeys = args.bool(3, "sort_keys", default: false)
+            // Each value goes on a line of its own, indented once per level it is nested at.
+            if let indent = options.indent, !indent.isEmpty {
+                let (values, depth) = extent(value)
+                let (bytes, overflow) = indent.utf8.count.multipliedReportingOverflow(by: values * depth)
+                try JinjaBudget.allocate(bytes: overflow ? Int.max : bytes)
+            }
             return .string(try JinjaJSON.dumps(value, options))
         case "indent":
             let width = args.value(0, "width") ?? .int(4)
@@ -216,6 +253,8 @@ enum JinjaFilters {
             let blank = args.bool(2, "blank", default: false)
             let s = value.pythonStr + "\n"
             var lines = PyString.splitlines(s)
+            let (added, overflow) = indentation.utf8.count.multipliedReportingOverflow(by: lines.count + 1)
+            try JinjaBudget.allocate(bytes: overflow ? Int.max : added + s.utf8.count)
             var rv: String
             if blank {
                 rv = lines.joined(separator: "\n" + indentation)

@@ -22,12 +22,15 @@ enum JinjaGlobals {
             }
             let (start, stop, step) = ints.count == 1 ? (0, ints[0], 1) : (ints[0], ints[1], ints.count == 3 ? ints[2] : 1)
             guard step != 0 else { throw JinjaRuntimeError.value("range() arg 3 must not be zero") }
-            let values = Array(stride(from: start, to: stop, by: step))
-            // jinja2's sandbox refuses ranges above MAX_RANGE.
-            guard values.count <= 100_000 else {
+            // jinja2's sandbox refuses ranges above MAX_RANGE; counted before anything is built.
+            let (span, overflow) = step > 0 ? stop.subtractingReportingOverflow(start) : start.subtractingReportingOverflow(stop)
+            let magnitude = step.magnitude
+            let count = overflow ? UInt.max : span <= 0 ? 0 : (UInt(span) + magnitude - 1) / magnitude
+            guard count <= 100_000 else {
                 throw JinjaRuntimeError(kind: "OverflowError", message: "Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).")
             }
-            return .array(values.map { .int($0) })
+            try JinjaBudget.allocate(items: Int(count))
+            return .array(stride(from: start, to: stop, by: step).map { .int($0) })
         }
         globals["dict"] = function("dict") { a in .dict(try mapping(from: a, "dict")) }
         globals["namespace"] = function("namespace") { a in

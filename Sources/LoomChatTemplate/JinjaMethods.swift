@@ -101,6 +101,7 @@ enum JinjaMethods {
                 guard let old = try a.string(0, "old"), let new = try a.string(1, "new") else {
                     throw JinjaRuntimeError.type("replace expected at least 2 arguments")
                 }
+                try JinjaFilters.allowReplacement(in: s, old, new)
                 return .string(PyString.replace(s, old, new, count: try a.int(2, "count", default: -1)))
             }
         case "find", "rfind", "count":
@@ -115,12 +116,14 @@ enum JinjaMethods {
         case "join":
             return method("str.join") { a in
                 let items = try JinjaFilters.iterate(a.value(0, "iterable") ?? .none)
-                return .string(try items.map { item -> String in
+                let strings = try items.map { item -> String in
                     guard case .string(let t) = item else {
                         throw JinjaRuntimeError.type("sequence item: expected str instance, \(item.pythonTypeName) found")
                     }
                     return t
-                }.joined(separator: s))
+                }
+                try JinjaFilters.allowJoin(strings, separator: s)
+                return .string(strings.joined(separator: s))
             }
         case "isdigit", "isalpha", "isspace", "isupper", "islower":
             return method("str.\(name)") { _ in

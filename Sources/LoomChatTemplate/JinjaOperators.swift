@@ -26,6 +26,14 @@ enum JinjaOperators {
         throw JinjaRuntimeError.type("bad operand type for unary \(op): '\(v.pythonTypeName)'")
     }
 
+    /// `s * count`, allowed by the render's budget before it is built.
+    private static func repeated(_ s: String, _ count: Int) throws -> String {
+        let count = max(0, count)
+        let (bytes, overflow) = s.utf8.count.multipliedReportingOverflow(by: count)
+        try JinjaBudget.allocate(bytes: overflow ? Int.max : bytes)
+        return String(repeating: s, count: count)
+    }
+
     static func binary(_ op: String, _ left: JinjaValue, _ right: JinjaValue) throws -> JinjaValue {
         try requireDefined(left)
         try requireDefined(right)
@@ -38,14 +46,21 @@ enum JinjaOperators {
         }
         let (a, b) = (left.plain, right.plain)
         switch (op, a, b) {
-        case let ("+", .string(x), .string(y)): return .string(x + y)
-        case let ("+", .array(x), .array(y)): return .array(x + y)
+        case let ("+", .string(x), .string(y)):
+            try JinjaBudget.allocate(bytes: x.utf8.count + y.utf8.count)
+            return .string(x + y)
+        case let ("+", .array(x), .array(y)):
+            try JinjaBudget.allocate(items: x.count + y.count)
+            return .array(x + y)
         case ("+", .string, _): throw JinjaRuntimeError.type("can only concatenate str (not \"\(b.pythonTypeName)\") to str")
         case ("+", .array, _): throw JinjaRuntimeError.type("can only concatenate list (not \"\(b.pythonTypeName)\") to list")
-        case let ("*", .string(s), _) where intValue(b) != nil: return .string(String(repeating: s, count: max(0, intValue(b)!)))
-        case let ("*", _, .string(s)) where intValue(a) != nil: return .string(String(repeating: s, count: max(0, intValue(a)!)))
+        case let ("*", .string(s), _) where intValue(b) != nil: return .string(try repeated(s, intValue(b)!))
+        case let ("*", _, .string(s)) where intValue(a) != nil: return .string(try repeated(s, intValue(a)!))
         case let ("*", .array(x), _) where intValue(b) != nil:
-            return .array(Array(repeating: x, count: max(0, intValue(b)!)).flatMap { $0 })
+            let count = max(0, intValue(b)!)
+            let (items, overflow) = x.count.multipliedReportingOverflow(by: count)
+            try JinjaBudget.allocate(items: overflow ? Int.max : items)
+            return .array(Array(repeating: x, count: count).flatMap { $0 })
         case ("%", .string, _):
             throw JinjaUnsupportedError(feature: "printf-style string formatting with %")
         default: break
@@ -68,8 +83,13 @@ enum JinjaOperators {
                 return .int(r != 0 && (r < 0) != (y < 0) ? r + y : r)
             case "**":
                 if y >= 0 {
-                    var result = 1
-                    for _ in 0..<y { result = result &* x }
+                    // By squaring: `2 ** 10**18` takes 60 multiplications, not 10**18.
+                    var (result, base, exponent) = (1, x, y)
+                    while exponent > 0 {
+                        if exponent & 1 == 1 { result = result &* base }
+                        base = base &* base
+                        exponent >>= 1
+                    }
                     return .int(result)
                 }
                 return .double(pow(Double(x), Double(y)))

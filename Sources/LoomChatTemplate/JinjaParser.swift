@@ -7,10 +7,20 @@ struct JinjaParser {
     /// compile-time error unless it sits inside an `if` statement or `... if ... else ...`.
     private var dependencies: [(name: String, isFilter: Bool, line: Int, conditional: Bool)] = []
 
-    init(tokens: [JinjaToken]) { self.tokens = tokens }
+    /// The deepest nesting of blocks, and of expressions, the template may have.
+    private let maxDepth: Int
+    /// Blocks open around the current token.
+    private var blockDepth = 0
+    /// Nested expressions being parsed.
+    private var recursion = 0
 
-    static func parse(_ source: String) throws -> [JinjaNode] {
-        var parser = JinjaParser(tokens: try JinjaLexer.tokenize(source))
+    init(tokens: [JinjaToken], maxDepth: Int = ChatTemplateLimits.standard.depth) {
+        self.tokens = tokens
+        self.maxDepth = maxDepth
+    }
+
+    static func parse(_ source: String, limits: ChatTemplateLimits = .standard) throws -> [JinjaNode] {
+        var parser = JinjaParser(tokens: try JinjaLexer.tokenize(source), maxDepth: limits.depth)
         let nodes = try parser.subparse(endTokens: [])
         if parser.index < parser.tokens.count {
             throw parser.error("unexpected '\(parser.describe(parser.current))'")
@@ -31,6 +41,31 @@ struct JinjaParser {
     private var line: Int { current?.line ?? tokens.last?.line ?? 1 }
 
     private func error(_ message: String) -> ChatTemplateError { .syntax(message: message, line: line) }
+
+    /// `expr`, once it is known to nest no deeper than the limit. Every node that wraps others is
+    /// checked as it is built, so no deeper tree ever exists: evaluating one, and freeing it,
+    /// recurses once per level.
+    private func bounded(_ expr: JinjaExpr) throws -> JinjaExpr {
+        if Self.depth(of: expr) > maxDepth { throw ChatTemplateError.limitExceeded(limit: "depth", value: maxDepth, line: line) }
+        return expr
+    }
+
+    /// Levels of `expr` (a leaf is 1).
+    private static func depth(of expr: JinjaExpr) -> Int {
+        func most(_ exprs: [JinjaExpr]) -> Int { exprs.reduce(0) { max($0, depth(of: $1)) } }
+        func arguments(_ a: JinjaArguments) -> Int { max(most(a.positional), most(a.keyword.map(\.1))) }
+        switch expr {
+        case .literal, .name: return 1
+        case .list(let items), .tuple(let items), .concat(let items): return 1 + most(items)
+        case .dict(let pairs): return 1 + max(most(pairs.map(\.0)), most(pairs.map(\.1)))
+        case .getattr(let e, _), .unary(_, let e), .not(let e): return 1 + depth(of: e)
+        case .getitem(let a, let b), .binary(_, let a, let b), .and(let a, let b), .or(let a, let b): return 1 + max(depth(of: a), depth(of: b))
+        case .slice(let e, let start, let stop, let step): return 1 + most([e] + [start, stop, step].compactMap { $0 })
+        case .call(let e, let args), .filter(let e, _, let args, _), .test(let e, _, let args, _, _): return 1 + max(depth(of: e), arguments(args))
+        case .compare(let first, let ops): return 1 + max(depth(of: first), most(ops.map(\.1)))
+        case .conditional(let test, let then, let otherwise): return 1 + most([test, then] + (otherwise.map { [$0] } ?? []))
+        }
+    }
 
     private func describe(_ token: JinjaToken?) -> String {
         guard let token else { return "end of template" }
@@ -120,6 +155,9 @@ struct JinjaParser {
     private mutating func parseStatements(_ endTokens: Set<String>, dropNeedle: Bool = false) throws -> [JinjaNode] {
         _ = skipOp(":")
         try expectKind(.blockEnd)
+        blockDepth += 1
+        defer { blockDepth -= 1 }
+        if blockDepth > maxDepth { throw ChatTemplateError.limitExceeded(limit: "depth", value: maxDepth, line: line) }
         let body = try subparse(endTokens: endTokens)
         if dropNeedle { index += 1 }
         return body
@@ -286,11 +324,20 @@ struct JinjaParser {
             if let only = items.first { return only }
             if !explicitParentheses { throw error("Expected an expression, got '\(describe(current))'") }
         }
-        return .tuple(items)
+        return try bounded(.tuple(items))
     }
 
     private mutating func parseExpression(withConditional: Bool = true) throws -> JinjaExpr {
-        withConditional ? try parseConditional() : try parseOr()
+        try nested { withConditional ? try $0.parseConditional() : try $0.parseOr() }
+    }
+
+    /// Runs one level of the parser's own recursion (a nested expression, `not`, a sign), which
+    /// `bounded` cannot see: `((((x))))` and `not not x` recurse without building a node a level.
+    private mutating func nested(_ parse: (inout JinjaParser) throws -> JinjaExpr) throws -> JinjaExpr {
+        recursion += 1
+        defer { recursion -= 1 }
+        if recursion > maxDepth { throw ChatTemplateError.limitExceeded(limit: "depth", value: maxDepth, line: line) }
+        return try parse(&self)
     }
 
     private mutating func parseConditional() throws -> JinjaExpr {
@@ -299,7 +346,7 @@ struct JinjaParser {
         while skipName("if") {
             let test = try parseOr()
             let otherwise: JinjaExpr? = skipName("else") ? try parseConditional() : nil
-            expr = .conditional(test: test, then: expr, otherwise: otherwise)
+            expr = try bounded(.conditional(test: test, then: expr, otherwise: otherwise))
             markConditional(from: firstDependency)
         }
         return expr
@@ -307,18 +354,18 @@ struct JinjaParser {
 
     private mutating func parseOr() throws -> JinjaExpr {
         var left = try parseAnd()
-        while skipName("or") { left = .or(left, try parseAnd()) }
+        while skipName("or") { left = try bounded(.or(left, try parseAnd())) }
         return left
     }
 
     private mutating func parseAnd() throws -> JinjaExpr {
         var left = try parseNot()
-        while skipName("and") { left = .and(left, try parseNot()) }
+        while skipName("and") { left = try bounded(.and(left, try parseNot())) }
         return left
     }
 
     private mutating func parseNot() throws -> JinjaExpr {
-        if skipName("not") { return .not(try parseNot()) }
+        if skipName("not") { return try bounded(.not(try nested { try $0.parseNot() })) }
         return try parseCompare()
     }
 
@@ -338,14 +385,14 @@ struct JinjaParser {
                 break
             }
         }
-        return ops.isEmpty ? first : .compare(first, ops)
+        return ops.isEmpty ? first : try bounded(.compare(first, ops))
     }
 
     private mutating func parseMath1() throws -> JinjaExpr {
         var left = try parseConcat()
         while case .op(let o) = current?.kind, o == "+" || o == "-" {
             index += 1
-            left = .binary(o, left, try parseConcat())
+            left = try bounded(.binary(o, left, try parseConcat()))
         }
         return left
     }
@@ -353,30 +400,30 @@ struct JinjaParser {
     private mutating func parseConcat() throws -> JinjaExpr {
         var parts = [try parseMath2()]
         while skipOp("~") { parts.append(try parseMath2()) }
-        return parts.count == 1 ? parts[0] : .concat(parts)
+        return parts.count == 1 ? parts[0] : try bounded(.concat(parts))
     }
 
     private mutating func parseMath2() throws -> JinjaExpr {
         var left = try parsePow()
         while case .op(let o) = current?.kind, ["*", "/", "//", "%"].contains(o) {
             index += 1
-            left = .binary(o, left, try parsePow())
+            left = try bounded(.binary(o, left, try parsePow()))
         }
         return left
     }
 
     private mutating func parsePow() throws -> JinjaExpr {
         var left = try parseUnary()
-        while skipOp("**") { left = .binary("**", left, try parseUnary()) }
+        while skipOp("**") { left = try bounded(.binary("**", left, try parseUnary())) }
         return left
     }
 
     private mutating func parseUnary(withFilter: Bool = true) throws -> JinjaExpr {
         var node: JinjaExpr
         if skipOp("-") {
-            node = .unary("-", try parseUnary(withFilter: false))
+            node = try bounded(.unary("-", try nested { try $0.parseUnary(withFilter: false) }))
         } else if skipOp("+") {
-            node = .unary("+", try parseUnary(withFilter: false))
+            node = try bounded(.unary("+", try nested { try $0.parseUnary(withFilter: false) }))
         } else {
             node = try parsePrimary()
         }
@@ -416,7 +463,7 @@ struct JinjaParser {
                 items.append(try parseExpression())
             }
             try expectOp("]")
-            return .list(items)
+            return try bounded(.list(items))
         case .op("{"):
             index += 1
             var items: [(JinjaExpr, JinjaExpr)] = []
@@ -428,7 +475,7 @@ struct JinjaParser {
                 items.append((key, try parseExpression()))
             }
             try expectOp("}")
-            return .dict(items)
+            return try bounded(.dict(items))
         default:
             throw error("unexpected '\(describe(token))'")
         }
@@ -438,9 +485,9 @@ struct JinjaParser {
         var node = start
         while true {
             if isOp(".") || isOp("[") {
-                node = try parseSubscript(node)
+                node = try bounded(try parseSubscript(node))
             } else if isOp("(") {
-                node = .call(node, try parseCallArguments())
+                node = try bounded(.call(node, try parseCallArguments()))
             } else {
                 return node
             }
@@ -452,12 +499,12 @@ struct JinjaParser {
         while true {
             if isOp("|") {
                 for f in try parseFilterChain(startInline: false) {
-                    node = .filter(node, name: f.name, f.arguments, line: f.line)
+                    node = try bounded(.filter(node, name: f.name, f.arguments, line: f.line))
                 }
             } else if isName("is") {
-                node = try parseTest(node)
+                node = try bounded(try parseTest(node))
             } else if isOp("(") {
-                node = .call(node, try parseCallArguments())
+                node = try bounded(.call(node, try parseCallArguments()))
             } else {
                 return node
             }

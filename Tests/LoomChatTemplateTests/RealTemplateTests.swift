@@ -86,6 +86,7 @@ enum RealTemplateFixture {
         case let .raised(message, _): return .failed(kind: "TemplateError", message: message)
         case let .syntax(message, _): return .failed(kind: "TemplateSyntaxError", message: message)
         case let .unsupportedFeature(feature, _): return .failed(kind: "unsupported", message: feature)
+        case let .limitExceeded(limit, _, _): return .failed(kind: "limit", message: limit)
         }
     }
 }
