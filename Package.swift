@@ -79,7 +79,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Runs the built `loom` binary (swift test builds every product), as a user would.
-        .testTarget(name: "LoomCLITests"),
+        .testTarget(name: "LoomCLITests", dependencies: ["LoomFormats"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -73,10 +73,12 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     /// is AVX-512 VNNI or AVX2; afterwards the original bytes are never read, so
     /// mapped pages stay cold. `activations` chooses how finely those kernels round their input.
     /// `arenaResident` says that `data` itself already lies in an arena that counted it (blocks
-    /// rewritten from another layout at load).
+    /// rewritten from another layout at load). While repacking, each part of `data` already
+    /// copied goes to `consumed` (a mapped file drops those pages from the resident set).
     public init(type: QuantType, data: UnsafeRawPointer, byteCount: Int, rows: Int, cols: Int,
                 owner: AnyObject?, path: KernelPath = .active, repackingInto arena: MemoryArena? = nil,
-                activations: ActivationRounding = .standard, arenaResident: Bool = false) throws {
+                activations: ActivationRounding = .standard, arenaResident: Bool = false,
+                consumed: ((UnsafeRawBufferPointer) -> Void)? = nil) throws {
         precondition(type.blockSize > 1, "use FloatMatrix for \(type.name)")
         guard cols % type.blockSize == 0, cols % 32 == 0 else {
             throw KernelError.partialBlock(format: type.name, cols: cols, blockSize: type.blockSize)
@@ -91,7 +93,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         #if arch(x86_64)
         if let arena, Self.repacks(type, rows: rows, path: self.path), let kernel = Self.interleavedKernel(type, self.path) {
             let buffer = try arena.allocate(UInt8.self, count: needed, label: "weights")
-            Interleave.pack(type, data, rows: rows, blocks: cols / type.blockSize, into: buffer.pointer)
+            Interleave.pack(type, data, rows: rows, blocks: cols / type.blockSize, into: buffer.pointer, consumed: consumed)
             self.data = UnsafeRawPointer(buffer.pointer)
             self.owner = buffer
             self.isInterleaved = true

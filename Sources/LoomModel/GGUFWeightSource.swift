@@ -112,10 +112,12 @@ public struct GGUFWeightSource: WeightSource {
         if type.blockSize == 1 {
             return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
         }
+        // A repacked matrix never reads the file again: its pages leave the resident set as they
+        // are copied, so the file's pages and the copy are never both resident for a whole matrix.
+        let mapped = file.file
         let matrix = try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file,
-                                         repackingInto: arena, activations: activations)
-        // A repacked matrix never reads the file again: its pages leave the resident set.
-        if matrix.isArenaResident { file.file.dropResidentPages(bytes) }
+                                         repackingInto: arena, activations: activations, consumed: { mapped.dropResidentPages($0) })
+        if matrix.isArenaResident { mapped.dropResidentPages(bytes) }
         return matrix
     }
 

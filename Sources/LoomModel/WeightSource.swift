@@ -128,8 +128,17 @@ public struct SafeTensorsWeightSource: WeightSource {
                 (out + (r * cols + c) * size).copyMemory(from: column + (slice.first + r * slice.stride) * size, byteCount: size)
             }
         }
+        releaseExpert(slice, of: view)
         return try FloatMatrix(type: type, data: out, byteCount: rows * cols * size, rows: rows, cols: cols, owner: buffer,
                                arenaResident: true)
+    }
+
+    /// Drops expert `slice.expert`'s part of `view` from the resident set once its last matrix
+    /// (the part with the highest `first`) is copied into the arena: the file is not read there again.
+    private func releaseExpert(_ slice: TensorSpec.ExpertSlice, of view: TensorView) {
+        guard slice.first == slice.stride - 1, let file = view.owner as? MappedFile else { return }
+        let each = view.bytes.count / slice.experts
+        file.dropResidentPages(UnsafeRawBufferPointer(rebasing: view.bytes[(slice.expert * each)..<((slice.expert + 1) * each)]))
     }
 
     /// Expert matrix `slice` of a checkpoint that stores its experts as MXFP4, as openai's
@@ -180,6 +189,8 @@ public struct SafeTensorsWeightSource: WeightSource {
                 for j in 0..<16 { block[1 + j] = element(j) | element(j + 16) << 4 }
             }
         }
+        releaseExpert(slice, of: blocks)
+        releaseExpert(slice, of: scales)
         return try QuantizedMatrix(type: type, data: staging, byteCount: needed, rows: rows, cols: cols, owner: resident,
                                    repackingInto: repacks ? arena : nil, arenaResident: !repacks)
     }

@@ -15,9 +15,14 @@ enum Interleave {
 
     static func unitBytes(_ type: QuantType) -> Int { 8 * type.blockBytes }
 
-    /// Repacks `rows` (a multiple of 8) native rows of `blocks` blocks from `source` into `out`.
-    static func pack(_ type: QuantType, _ source: UnsafeRawPointer, rows: Int, blocks: Int, into out: UnsafeMutableRawPointer) {
+    /// Repacks `rows` (a multiple of 8) native rows of `blocks` blocks from `source` into `out`,
+    /// handing each 1 MiB or so of `source` to `consumed` once it is copied, so a caller can let
+    /// those pages go while the rest is still being read.
+    static func pack(_ type: QuantType, _ source: UnsafeRawPointer, rows: Int, blocks: Int, into out: UnsafeMutableRawPointer,
+                     consumed: ((UnsafeRawBufferPointer) -> Void)? = nil) {
         let rowBytes = blocks * type.blockBytes, unitBytes = unitBytes(type)
+        let groupsPerChunk = max(1, (1 << 20) / (8 * rowBytes))
+        var released = 0
         for g in 0..<(rows / 8) {
             for b in 0..<blocks {
                 let unit = out + (g * blocks + b) * unitBytes
@@ -25,6 +30,11 @@ enum Interleave {
                     let block = source + (8 * g + lane) * rowBytes + b * type.blockBytes
                     copyLane(type, block: UnsafeMutableRawPointer(mutating: block), unit: unit, lane: lane, toUnit: true)
                 }
+            }
+            if let consumed, (g + 1) % groupsPerChunk == 0 || g + 1 == rows / 8 {
+                let end = (g + 1) * 8 * rowBytes
+                consumed(UnsafeRawBufferPointer(start: source + released, count: end - released))
+                released = end
             }
         }
     }

@@ -103,12 +103,15 @@ struct BenchCommand: ParsableCommand {
             let (ppMean, ppSD) = meanAndSD(pp), (tgMean, tgSD) = meanAndSD(tg)
             // A tg step reads the weights and the cache so far: on average d + n/2 tokens of it.
             let stepBytes = engine.decodeReadBytes(context: d + n / 2)
+            // Before the bandwidth probe, whose 512 MiB are not the model's.
+            let memory = memoryJSON(engine)
             let readBandwidth = n > 0 ? bandwidth ?? ReadBandwidth.measure(threads: options.planning.threads, mib: 512, passes: 3) : 0
             let fraction = n > 0 ? Double(stepBytes) * tgMean / (readBandwidth * 1e9) : 0
             if json {
                 var object: [String: Any] = ["model": options.model, "threads": options.planning.threads, "repetitions": r,
-                                             "cache": options.planning.cache, "depth": d, "devices": usageJSON(engine),
+                                             "cache": options.planning.cache, "depth": d,
                                              "isa": KernelPath.active.rawValue, "cpu": "\(CPUFeatures.current)"]
+                object.merge(memory) { _, new in new }
                 if p > 0 { object["pp_tokens"] = p; object["pp_tokens_per_s"] = ppMean; object["pp_sd"] = ppSD }
                 if n > 0 {
                     object["tg_tokens"] = n; object["tg_tokens_per_s"] = tgMean; object["tg_sd"] = tgSD
@@ -197,8 +200,8 @@ struct BenchCommand: ParsableCommand {
         }
         if json {
             let object: [String: Any] = ["model": options.model, "threads": options.planning.threads, "repetitions": r, "depth": d,
-                                         "pp_tokens": p, "tg_tokens": n, "cache": options.planning.cache, "parallel": rows,
-                                         "devices": usageJSON(engine)]
+                                         "pp_tokens": p, "tg_tokens": n, "cache": options.planning.cache, "parallel": rows]
+                .merging(memoryJSON(engine)) { _, new in new }
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
         }
     }

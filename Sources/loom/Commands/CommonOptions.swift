@@ -46,6 +46,22 @@ func usageJSON(_ engine: Engine) -> [[String: Any]] {
     engine.usage.map { ["name": $0.name, "budget_bytes": $0.budgetBytes, "planned_bytes": $0.plannedBytes, "peak_bytes": $0.peakBytes] }
 }
 
+/// The plan's and the operating system's figures side by side, for `--json`: `devices` (each
+/// device's planned and measured arena bytes), the plan's total, and the process's peak and
+/// current resident memory as the kernel counts it (`VmHWM`, `RssAnon`, `RssFile`), which stays
+/// within the plan plus `ProcessMemory.runtimeAllowance`.
+func memoryJSON(_ engine: Engine) -> [String: Any] {
+    var object: [String: Any] = ["devices": usageJSON(engine), "planned_total_bytes": engine.usage.reduce(0) { $0 + $1.plannedBytes },
+                                 "runtime_allowance_bytes": ProcessMemory.runtimeAllowance]
+    if let memory = ProcessMemory.current() {
+        object["process_peak_rss_bytes"] = memory.peakResidentBytes
+        object["process_rss_bytes"] = memory.residentBytes
+        if let anonymous = memory.anonymousBytes { object["process_rss_anon_bytes"] = anonymous }
+        if let file = memory.fileBytes { object["process_rss_file_bytes"] = file }
+    }
+    return object
+}
+
 func jsonString(_ object: Any) throws -> String {
     String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
 }

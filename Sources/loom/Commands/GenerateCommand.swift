@@ -109,7 +109,7 @@ struct GenerateCommand: ParsableCommand {
                 var object = result.json(topLogprobs: topLogprobs)
                 object["text"] = echo ? prompt + result.text : result.text
                 object["prompt_tokens"] = promptIds.count
-                object["devices"] = usageJSON(engine)
+                object.merge(memoryJSON(engine)) { _, new in new }
                 print(try jsonString(object))
             } else if !result.text.hasSuffix("\n") {
                 writeOut("\n")
@@ -208,7 +208,7 @@ struct GenerateCommand: ParsableCommand {
             }
             let decodeSeconds = Date().timeIntervalSince(decodeStart)
             if json {
-                print(try jsonString(["tokens": produced, "devices": usageJSON(engine)]))
+                print(try jsonString(memoryJSON(engine).merging(["tokens": produced]) { _, new in new }))
             } else {
                 print(produced.map(String.init).joined(separator: " "))
             }
