@@ -65,6 +65,13 @@ let package = Package(
             "LoomCore", "LoomFormats", "LoomTokenizer", "LoomChatTemplate", "LoomKernels", "LoomModel", "LoomRuntime", "LoomGenerate", "LoomServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
+        // Fuzz targets (tools/fuzz builds them with libFuzzer; a normal build replays a corpus).
+        .target(name: "FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzSupport", "LoomFormats"], path: "Fuzz/FuzzSafeTensors"),
+        .executableTarget(name: "FuzzGGUF", dependencies: ["FuzzSupport", "LoomFormats", "LoomModel", "LoomTokenizer"], path: "Fuzz/FuzzGGUF"),
+        .executableTarget(name: "FuzzTokenizer", dependencies: ["FuzzSupport", "LoomTokenizer"], path: "Fuzz/FuzzTokenizer"),
+        .executableTarget(name: "FuzzConfig", dependencies: ["FuzzSupport", "LoomFormats", "LoomModel", "LoomRuntime"], path: "Fuzz/FuzzConfig"),
+        .executableTarget(name: "FuzzTemplate", dependencies: ["FuzzSupport", "LoomChatTemplate"], path: "Fuzz/FuzzTemplate"),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomCore", "LoomFormats"], exclude: ["Fixtures"]),

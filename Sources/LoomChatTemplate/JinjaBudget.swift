@@ -122,10 +122,12 @@ enum TemplateThread {
 
     static func run<T>(_ body: () throws -> T) throws -> T {
         try withoutActuallyEscaping(body) { body in
-            let work = Handoff<() throws -> T>(body), result = Handoff<Result<T, any Error>?>(nil)
+            let work = Handoff<(() throws -> T)?>(body), result = Handoff<Result<T, any Error>?>(nil)
             let done = DispatchSemaphore(value: 0)
             let thread = Thread {
-                result.value = Result { try work.value() }
+                result.value = Result { try work.value!() }
+                // The thread object outlives this call: it must not keep `body`.
+                work.value = nil
                 done.signal()
             }
             thread.stackSize = stackBytes

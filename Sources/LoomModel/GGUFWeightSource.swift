@@ -148,25 +148,28 @@ extension ModelConfig {
         guard let family = ModelArchitectures.named(gguf: archName) else {
             throw ConfigError.unknownArchitecture(file: path, name: archName, supported: Array(Set(ModelArchitectures.all.map(\.ggufName))).sorted())
         }
-        func required(_ key: String) throws -> Int {
+        typealias Bounds = ModelConfig.Bounds
+        func required(_ key: String, atMost limit: Int = Int.max) throws -> Int {
             guard let value = try file.integer("\(archName).\(key)") else {
                 throw ConfigError.missingField(file: path, field: "\(archName).\(key)")
             }
-            guard value > 0 else { throw ConfigError.invalidField(file: path, field: "\(archName).\(key)", reason: "must be positive") }
-            return value
+            return try ModelConfig.plausible(value, atMost: limit, file: path, field: "\(archName).\(key)")
         }
-        let hidden = try required("embedding_length")
-        let heads = try required("attention.head_count")
+        let hidden = try required("embedding_length", atMost: Bounds.hiddenSize)
+        let heads = try required("attention.head_count", atMost: Bounds.heads)
         let kvHeads = try file.integer("\(archName).attention.head_count_kv") ?? heads
         guard kvHeads > 0, heads % kvHeads == 0 else {
             throw ConfigError.invalidField(file: path, field: "\(archName).attention.head_count_kv", reason: "\(kvHeads) does not divide \(heads)")
         }
-        let headDim = try file.integer("\(archName).attention.key_length") ?? hidden / heads
+        let headDim = try ModelConfig.plausible(file.integer("\(archName).attention.key_length") ?? hidden / heads, atMost: Bounds.headDim,
+                                                file: path, field: "\(archName).attention.key_length")
+        _ = try ModelConfig.plausible(heads * headDim, atMost: Bounds.queryWidth, file: path, field: "\(archName).attention.head_count × key_length")
         guard let embedding = file.tensor(named: "token_embd.weight"), embedding.dimensions.count == 2 else {
             throw SafeTensorsError.missingTensor(name: "token_embd.weight", searched: path)
         }
-        let vocab = embedding.dimensions[1]
-        let context = try file.integer("\(archName).context_length") ?? 2048
+        let vocab = try ModelConfig.plausible(embedding.dimensions[1], atMost: Bounds.vocabSize, file: path, field: "token_embd.weight rows")
+        let context = try ModelConfig.plausible(file.integer("\(archName).context_length") ?? 2048, atMost: Bounds.positions, file: path,
+                                                field: "\(archName).context_length")
         var scaling = RopeScaling.none
         if let type = try file.string("\(archName).rope.scaling.type"), type != "none" {
             let factor = try file.float("\(archName).rope.scaling.factor") ?? 1
@@ -181,7 +184,7 @@ extension ModelConfig {
             }
         }
         let eos = try file.integer("tokenizer.ggml.eos_token_id")
-        let layers = try required("block_count")
+        let layers = try required("block_count", atMost: Bounds.layers)
         // Experts: llama.cpp writes them for every MoE family alike, and normalizes the chosen
         // experts' weights for Qwen3-MoE and Mixtral (its `llama` with experts).
         var moe: MixtureOfExperts?
@@ -203,7 +206,8 @@ extension ModelConfig {
         var config = ModelConfig(
             architecture: architecture, hiddenSize: hidden, layerCount: layers,
             headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
-            intermediateSize: dense ? try required("feed_forward_length") : try file.integer("\(archName).feed_forward_length") ?? 0,
+            intermediateSize: dense ? try required("feed_forward_length", atMost: Bounds.intermediateSize)
+                : try file.integer("\(archName).feed_forward_length") ?? 0,
             vocabSize: vocab, maxPositionEmbeddings: context,
             rmsNormEps: Float(try file.float("\(archName).attention.layer_norm_rms_epsilon") ?? 1e-6),
             ropeTheta: try file.float("\(archName).rope.freq_base") ?? 10000, ropeScaling: scaling,

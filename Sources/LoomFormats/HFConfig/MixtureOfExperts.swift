@@ -46,8 +46,9 @@ public struct MixtureOfExperts: Sendable, Equatable {
             throw ConfigError.invalidField(file: file, field: field,
                                            reason: "\(expertsPerToken) experts per token of \(expertCount) is not a valid choice")
         }
-        guard expertIntermediateSize > 0 else {
-            throw ConfigError.invalidField(file: file, field: field, reason: "the expert width must be positive")
+        guard expertIntermediateSize > 0, expertIntermediateSize <= ModelConfig.Bounds.intermediateSize else {
+            throw ConfigError.invalidField(file: file, field: field,
+                                           reason: "the expert width \(expertIntermediateSize) must be positive and at most \(ModelConfig.Bounds.intermediateSize)")
         }
     }
 }

@@ -120,6 +120,30 @@ public struct ModelConfig: Sendable, Equatable {
         return config
     }
 
+    /// Bounds on a config's sizes, far beyond every released model (the deepest has about 130
+    /// layers, the widest a hidden size of 25,600 and a vocabulary of about a million), so that a
+    /// lying header fails by name before anything is sized from it, and so that the planner's
+    /// byte counts (layers × width × width × 4, layers × query width × positions × 8) fit in 63 bits.
+    public enum Bounds {
+        public static let layers = 1024
+        public static let hiddenSize = 1 << 17
+        public static let intermediateSize = 1 << 20
+        public static let heads = 1 << 12
+        public static let headDim = 1 << 12
+        public static let queryWidth = 1 << 18
+        public static let vocabSize = 1 << 24
+        public static let positions = 1 << 28
+    }
+
+    /// `value` when it is positive and at most `limit`, else an error naming `field` of `file`.
+    public static func plausible(_ value: Int, atMost limit: Int, file: String, field: String) throws -> Int {
+        guard value > 0 else { throw ConfigError.invalidField(file: file, field: field, reason: "must be positive, got \(value)") }
+        guard value <= limit else {
+            throw ConfigError.invalidField(file: file, field: field, reason: "\(value) is more than the \(limit) Loom accepts")
+        }
+        return value
+    }
+
     /// Parses a config.json object; `file` names it in errors.
     public static func parse(json: [String: Any], file: String, specialize: Specialize = { _, _ in }) throws -> ModelConfig {
         let fields = ConfigFields(json: json, file: file)
@@ -140,11 +164,8 @@ public struct ModelConfig: Sendable, Equatable {
                     "'\(method)' checkpoints are not read; Loom reads unquantized safetensors, MXFP4 experts (gpt-oss) and GGUF files")
             }
         }
-        let hidden = try fields.requiredInt("hidden_size")
-        let heads = try fields.requiredInt("num_attention_heads")
-        guard heads > 0, hidden > 0 else {
-            throw ConfigError.invalidField(file: file, field: "num_attention_heads", reason: "must be positive")
-        }
+        let hidden = try plausible(fields.requiredInt("hidden_size"), atMost: Bounds.hiddenSize, file: file, field: "hidden_size")
+        let heads = try plausible(fields.requiredInt("num_attention_heads"), atMost: Bounds.heads, file: file, field: "num_attention_heads")
         let kvHeads = try fields.optionalInt("num_key_value_heads") ?? heads
         guard kvHeads > 0, heads % kvHeads == 0 else {
             throw ConfigError.invalidField(file: file, field: "num_key_value_heads", reason: "\(kvHeads) does not divide \(heads) heads")
@@ -153,7 +174,10 @@ public struct ModelConfig: Sendable, Equatable {
         guard headDim > 0, headDim % 2 == 0 else {
             throw ConfigError.invalidField(file: file, field: "head_dim", reason: "must be a positive even number")
         }
-        let maxPositions = try fields.optionalInt("max_position_embeddings") ?? 2048
+        _ = try plausible(headDim, atMost: Bounds.headDim, file: file, field: "head_dim")
+        _ = try plausible(heads * headDim, atMost: Bounds.queryWidth, file: file, field: "num_attention_heads × head_dim")
+        let maxPositions = try plausible(fields.optionalInt("max_position_embeddings") ?? 2048, atMost: Bounds.positions,
+                                         file: file, field: "max_position_embeddings")
 
         // transformers 5 nests θ and the scaling under rope_parameters; older files use
         // rope_theta and rope_scaling at the top level.
@@ -181,12 +205,13 @@ public struct ModelConfig: Sendable, Equatable {
         var config = ModelConfig(
             architecture: architecture,
             hiddenSize: hidden,
-            layerCount: try fields.requiredInt("num_hidden_layers"),
+            layerCount: try plausible(fields.requiredInt("num_hidden_layers"), atMost: Bounds.layers, file: file, field: "num_hidden_layers"),
             headCount: heads,
             kvHeadCount: kvHeads,
             headDim: headDim,
-            intermediateSize: try fields.requiredInt("intermediate_size"),
-            vocabSize: try fields.requiredInt("vocab_size"),
+            intermediateSize: try plausible(fields.requiredInt("intermediate_size"), atMost: Bounds.intermediateSize, file: file,
+                                            field: "intermediate_size"),
+            vocabSize: try plausible(fields.requiredInt("vocab_size"), atMost: Bounds.vocabSize, file: file, field: "vocab_size"),
             maxPositionEmbeddings: maxPositions,
             rmsNormEps: Float(try fields.optionalDouble("rms_norm_eps") ?? 1e-6),
             ropeTheta: theta,
