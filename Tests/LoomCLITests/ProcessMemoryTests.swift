@@ -5,7 +5,13 @@ import LoomFormats
 /// The operating system's count of the process's memory against the plan: `loom generate` and
 /// `loom bench` report the peak resident set (`VmHWM`) with `--json`, and it never exceeds the
 /// plan's total plus `runtime_allowance_bytes`.
-@Suite struct ProcessMemoryTests {
+/// Whether this run is tools/sanitize's, whose binaries carry AddressSanitizer or ThreadSanitizer.
+let sanitizedRun = ProcessInfo.processInfo.environment["ASAN_OPTIONS"] != nil
+    || ProcessInfo.processInfo.environment["TSAN_OPTIONS"] != nil
+
+@Suite(.enabled(if: !sanitizedRun, "a sanitizer's shadow memory and quarantine are not the runtime's (tools/sanitize)"))
+struct ProcessMemoryTests {
+
     /// The figures of one `--json` run.
     struct Figures {
         let planned: Int

@@ -521,9 +521,14 @@ def group_soak():
         assert not tally["bad"], tally["bad"][:20]
         assert s["pages"]["free"] + s["pages"]["cached"] == s["pages"]["total"] and s["pages"]["referenced"] == 0, s
         base = rss.get("after 100") or rss["after 1000"]
-        assert rss["after 1000"] <= base * 1.05, rss
+        # Under AddressSanitizer (tools/sanitize) freed memory waits in its quarantine and the
+        # resident set grows by design: the pages are still checked, the RSS is only reported.
+        sanitized = "ASAN_OPTIONS" in os.environ
+        if not sanitized:
+            assert rss["after 1000"] <= base * 1.05, rss
         assert CLIENT.completions.create(model=MODEL, prompt=STORY, max_tokens=2).choices
-        return f"{tally['normal']} normal, {tally['cancel']} cancelled, {tally['malformed']} malformed; RSS KiB {rss}"
+        return (f"{tally['normal']} normal, {tally['cancel']} cancelled, {tally['malformed']} malformed; RSS KiB {rss}"
+                + (" (not compared: AddressSanitizer)" if sanitized else ""))
 
 
 def rng_words(seed, n):
