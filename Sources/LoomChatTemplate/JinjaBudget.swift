@@ -47,8 +47,7 @@ final class JinjaBudget: @unchecked Sendable {
 
     /// One statement or expression.
     @inline(__always) func step() throws {
-        steps += 1
-        if steps > limits.steps { throw JinjaLimitError(limit: "steps", value: limits.steps) }
+        try charge(1)
     }
 
     /// Enters one level of nesting; `leave()` must follow.
@@ -63,17 +62,33 @@ final class JinjaBudget: @unchecked Sendable {
 
     @inline(__always) func leave() { depth -= 1 }
 
+    /// Counts `work` steps against the limit.
+    @inline(__always) private func charge(_ work: Int) throws {
+        steps += work
+        if steps > limits.steps { throw JinjaLimitError(limit: "steps", value: limits.steps) }
+    }
+
+    /// `a × b`, or `Int.max` where that overflows: a size no limit allows.
+    static func product(_ a: Int, _ b: Int) -> Int {
+        let (value, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? Int.max : value
+    }
+
+    /// `a + b`, or `Int.max` where that overflows.
+    static func sum(_ a: Int, _ b: Int) -> Int {
+        let (value, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int.max : value
+    }
+
     /// Allows a value of `bytes` bytes about to be built, charging its work to the steps.
     func allocate(bytes: Int) throws {
         guard bytes <= limits.valueBytes else { throw JinjaLimitError(limit: "value bytes", value: limits.valueBytes) }
-        steps += bytes >> 6
-        if steps > limits.steps { throw JinjaLimitError(limit: "steps", value: limits.steps) }
+        try charge(bytes >> 6)
     }
 
     /// Allows a list of `count` items about to be built.
     func allocate(items count: Int) throws {
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: 16)
-        try allocate(bytes: overflow ? Int.max : bytes)
+        try allocate(bytes: Self.product(count, 16))
     }
 
     /// Checks the length of a rendered buffer.
@@ -98,8 +113,7 @@ final class JinjaBudget: @unchecked Sendable {
             }
         }
         try visit(value, 1)
-        steps += visited >> 2
-        if steps > limits.steps { throw JinjaLimitError(limit: "steps", value: limits.steps) }
+        try charge(visited >> 2)
     }
 
     /// Allows a string or list of `bytes` bytes in the render that is running, if any.

@@ -81,14 +81,13 @@ enum JinjaFilters {
         let (textBytes, newBytes) = (text.utf8.count, new.utf8.count)
         guard newBytes > old.utf8.count else { return }
         let occurrences = old.isEmpty ? text.unicodeScalars.count + 1 : textBytes / old.utf8.count
-        let (bytes, overflow) = occurrences.multipliedReportingOverflow(by: newBytes)
-        try JinjaBudget.allocate(bytes: overflow ? Int.max : bytes + textBytes)
+        try JinjaBudget.allocate(bytes: JinjaBudget.sum(JinjaBudget.product(occurrences, newBytes), textBytes))
     }
 
     /// Allows `separator.join(strings)` before it is built.
     static func allowJoin(_ strings: [String], separator: String) throws {
-        let (separators, overflow) = separator.utf8.count.multipliedReportingOverflow(by: max(0, strings.count - 1))
-        try JinjaBudget.allocate(bytes: overflow ? Int.max : strings.reduce(separators) { $0 + $1.utf8.count })
+        let separators = JinjaBudget.product(separator.utf8.count, max(0, strings.count - 1))
+        try JinjaBudget.allocate(bytes: strings.reduce(separators) { JinjaBudget.sum($0, $1.utf8.count) })
     }
 
     /// Values in `value` (itself included) and how deeply they nest.
@@ -241,8 +240,7 @@ enum JinjaFilters {
             // Each value goes on a line of its own, indented once per level it is nested at.
             if let indent = options.indent, !indent.isEmpty {
                 let (values, depth) = extent(value)
-                let (bytes, overflow) = indent.utf8.count.multipliedReportingOverflow(by: values * depth)
-                try JinjaBudget.allocate(bytes: overflow ? Int.max : bytes)
+                try JinjaBudget.allocate(bytes: JinjaBudget.product(indent.utf8.count, values * depth))
             }
             return .string(try JinjaJSON.dumps(value, options))
         case "indent":
@@ -253,8 +251,7 @@ enum JinjaFilters {
             let blank = args.bool(2, "blank", default: false)
             let s = value.pythonStr + "\n"
             var lines = PyString.splitlines(s)
-            let (added, overflow) = indentation.utf8.count.multipliedReportingOverflow(by: lines.count + 1)
-            try JinjaBudget.allocate(bytes: overflow ? Int.max : added + s.utf8.count)
+            try JinjaBudget.allocate(bytes: JinjaBudget.sum(JinjaBudget.product(indentation.utf8.count, lines.count + 1), s.utf8.count))
             var rv: String
             if blank {
                 rv = lines.joined(separator: "\n" + indentation)

@@ -29,8 +29,7 @@ enum JinjaOperators {
     /// `s * count`, allowed by the render's budget before it is built.
     private static func repeated(_ s: String, _ count: Int) throws -> String {
         let count = max(0, count)
-        let (bytes, overflow) = s.utf8.count.multipliedReportingOverflow(by: count)
-        try JinjaBudget.allocate(bytes: overflow ? Int.max : bytes)
+        try JinjaBudget.allocate(bytes: JinjaBudget.product(s.utf8.count, count))
         return String(repeating: s, count: count)
     }
 
@@ -58,8 +57,7 @@ enum JinjaOperators {
         case let ("*", _, .string(s)) where intValue(a) != nil: return .string(try repeated(s, intValue(a)!))
         case let ("*", .array(x), _) where intValue(b) != nil:
             let count = max(0, intValue(b)!)
-            let (items, overflow) = x.count.multipliedReportingOverflow(by: count)
-            try JinjaBudget.allocate(items: overflow ? Int.max : items)
+            try JinjaBudget.allocate(items: JinjaBudget.product(x.count, count))
             return .array(Array(repeating: x, count: count).flatMap { $0 })
         case ("%", .string, _):
             throw JinjaUnsupportedError(feature: "printf-style string formatting with %")
