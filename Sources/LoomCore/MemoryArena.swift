@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -29,7 +28,7 @@ public final class MemoryArena: @unchecked Sendable {
     /// Bytes this arena may hold at once; `Int.max` for no limit.
     public let budget: Int
 
-    private let lock = Mutex<Ledger>(Ledger())
+    private let lock = Locked<Ledger>(Ledger())
 
     private struct Ledger {
         var inUse = 0

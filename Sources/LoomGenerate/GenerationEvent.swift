@@ -39,11 +39,17 @@ public struct GenerationTimings: Sendable, Equatable {
     public var timeToFirstToken = 0.0
     /// Tokens the prompt shared with the context already evaluated.
     public var reusedPromptTokens = 0
+    /// Tokens proposed for verification (`Speculation`), and how many of them the model's own
+    /// sampling agreed with.
+    public var proposedTokens = 0
+    public var acceptedTokens = 0
 
     public init() {}
 
     public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
     /// Tokens after the first, over the time after the first (the first one's cost is the prompt's).
+    /// Accepted proposals over proposed ones (0 when nothing was proposed).
+    public var acceptanceRate: Double { proposedTokens > 0 ? Double(acceptedTokens) / Double(proposedTokens) : 0 }
     public var generationTokensPerSecond: Double {
         generationSeconds > 0 && generatedTokens > 1 ? Double(generatedTokens - 1) / generationSeconds : 0
     }

@@ -30,6 +30,9 @@ public struct GenerationOptions: Sendable {
     public var skipSpecialTokens = true
     /// Rewinds for banned strings allowed in one generation before it fails.
     public var maxRewinds = 256
+    /// Propose tokens to verify several per pass (nil: one token per pass). The tokens are the
+    /// same either way; see `Speculation`.
+    public var speculation: Speculation?
 
     public init(maxTokens: Int = 256, sampling: SamplingParameters = SamplingParameters(), stopStrings: [String] = []) {
         self.maxTokens = maxTokens

@@ -95,8 +95,8 @@ public final class GenerationRun: @unchecked Sendable {
         guard !isFinished, let driver else { return [] }
         if isCancelled { return finishCancelled() }
         do {
-            let (logits, reused) = try driver.evaluate(pending!)
-            return try advance(logits: logits, reused: reused)
+            let (rows, reused) = try driver.evaluate(pending!)
+            return try advance(rows: rows, reused: reused)
         } catch {
             close()
             throw error
@@ -115,8 +115,21 @@ public final class GenerationRun: @unchecked Sendable {
     /// Takes the logits of the last pending token (`reused` of the pending tokens were found
     /// already in the cache, for the timings) and runs one sampling step.
     public func advance(logits: [Float], reused: Int = 0) throws -> [GenerationEvent] {
+        try advance(rows: [logits], reused: reused)
+    }
+
+    /// Takes the logits of the pending evaluation's last `logitRows` tokens: the last real token
+    /// and each proposed one. Samples at each row in turn, as a step without speculation would,
+    /// and goes on to the next row while the sampled token is the one proposed there; the first
+    /// mismatch ends the step (the tokens after it are discarded: the caller rewinds the cache to
+    /// the next `pending.position`).
+    public func advance(rows: [[Float]], reused: Int = 0) throws -> [GenerationEvent] {
         guard !isFinished else { return [] }
-        self.logits = logits
+        guard let evaluation = pending else { return [] }
+        precondition(rows.count == evaluation.logitRows, "\(rows.count) logit rows for an evaluation that needs \(evaluation.logitRows)")
+        let proposals = evaluation.tokens.suffix(evaluation.proposed)
+        // The position the token sampled at row 0 goes to.
+        let firstSampled = evaluation.position + evaluation.tokens.count - evaluation.proposed
         pending = nil
         if !started {
             started = true
@@ -125,11 +138,45 @@ public final class GenerationRun: @unchecked Sendable {
             timings.promptSeconds = Date().timeIntervalSince(startTime)
         }
         do {
-            return try step()
+            var events: [GenerationEvent] = []
+            var accepted = 0
+            for (row, logits) in rows.enumerated() {
+                self.logits = logits
+                pending = nil
+                events += try step()
+                guard row < proposals.count, !isFinished, let next = pending,
+                      next.position == firstSampled + row, next.tokens == [proposals[proposals.startIndex + row]] else { break }
+                accepted += 1
+            }
+            timings.proposedTokens += proposals.count
+            timings.acceptedTokens += accepted
+            if !isFinished { propose() }
+            return events
         } catch {
             close()
             throw error
         }
+    }
+
+    /// Appends proposals to a pending decode token, within the tokens left and the context.
+    private func propose() {
+        guard let speculation = options.speculation, var next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
+        // k proposals make k + 1 rows, each of which samples a token at the next position.
+        let limit = min(speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
+        let proposals = speculation.propose(after: context, limit: limit)
+        guard !proposals.isEmpty else { return }
+        next.tokens += proposals
+        next.proposed = proposals.count
+        pending = next
+    }
+
+    /// Takes back the proposals of the pending evaluation, leaving its real token alone (for a
+    /// scheduler that cannot fit them in a pass, or must evaluate the context again).
+    public func dropProposals() {
+        guard var next = pending, next.proposed > 0 else { return }
+        next.tokens.removeLast(next.proposed)
+        next.proposed = 0
+        pending = next
     }
 
     private func step() throws -> [GenerationEvent] {
@@ -237,10 +284,22 @@ public final class GenerationRun: @unchecked Sendable {
 }
 
 /// Tokens a run needs evaluated: the model's sequence must hold exactly `position` tokens (the
-/// run's context before them), then `tokens` are appended and the last one's logits returned.
+/// run's context before them), then `tokens` are appended and the logits of the last
+/// `logitRows` of them returned.
 public struct Evaluation: Sendable, Equatable {
     public var position: Int
     public var tokens: [Int32]
+    /// How many of `tokens`, at the end, are proposals to verify (see `Speculation`).
+    public var proposed = 0
+
+    public init(position: Int, tokens: [Int32], proposed: Int = 0) {
+        self.position = position
+        self.tokens = tokens
+        self.proposed = proposed
+    }
+
+    /// Logit rows the run needs: the last real token's and each proposal's.
+    public var logitRows: Int { proposed + 1 }
 }
 
 /// Evaluates a run's pending tokens on a single-sequence model, reusing what the model already
@@ -254,27 +313,27 @@ final class SingleSequenceDriver {
         self.mirror = mirror
     }
 
-    /// The logits after `evaluation`, and how many of its tokens the model already held.
-    func evaluate(_ evaluation: Evaluation) throws -> (logits: [Float], reused: Int) {
+    /// The logit rows `evaluation` asks for, and how many of its tokens the model already held.
+    func evaluate(_ evaluation: Evaluation) throws -> (rows: [[Float]], reused: Int) {
         let wanted = Array(mirror.tokens.prefix(evaluation.position)) + evaluation.tokens
         precondition(mirror.tokens.count >= evaluation.position, "an evaluation past the model's context")
         var shared = evaluation.position
         let cached = mirror.tokens
         while shared < min(cached.count, wanted.count) && cached[shared] == wanted[shared] { shared += 1 }
-        // The last token is always evaluated again: its logits are needed.
-        shared = min(shared, wanted.count - 1)
+        // The tokens whose logits are needed are always evaluated again.
+        shared = min(shared, wanted.count - evaluation.logitRows)
         rewind(to: shared)
         let tokens = Array(wanted[shared...])
         let rows: [[Float]]
         do {
-            rows = try model.evaluate(tokens.map(Int.init), allPositions: false)
+            rows = try model.evaluate(tokens.map(Int.init), allPositions: evaluation.logitRows > 1)
         } catch {
             // A failed chunk may have advanced the model part-way: forget it.
             model.rewind(to: mirror.tokens.count)
             throw error
         }
         mirror.tokens.append(contentsOf: tokens)
-        return (rows[rows.count - 1], shared - evaluation.position)
+        return (Array(rows.suffix(evaluation.logitRows)), shared - evaluation.position)
     }
 
     private func rewind(to position: Int) {

@@ -76,6 +76,7 @@ public final class Generator: @unchecked Sendable {
         guard options.minTokens >= 0 else { throw GenerationError.invalidOption(name: "minTokens", reason: "must be at least 0") }
         guard (options.softMaxTokens ?? 0) >= 0 else { throw GenerationError.invalidOption(name: "softMaxTokens", reason: "must be at least 0") }
         guard options.topLogprobs >= 0 else { throw GenerationError.invalidOption(name: "topLogprobs", reason: "must be at least 0") }
+        try options.speculation?.validate()
         if let bad = prompt.first(where: { $0 < 0 || Int($0) >= model.vocabularySize }) {
             throw GenerationError.invalidOption(name: "prompt", reason: "token \(bad) is outside the vocabulary of \(model.vocabularySize)")
         }

@@ -237,14 +237,14 @@ public final class Scheduler: @unchecked Sendable {
         passes += 1
         for (i, (request, chunk)) in chunks.enumerated() {
             request.held += chunk.tokens.count
-            guard chunk.logits == .last, let logits = results[i].last else { continue }
+            guard chunk.logits != .none, !results[i].isEmpty else { continue }
             do {
-                let events = try request.run.advance(logits: logits, reused: request.reused)
+                let events = try request.run.advance(rows: results[i], reused: request.reused)
                 for event in events { request.onEvent(event) }
                 if request.run.isFinished {
                     end(request, events: [], error: nil)
                 } else if let pending = request.run.pending, request.held > pending.position, let sequence = request.sequence {
-                    // A banned string rewound the run.
+                    // Proposals were rejected, or a banned string rewound the run.
                     try model.truncate(sequence, to: pending.position)
                     request.held = pending.position
                 }
@@ -301,15 +301,25 @@ public final class Scheduler: @unchecked Sendable {
             var chunks: [(Request, SequenceChunk)] = []
             var needed = PageCounts(pages: 0)
             let ordered = running.sorted { $0.order < $1.order }
-            let remaining = ordered.map { $0.target.count - $0.held }
-            for (request, rest) in zip(ordered, remaining) where rest == 1 && budget > 0 {
-                chunks.append((request, SequenceChunk(sequence: request.sequence!, tokens: [Int(request.target.last!)])))
-                budget -= 1
+            var remaining = ordered.map { $0.target.count - $0.held }
+            // Decode tokens first, each with its proposals when the pass has room for them.
+            for (k, request) in ordered.enumerated() where budget > 0 {
+                guard let pending = request.run.pending,
+                      remaining[k] == 1 || (pending.proposed > 0 && remaining[k] == pending.tokens.count) else { continue }
+                if pending.tokens.count > budget || pending.tokens.count > model.chunkTokens {
+                    request.run.dropProposals()
+                    remaining[k] = 1
+                }
+                let target = request.target
+                let tokens = target[request.held...].map(Int.init)
+                chunks.append((request, SequenceChunk(sequence: request.sequence!, tokens: tokens, logits: tokens.count > 1 ? .all : .last)))
+                budget -= tokens.count
+                remaining[k] = 0
             }
             // While others are decoding, prompts get a bounded share of the pass: a pass's time
             // is every running stream's gap between tokens.
             if !chunks.isEmpty && promptTokensPerStep > 0 { budget = min(budget, promptTokensPerStep) }
-            for (request, rest) in zip(ordered, remaining) where rest > 1 && budget > 0 {
+            for (request, rest) in zip(ordered, remaining) where rest > 0 && budget > 0 {
                 let take = min(rest, budget)
                 let target = request.target
                 let tokens = target[request.held..<(request.held + take)].map(Int.init)
@@ -319,7 +329,13 @@ public final class Scheduler: @unchecked Sendable {
             for (request, chunk) in chunks {
                 needed = needed + ((try? model.pages.pagesNeeded(request.sequence!, appending: chunk.tokens.count)) ?? PageCounts(pages: 0))
             }
-            if needed.fits(within: model.pages.available) || running.count <= 1 { return chunks }
+            if needed.fits(within: model.pages.available) { return chunks }
+            // Proposals are the first thing to give up when pages are short.
+            if chunks.contains(where: { ($0.0.run.pending?.proposed ?? 0) > 0 }) {
+                for (request, _) in chunks { request.run.dropProposals() }
+                continue
+            }
+            if running.count <= 1 { return chunks }
             preemptNewest()
         }
     }
@@ -328,6 +344,7 @@ public final class Scheduler: @unchecked Sendable {
     private func preemptNewest() {
         guard let newest = running.max(by: { $0.order < $1.order }) else { return }
         running.removeAll { $0 === newest }
+        newest.run.dropProposals()
         if let sequence = newest.sequence { model.free(sequence) }
         newest.sequence = nil
         newest.held = 0

@@ -188,7 +188,10 @@ struct CompletionRelay: Sendable {
 
     private func usage(_ timings: GenerationTimings) -> [String: Any] {
         ["prompt_tokens": prompt.count, "completion_tokens": timings.generatedTokens, "total_tokens": prompt.count + timings.generatedTokens,
-         "prompt_tokens_details": ["cached_tokens": timings.reusedPromptTokens]]
+         "prompt_tokens_details": ["cached_tokens": timings.reusedPromptTokens],
+         // OpenAI's names for verified proposals (its predicted outputs).
+         "completion_tokens_details": ["accepted_prediction_tokens": timings.acceptedTokens,
+                                       "rejected_prediction_tokens": timings.proposedTokens - timings.acceptedTokens]]
     }
 
     /// Log-probabilities in the endpoint's shape, or nil when none were asked for.

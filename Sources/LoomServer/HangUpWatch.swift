@@ -1,5 +1,5 @@
 import NIOCore
-import Synchronization
+import LoomCore
 
 /// Who to tell when a client hangs up. Hummingbird keeps a connection half-open when the client
 /// closes its side (remote half-closure is on), so the connection's close future does not fire
@@ -10,7 +10,7 @@ final class HangUps: Sendable {
         /// connection → token → what to do when it hangs up
         var callbacks: [ObjectIdentifier: [Int: @Sendable () -> Void]] = [:]
     }
-    private let watches = Mutex(Watch())
+    private let watches = Locked(Watch())
 
     /// Calls `body` once if the client of `channel` hangs up before `forget` is called with the token.
     func watch(_ channel: any Channel, _ body: @escaping @Sendable () -> Void) -> Int {

@@ -14,7 +14,7 @@ struct GenerationFields {
     /// Reads the fields of OpenAI's API, with the extras users of llama-server and TabbyAPI
     /// send (top_k, min_p, typical_p, repeat_penalty, DRY, XTC, banned_strings, min_tokens).
     /// Anything absent keeps the server's default (`defaults`, set from the command line).
-    init(_ body: RequestFields, defaults: SamplingParameters, vocabularySize: Int, chat: Bool) throws(APIError) {
+    init(_ body: RequestFields, defaults: SamplingParameters, speculation: Speculation? = nil, vocabularySize: Int, chat: Bool) throws(APIError) {
         var sampling = defaults
         if let n = try body.int("n"), n != 1 { throw .invalid("n", "only 1 choice per request is supported, got \(n)") }
         if let t = try body.number("temperature", atLeast: 0) { sampling.temperature = Float(t) }
@@ -48,6 +48,7 @@ struct GenerationFields {
         if let banned = try body.strings("banned_strings", maxCount: 64) { options.bannedStrings = banned }
         if let ignore = try body.bool("ignore_eos") { options.stopAtModelEndTokens = !ignore }
         if let salt = try body.string("cache_salt") { options.cacheSalt = salt }
+        options.speculation = try Self.speculation(body, defaults: speculation)
         _ = try body.string("user")
 
         stream = try body.bool("stream") ?? false
@@ -71,6 +72,19 @@ struct GenerationFields {
         if let format = try body.object("response_format"), let type = try format.string("type"), type != "text" {
             throw .invalid("response_format", "type \(type) is not supported; only text output is")
         }
+    }
+
+    /// Prompt lookup as the request asks (`lookup`: n-gram size, 0 for none; `draft_max`), else
+    /// the server's.
+    static func speculation(_ body: RequestFields, defaults: Speculation?) throws(APIError) -> Speculation? {
+        let lookup = try body.int("lookup", atLeast: 0, atMost: 64)
+        let draftMax = try body.int("draft_max", atLeast: 1, atMost: 64)
+        if lookup == 0 { return nil }
+        guard let ngram = lookup ?? defaults.flatMap({ if case let .promptLookup(n, _) = $0.source { n } else { nil } }) else {
+            if draftMax != nil { throw .invalid("draft_max", "needs lookup (the n-gram size of prompt lookup), here or on the command line") }
+            return nil
+        }
+        return .promptLookup(ngram: ngram, maxDraft: draftMax ?? defaults?.maxDraft ?? Speculation.defaultMaxDraft)
     }
 
     /// OpenAI's `logit_bias`: token id (as a string key) → bias in -100...100, where ±100 bans or

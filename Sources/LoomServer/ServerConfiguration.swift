@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var shutdownDeadline: Duration = .seconds(10)
     /// The sampler when a request does not say (llama.cpp's defaults unless set on the command line).
     public var sampling = SamplingParameters()
+    /// Speculative decoding when a request does not say (`lookup`, `draft_max`); nil for none.
+    public var speculation: Speculation?
 
     public init() {}
 }

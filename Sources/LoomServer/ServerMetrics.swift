@@ -1,7 +1,7 @@
 import Foundation
 import LoomGenerate
 import Prometheus
-import Synchronization
+import LoomCore
 
 /// The server's Prometheus metrics (`GET /metrics`): requests, tokens, latencies, and the
 /// scheduler's and page pool's state at the moment of the scrape.
@@ -45,7 +45,7 @@ final class ServerMetrics: Sendable {
         return MetricNameDescriptor(namespace: "loom", metricName: name, unitName: "", helpText: help)
     }
 
-    private let requestCounters = Mutex<[String: Counter]>([:])
+    private let requestCounters = Locked<[String: Counter]>([:])
 
     /// Counts an answered request by endpoint and status.
     func request(path: String, status: Int) {

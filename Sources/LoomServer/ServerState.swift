@@ -1,6 +1,6 @@
 import Foundation
 import LoomGenerate
-import Synchronization
+import LoomCore
 
 /// What the server is doing, and the generations in flight: read by `/health`, bounded by the
 /// queue limit, drained at shutdown.
@@ -20,7 +20,7 @@ final class ServerState: Sendable {
         var nextTicket = 0
     }
 
-    private let inner = Mutex(Inner())
+    private let inner = Locked(Inner())
     /// Generations in flight at most (running and queued); more get a 503.
     let maxInFlight: Int
 

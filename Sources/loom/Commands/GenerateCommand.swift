@@ -22,6 +22,7 @@ struct GenerateCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
     @OptionGroup var sampling: SamplingFlags
+    @OptionGroup var speculation: SpeculationFlags
 
     /// The prompt when none is given: the start of a sentence, so that the demo model shows it
     /// can continue one.
@@ -96,6 +97,7 @@ struct GenerateCommand: ParsableCommand {
             settings.bannedStrings = ban.map(unescape)
             settings.stopAtModelEndTokens = !ignoreEos
             settings.topLogprobs = topLogprobs
+            settings.speculation = try speculation.speculation()
             if let promptsFile {
                 try runPromptsFile(promptsFile, generator: generator, settings: settings)
                 return
@@ -236,11 +238,14 @@ func writeOut(_ text: String) {
 func timingsLine(_ t: GenerationTimings, reason: FinishReason) -> String {
     String(format: "prompt: %@ (%d reused), %.1f tok/s; generated: %@, %.1f tok/s; first token after %.2f s",
            counted(t.promptTokens, "token"), t.reusedPromptTokens, t.promptTokensPerSecond, counted(t.generatedTokens, "token"),
-           t.generationTokensPerSecond, t.timeToFirstToken) + "; finish: \(reason.rawValue)"
+           t.generationTokensPerSecond, t.timeToFirstToken)
+        + (t.proposedTokens > 0 ? String(format: "; proposals: %d of %d accepted (%.0f%%)", t.acceptedTokens, t.proposedTokens, 100 * t.acceptanceRate) : "")
+        + "; finish: \(reason.rawValue)"
 }
 
 func timingsJSON(_ t: GenerationTimings) -> [String: Any] {
     ["prompt_tokens_evaluated": t.promptTokens, "reused_prompt_tokens": t.reusedPromptTokens, "prompt_seconds": t.promptSeconds,
      "generated_tokens": t.generatedTokens, "generation_seconds": t.generationSeconds, "time_to_first_token": t.timeToFirstToken,
-     "prompt_tokens_per_second": t.promptTokensPerSecond, "generation_tokens_per_second": t.generationTokensPerSecond]
+     "prompt_tokens_per_second": t.promptTokensPerSecond, "generation_tokens_per_second": t.generationTokensPerSecond,
+     "proposed_tokens": t.proposedTokens, "accepted_tokens": t.acceptedTokens]
 }

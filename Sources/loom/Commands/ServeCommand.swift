@@ -1,12 +1,12 @@
 import ArgumentParser
 import Foundation
 import Logging
+import LoomCore
 import LoomChatTemplate
 import LoomGenerate
 import LoomRuntime
 import LoomServer
 import LoomTokenizer
-import Synchronization
 
 /// `loom serve`: the OpenAI-compatible HTTP server.
 struct ServeCommand: ParsableCommand {
@@ -25,6 +25,7 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
     @OptionGroup var sampling: SamplingFlags
+    @OptionGroup var speculation: SpeculationFlags
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -86,7 +87,7 @@ struct ServeCommand: ParsableCommand {
         // The CLI's other commands are synchronous; the server runs on Swift's concurrency pool
         // while this thread waits for it to stop.
         let finished = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Result<Void, Error>>(.success(()))
+        let outcome = Locked<Result<Void, Error>>(.success(()))
         Task {
             do { try await serve() } catch { outcome.withLock { $0 = .failure(error) } }
             finished.signal()
@@ -106,6 +107,7 @@ struct ServeCommand: ParsableCommand {
             configuration.maxBodyBytes = maxBodyBytes
             configuration.shutdownDeadline = .milliseconds(Int64(shutdownTimeout * 1000))
             configuration.sampling = try sampling.parameters()
+            configuration.speculation = try speculation.speculation()
             if Embedder.isEncoder(path: options.model) {
                 throw ValidationError("\(options.model) is a sentence encoder, not a text generation model; serve it with "
                                       + "--embedding-model \(options.model) (beside --model, the demo model by default)")

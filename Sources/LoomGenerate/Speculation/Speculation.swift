@@ -1,0 +1,86 @@
+/// How a generation proposes tokens for the model to verify several at a time.
+///
+/// Decoding on a CPU is bound by reading the weights; a pass that checks k proposed tokens reads
+/// them once for all k + 1 rows. Proposals are deterministic (no draft distribution), so
+/// verifying one is sampling the model's own token at that position and comparing: the output is
+/// the same token for token as without speculation, greedy or seeded, and a rejected proposal
+/// only costs the rows it took in the pass.
+public struct Speculation: Sendable, Equatable {
+    /// Where proposals come from.
+    public enum Source: Sendable, Equatable {
+        /// The continuation of the most recent earlier occurrence of the context's last n tokens
+        /// (n from `maxNgram` down to `minNgram`), in the prompt or the text generated so far.
+        case promptLookup(maxNgram: Int, minNgram: Int)
+    }
+
+    public var source: Source
+    /// Tokens proposed per step at most.
+    public var maxDraft: Int
+
+    public init(source: Source, maxDraft: Int = Speculation.defaultMaxDraft) {
+        self.source = source
+        self.maxDraft = maxDraft
+    }
+
+    /// Prompt lookup with n-grams of `ngram` tokens down to one token.
+    public static func promptLookup(ngram: Int = Speculation.defaultNgram, maxDraft: Int = Speculation.defaultMaxDraft) -> Speculation {
+        Speculation(source: .promptLookup(maxNgram: ngram, minNgram: 1), maxDraft: maxDraft)
+    }
+
+    public static let defaultNgram = 3
+    public static let defaultMaxDraft = 8
+
+    /// Checks the sizes, naming the offending option.
+    func validate() throws(GenerationError) {
+        guard maxDraft >= 1 && maxDraft <= 64 else {
+            throw .invalidOption(name: "draftMax", reason: "must be from 1 to 64, got \(maxDraft)")
+        }
+        switch source {
+        case let .promptLookup(maxNgram, minNgram):
+            guard minNgram >= 1 && maxNgram >= minNgram && maxNgram <= 64 else {
+                throw .invalidOption(name: "lookup", reason: "n-gram sizes must satisfy 1 ≤ min ≤ max ≤ 64, got \(minNgram)…\(maxNgram)")
+            }
+        }
+    }
+
+    /// Up to `limit` tokens to propose after `context`.
+    func propose(after context: [Int32], limit: Int) -> [Int32] {
+        guard limit > 0 else { return [] }
+        switch source {
+        case let .promptLookup(maxNgram, minNgram):
+            return PromptLookup.propose(after: context, maxNgram: maxNgram, minNgram: minNgram, limit: limit)
+        }
+    }
+}
+
+/// Prompt-lookup proposals: what followed the last time the context's final tokens occurred.
+enum PromptLookup {
+    /// The tokens after the most recent earlier match of the longest suffix of `context` (of
+    /// `maxNgram` tokens down to `minNgram`) that occurs earlier, at most `limit` of them.
+    ///
+    /// One backward scan per n: O(context × n) compares, microseconds against a decode step.
+    static func propose(after context: [Int32], maxNgram: Int, minNgram: Int, limit: Int) -> [Int32] {
+        let count = context.count
+        return context.withUnsafeBufferPointer { tokens -> [Int32] in
+            var n = min(maxNgram, count - 1)
+            while n >= minNgram {
+                let suffixStart = count - n
+                // The match ends before the suffix starts, so at least one token follows it.
+                var start = suffixStart - 1
+                while start >= 0 {
+                    if tokens[start] == tokens[suffixStart] {
+                        var k = 1
+                        while k < n && tokens[start + k] == tokens[suffixStart + k] { k += 1 }
+                        if k == n {
+                            let from = start + n
+                            return Array(tokens[from..<min(count, from + limit)])
+                        }
+                    }
+                    start -= 1
+                }
+                n -= 1
+            }
+            return []
+        }
+    }
+}

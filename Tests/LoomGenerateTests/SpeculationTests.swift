@@ -1,0 +1,215 @@
+import Foundation
+import Testing
+import LoomRuntime
+import LoomTokenizer
+@testable import LoomGenerate
+
+/// Speculative decoding with prompt lookup: proposals are verified by sampling the model's own
+/// token at each row, so the tokens are those of a run without speculation — greedy and seeded,
+/// through the scheduler and the single-sequence driver, alone and among other requests — while
+/// fewer passes are run. Sampled tokens follow the model's distribution (chi-square).
+@Suite(.serialized) struct SpeculationTests {
+    /// A passage, then its beginning again: the continuation the demo model writes repeats what
+    /// it has read, which prompt lookup proposes.
+    static let repetitive = "In the beginning God made the heaven and the earth. And the earth was waste and without form; "
+        + "and it was dark on the face of the deep: and the Spirit of God was moving on the face of the waters. "
+        + "And God said, Let there be light: and there was light. In the beginning God made the heaven"
+
+    static func generator(_ path: String, parallel: Int = 1, chunk: Int = 64) throws -> Generator {
+        let files = try ModelFiles(path: path)
+        let tokenizer = try Generator.loadTokenizer(files)
+        let engine = try BatchingTests.engine(path, length: 512, parallel: parallel, chunk: chunk)
+        return try Generator(model: engine, tokenizer: tokenizer, endTokens: try StopTokens.of(files, tokenizer: tokenizer))
+    }
+
+    static func options(seed: UInt64?, lookup: Bool, maxTokens: Int = 48) -> GenerationOptions {
+        var options = GenerationOptions(maxTokens: maxTokens, sampling: seed == nil ? .greedy : SamplingParameters())
+        if let seed { options.sampling.seed = seed; options.sampling.temperature = 0.9 }
+        options.stopAtModelEndTokens = false
+        if lookup { options.speculation = .promptLookup(ngram: 3, maxDraft: 6) }
+        return options
+    }
+
+    /// Tokens and timings of `prompts` submitted together.
+    static func collect(_ generator: Generator, _ prompts: [String], _ options: [GenerationOptions]) throws -> [([Int32], GenerationTimings)] {
+        let tokens = prompts.map { _ in LockedTokens() }
+        let timings = prompts.map { _ in Locked(GenerationTimings()) }
+        let handles = try prompts.indices.map { i in
+            try generator.submit(prompt: generator.encode(prompts[i]), options: options[i]) { event in
+                if case .token(let t) = event { tokens[i].append(t.id) }
+                if case .finished(_, let t) = event { timings[i].withLock { $0 = t } }
+            }
+        }
+        for handle in handles { try handle.wait() }
+        return prompts.indices.map { (tokens[$0].tokens, timings[$0].withLock { $0 }) }
+    }
+
+    @Test func lookupProposesWhatFollowedTheLastMatch() {
+        // The last two tokens, 7 8, occurred twice before; the later occurrence is followed by 5 6.
+        let context: [Int32] = [7, 8, 1, 2, 7, 8, 5, 6, 9, 7, 8]
+        #expect(PromptLookup.propose(after: context, maxNgram: 2, minNgram: 1, limit: 3) == [5, 6, 9])
+        #expect(PromptLookup.propose(after: context, maxNgram: 2, minNgram: 1, limit: 1) == [5])
+        // No earlier 3-gram 9 7 8: falls back to the 2-gram.
+        #expect(PromptLookup.propose(after: context, maxNgram: 3, minNgram: 2, limit: 2) == [5, 6])
+        // A token seen once has nothing to propose.
+        #expect(PromptLookup.propose(after: [1, 2, 3], maxNgram: 3, minNgram: 1, limit: 4) == [])
+        // A run of one token overlaps its own match and proposes more of it.
+        #expect(PromptLookup.propose(after: [4, 4, 4, 4], maxNgram: 3, minNgram: 1, limit: 4) == [4])
+        #expect(PromptLookup.propose(after: [3, 1, 2, 1, 2, 1, 2], maxNgram: 2, minNgram: 2, limit: 4) == [1, 2])
+    }
+
+    /// Greedy and seeded tokens through the scheduler are those of a run without lookup, with
+    /// fewer passes, on both kernel families.
+    @Test(arguments: BatchingTests.models)
+    func tokensAreUnchangedAndPassesFewer(_ path: String) throws {
+        for seed in [nil, 11] as [UInt64?] {
+            let plain = try Self.generator(path)
+            let (expected, _) = try Self.collect(plain, [Self.repetitive], [Self.options(seed: seed, lookup: false)])[0]
+            let speculative = try Self.generator(path)
+            let (tokens, timings) = try Self.collect(speculative, [Self.repetitive], [Self.options(seed: seed, lookup: true)])[0]
+            #expect(tokens == expected, "seed \(String(describing: seed)), \(path)")
+            #expect(tokens.count == 48)
+            #expect(timings.proposedTokens > 0 && timings.acceptedTokens > 0, "\(timings)")
+            #expect(timings.acceptedTokens <= timings.proposedTokens)
+            if seed == nil {
+                #expect(speculative.scheduler!.passes < plain.scheduler!.passes,
+                        "\(speculative.scheduler!.passes) passes with lookup, \(plain.scheduler!.passes) without")
+            }
+            let engine = speculative.model as! Engine
+            #expect(engine.pages.isConsistent())
+            #expect(engine.pages.referencedPageCount <= 1, "only the default sequence's pages")
+        }
+    }
+
+    /// The single-sequence driver (`makeRun`/`next`) verifies proposals in one evaluation too.
+    @Test func driverRunsVerifyProposals() throws {
+        let generator = try Self.generator(BatchingTests.models[0])
+        func run(_ options: GenerationOptions) throws -> ([Int32], GenerationTimings) {
+            let run = try generator.makeRun(prompt: generator.encode(Self.repetitive), options: options)
+            var tokens: [Int32] = []
+            var timings = GenerationTimings()
+            while !run.isFinished {
+                for event in try run.next() {
+                    if case .token(let t) = event { tokens.append(t.id) }
+                    if case .finished(_, let t) = event { timings = t }
+                }
+            }
+            return (tokens, timings)
+        }
+        for seed in [nil, 5] as [UInt64?] {
+            let (expected, _) = try run(Self.options(seed: seed, lookup: false))
+            let (tokens, timings) = try run(Self.options(seed: seed, lookup: true))
+            #expect(tokens == expected)
+            #expect(timings.acceptedTokens > 0)
+        }
+    }
+
+    /// Eight requests with lookup running together, some greedy and some seeded, get the tokens
+    /// each gets alone without lookup; a small pass budget drops proposals that do not fit.
+    @Test func requestsWithLookupAmongOthersMatchEachAloneWithout() throws {
+        let path = BatchingTests.models[1]
+        let others = ["The people of the city", "And the word of the Lord came"]
+        let prompts: [String] = (0..<8).map { (i: Int) -> String in i % 2 == 0 ? Self.repetitive : others[(i % 4) / 2] }
+        let options: [GenerationOptions] = (0..<8).map { (i: Int) -> GenerationOptions in
+            Self.options(seed: i % 3 == 0 ? nil : UInt64(i), lookup: i % 4 != 3, maxTokens: 32)
+        }
+        let together = try Self.generator(path, parallel: 8, chunk: 24)
+        let all = try Self.collect(together, prompts, options)
+        let alone = try Self.generator(path)
+        for i in 0..<8 {
+            var plain = options[i]
+            plain.speculation = nil
+            let (expected, _) = try Self.collect(alone, [prompts[i]], [plain])[0]
+            #expect(all[i].0 == expected, "request \(i)")
+        }
+        #expect(all.map { (result: ([Int32], GenerationTimings)) in result.1.acceptedTokens }.reduce(0, +) > 0)
+        let engine = together.model as! Engine
+        #expect(engine.pages.isConsistent())
+        #expect(engine.pages.referencedPageCount <= 1)
+    }
+
+    /// Banned strings rewind a run in the middle of accepted proposals; the text is still that
+    /// of a run without lookup.
+    @Test func bannedStringRewindsThroughProposals() throws {
+        let path = BatchingTests.models[0]
+        var plain = Self.options(seed: nil, lookup: false)
+        plain.bannedStrings = [" light"]
+        var speculative = plain
+        speculative.speculation = .promptLookup()
+        let (expected, _) = try Self.collect(try Self.generator(path), [Self.repetitive], [plain])[0]
+        let (tokens, timings) = try Self.collect(try Self.generator(path), [Self.repetitive], [speculative])[0]
+        #expect(tokens == expected)
+        #expect(timings.proposedTokens > 0)
+    }
+
+    /// Sampled tokens follow the model's distribution when proposals are often wrong: a
+    /// stand-in model gives every position the same three-token distribution, the prompt makes
+    /// lookup propose on every step, and the draws are tested against it by chi-square.
+    @Test func sampledTokensFollowTheModelsDistribution() throws {
+        let probabilities: [Double] = [0.5, 0.3, 0.2]
+        let model = FixedDistributionModel(probabilities: probabilities)
+        let generator = try Generator(model: model, tokenizer: ByteTokenizer.shared, endTokens: [])
+        var parameters = SamplingParameters()
+        parameters.temperature = 1
+        parameters.topK = 0
+        parameters.topP = 1
+        parameters.minP = 0
+        var counts = [Int](repeating: 0, count: 3)
+        var proposed = 0, accepted = 0
+        for seed in 0..<60 {
+            parameters.seed = UInt64(seed)
+            var options = GenerationOptions(maxTokens: 40, sampling: parameters)
+            options.speculation = .promptLookup(ngram: 2, maxDraft: 4)
+            let run = try generator.makeRun(prompt: [0, 1, 0, 2, 0, 1, 1, 0], options: options)
+            while !run.isFinished {
+                for event in try run.next() {
+                    if case .token(let t) = event { counts[Int(t.id)] += 1 }
+                    if case .finished(_, let t) = event { proposed += t.proposedTokens; accepted += t.acceptedTokens }
+                }
+            }
+        }
+        let draws = Double(counts.reduce(0, +))
+        #expect(draws == 60 * 40)
+        let chi2 = zip(counts, probabilities).reduce(0.0) { sum, pair in
+            let expected = pair.1 * draws
+            return sum + (Double(pair.0) - expected) * (Double(pair.0) - expected) / expected
+        }
+        // 2 degrees of freedom, p = 0.001.
+        #expect(chi2 < 13.82, "chi-square \(chi2), counts \(counts)")
+        // Proposals were made and were often wrong, so the scheme was exercised both ways.
+        #expect(proposed > 1000 && accepted > 200 && accepted < proposed - 200, "\(accepted) of \(proposed) accepted")
+    }
+
+    @Test func badSpeculationOptionsAreNamed() throws {
+        let generator = try Generator(model: FixedDistributionModel(probabilities: [1]), tokenizer: ByteTokenizer.shared, endTokens: [])
+        var options = GenerationOptions()
+        options.speculation = .promptLookup(ngram: 3, maxDraft: 0)
+        #expect(throws: GenerationError.invalidOption(name: "draftMax", reason: "must be from 1 to 64, got 0")) {
+            _ = try generator.makeRun(prompt: [1], options: options)
+        }
+        options.speculation = Speculation(source: .promptLookup(maxNgram: 1, minNgram: 2))
+        #expect(throws: GenerationError.self) { _ = try generator.makeRun(prompt: [1], options: options) }
+    }
+}
+
+/// A stand-in model whose every row is the same distribution over ids 0, 1, 2 (log-probability
+/// logits; other ids far below), whatever the context; it answers every position when asked.
+final class FixedDistributionModel: TokenEvaluator, @unchecked Sendable {
+    let row: [Float]
+    let vocabularySize = 257
+    let capacity = 4096
+    private(set) var position = 0
+
+    init(probabilities: [Double]) {
+        var row = [Float](repeating: -60, count: vocabularySize)
+        for (id, p) in probabilities.enumerated() { row[id] = Float(log(p)) }
+        self.row = row
+    }
+
+    func evaluate(_ tokens: [Int], allPositions: Bool) throws -> [[Float]] {
+        position += tokens.count
+        return [[Float]](repeating: row, count: allPositions ? tokens.count : 1)
+    }
+
+    func rewind(to position: Int) { self.position = min(self.position, position) }
+}
