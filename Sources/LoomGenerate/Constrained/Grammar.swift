@@ -209,7 +209,10 @@ struct GrammarLowering {
         }
     }
 
-    /// Refuses a rule that can reach itself before consuming a byte (llama.cpp refuses these too).
+    /// Refuses a rule that can reach itself before consuming a byte while leaving a return
+    /// position behind (`a ::= a "x"`): its stacks would grow without end. A cycle through the
+    /// last element of sequences only (`r ::= x r | ` with `x` able to match nothing) keeps the
+    /// stack as it is, and the matcher's expansion stops at a stack it has seen.
     func checkLeftRecursion() throws(GrammarError) {
         var nullable = [Bool](repeating: false, count: rules.count)
         var changed = true
@@ -222,40 +225,64 @@ struct GrammarLowering {
                 if empty { nullable[r] = true; changed = true }
             }
         }
-        // Edges to the rules each rule can start with.
-        let leftmost: [[Int]] = rules.map { alternatives in
-            var out: [Int] = []
+        // Each rule's edges to the rules it can start with; `grows` when a return position stays.
+        let leftmost: [[(rule: Int, grows: Bool)]] = rules.map { alternatives in
+            var out: [(Int, Bool)] = []
             for seq in alternatives {
-                for atom in seq {
+                for (j, atom) in seq.enumerated() {
                     guard case .rule(let s) = atom else { break }
-                    out.append(s)
+                    out.append((s, j < seq.count - 1))
                     if !nullable[s] { break }
                 }
             }
             return out
         }
-        // Iterative depth-first search for a cycle: 0 unvisited, 1 on the path, 2 done.
-        var mark = [UInt8](repeating: 0, count: rules.count)
-        for start in rules.indices where mark[start] == 0 {
-            var path: [(rule: Int, next: Int)] = [(start, 0)]
-            mark[start] = 1
-            while let (rule, next) = path.last {
-                if next < leftmost[rule].count {
+        let component = Self.stronglyConnectedComponents(leftmost.map { $0.map(\.rule) })
+        let written = Set(definitions.map(\.name))
+        for (rule, edges) in leftmost.enumerated() {
+            for edge in edges where edge.grows && component[edge.rule] == component[rule] {
+                // Name a rule of the cycle the user wrote, not a helper.
+                let named = rules.indices.first { component[$0] == component[rule] && written.contains(names[$0]) } ?? rule
+                throw .leftRecursion(rule: names[named])
+            }
+        }
+    }
+
+    /// Tarjan's algorithm, iterative: the component number of each vertex.
+    static func stronglyConnectedComponents(_ edges: [[Int]]) -> [Int] {
+        let n = edges.count
+        var index = [Int](repeating: -1, count: n), low = [Int](repeating: 0, count: n)
+        var onStack = [Bool](repeating: false, count: n), component = [Int](repeating: -1, count: n)
+        var stack: [Int] = [], counter = 0, components = 0
+        for start in 0..<n where index[start] < 0 {
+            var path: [(vertex: Int, next: Int)] = [(start, 0)]
+            index[start] = counter; low[start] = counter; counter += 1
+            stack.append(start); onStack[start] = true
+            while let (v, next) = path.last {
+                if next < edges[v].count {
                     path[path.count - 1].next += 1
-                    let target = leftmost[rule][next]
-                    if mark[target] == 1 {
-                        // Name the first rule of the cycle the user wrote, not a helper.
-                        let cycle = path.drop { $0.rule != target }.map(\.rule)
-                        let written = Set(definitions.map(\.name))
-                        let named = cycle.first { written.contains(names[$0]) } ?? target
-                        throw .leftRecursion(rule: names[named])
+                    let w = edges[v][next]
+                    if index[w] < 0 {
+                        index[w] = counter; low[w] = counter; counter += 1
+                        stack.append(w); onStack[w] = true
+                        path.append((w, 0))
+                    } else if onStack[w] {
+                        low[v] = min(low[v], index[w])
                     }
-                    if mark[target] == 0 { mark[target] = 1; path.append((target, 0)) }
                 } else {
-                    mark[rule] = 2
                     path.removeLast()
+                    if let parent = path.last { low[parent.vertex] = min(low[parent.vertex], low[v]) }
+                    if low[v] == index[v] {
+                        while let w = stack.popLast() {
+                            onStack[w] = false
+                            component[w] = components
+                            if w == v { break }
+                        }
+                        components += 1
+                    }
                 }
             }
         }
+        return component
     }
 }

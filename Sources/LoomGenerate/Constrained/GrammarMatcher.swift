@@ -18,6 +18,9 @@ public struct GrammarMatcher: Sendable {
     /// The most expansion steps (rule entries, returns and arrivals at a terminal) one byte may
     /// take; a byte that would need more is refused.
     public static let expansionLimit = 1 << 16
+    /// The most positions all stacks may hold together (their summed depths); a byte that would
+    /// need more is refused, so memory stays bounded however ambiguous the grammar.
+    public static let positionLimit = 1 << 18
 
     /// The matcher before any input.
     public init(_ grammar: Grammar) {
@@ -38,7 +41,7 @@ public struct GrammarMatcher: Sendable {
         for a in grammar.ruleAlternatives[rule]..<grammar.ruleAlternatives[rule + 1] {
             guard expansion.expand([grammar.alternativeStarts[Int(a)]], grammar) else { return nil }
         }
-        return expansion.stacks.count <= stackLimit ? expansion.stacks : nil
+        return expansion.stacks.count <= stackLimit && expansion.positions <= positionLimit ? expansion.stacks : nil
     }
 
     /// Whether the bytes so far are a complete match (generation may stop here).
@@ -69,7 +72,7 @@ public struct GrammarMatcher: Sendable {
             advanced[advanced.count - 1] = next
             guard expansion.expand(advanced, grammar) else { exceededLimit = true; return false }
         }
-        guard expansion.stacks.count <= Self.stackLimit else { exceededLimit = true; return false }
+        guard expansion.stacks.count <= Self.stackLimit, expansion.positions <= Self.positionLimit else { exceededLimit = true; return false }
         guard !expansion.stacks.isEmpty else { return false }
         stacks = expansion.stacks
         return true
@@ -86,15 +89,19 @@ public struct GrammarMatcher: Sendable {
     }
 
     /// Expands stacks whose top may be a rule, an end or a return position into stacks whose
-    /// top is a terminal, counting steps against `expansionLimit`.
+    /// top is a terminal, counting steps against `expansionLimit`. A stack met twice is expanded
+    /// once, so a repetition of something that can be empty (`( [x]* )*`) ends.
     struct Expansion {
         var stacks: [[UInt32]] = []
-        private var seen: Set<[UInt32]> = []
+        /// The summed depth of `stacks`.
+        private(set) var positions = 0
+        private var visited: Set<[UInt32]> = []
         private var steps = 0
 
         /// False when the step budget runs out.
         mutating func expand(_ stack: [UInt32], _ grammar: CompiledGrammar) -> Bool {
-            var work = [stack]
+            var work: [[UInt32]] = []
+            push(stack, &work)
             while var s = work.popLast() {
                 steps += 1
                 guard steps <= GrammarMatcher.expansionLimit else { return false }
@@ -102,7 +109,7 @@ public struct GrammarMatcher: Sendable {
                 switch grammar.kinds[Int(top)] {
                 case .end:
                     s.removeLast()
-                    if s.isEmpty { add(s) } else { work.append(s) }
+                    if s.isEmpty { add(s) } else { push(s, &work) }
                 case .rule:
                     s.removeLast()
                     // A rule at the end of a sequence needs no return position (so right
@@ -112,7 +119,7 @@ public struct GrammarMatcher: Sendable {
                     for a in grammar.ruleAlternatives[rule]..<grammar.ruleAlternatives[rule + 1] {
                         var t = s
                         t.append(grammar.alternativeStarts[Int(a)])
-                        work.append(t)
+                        push(t, &work)
                     }
                 case .byte, .classState:
                     add(s)
@@ -121,8 +128,14 @@ public struct GrammarMatcher: Sendable {
             return true
         }
 
+        private mutating func push(_ stack: [UInt32], _ work: inout [[UInt32]]) {
+            if visited.insert(stack).inserted { work.append(stack) }
+        }
+
         private mutating func add(_ stack: [UInt32]) {
-            if seen.insert(stack).inserted { stacks.append(stack) }
+            if stack.isEmpty, stacks.contains(where: \.isEmpty) { return }
+            stacks.append(stack)
+            positions += stack.count
         }
     }
 }

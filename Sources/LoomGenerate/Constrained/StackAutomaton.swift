@@ -15,6 +15,8 @@ struct StackAutomaton {
     private var nodePositions: [UInt32] = []
     /// [nodes] the node below (the rest of the stack), -1 at the bottom.
     private var nodeParents: [Int32] = []
+    /// [nodes] the stack's depth (positions in it).
+    private var nodeDepths: [Int32] = []
     /// (position << 32 | parent bits) → node id.
     private var nodeIndex: [UInt64: Int32] = [:]
 
@@ -46,6 +48,7 @@ struct StackAutomaton {
         let id = Int32(nodePositions.count)
         nodePositions.append(position)
         nodeParents.append(parent)
+        nodeDepths.append(parent < 0 ? 1 : nodeDepths[Int(parent)] + 1)
         nodeIndex[key] = id
         return id
     }
@@ -97,20 +100,25 @@ struct StackAutomaton {
         var canEnd = false
         var steps = 0
         var work: [(position: UInt32, parent: Int32)] = []
+        // Stacks already expanded for this byte (position << 32 | parent), as the matcher keeps.
+        var visited: Set<UInt64> = []
+        func push(_ position: UInt32, _ parent: Int32) {
+            if visited.insert(UInt64(position) << 32 | UInt64(UInt32(bitPattern: parent))).inserted { work.append((position, parent)) }
+        }
         for top in stateMembers[Int(state)] {
             guard let next = grammar.step(nodePositions[Int(top)], byte) else { continue }
-            work.append((next, nodeParents[Int(top)]))
+            push(next, nodeParents[Int(top)])
             while let (position, parent) = work.popLast() {
                 steps += 1
                 guard steps <= GrammarMatcher.expansionLimit else { return Self.dead }
                 switch grammar.kinds[Int(position)] {
                 case .end:
-                    if parent < 0 { canEnd = true } else { work.append((nodePositions[Int(parent)], nodeParents[Int(parent)])) }
+                    if parent < 0 { canEnd = true } else { push(nodePositions[Int(parent)], nodeParents[Int(parent)]) }
                 case .rule:
                     let below = grammar.kinds[Int(position) + 1] == .end ? parent : node(position + 1, parent)
                     let rule = Int(grammar.operands[Int(position)])
                     for a in grammar.ruleAlternatives[rule]..<grammar.ruleAlternatives[rule + 1] {
-                        work.append((grammar.alternativeStarts[Int(a)], below))
+                        push(grammar.alternativeStarts[Int(a)], below)
                     }
                 case .byte, .classState:
                     reached.append(node(position, parent))
@@ -122,6 +130,9 @@ struct StackAutomaton {
         unique.reserveCapacity(reached.count)
         for id in reached where unique.last != id { unique.append(id) }
         guard !unique.isEmpty || canEnd, unique.count + (canEnd ? 1 : 0) <= GrammarMatcher.stackLimit else { return Self.dead }
+        var positions = 0
+        for id in unique { positions += Int(nodeDepths[Int(id)]) }
+        guard positions <= GrammarMatcher.positionLimit else { return Self.dead }
         return self.state(unique, canEnd: canEnd)
     }
 }
