@@ -44,20 +44,41 @@ struct SeededGenerator: RandomNumberGenerator {
 }
 
 /// A random string the grammar accepts: random allowed bytes, stopping at random where the
-/// grammar can end; past `softLimit` bytes it prefers bytes that close things, so walks end.
-func randomWalk(_ grammar: Grammar, using rng: inout SeededGenerator, softLimit: Int = 200, hardLimit: Int = 20_000) -> [UInt8]? {
-    let closers: [UInt8] = Array("\"}]0".utf8)
+/// grammar can end; past `softLimit` bytes it finishes with the shortest completion, so walks end.
+func randomWalk(_ grammar: Grammar, using rng: inout SeededGenerator, softLimit: Int = 200) -> [UInt8]? {
     var matcher = GrammarMatcher(grammar)
     var out: [UInt8] = []
-    while out.count < hardLimit {
+    while out.count <= softLimit {
         let next = matcher.nextBytes
         let options = (0..<256).filter { next[$0] }.map(UInt8.init)
-        if matcher.canEnd && (options.isEmpty || Int.random(in: 0..<8, using: &rng) == 0 || out.count > softLimit) { return out }
-        guard !options.isEmpty else { return nil }
-        var byte = options.randomElement(using: &rng)!
-        if out.count > softLimit, let closer = closers.first(where: { next[Int($0)] }) { byte = closer }
-        guard matcher.accept(byte: byte) else { return nil }
+        if matcher.canEnd && (options.isEmpty || Int.random(in: 0..<8, using: &rng) == 0) { return out }
+        guard let byte = options.randomElement(using: &rng), matcher.accept(byte: byte) else { return nil }
         out.append(byte)
+    }
+    guard let rest = shortestCompletion(matcher) else { return nil }
+    return out + rest
+}
+
+/// The shortest bytes that complete a match from `matcher` (breadth first over matcher states,
+/// printable ASCII and UTF-8 continuation bytes, which finish a character begun), or nil past
+/// `stateLimit` states.
+func shortestCompletion(_ matcher: GrammarMatcher, stateLimit: Int = 100_000) -> [UInt8]? {
+    func key(_ m: GrammarMatcher) -> [[UInt32]] { m.stacks.sorted { $0.lexicographicallyPrecedes($1) } }
+    var frontier: [(GrammarMatcher, [UInt8])] = [(matcher, [])]
+    var seen: Set<[[UInt32]]> = [key(matcher)]
+    while !frontier.isEmpty {
+        var next: [(GrammarMatcher, [UInt8])] = []
+        for (m, path) in frontier {
+            if m.canEnd { return path }
+            let allowed = m.nextBytes
+            for byte in Array(UInt8(0x20)...UInt8(0x7E)) + Array(UInt8(0x80)...UInt8(0xBF)) where allowed[Int(byte)] {
+                var copy = m
+                guard copy.accept(byte: byte), seen.insert(key(copy)).inserted else { continue }
+                guard seen.count <= stateLimit else { return nil }
+                next.append((copy, path + [byte]))
+            }
+        }
+        frontier = next
     }
     return nil
 }

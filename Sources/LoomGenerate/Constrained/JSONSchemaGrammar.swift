@@ -302,16 +302,22 @@ struct JSONSchemaConverter {
         let maximum = try Self.count(schema["maxItems"], Self.pointer(path, "maxItems"))
         if let maximum, maximum < minimum { throw Self.invalid("maxItems below minItems", path) }
         var prefix: [GrammarExpression] = []
-        if let value = schema["prefixItems"] {
-            guard case .array(let list) = value else { throw Self.invalid("prefixItems must be a list", Self.pointer(path, "prefixItems")) }
+        var itemsSchema = schema["items"]
+        switch schema["prefixItems"] {
+        case nil: break
+        case .dict?:
+            // A single schema where a list belongs: llama.cpp reads it as `items`, unless there is one.
+            if itemsSchema == nil { itemsSchema = schema["prefixItems"] }
+        case .array(let list)?:
             for (i, item) in list.enumerated() {
                 prefix.append(try visit(item, path: Self.pointer(path, "prefixItems") + "/\(i)", name: "\(name)-\(i)"))
             }
+        default: throw Self.invalid("prefixItems must be a list", Self.pointer(path, "prefixItems"))
         }
         // Every prefix item is required (a shorter tuple is valid JSON Schema, but not generated).
         if let maximum, maximum < prefix.count { throw .unsupportedSchemaKeyword("maxItems", path: Self.pointer(path, "maxItems")) }
         var item: GrammarExpression? = primitive("value")
-        switch schema["items"] {
+        switch itemsSchema {
         case nil: break
         case .bool(false)?: item = nil
         case .array?: throw .unsupportedSchemaKeyword("items", path: Self.pointer(path, "items"))
@@ -343,8 +349,10 @@ struct JSONSchemaConverter {
     private mutating func object(properties declared: [(String, JinjaValue)], required: Set<String>, requiredOrder: [String],
                                  additional: JinjaValue?, path: String, name: String) throws(GrammarError) -> GrammarExpression {
         var properties = declared
-        var additionalSchema: JinjaValue? = additional ?? .bool(true)
-        if case .bool(false)? = additional { additionalSchema = nil }
+        // Absent additionalProperties allows other keys only when no property is declared
+        // (llama.cpp's reading, stricter than JSON Schema's, so a model is not invited to add keys).
+        var additionalSchema: JinjaValue? = additional ?? (declared.isEmpty ? .bool(true) : .bool(false))
+        if case .bool(false)? = additionalSchema { additionalSchema = nil }
         for key in requiredOrder where !properties.contains(where: { $0.0 == key }) {
             guard let additionalSchema else { throw Self.invalid("required property '\(key)' is not allowed", Self.pointer(path, "required")) }
             properties.append((key, additionalSchema))
