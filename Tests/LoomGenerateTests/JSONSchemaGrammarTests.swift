@@ -66,6 +66,7 @@ struct JSONSchemaGrammarTests {
         let (supported, refused) = try Self.llamaCppSchemas()
         #expect(refused.allSatisfy { !$0.hasPrefix("UNEXPECTED") }, "\(refused)")
         #expect(supported.count >= 50, "refused: \(refused)")
+        print("llama.cpp converter schemas: \(supported.count) converted, \(refused.count) refused:\n  " + refused.joined(separator: "\n  "))
     }
 
     @Test(.enabled(if: oracleAvailable, "needs .fixtures/venv-jsonschema (run tools/fixtures/fetch-jsonschema)"))
