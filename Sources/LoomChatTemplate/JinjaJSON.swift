@@ -11,6 +11,9 @@ public enum JinjaJSON {
         var sortKeys = false
     }
 
+    /// `value` as one line of JSON, keys in their order (`json.dumps(value)`).
+    public static func text(_ value: JinjaValue) throws -> String { try dumps(value, DumpOptions()) }
+
     /// Python `json.dumps(value, ...)`.
     static func dumps(_ value: JinjaValue, _ options: DumpOptions) throws -> String {
         var out = ""

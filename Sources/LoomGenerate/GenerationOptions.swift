@@ -33,6 +33,10 @@ public struct GenerationOptions: Sendable {
     /// Propose tokens to verify several per pass (nil: one token per pass). The tokens are the
     /// same either way; see `Speculation`.
     public var speculation: Speculation?
+    /// The grammar the reply must follow (GBNF, a JSON Schema, a regex: see `Grammar`); no
+    /// token it refuses is ever sampled, and the reply ends once the grammar can take nothing
+    /// more. nil: free text.
+    public var grammar: Grammar?
 
     public init(maxTokens: Int = 256, sampling: SamplingParameters = SamplingParameters(), stopStrings: [String] = []) {
         self.maxTokens = maxTokens
@@ -48,6 +52,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case vocabularyMismatch(tokenizer: Int, model: Int)
     case tooManyRewinds(Int)
     case promptTooLong(tokens: Int, context: Int)
+    /// The grammar allows no token that is not banned (by banned strings, `minTokens` or a bias).
+    case grammarDeadEnd(generated: Int)
 
     public var description: String {
         switch self {
@@ -56,6 +62,8 @@ public enum GenerationError: Error, CustomStringConvertible, Equatable {
         case let .vocabularyMismatch(tokenizer, model):
             return "the tokenizer has \(tokenizer) ids but the model's vocabulary is \(model)"
         case let .tooManyRewinds(n): return "banned strings forced \(n) rewinds; giving up"
+        case let .grammarDeadEnd(generated):
+            return "after \(generated) generated tokens the grammar allows no token that is not banned (banned strings, min_tokens or logit_bias)"
         case let .promptTooLong(tokens, context):
             return "the prompt has \(tokens) tokens and the context holds \(context) (--max-seq-len)"
         }

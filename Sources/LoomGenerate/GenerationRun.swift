@@ -26,6 +26,11 @@ public final class GenerationRun: @unchecked Sendable {
     let capacity: Int
     /// Drives the run itself (`next()`), when it was made for a single-sequence model.
     private let driver: SingleSequenceDriver?
+    /// The grammar the reply follows, and where the reply stands in it.
+    private let constraint: TokenConstraint?
+    private var matcher: GrammarMatcher?
+    /// [generated] the matcher before each token, to rewind it.
+    private var matcherBefore: [GrammarMatcher] = []
     private let cancelled = Atomic<Bool>(false)
     private let onClose: () -> Void
 
@@ -60,7 +65,8 @@ public final class GenerationRun: @unchecked Sendable {
     private var firstTokenTime: Date?
 
     init(tokenizer: Tokenizer, sampler: Sampler, options: GenerationOptions, prompt: [Int32],
-         endTokens: Set<Int32>, capacity: Int, driver: SingleSequenceDriver? = nil, onClose: @escaping () -> Void = {}) {
+         endTokens: Set<Int32>, capacity: Int, constraint: TokenConstraint? = nil, driver: SingleSequenceDriver? = nil,
+         onClose: @escaping () -> Void = {}) {
         self.tokenizer = tokenizer
         self.sampler = sampler
         self.options = options
@@ -68,6 +74,8 @@ public final class GenerationRun: @unchecked Sendable {
         self.endTokens = endTokens
         self.capacity = capacity
         self.driver = driver
+        self.constraint = constraint
+        matcher = constraint.map { GrammarMatcher($0.grammar) }
         self.onClose = onClose
         pending = Evaluation(position: 0, tokens: prompt)
         stops = StringWatch(options.stopStrings)
@@ -186,7 +194,7 @@ public final class GenerationRun: @unchecked Sendable {
         var bias: [Int32: Float] = [:]
         for id in bans[index] ?? [] { bias[id] = -.infinity }
         if index < options.minTokens { for id in endTokens { bias[id] = -.infinity } }
-        let id = sampler.sample(logits: logits, context: context, bias: bias)
+        let id = try sampleAllowed(bias: bias)
         if firstTokenTime == nil {
             firstTokenTime = Date()
             timings.timeToFirstToken = firstTokenTime!.timeIntervalSince(startTime)
@@ -196,6 +204,11 @@ public final class GenerationRun: @unchecked Sendable {
         let token = options.logprobs || options.topLogprobs > 0 ? reporter.report(logits: logits, id: id, top: options.topLogprobs)
                                             : GeneratedToken(id: id, logprob: nil, topLogprobs: [])
         decoderBefore.append(decoder)
+        if let constraint, var state = matcher {
+            matcherBefore.append(state)
+            constraint.advance(&state, by: id)
+            matcher = state
+        }
         text.append(contentsOf: decoder.push(id).utf8)
         tokenEnds.append(text.count)
         generated.append(token)
@@ -208,6 +221,8 @@ public final class GenerationRun: @unchecked Sendable {
         if generated.count >= options.minTokens, let start = stops.firstMatch(in: text, from: emittedBytes) {
             return release(upTo: start, stopping: true) + finish(.stop)
         }
+        // A grammar that can take nothing more has ended the reply.
+        if let matcher, matcher.canEnd && !matcher.canContinue { return flush() + finish(.stop) }
         if let soft = options.softMaxTokens, generated.count >= soft,
            let end = sentenceEnd.stop(in: text, tokenStart: tokenEnds.count > 1 ? tokenEnds[tokenEnds.count - 2] : 0) {
             return release(upTo: end, stopping: true) + finish(.stop)
@@ -221,6 +236,24 @@ public final class GenerationRun: @unchecked Sendable {
         }
         pending = Evaluation(position: prompt.count + generated.count - 1, tokens: [id])
         return events
+    }
+
+    /// A token the sampler picks, among those the grammar allows: the sampled token when the
+    /// grammar takes it (the usual case, checked without a mask), else a draw from the logits
+    /// with every refused token removed, as llama.cpp does.
+    private func sampleAllowed(bias: [Int32: Float]) throws -> Int32 {
+        let id = sampler.sample(logits: logits, context: context, bias: bias)
+        guard let constraint, let matcher, !constraint.allows(id, after: matcher) else { return id }
+        let mask = constraint.allowedTokens(after: matcher)
+        var masked = logits
+        var open = false
+        masked.withUnsafeMutableBufferPointer { row in
+            for t in 0..<row.count {
+                if !mask.contains(Int32(t)) { row[t] = -.infinity } else if bias[Int32(t)] != -.infinity { open = true }
+            }
+        }
+        guard open else { throw GenerationError.grammarDeadEnd(generated: generated.count) }
+        return sampler.sample(logits: masked, context: context, bias: bias)
     }
 
     /// Drops generated token `index` and everything after it, bans its id at that position, and
@@ -237,6 +270,10 @@ public final class GenerationRun: @unchecked Sendable {
         context.removeLast(dropped)
         decoder = decoderBefore[index]
         decoderBefore.removeLast(dropped)
+        if matcher != nil {
+            matcher = matcherBefore[index]
+            matcherBefore.removeLast(dropped)
+        }
         text.removeLast(text.count - (index == 0 ? 0 : tokenEnds[index - 1]))
         // The logits for position `index` come from evaluating the token before it again.
         let previous = index == 0 ? prompt[prompt.count - 1] : generated[index - 1].id

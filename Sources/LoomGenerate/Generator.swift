@@ -85,8 +85,9 @@ public final class Generator: @unchecked Sendable {
         }
         let sampler = try Sampler(parameters: options.sampling, tokenizer: tokenizer)
         let ends = (options.stopAtModelEndTokens ? endTokens : []).union(options.stopTokens)
+        let constraint = options.grammar.map { TokenConstraint(grammar: $0, tokenizer: tokenizer, endTokens: ends) }
         return GenerationRun(tokenizer: tokenizer, sampler: sampler, options: options, prompt: prompt, endTokens: ends,
-                             capacity: model.capacity, driver: driver, onClose: onClose)
+                             capacity: model.capacity, constraint: constraint, driver: driver, onClose: onClose)
     }
 
     /// Starts a generation to be driven step by step with `GenerationRun.next()`; it must run

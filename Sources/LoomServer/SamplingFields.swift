@@ -1,3 +1,4 @@
+import LoomChatTemplate
 import LoomGenerate
 
 /// What chat and text completions share: how to sample, when to stop, what to report.
@@ -69,9 +70,7 @@ struct GenerationFields {
         }
         options.logprobs = logprobs
         options.topLogprobs = topLogprobs
-        if let format = try body.object("response_format"), let type = try format.string("type"), type != "text" {
-            throw .invalid("response_format", "type \(type) is not supported; only text output is")
-        }
+        options.grammar = try Self.grammar(body)
     }
 
     /// Prompt lookup as the request asks (`lookup`: n-gram size, 0 for none; `draft_max`), else
@@ -85,6 +84,50 @@ struct GenerationFields {
             return nil
         }
         return .promptLookup(ngram: ngram, maxDraft: draftMax ?? defaults?.maxDraft ?? Speculation.defaultMaxDraft)
+    }
+
+    /// The grammar the reply must follow: OpenAI's `response_format` (`json_object`, or
+    /// `json_schema` with its `schema`), or llama-server's `json_schema`, `grammar` (GBNF) and
+    /// TabbyAPI's `regex_pattern`/`regex`; at most one of them.
+    static func grammar(_ body: RequestFields) throws(APIError) -> Grammar? {
+        var given: [(param: String, make: () throws(GrammarError) -> Grammar)] = []
+        if let format = try body.object("response_format") {
+            switch try format.string("type") {
+            case nil: throw .invalid("response_format.type", "is required (text, json_object or json_schema)")
+            case "text"?: break
+            case "json_object"?: given.append(("response_format", { Grammar.anyJSON }))
+            case "json_schema"?:
+                guard let spec = try format.object("json_schema"), let schema = spec.value("schema") else {
+                    throw .invalid("response_format.json_schema.schema", "is required with type json_schema")
+                }
+                let text = try schemaText(schema, param: "response_format.json_schema.schema")
+                given.append(("response_format.json_schema.schema", { () throws(GrammarError) -> Grammar in try Grammar.jsonSchema(text) }))
+            case let other?: throw .invalid("response_format.type", "\(other) is not supported; use text, json_object or json_schema")
+            }
+        }
+        if let schema = body.value("json_schema") {
+            let text = try schemaText(schema, param: "json_schema")
+            given.append(("json_schema", { () throws(GrammarError) -> Grammar in try Grammar.jsonSchema(text) }))
+        }
+        if let gbnf = try body.string("grammar"), !gbnf.isEmpty {
+            given.append(("grammar", { () throws(GrammarError) -> Grammar in try Grammar(gbnf: gbnf) }))
+        }
+        for key in ["regex", "regex_pattern"] {
+            if let pattern = try body.string(key) { given.append((key, { () throws(GrammarError) -> Grammar in try Grammar.regex(pattern) })) }
+        }
+        guard given.count <= 1 else {
+            throw .invalid(given[1].param, "cannot be combined with \(given[0].param): give one grammar")
+        }
+        guard let (param, make) = given.first else { return nil }
+        do { return try make() } catch { throw .invalid(param, error.description) }
+    }
+
+    private static func schemaText(_ schema: JinjaValue, param: String) throws(APIError) -> String {
+        guard case .dict = schema else {
+            if case .bool = schema { throw .invalid(param, "boolean schemas are not supported; give an object") }
+            throw .invalid(param, "must be a JSON Schema object")
+        }
+        do { return try JinjaJSON.text(schema) } catch { throw .invalid(param, "cannot be written as JSON: \(error)") }
     }
 
     /// OpenAI's `logit_bias`: token id (as a string key) → bias in -100...100, where ±100 bans or

@@ -14,6 +14,7 @@ sentence-transformers vectors in Tests/Fixtures/embeddings/minilm (--golden).
 """
 import argparse
 import json
+import re
 import os
 import random
 import signal
@@ -237,6 +238,58 @@ def group_api():
             "dry_base": 1.75, "dry_allowed_length": 2, "xtc_probability": 0.5, "xtc_threshold": 0.1,
             "banned_strings": ["the"], "min_tokens": 4, "presence_penalty": 0.5, "frequency_penalty": 0.5})
         assert "the" not in r.choices[0].text and r.usage.completion_tokens >= 4, r
+
+    @check("response_format json_object and json_schema give replies that parse and follow the schema")
+    def _():
+        anything = chat(user("Write JSON."), max_tokens=300, temperature=1.0, seed=3, response_format={"type": "json_object"})
+        assert anything.choices[0].finish_reason == "stop", anything
+        json.loads(anything.choices[0].message.content)
+        schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 10},
+                                                   "age": {"type": "integer", "minimum": 0, "maximum": 120}},
+                  "required": ["name", "age"], "additionalProperties": False}
+        for seed in range(5):
+            r = chat(user("A person, as JSON."), max_tokens=300, temperature=1.0, seed=seed,
+                     response_format={"type": "json_schema", "json_schema": {"name": "person", "schema": schema, "strict": True}})
+            value = json.loads(r.choices[0].message.content)
+            assert set(value) == {"name", "age"} and isinstance(value["name"], str) and len(value["name"]) <= 10, value
+            assert isinstance(value["age"], int) and 0 <= value["age"] <= 120, value
+        streamed = "".join(c.choices[0].delta.content or "" for c in chat(
+            user("A person, as JSON."), max_tokens=300, temperature=1.0, seed=1, stream=True,
+            response_format={"type": "json_schema", "json_schema": {"name": "person", "schema": schema}}) if c.choices)
+        whole = chat(user("A person, as JSON."), max_tokens=300, temperature=1.0, seed=1,
+                     response_format={"type": "json_schema", "json_schema": {"name": "person", "schema": schema}})
+        assert streamed == whole.choices[0].message.content, (streamed, whole.choices[0].message.content)
+
+    @check("grammar (GBNF) and regex extras constrain text completions; bad ones are 400s naming the field")
+    def _():
+        r = CLIENT.completions.create(model=MODEL, prompt=STORY, max_tokens=40, temperature=1.0, seed=5,
+                                      extra_body={"grammar": 'root ::= ("yes" | "no") ", " [a-z]{2,5} "."'})
+        assert re.fullmatch(r"(yes|no), [a-z]{2,5}\.", r.choices[0].text), r.choices[0].text
+        assert r.choices[0].finish_reason == "stop"
+        r = CLIENT.completions.create(model=MODEL, prompt=STORY, max_tokens=40, temperature=1.0, seed=6,
+                                      extra_body={"regex": "[0-9]{3}-[0-9]{4}"})
+        assert re.fullmatch(r"[0-9]{3}-[0-9]{4}", r.choices[0].text), r.choices[0].text
+        expect_error(lambda: CLIENT.completions.create(model=MODEL, prompt=STORY, max_tokens=4, extra_body={"grammar": "root ::= undefined"}),
+                     openai.BadRequestError, 400, param="grammar", contains=["undefined"])
+        expect_error(lambda: chat(user("hi"), max_tokens=4, response_format={"type": "json_schema", "json_schema": {
+            "name": "x", "schema": {"type": "object", "patternProperties": {"a": {}}}}}),
+                     openai.BadRequestError, 400, param="response_format.json_schema.schema", contains=["patternProperties"])
+        expect_error(lambda: chat(user("hi"), max_tokens=4, response_format={"type": "xml"}),
+                     openai.BadRequestError, 400, param="response_format.type")
+
+    @check("prompt lookup (lookup, draft_max) gives the same tokens, and usage counts the accepted proposals")
+    def _():
+        text = "In the beginning God made the heaven and the earth. " * 3
+        kw = dict(model=MODEL, prompt=text, max_tokens=48, temperature=0, extra_body={"ignore_eos": True})
+        plain = CLIENT.completions.create(**kw)
+        kw["extra_body"] = {"ignore_eos": True, "lookup": 3, "draft_max": 6}
+        fast = CLIENT.completions.create(**kw)
+        assert fast.choices[0].text == plain.choices[0].text, (fast.choices[0].text, plain.choices[0].text)
+        details = fast.usage.completion_tokens_details
+        assert details.accepted_prediction_tokens > 0, fast.usage
+        assert plain.usage.completion_tokens_details.accepted_prediction_tokens == 0, plain.usage
+        expect_error(lambda: CLIENT.completions.create(model=MODEL, prompt=text, max_tokens=4, extra_body={"draft_max": 4}),
+                     openai.BadRequestError, 400, param="draft_max")
 
     @check("n other than 1 is refused, naming n")
     def _():

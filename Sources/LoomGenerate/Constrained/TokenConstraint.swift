@@ -1,5 +1,5 @@
 import LoomTokenizer
-import Synchronization
+import LoomCore
 
 /// The tokens a grammar allows next, as a bitset over the vocabulary.
 public struct TokenMask: Sendable, Equatable {
@@ -40,7 +40,7 @@ public final class TokenConstraint: Sendable {
     let trie: TokenTrie
     /// Whether masks are remembered per automaton state (off only to measure the scan).
     let remembersMasks: Bool
-    private let cache: Mutex<Cache>
+    private let cache: Locked<Cache>
 
     /// Masks remembered before the oldest are dropped (each is vocabulary / 8 bytes).
     static let rememberedMasks = 256
@@ -62,7 +62,7 @@ public final class TokenConstraint: Sendable {
         self.tokenizer = tokenizer
         self.remembersMasks = remembersMasks
         trie = TokenTrie.shared(for: tokenizer)
-        cache = Mutex(Cache(automaton: StackAutomaton(grammar.compiled), statesByDepth: [Int32](repeating: 0, count: trie.maximumDepth + 1)))
+        cache = Locked(Cache(automaton: StackAutomaton(grammar.compiled), statesByDepth: [Int32](repeating: 0, count: trie.maximumDepth + 1)))
     }
 
     /// Whether `token` may come after `matcher`'s state.

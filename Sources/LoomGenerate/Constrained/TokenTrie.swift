@@ -1,5 +1,5 @@
 import LoomTokenizer
-import Synchronization
+import LoomCore
 
 /// The vocabulary's token byte strings as a trie laid out in depth-first order, so the mask can
 /// be computed in one forward scan that skips the subtree under every rejected prefix.
@@ -83,5 +83,5 @@ final class TokenTrie: Sendable {
         weak var tokenizer: Tokenizer?
         let trie: TokenTrie
     }
-    private static let cache = Mutex<[ObjectIdentifier: Entry]>([:])
+    private static let cache = Locked<[ObjectIdentifier: Entry]>([:])
 }

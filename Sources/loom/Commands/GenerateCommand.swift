@@ -23,6 +23,7 @@ struct GenerateCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
     @OptionGroup var sampling: SamplingFlags
     @OptionGroup var speculation: SpeculationFlags
+    @OptionGroup var constraint: GrammarFlags
 
     /// The prompt when none is given: the start of a sentence, so that the demo model shows it
     /// can continue one.
@@ -98,6 +99,7 @@ struct GenerateCommand: ParsableCommand {
             settings.stopAtModelEndTokens = !ignoreEos
             settings.topLogprobs = topLogprobs
             settings.speculation = try speculation.speculation()
+            settings.grammar = try constraint.constraint()
             if let promptsFile {
                 try runPromptsFile(promptsFile, generator: generator, settings: settings)
                 return
