@@ -55,6 +55,15 @@ public final class GenerationRun: @unchecked Sendable {
     private var logits: [Float] = []
     private var reporter = LogprobReporter()
     private var started = false
+    /// How often a proposed token is the one sampled, by the proposal's evidence (its n-gram
+    /// length): running averages over every proposal checked, sent or not. Each starts where
+    /// one proposal is barely worth a row.
+    private var proposalAcceptance: [Int: Double] = [:]
+    /// The evidence of the proposals in the pending evaluation.
+    private var pendingEvidence = 0
+    /// The first token of proposals judged not worth sending, and their evidence, checked
+    /// against the token sampled instead, so the estimate stays current while nothing is sent.
+    private var unsentProposal: (token: Int32, evidence: Int)?
     /// The tokens the run needs evaluated before it can sample again; nil once finished.
     public private(set) var pending: Evaluation?
     public private(set) var isFinished = false
@@ -148,12 +157,18 @@ public final class GenerationRun: @unchecked Sendable {
         do {
             var events: [GenerationEvent] = []
             var accepted = 0
+            let unsent = unsentProposal
+            unsentProposal = nil
             for (row, logits) in rows.enumerated() {
                 self.logits = logits
                 pending = nil
                 events += try step()
-                guard row < proposals.count, !isFinished, let next = pending,
-                      next.position == firstSampled + row, next.tokens == [proposals[proposals.startIndex + row]] else { break }
+                let sampled = pending.flatMap { $0.position == firstSampled + row ? $0.tokens.first : nil }
+                if row == 0, let unsent, let sampled { learn(sampled == unsent.token, evidence: unsent.evidence) }
+                guard row < proposals.count, !isFinished, let sampled else { break }
+                let right = sampled == proposals[proposals.startIndex + row]
+                learn(right, evidence: pendingEvidence)
+                guard right else { break }
                 accepted += 1
             }
             timings.proposedTokens += proposals.count
@@ -171,11 +186,25 @@ public final class GenerationRun: @unchecked Sendable {
         guard let speculation = options.speculation, var next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
         // k proposals make k + 1 rows, each of which samples a token at the next position.
         let limit = min(speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
-        let proposals = speculation.propose(after: context, limit: limit)
-        guard !proposals.isEmpty else { return }
-        next.tokens += proposals
-        next.proposed = proposals.count
+        guard let found = speculation.propose(after: context, limit: limit) else { return }
+        let acceptance = proposalAcceptance[found.evidence] ?? Self.initialAcceptance
+        let count = speculation.draftLength(acceptance: acceptance, available: found.tokens.count)
+        guard count > 0 else {
+            unsentProposal = (found.tokens[0], found.evidence)
+            return
+        }
+        next.tokens += found.tokens.prefix(count)
+        next.proposed = count
+        pendingEvidence = found.evidence
         pending = next
+    }
+
+    private static let initialAcceptance = 0.5
+
+    /// Folds one checked proposal into the estimate for its evidence (about the last ten count).
+    private func learn(_ right: Bool, evidence: Int) {
+        let old = proposalAcceptance[evidence] ?? Self.initialAcceptance
+        proposalAcceptance[evidence] = old + 0.1 * ((right ? 1 : 0) - old)
     }
 
     /// Takes back the proposals of the pending evaluation, leaving its real token alone (for a

@@ -7,6 +7,9 @@ struct ChatPrompt {
     var text: String
     /// The names of the tools rendered, or nil when none were (the reply is then not parsed for calls).
     var toolNames: Set<String>?
+    /// The tools one of which the reply must call (`tool_choice` "required" or a named
+    /// function); nil when the model may answer in text.
+    var requiredTools: [JinjaValue]?
 
     /// Renders `messages` (and `tools`, unless `tool_choice` is "none") with the generation prompt.
     /// `chat_template_kwargs` (an object) passes further variables, such as `enable_thinking`.
@@ -45,8 +48,15 @@ struct ChatPrompt {
             let text = try template.render(messages: prepared, addGenerationPrompt: true, bosToken: model.chatSpecials.bos,
                                            eosToken: model.chatSpecials.eos, tools: tools, extraContext: extra)
             var names: Set<String>?
-            if case .array(let rendered)? = tools { names = Set(rendered.compactMap(toolName)) }
-            return ChatPrompt(text: text, toolNames: names)
+            var required: [JinjaValue]?
+            if case .array(let rendered)? = tools {
+                names = Set(rendered.compactMap(toolName))
+                switch body.value("tool_choice") {
+                case .string("required")?, .dict?: required = rendered
+                default: break
+                }
+            }
+            return ChatPrompt(text: text, toolNames: names, requiredTools: required)
         } catch {
             // A template that raises (a role it does not know, alternation it insists on) is the request's fault.
             throw .badRequest("the model's chat template refused the conversation: \(error)", code: "template_error")

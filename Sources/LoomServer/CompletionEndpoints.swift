@@ -16,7 +16,10 @@ struct CompletionEndpoints: Sendable {
         defer { if !ended { state.ended(ticket) } }
         let rendered = try ChatPrompt.render(body, model: model)
         let prompt = model.tokenizer.encode(rendered.text, parseSpecial: true, addBOS: false)
-        let fields = try generationFields(body, model: model, prompt: prompt, param: "messages")
+        var fields = try generationFields(body, model: model, prompt: prompt, param: "messages")
+        if let required = rendered.requiredTools {
+            fields.options.grammar = try Self.toolCallGrammar(required, fields: fields, model: model)
+        }
         let relay = CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, toolNames: rendered.toolNames, metrics: metrics)
         ended = true
         return try await respond(relay, ticket: ticket, context: context)
@@ -64,6 +67,22 @@ struct CompletionEndpoints: Sendable {
         switch value {
         case .string, .array: return true
         default: return false
+        }
+    }
+
+    /// The grammar that makes the reply a call to one of `tools` (`tool_choice` "required" or
+    /// a named function).
+    private static func toolCallGrammar(_ tools: [JinjaValue], fields: GenerationFields, model: ServedModel) throws(APIError) -> Grammar {
+        guard fields.options.grammar == nil else {
+            throw .invalid("tool_choice", "a required tool call cannot be combined with response_format, grammar, json_schema or regex")
+        }
+        guard let format = model.toolCallFormat else {
+            throw .invalid("tool_choice", "the model's tool-call format is not known (see --tool-call-format), so a call cannot be required")
+        }
+        do {
+            return try ToolCallGrammar.forcing(tools, format: format)
+        } catch {
+            throw .invalid("tool_choice", error.description)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import LoomCore
 import NIOCore
 import ServiceLifecycle
 
@@ -26,6 +27,8 @@ public final class LoomServer: Sendable {
     let metrics = ServerMetrics()
     let hangUps = HangUps()
     let logger: Logger
+    /// The services while `run` runs, for `stop`.
+    private let running = Locked<ServiceGroup?>(nil)
 
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "loom.serve")) {
         self.configuration = configuration
@@ -65,7 +68,18 @@ public final class LoomServer: Sendable {
         let drain = DrainService(state: state, deadline: configuration.shutdownDeadline, logger: logger)
         // Shutdown runs in reverse order: the drain first, while the server still answers, then the server.
         let group = ServiceGroup(configuration: .init(services: [app, drain], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        running.withLock { $0 = group }
+        defer { running.withLock { $0 = nil } }
         try await group.run()
+    }
+
+    /// Shuts down as SIGTERM does: new requests get a 503, running ones have the shutdown deadline
+    /// to finish, then `run` returns. For apps and tests that host the server: cancelling the task
+    /// that runs it instead can deadlock swift-async-algorithms' merge inside Hummingbird
+    /// (its cancellation handler takes a lock another thread holds while it waits on the task).
+    public func stop() async {
+        guard let group = running.withLock({ $0 }) else { return }
+        await group.triggerGracefulShutdown()
     }
 
     /// Routes a request, checks its key, and answers every failure in OpenAI's error shape.

@@ -47,11 +47,8 @@ struct SamplingDistributionTests {
     }
 
     @Test func seedReproduces() throws {
-        var params = SamplingParameters()
+        var params = SamplingParameters.untruncated
         params.seed = 42
-        params.topK = 0
-        params.topP = 1
-        params.minP = 0
         params.temperature = 1.5
         func run(_ seed: UInt64) throws -> [Int32] {
             params.seed = seed

@@ -47,15 +47,16 @@ import LoomTokenizer
     @Test func lookupProposesWhatFollowedTheLastMatch() {
         // The last two tokens, 7 8, occurred twice before; the later occurrence is followed by 5 6.
         let context: [Int32] = [7, 8, 1, 2, 7, 8, 5, 6, 9, 7, 8]
-        #expect(PromptLookup.propose(after: context, maxNgram: 2, minNgram: 1, limit: 3) == [5, 6, 9])
-        #expect(PromptLookup.propose(after: context, maxNgram: 2, minNgram: 1, limit: 1) == [5])
+        #expect(PromptLookup.propose(after: context, maxNgram: 2, minNgram: 1, limit: 3)?.tokens ?? [] == [5, 6, 9])
+        #expect(PromptLookup.propose(after: context, maxNgram: 2, minNgram: 1, limit: 1)?.tokens ?? [] == [5])
+        #expect(PromptLookup.propose(after: context, maxNgram: 2, minNgram: 1, limit: 3)?.evidence == 2)
         // No earlier 3-gram 9 7 8: falls back to the 2-gram.
-        #expect(PromptLookup.propose(after: context, maxNgram: 3, minNgram: 2, limit: 2) == [5, 6])
+        #expect(PromptLookup.propose(after: context, maxNgram: 3, minNgram: 2, limit: 2)?.tokens ?? [] == [5, 6])
         // A token seen once has nothing to propose.
-        #expect(PromptLookup.propose(after: [1, 2, 3], maxNgram: 3, minNgram: 1, limit: 4) == [])
+        #expect(PromptLookup.propose(after: [1, 2, 3], maxNgram: 3, minNgram: 1, limit: 4)?.tokens ?? [] == [])
         // A run of one token overlaps its own match and proposes more of it.
-        #expect(PromptLookup.propose(after: [4, 4, 4, 4], maxNgram: 3, minNgram: 1, limit: 4) == [4])
-        #expect(PromptLookup.propose(after: [3, 1, 2, 1, 2, 1, 2], maxNgram: 2, minNgram: 2, limit: 4) == [1, 2])
+        #expect(PromptLookup.propose(after: [4, 4, 4, 4], maxNgram: 3, minNgram: 1, limit: 4)?.tokens ?? [] == [4])
+        #expect(PromptLookup.propose(after: [3, 1, 2, 1, 2, 1, 2], maxNgram: 2, minNgram: 2, limit: 4)?.tokens ?? [] == [1, 2])
     }
 
     /// Greedy and seeded tokens through the scheduler are those of a run without lookup, with
@@ -98,7 +99,9 @@ import LoomTokenizer
         }
         for seed in [nil, 5] as [UInt64?] {
             let (expected, _) = try run(Self.options(seed: seed, lookup: false))
-            let (tokens, timings) = try run(Self.options(seed: seed, lookup: true))
+            var speculative = Self.options(seed: seed, lookup: true)
+            speculative.speculation?.adaptive = false
+            let (tokens, timings) = try run(speculative)
             #expect(tokens == expected)
             #expect(timings.acceptedTokens > 0)
         }
@@ -149,17 +152,14 @@ import LoomTokenizer
         let probabilities: [Double] = [0.5, 0.3, 0.2]
         let model = FixedDistributionModel(probabilities: probabilities)
         let generator = try Generator(model: model, tokenizer: ByteTokenizer.shared, endTokens: [])
-        var parameters = SamplingParameters()
-        parameters.temperature = 1
-        parameters.topK = 0
-        parameters.topP = 1
-        parameters.minP = 0
+        var parameters = SamplingParameters.untruncated
         var counts = [Int](repeating: 0, count: 3)
         var proposed = 0, accepted = 0
         for seed in 0..<60 {
             parameters.seed = UInt64(seed)
             var options = GenerationOptions(maxTokens: 40, sampling: parameters)
-            options.speculation = .promptLookup(ngram: 2, maxDraft: 4)
+            // Every proposal sent, so that many are rejected.
+            options.speculation = .promptLookup(ngram: 2, maxDraft: 4, adaptive: false)
             let run = try generator.makeRun(prompt: [0, 1, 0, 2, 0, 1, 1, 0], options: options)
             while !run.isFinished {
                 for event in try run.next() {
@@ -178,6 +178,33 @@ import LoomTokenizer
         #expect(chi2 < 13.82, "chi-square \(chi2), counts \(counts)")
         // Proposals were made and were often wrong, so the scheme was exercised both ways.
         #expect(proposed > 1000 && accepted > 200 && accepted < proposed - 200, "\(accepted) of \(proposed) accepted")
+    }
+
+    /// Where proposals are seldom right, the adaptive length stops sending them (its unsent
+    /// proposals keep the estimate current); sending every proposal would make most rows waste.
+    @Test func adaptiveLookupStopsProposingWhenProposalsAreWrong() throws {
+        let generator = try Generator(model: FixedDistributionModel(probabilities: [0.2, 0.2, 0.2, 0.2, 0.2]), tokenizer: ByteTokenizer.shared, endTokens: [])
+        func proposed(adaptive: Bool) throws -> Int {
+            var parameters = SamplingParameters.untruncated
+            parameters.seed = 4
+            var options = GenerationOptions(maxTokens: 400, sampling: parameters)
+            options.speculation = .promptLookup(ngram: 2, maxDraft: 4, adaptive: adaptive)
+            let run = try generator.makeRun(prompt: [0, 1, 2, 3, 4, 0, 1, 2, 3, 4], options: options)
+            var count = 0
+            while !run.isFinished {
+                for event in try run.next() { if case .finished(_, let t) = event { count = t.proposedTokens } }
+            }
+            return count
+        }
+        let all = try proposed(adaptive: false), adaptive = try proposed(adaptive: true)
+        #expect(all > 400, "\(all) proposals sent without adaptation")
+        #expect(adaptive < 40, "\(adaptive) proposals sent with adaptation")
+        // The yield model: a proposal right half the time is worth one row at the default cost;
+        // one right a third of the time is not; one almost always right is worth several.
+        let lookup = Speculation.promptLookup()
+        #expect(lookup.draftLength(acceptance: 0.5, available: 8) == 1)
+        #expect(lookup.draftLength(acceptance: 0.33, available: 8) == 0)
+        #expect(lookup.draftLength(acceptance: 0.95, available: 8) >= 5)
     }
 
     @Test func badSpeculationOptionsAreNamed() throws {
@@ -212,4 +239,16 @@ final class FixedDistributionModel: TokenEvaluator, @unchecked Sendable {
     }
 
     func rewind(to position: Int) { self.position = min(self.position, position) }
+}
+
+extension SamplingParameters {
+    /// Temperature 1 and no truncation: draws follow the softmax of the logits exactly.
+    static var untruncated: SamplingParameters {
+        var parameters = SamplingParameters()
+        parameters.temperature = 1
+        parameters.topK = 0
+        parameters.topP = 1
+        parameters.minP = 0
+        return parameters
+    }
 }

@@ -88,8 +88,19 @@ struct ToolCallServerTests {
 
     @Test(arguments: 0..<3)
     func toolCallsReachTheOpenAIClient(_ index: Int) async throws {
+        try await Self.serve(template: Self.cases[index].template, reply: Self.cases[index].reply, group: "tools", format: index)
+    }
+
+    /// A model that would answer in text still calls a tool when `tool_choice` is "required" or
+    /// names a function: the call's grammar (the format's markers around a JSON Schema of the
+    /// tools' parameters) constrains sampling.
+    @Test(arguments: 0..<3)
+    func requiredToolChoiceMakesATextModelCall(_ index: Int) async throws {
+        try await Self.serve(template: Self.cases[index].template, reply: "The weather is fine, I think.", group: "required", format: index)
+    }
+
+    static func serve(template templateFile: String, reply: String, group: String, format index: Int) async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python), "run tools/fixtures/fetch (it makes the openai client's environment)")
-        let (templateFile, reply) = Self.cases[index]
         let templatePath = Self.root.appendingPathComponent(".fixtures/templates/\(templateFile)")
         let source = try #require(try? String(contentsOf: templatePath, encoding: .utf8), "run tools/fixtures/fetch-templates for \(templateFile)")
         let tokenizer = try Tokenizer.load(modelDirectory: Self.root.appendingPathComponent("Models/loom-demo/hf").path)
@@ -115,16 +126,19 @@ struct ToolCallServerTests {
         let task = Task(executorPreference: Self.serverThreads) {
             try await server.run(load: { served }, onListening: { p in port.withLock { $0 = p } })
         }
-        defer { task.cancel() }
         var bound: Int?
         for _ in 0..<400 where bound == nil {
             try await Task.sleep(for: .milliseconds(25))
             bound = port.withLock { $0 }
         }
-        let listening = try #require(bound, "the server did not start")
+        guard let listening = bound else {
+            await server.stop()
+            Issue.record("the server did not start")
+            return
+        }
 
         let result = try await Self.onThread {
-            try Self.runChecks(["--base-url", "http://127.0.0.1:\(listening)", "--group", "tools", "--expect-format", String(index)])
+            try Self.runChecks(["--base-url", "http://127.0.0.1:\(listening)", "--group", group, "--expect-format", String(index)])
         }
         let reports = result.stdout.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
         #expect(!reports.isEmpty, "no checks ran:\n\(result.stdout)\n\(result.stderr)")
@@ -132,6 +146,9 @@ struct ToolCallServerTests {
             #expect(report["ok"] as? Bool == true, "\(templateFile): \(report["check"] ?? "?"): \(report["detail"] ?? "")")
         }
         #expect(result.status == 0, "\(result.stderr.suffix(2000))")
+        // A graceful stop, not task.cancel(): see LoomServer.stop.
+        await server.stop()
+        _ = try? await task.value
     }
 
     static let serverThreads = ThreadPoolTaskExecutor(threads: 2)

@@ -759,7 +759,76 @@ def group_embeddings():
         assert worst >= 0.99999, worst
 
 
-GROUPS = {"api": group_api, "embeddings": group_embeddings, "cache": group_cache, "concurrency": group_concurrency, "disconnect": group_disconnect,
+REQUIRED_TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city.", "parameters": {
+        "type": "object", "properties": {"city": {"enum": ["Paris", "Oslo"]}, "days": {"type": "integer", "minimum": 1, "maximum": 7}},
+        "required": ["city", "days"], "additionalProperties": False}}},
+    {"type": "function", "function": {"name": "get_time", "description": "Time in a zone.", "parameters": {
+        "type": "object", "properties": {"zone": {"enum": ["UTC", "CET"]}}, "required": ["zone"], "additionalProperties": False}}},
+]
+
+
+def valid_required_call(call):
+    """Whether a call's arguments are an instance of its tool's parameters (enums, integer bounds, no extras)."""
+    args = json.loads(call.function.arguments)
+    if call.function.name == "get_weather":
+        return set(args) == {"city", "days"} and args["city"] in ("Paris", "Oslo") and isinstance(args["days"], int) and 1 <= args["days"] <= 7
+    if call.function.name == "get_time":
+        return set(args) == {"zone"} and args["zone"] in ("UTC", "CET")
+    return False
+
+
+def group_required():
+    """A scripted model that answers in text: tool_choice required or named must still give a call."""
+    model = CLIENT.models.list().data[0].id
+    messages = user("What is the weather in Paris?")
+
+    if ARGS.expect_format == 2:
+        @check("tool_choice required is refused for a format whose calls begin with a control token, naming tool_choice")
+        def _():
+            expect_error(lambda: CLIENT.chat.completions.create(model=model, messages=messages, tools=REQUIRED_TOOLS,
+                                                                tool_choice="required", max_tokens=100),
+                         openai.BadRequestError, 400, param="tool_choice", contains=["control token"])
+        return
+
+    @check("tool_choice auto: the model answers in text, no calls")
+    def _():
+        r = CLIENT.chat.completions.create(model=model, messages=messages, tools=REQUIRED_TOOLS, max_tokens=100)
+        assert r.choices[0].message.tool_calls is None and r.choices[0].finish_reason == "stop", r
+        assert r.choices[0].message.content, r
+
+    @check("tool_choice required: the reply is a call to one of the tools, its arguments an instance of the tool's parameters")
+    def _():
+        for seed in range(4):
+            r = CLIENT.chat.completions.create(model=model, messages=messages, tools=REQUIRED_TOOLS, tool_choice="required",
+                                               max_tokens=200, temperature=1.0, seed=seed)
+            calls = r.choices[0].message.tool_calls
+            assert r.choices[0].finish_reason == "tool_calls" and calls and len(calls) == 1, r
+            assert valid_required_call(calls[0]), calls[0]
+
+    @check("a named tool_choice calls that function, streamed as deltas too")
+    def _():
+        choice = {"type": "function", "function": {"name": "get_time"}}
+        r = CLIENT.chat.completions.create(model=model, messages=messages, tools=REQUIRED_TOOLS, tool_choice=choice, max_tokens=200)
+        calls = r.choices[0].message.tool_calls
+        assert calls and [c.function.name for c in calls] == ["get_time"] and valid_required_call(calls[0]), r
+        names, arguments = [], ""
+        for chunk in CLIENT.chat.completions.create(model=model, messages=messages, tools=REQUIRED_TOOLS, tool_choice=choice,
+                                                    max_tokens=200, stream=True):
+            for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+                if delta.function.name:
+                    names.append(delta.function.name)
+                arguments += delta.function.arguments or ""
+        assert names == ["get_time"] and json.loads(arguments) == json.loads(calls[0].function.arguments), (names, arguments)
+
+    @check("tool_choice required with response_format is a 400 naming tool_choice")
+    def _():
+        expect_error(lambda: CLIENT.chat.completions.create(model=model, messages=messages, tools=REQUIRED_TOOLS, tool_choice="required",
+                                                            response_format={"type": "json_object"}, max_tokens=10),
+                     openai.BadRequestError, 400, param="tool_choice")
+
+
+GROUPS = {"api": group_api, "required": group_required, "embeddings": group_embeddings, "cache": group_cache, "concurrency": group_concurrency, "disconnect": group_disconnect,
           "auth": group_auth, "shutdown": group_shutdown, "soak": group_soak,
           "tools": group_tools}
 

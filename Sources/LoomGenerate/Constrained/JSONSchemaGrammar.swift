@@ -17,6 +17,11 @@ extension Grammar {
     /// - Throws: `GrammarError.unsupportedSchemaKeyword` naming any other keyword and its JSON
     ///   pointer; `invalidSchema` for text that is not a schema.
     public static func jsonSchema(_ text: String) throws(GrammarError) -> Grammar {
+        try jsonSchema(text, after: "", before: "")
+    }
+
+    /// An instance of a JSON Schema with fixed text around it (a tool call's markers).
+    public static func jsonSchema(_ text: String, after prefix: String, before suffix: String) throws(GrammarError) -> Grammar {
         let document: JinjaValue
         do {
             document = try JinjaJSON.parse(text)
@@ -24,7 +29,10 @@ extension Grammar {
             throw .invalidSchema(message: "not JSON: \(error)", path: "")
         }
         var converter = JSONSchemaConverter(document: document)
-        let body = try converter.visit(document, path: "", name: "root")
+        var body = try converter.visit(document, path: "", name: "root")
+        if !prefix.isEmpty || !suffix.isEmpty {
+            body = .sequence([.literal(Array(prefix.utf8)), body, .literal(Array(suffix.utf8))])
+        }
         converter.rules.insert(GrammarRuleDefinition(name: "root", body: body), at: 0)
         return try Grammar(compiled: CompiledGrammar.mappingRecursion(rules: converter.rules, root: "root"))
     }
