@@ -27,6 +27,10 @@ public final class Locked<State>: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// Takes the lock for a scope that spans statements; pair with `unlock()`.
+    public func lock() { pthread_mutex_lock(mutex) }
+    public func unlock() { pthread_mutex_unlock(mutex) }
+
     /// Runs `body` with the state, holding the lock.
     public func withLock<Result, Failure: Error>(_ body: (inout State) throws(Failure) -> Result) throws(Failure) -> Result {
         pthread_mutex_lock(mutex)

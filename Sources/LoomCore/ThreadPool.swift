@@ -41,6 +41,9 @@ public final class ThreadPool: @unchecked Sendable {
     /// or about nothing when the pool has more threads than the machine has processors, where a
     /// spinning thread would take the time slice of one with work.
     private let spinBudgetNanoseconds: UInt64
+    /// Held by a user of the pool for a whole sequence of loops that must not interleave with
+    /// another user's (an engine's forward pass), so that engines may share one pool.
+    public let exclusive = Locked(())
 
     /// A pool with `threads` threads in all (at least 1). One thread means loops run inline.
     public init(threads: Int) {

@@ -64,6 +64,14 @@ public final class GenerationRun: @unchecked Sendable {
     /// The first token of proposals judged not worth sending, and their evidence, checked
     /// against the token sampled instead, so the estimate stays current while nothing is sent.
     private var unsentProposal: (token: Int32, evidence: Int)?
+    /// This run's sequence in the draft model, once it has proposed.
+    private var draftCursor: DraftModel.Cursor?
+    /// Steps since a draft last proposed: a draft judged not worth its passes still proposes
+    /// one token every `probeInterval` steps, so its acceptance estimate can recover; the
+    /// interval doubles (to 64) while those probes fail.
+    private var stepsWithoutDraft = 0
+    private var probeInterval = 8
+    private var probing = false
     /// The tokens the run needs evaluated before it can sample again; nil once finished.
     public private(set) var pending: Evaluation?
     public private(set) var isFinished = false
@@ -173,6 +181,10 @@ public final class GenerationRun: @unchecked Sendable {
             }
             timings.proposedTokens += proposals.count
             timings.acceptedTokens += accepted
+            if probing && !proposals.isEmpty {
+                probeInterval = accepted > 0 ? 8 : min(64, probeInterval * 2)
+                probing = false
+            }
             if !isFinished { propose() }
             return events
         } catch {
@@ -186,6 +198,10 @@ public final class GenerationRun: @unchecked Sendable {
         guard let speculation = options.speculation, var next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
         // k proposals make k + 1 rows, each of which samples a token at the next position.
         let limit = min(speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
+        if case .draft(let draft) = speculation.source {
+            proposeByDraft(draft, speculation, limit: limit, next: next)
+            return
+        }
         guard let found = speculation.propose(after: context, limit: limit) else { return }
         let acceptance = proposalAcceptance[found.evidence] ?? Self.initialAcceptance
         let count = speculation.draftLength(acceptance: acceptance, available: found.tokens.count)
@@ -200,6 +216,29 @@ public final class GenerationRun: @unchecked Sendable {
     }
 
     private static let initialAcceptance = 0.5
+
+    private func proposeByDraft(_ draft: DraftModel, _ speculation: Speculation, limit: Int, next: Evaluation) {
+        var count = speculation.draftLength(acceptance: proposalAcceptance[0] ?? Self.initialAcceptance, available: limit)
+        probing = false
+        if count == 0 {
+            stepsWithoutDraft += 1
+            guard stepsWithoutDraft >= probeInterval, limit > 0 else { return }
+            count = 1
+            probing = true
+        } else {
+            probeInterval = 8
+        }
+        stepsWithoutDraft = 0
+        let cursor = draftCursor ?? draft.makeCursor(cacheSalt: options.cacheSalt)
+        draftCursor = cursor
+        // A draft that fails (its pool full, say) only costs this step's proposals.
+        guard let tokens = try? draft.propose(cursor, after: context, count: count), !tokens.isEmpty else { return }
+        var next = next
+        next.tokens += tokens
+        next.proposed = tokens.count
+        pendingEvidence = 0
+        pending = next
+    }
 
     /// Folds one checked proposal into the estimate for its evidence (about the last ten count).
     private func learn(_ right: Bool, evidence: Int) {
@@ -345,6 +384,8 @@ public final class GenerationRun: @unchecked Sendable {
         guard !isFinished else { return }
         isFinished = true
         pending = nil
+        if let draftCursor, case .draft(let draft)? = options.speculation?.source { draft.release(draftCursor) }
+        draftCursor = nil
         onClose()
     }
 }

@@ -99,8 +99,6 @@ public final class Engine: @unchecked Sendable {
     private let devices: [any DeviceBackend]
     private let host: MemoryArena?
     private let defaultSequence: SequenceID
-    /// One pass at a time: the passes share the devices' scratch.
-    private let passLock = NSLock()
 
     /// Positions one sequence can hold (the plan's `--max-seq-len`).
     public var capacity: Int { plan.maxSequenceLength }
@@ -131,7 +129,11 @@ public final class Engine: @unchecked Sendable {
 
     /// Loads `source` exactly as `plan` says. A plan that does not fit is refused before any
     /// weight is touched.
-    public init(config: ModelConfig, source: any WeightSource, ropeLayout: RopeLayout = .halves, plan: MemoryPlan) throws {
+    ///
+    /// `pool` shares another engine's threads (a draft model beside its target): their passes
+    /// then take turns, and no pool's workers spin while the other's run.
+    public init(config: ModelConfig, source: any WeightSource, ropeLayout: RopeLayout = .halves, plan: MemoryPlan,
+                pool shared: ThreadPool? = nil) throws {
         guard plan.fits else {
             throw PlanError.doesNotFit(summary: plan.suggestions.first ?? "a device is over its budget")
         }
@@ -142,7 +144,7 @@ public final class Engine: @unchecked Sendable {
         self.plan = plan
         pages = PagePool(pageTokens: plan.pageTokens, pageCount: plan.cachePages, maxSequenceLength: plan.maxSequenceLength,
                          window: plan.window)
-        let pool = ThreadPool(threads: request.threads)
+        let pool = shared ?? ThreadPool(threads: request.threads)
         self.pool = pool
         let devices: [any DeviceBackend] = plan.devices.map { CPUBackend(planned: $0, pool: pool) }
         self.devices = devices
@@ -257,8 +259,9 @@ public final class Engine: @unchecked Sendable {
     /// different sequence, all rows together at most `chunkTokens`), and returns for each chunk
     /// the logits it asked for ([rows][vocab]). On error no sequence changes.
     public func forward(_ chunks: [SequenceChunk]) throws -> [[[Float]]] {
-        passLock.lock()
-        defer { passLock.unlock() }
+        // One pass at a time: passes share the devices' scratch, and engines may share the pool.
+        pool.exclusive.lock()
+        defer { pool.exclusive.unlock() }
         let rows = chunks.reduce(0) { $0 + $1.tokens.count }
         guard rows > 0 else { return chunks.map { _ in [] } }
         guard rows <= plan.chunkTokens else {

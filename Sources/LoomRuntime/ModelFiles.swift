@@ -1,4 +1,5 @@
 import Foundation
+import LoomCore
 import LoomFormats
 import LoomKernels
 import LoomModel
@@ -68,9 +69,9 @@ public enum ModelPathError: Error, CustomStringConvertible, Equatable {
 
 extension Engine {
     /// Opens a model directory or GGUF file and loads it onto one device.
-    public convenience init(path: String, options: EngineOptions = EngineOptions()) throws {
+    public convenience init(path: String, options: EngineOptions = EngineOptions(), pool: ThreadPool? = nil) throws {
         let files = try ModelFiles(path: path)
         let plan = try Engine.singleDevicePlan(files.footprint(), options)
-        try self.init(config: files.config, source: files.source, ropeLayout: files.ropeLayout, plan: plan)
+        try self.init(config: files.config, source: files.source, ropeLayout: files.ropeLayout, plan: plan, pool: pool)
     }
 }

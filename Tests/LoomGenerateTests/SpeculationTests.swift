@@ -207,6 +207,35 @@ import LoomTokenizer
         #expect(lookup.draftLength(acceptance: 0.95, available: 8) >= 5)
     }
 
+    /// A draft model (the demo's Q8_0 file drafting for its bf16 weights, on the target's
+    /// threads) proposes its greedy tokens; through the scheduler, four requests at once, greedy
+    /// and seeded, the tokens are those without a draft, and both engines' pages are released.
+    @Test func draftModelProposalsLeaveTheTokensUnchanged() throws {
+        let target = try Self.generator(BatchingTests.models[0], parallel: 4)
+        let engine = target.model as! Engine
+        let draftEngine = try Engine(path: BatchingTests.models[1], options: EngineOptions(maxSequenceLength: 512, chunkTokens: 64, threads: 2, parallel: 4),
+                                     pool: engine.pool)
+        let draft = try DraftModel(engine: draftEngine, targetVocabularySize: engine.config.vocabSize)
+        let prompts = [Self.repetitive, "The people of the city", Self.repetitive, "And the word of the Lord came"]
+        let plain = (0..<4).map { Self.options(seed: $0 % 2 == 0 ? nil : UInt64($0), lookup: false) }
+        let drafted = plain.map { o -> GenerationOptions in
+            var o = o
+            o.speculation = .draftModel(draft, maxDraft: 4, draftCost: 0.1)
+            o.speculation?.adaptive = false
+            return o
+        }
+        let expected = try Self.collect(try Self.generator(BatchingTests.models[0]), prompts, plain)
+        let results = try Self.collect(target, prompts, drafted)
+        for i in 0..<4 { #expect(results[i].0 == expected[i].0, "request \(i)") }
+        #expect(results[0].1.acceptedTokens > 0 && results[0].1.proposedTokens >= results[0].1.acceptedTokens)
+        for pages in [engine.pages, draftEngine.pages] {
+            #expect(pages.isConsistent())
+            #expect(pages.referencedPageCount <= 1, "only the default sequence's pages")
+        }
+        #expect(throws: GenerationError.self) { _ = try DraftModel(engine: draftEngine, targetVocabularySize: 999) }
+        #expect(try draft.passCost(comparedTo: engine) > 0)
+    }
+
     @Test func badSpeculationOptionsAreNamed() throws {
         let generator = try Generator(model: FixedDistributionModel(probabilities: [1]), tokenizer: ByteTokenizer.shared, endTokens: [])
         var options = GenerationOptions()

@@ -11,6 +11,16 @@ public struct Speculation: Sendable, Equatable {
         /// The continuation of the most recent earlier occurrence of the context's last n tokens
         /// (n from `maxNgram` down to `minNgram`), in the prompt or the text generated so far.
         case promptLookup(maxNgram: Int, minNgram: Int)
+        /// The greedy continuation by a smaller model with the same vocabulary.
+        case draft(DraftModel)
+
+        public static func == (a: Source, b: Source) -> Bool {
+            switch (a, b) {
+            case let (.promptLookup(x, y), .promptLookup(z, w)): return x == z && y == w
+            case let (.draft(x), .draft(y)): return x === y
+            default: return false
+            }
+        }
     }
 
     public var source: Source
@@ -45,11 +55,23 @@ public struct Speculation: Sendable, Equatable {
         for k in stride(from: 1, through: available, by: 1) {
             chain *= acceptance
             expected += chain
-            let yield = (1 + expected) / (1 + rowCost * Double(k))
+            let yield = (1 + expected) / (1 + (rowCost + draftCost) * Double(k))
             if yield > bestYield { best = k; bestYield = yield }
         }
         return best
     }
+
+    /// Proposals by `draft`; `draftCost` is one draft pass as a fraction of a target pass
+    /// (about the ratio of their weight bytes, plus the per-pass overhead).
+    public static func draftModel(_ draft: DraftModel, maxDraft: Int = Speculation.defaultMaxDraft, draftCost: Double) -> Speculation {
+        var speculation = Speculation(source: .draft(draft), maxDraft: maxDraft)
+        speculation.draftCost = draftCost
+        return speculation
+    }
+
+    /// What proposing one token costs, as a fraction of a target pass: nothing for lookup, a
+    /// draft pass for a draft model.
+    public var draftCost = 0.0
 
     public static let defaultNgram = 3
     public static let defaultMaxDraft = 8
@@ -60,6 +82,7 @@ public struct Speculation: Sendable, Equatable {
             throw .invalidOption(name: "draftMax", reason: "must be from 1 to 64, got \(maxDraft)")
         }
         switch source {
+        case .draft: break
         case let .promptLookup(maxNgram, minNgram):
             guard minNgram >= 1 && maxNgram >= minNgram && maxNgram <= 64 else {
                 throw .invalidOption(name: "lookup", reason: "n-gram sizes must satisfy 1 ≤ min ≤ max ≤ 64, got \(minNgram)…\(maxNgram)")
@@ -73,6 +96,8 @@ public struct Speculation: Sendable, Equatable {
         switch source {
         case let .promptLookup(maxNgram, minNgram):
             return PromptLookup.propose(after: context, maxNgram: maxNgram, minNgram: minNgram, limit: limit)
+        case .draft:
+            return nil
         }
     }
 }

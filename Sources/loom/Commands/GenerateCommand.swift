@@ -98,7 +98,7 @@ struct GenerateCommand: ParsableCommand {
             settings.bannedStrings = ban.map(unescape)
             settings.stopAtModelEndTokens = !ignoreEos
             settings.topLogprobs = topLogprobs
-            settings.speculation = try speculation.speculation()
+            settings.speculation = try speculation.speculation(target: engine)
             settings.grammar = try constraint.constraint()
             if let promptsFile {
                 try runPromptsFile(promptsFile, generator: generator, settings: settings)
