@@ -30,8 +30,8 @@ public struct GenerationOptions: Sendable {
     public var skipSpecialTokens = true
     /// Rewinds for banned strings allowed in one generation before it fails.
     public var maxRewinds = 256
-    /// Propose tokens to verify several per pass (nil: one token per pass). The tokens are the
-    /// same either way; see `Speculation`.
+    /// Propose tokens to verify several per pass (nil: one token per pass). Greedy tokens are the
+    /// same either way, and seeded ones too but for a sampled draft model; see `Speculation`.
     public var speculation: Speculation?
     /// The grammar the reply must follow (GBNF, a JSON Schema, a regex: see `Grammar`); no
     /// token it refuses is ever sampled, and the reply ends once the grammar can take nothing

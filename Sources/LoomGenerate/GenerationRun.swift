@@ -72,6 +72,15 @@ public final class GenerationRun: @unchecked Sendable {
     private var stepsWithoutDraft = 0
     private var probeInterval = 8
     private var probing = false
+    /// Samples the draft's proposals when the run samples (so that the standard acceptance test
+    /// applies), from a random stream of its own derived from the run's seed.
+    private var draftSampler: Sampler?
+    /// [proposed] the draft's distribution each pending proposal was drawn from; empty when
+    /// the proposals are deterministic (lookup, greedy drafts).
+    private var proposalDistributions: [[Int32: Float]] = []
+    /// How the next `step` picks its token instead of sampling, when it verifies a sampled
+    /// proposal.
+    private var verifying: ((_ bias: [Int32: Float]) -> Int32)?
     /// The tokens the run needs evaluated before it can sample again; nil once finished.
     public private(set) var pending: Evaluation?
     public private(set) var isFinished = false
@@ -167,9 +176,16 @@ public final class GenerationRun: @unchecked Sendable {
             var accepted = 0
             let unsent = unsentProposal
             unsentProposal = nil
+            let distributions = proposalDistributions
+            proposalDistributions = []
             for (row, logits) in rows.enumerated() {
                 self.logits = logits
                 pending = nil
+                if row < distributions.count {
+                    let proposal = proposals[proposals.startIndex + row], q = distributions[row]
+                    verifying = { [unowned self] bias in self.acceptOrResample(proposal, draftedFrom: q, bias: bias) }
+                }
+                defer { verifying = nil }
                 events += try step()
                 let sampled = pending.flatMap { $0.position == firstSampled + row ? $0.tokens.first : nil }
                 if row == 0, let unsent, let sampled { learn(sampled == unsent.token, evidence: unsent.evidence) }
@@ -231,8 +247,30 @@ public final class GenerationRun: @unchecked Sendable {
         stepsWithoutDraft = 0
         let cursor = draftCursor ?? draft.makeCursor(cacheSalt: options.cacheSalt)
         draftCursor = cursor
+        var distributions: [[Int32: Float]] = []
+        var choose: (([Float], [Int32]) -> Int32?)?
+        if sampler.parameters.temperature > 0 && options.grammar == nil {
+            // Sampled proposals, accepted by the standard test: output follows the model's
+            // distribution, and repeats for a seed, though it is not the text a run without the
+            // draft would write.
+            if draftSampler == nil {
+                var parameters = sampler.parameters
+                parameters.seed = parameters.seed.map { $0 &+ 0x9E37_79B9_7F4A_7C15 }
+                draftSampler = try? Sampler(parameters: parameters, breakerTokens: sampler.breakerTokens)
+            }
+            if let draftSampler {
+                let context = self.context
+                choose = { logits, proposed in
+                    let q = draftSampler.distribution(logits: logits, context: context + proposed)
+                    guard let token = draftSampler.draw(from: q) else { return nil }
+                    distributions.append(q)
+                    return token
+                }
+            }
+        }
         // A draft that fails (its pool full, say) only costs this step's proposals.
-        guard let tokens = try? draft.propose(cursor, after: context, count: count), !tokens.isEmpty else { return }
+        guard let tokens = try? draft.propose(cursor, after: context, count: count, choose: choose), !tokens.isEmpty else { return }
+        proposalDistributions = choose == nil ? [] : Array(distributions.prefix(tokens.count))
         var next = next
         next.tokens += tokens
         next.proposed = tokens.count
@@ -249,6 +287,7 @@ public final class GenerationRun: @unchecked Sendable {
     /// Takes back the proposals of the pending evaluation, leaving its real token alone (for a
     /// scheduler that cannot fit them in a pass, or must evaluate the context again).
     public func dropProposals() {
+        proposalDistributions = []
         guard var next = pending, next.proposed > 0 else { return }
         next.tokens.removeLast(next.proposed)
         next.proposed = 0
@@ -262,7 +301,7 @@ public final class GenerationRun: @unchecked Sendable {
         var bias: [Int32: Float] = [:]
         for id in bans[index] ?? [] { bias[id] = -.infinity }
         if index < options.minTokens { for id in endTokens { bias[id] = -.infinity } }
-        let id = try sampleAllowed(bias: bias)
+        let id = try verifying.map { $0(bias) } ?? sampleAllowed(bias: bias)
         if firstTokenTime == nil {
             firstTokenTime = Date()
             timings.timeToFirstToken = firstTokenTime!.timeIntervalSince(startTime)
@@ -304,6 +343,21 @@ public final class GenerationRun: @unchecked Sendable {
         }
         pending = Evaluation(position: prompt.count + generated.count - 1, tokens: [id])
         return events
+    }
+
+    /// The standard speculative-sampling test for a proposal drawn from `q`: keep it with
+    /// probability min(1, p/q) under the model's distribution p, else draw from the part of p
+    /// that q does not cover, normalize(max(0, p − q)), which never gives the proposal back.
+    private func acceptOrResample(_ proposal: Int32, draftedFrom q: [Int32: Float], bias: [Int32: Float]) -> Int32 {
+        let p = sampler.distribution(logits: logits, context: context, bias: bias)
+        let pt = Double(p[proposal] ?? 0), qt = Double(q[proposal] ?? 0)
+        if qt > 0 && sampler.uniform() < min(1, pt / qt) { return proposal }
+        var residual: [Int32: Float] = [:]
+        for (id, probability) in p {
+            let left = probability - (q[id] ?? 0)
+            if left > 0 { residual[id] = left }
+        }
+        return sampler.draw(from: residual) ?? sampler.draw(from: p) ?? proposal
     }
 
     /// A token the sampler picks, among those the grammar allows: the sampled token when the

@@ -217,7 +217,7 @@ import LoomTokenizer
                                      pool: engine.pool)
         let draft = try DraftModel(engine: draftEngine, targetVocabularySize: engine.config.vocabSize)
         let prompts = [Self.repetitive, "The people of the city", Self.repetitive, "And the word of the Lord came"]
-        let plain = (0..<4).map { Self.options(seed: $0 % 2 == 0 ? nil : UInt64($0), lookup: false) }
+        let plain = (0..<4).map { _ in Self.options(seed: nil, lookup: false) }
         let drafted = plain.map { o -> GenerationOptions in
             var o = o
             o.speculation = .draftModel(draft, maxDraft: 4, draftCost: 0.1)
@@ -232,8 +232,56 @@ import LoomTokenizer
             #expect(pages.isConsistent())
             #expect(pages.referencedPageCount <= 1, "only the default sequence's pages")
         }
+        // Sampled requests draw the draft's proposals too: the same seed gives the same tokens again.
+        var seeded = Self.options(seed: 21, lookup: false)
+        seeded.speculation = .draftModel(draft, maxDraft: 4, draftCost: 0.1)
+        let twice = try Self.collect(target, [prompts[1], prompts[1]], [seeded, seeded])
+        #expect(twice[0].0 == twice[1].0 && twice[0].0.count == 48)
+        #expect(twice[0].1.proposedTokens > 0)
         #expect(throws: GenerationError.self) { _ = try DraftModel(engine: draftEngine, targetVocabularySize: 999) }
         #expect(try draft.passCost(comparedTo: engine) > 0)
+    }
+
+    /// Sampled drafts follow the standard scheme: a draft whose distribution q differs from the
+    /// model's p proposes, each proposal is kept with probability min(1, p/q) and otherwise
+    /// replaced from normalize(max(0, p − q)), and the tokens follow p (chi-square), accepted
+    /// as often as the theory says.
+    @Test func sampledDraftProposalsFollowTheModelsDistribution() throws {
+        let p: [Double] = [0.5, 0.3, 0.2], q: [Double] = [0.2, 0.3, 0.5]
+        let generator = try Generator(model: FixedDistributionModel(probabilities: p), tokenizer: ByteTokenizer.shared, endTokens: [])
+        let draft = try DraftModel(engine: FixedDistributionBatchModel(probabilities: q), targetVocabularySize: 257)
+        var counts = [Int](repeating: 0, count: 3)
+        var proposed = 0, accepted = 0
+        for seed in 0..<80 {
+            var parameters = SamplingParameters.untruncated
+            parameters.seed = UInt64(seed)
+            var options = GenerationOptions(maxTokens: 40, sampling: parameters)
+            options.speculation = .draftModel(draft, maxDraft: 3, draftCost: 0)
+            options.speculation?.adaptive = false
+            let run = try generator.makeRun(prompt: [0, 1, 2], options: options)
+            while !run.isFinished {
+                for event in try run.next() {
+                    if case .token(let t) = event { counts[Int(t.id)] += 1 }
+                    if case .finished(_, let t) = event { proposed += t.proposedTokens; accepted += t.acceptedTokens }
+                }
+            }
+        }
+        let draws = Double(counts.reduce(0, +))
+        #expect(draws == 80 * 40)
+        func chiSquare(_ expected: [Double]) -> Double {
+            zip(counts, expected).reduce(0.0) { sum, pair in
+                let e = pair.1 * draws
+                return sum + (Double(pair.0) - e) * (Double(pair.0) - e) / e
+            }
+        }
+        // 2 degrees of freedom, p = 0.001; the draft's own distribution must be rejected.
+        #expect(chiSquare(p) < 13.82, "chi-square \(chiSquare(p)) against the model, counts \(counts)")
+        #expect(chiSquare(q) > 13.82, "the draws look like the draft's distribution: \(counts)")
+        let rate = Double(accepted) / Double(max(1, proposed))
+        #expect(proposed > 1000, "\(proposed) proposals")
+        // Each proposal is kept with probability a = Σ min(p, q) = 0.7 once the ones before it
+        // were; of 3 proposals a pass keeps a + a² + a³ = 1.533 on average, 0.511 of them.
+        #expect(rate > 0.46 && rate < 0.56, "\(accepted) of \(proposed) accepted, counts \(counts)")
     }
 
     @Test func badSpeculationOptionsAreNamed() throws {
@@ -245,6 +293,40 @@ import LoomTokenizer
         }
         options.speculation = Speculation(source: .promptLookup(maxNgram: 1, minNgram: 2))
         #expect(throws: GenerationError.self) { _ = try generator.makeRun(prompt: [1], options: options) }
+    }
+}
+
+/// The same stand-in as a paged, batched model (a draft for the scheduler's and the driver's
+/// runs): every row of every sequence is the distribution, whatever came before.
+final class FixedDistributionBatchModel: BatchEvaluator, @unchecked Sendable {
+    let row: [Float]
+    let vocabularySize = 257
+    let capacity = 4096
+    let chunkTokens = 64
+    let pages = PagePool(pageTokens: 16, pageCount: 64, maxSequenceLength: 4096)
+    private var lengths: [SequenceID: Int] = [:]
+    private var next = 0
+
+    init(probabilities: [Double]) { row = FixedDistributionModel(probabilities: probabilities).row }
+
+    func createSequence(cacheSalt: String?) -> SequenceID {
+        next += 1
+        lengths[SequenceID(next)] = 0
+        return SequenceID(next)
+    }
+    func mapCachedPrefix(_ id: SequenceID, prompt: [Int]) throws -> Int { 0 }
+    func truncate(_ id: SequenceID, to length: Int) throws { lengths[id] = min(lengths[id] ?? 0, length) }
+    func free(_ id: SequenceID) { lengths[id] = nil }
+    func length(_ id: SequenceID) throws -> Int { lengths[id] ?? 0 }
+    func forward(_ chunks: [SequenceChunk]) throws -> [[[Float]]] {
+        chunks.map { chunk in
+            lengths[chunk.sequence, default: 0] += chunk.tokens.count
+            switch chunk.logits {
+            case .none: return []
+            case .last: return [row]
+            case .all: return [[Float]](repeating: row, count: chunk.tokens.count)
+            }
+        }
     }
 }
 

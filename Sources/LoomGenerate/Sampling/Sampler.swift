@@ -53,6 +53,40 @@ public final class Sampler {
         return draw()
     }
 
+    /// The distribution `sample` would draw from: each live candidate's probability after the
+    /// whole chain (one id at probability 1 for greedy). Consumes the same random draws as
+    /// `sample` does before its final draw (XTC's).
+    public func distribution(logits: [Float], context: [Int32], bias: [Int32: Float] = [:]) -> [Int32: Float] {
+        candidates.load(logits)
+        candidates.applyLogitBias(parameters.logitBias)
+        candidates.applyLogitBias(bias)
+        applyChain(context: context)
+        if candidates.count == 1 { return [candidates.ids[0]: 1] }
+        if parameters.temperature <= 0 && !parameters.order.contains(.temperature) { return [candidates.ids[candidates.argmax()]: 1] }
+        candidates.softmax()
+        var out: [Int32: Float] = [:]
+        for i in 0..<candidates.count where candidates.probs[i] > 0 { out[candidates.ids[i]] = candidates.probs[i] }
+        return out
+    }
+
+    /// A draw in proportion to `weights` (which need not sum to 1), from this sampler's random
+    /// stream; nil when no weight is positive.
+    public func draw(from weights: [Int32: Float]) -> Int32? {
+        let ordered = weights.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+        let total = ordered.reduce(0) { $0 + Double($1.value) }
+        guard total > 0 else { return nil }
+        let target = random.unit() * total
+        var cumulative = 0.0
+        for (id, weight) in ordered {
+            cumulative += Double(weight)
+            if target < cumulative { return id }
+        }
+        return ordered.last?.key
+    }
+
+    /// A uniform draw in [0, 1) from this sampler's random stream.
+    public func uniform() -> Double { random.unit() }
+
     /// Runs the configured stages on `candidates`.
     func applyChain(context: [Int32]) {
         let p = parameters

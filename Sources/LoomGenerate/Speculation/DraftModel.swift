@@ -8,12 +8,13 @@ import LoomRuntime
 /// any engine is (its weights, cache and scratch in its own plan), and shares the target's
 /// threads when it was loaded with the target's pool.
 public final class DraftModel: @unchecked Sendable {
-    public let engine: Engine
+    /// The draft: an `Engine`, or any model that runs sequences in a paged cache.
+    public let engine: any BatchEvaluator
 
     /// The draft must read the same token ids: its vocabulary is the target's.
-    public init(engine: Engine, targetVocabularySize: Int) throws(GenerationError) {
-        guard engine.config.vocabSize == targetVocabularySize else {
-            throw .invalidOption(name: "draft", reason: "the draft model's vocabulary has \(engine.config.vocabSize) ids and the target's \(targetVocabularySize)")
+    public init(engine: any BatchEvaluator, targetVocabularySize: Int) throws(GenerationError) {
+        guard engine.vocabularySize == targetVocabularySize else {
+            throw .invalidOption(name: "draft", reason: "the draft model's vocabulary has \(engine.vocabularySize) ids and the target's \(targetVocabularySize)")
         }
         self.engine = engine
     }
@@ -28,14 +29,14 @@ public final class DraftModel: @unchecked Sendable {
 
     /// One draft pass as a fraction of one target pass, measured: the median of a few one-token
     /// passes of each on a scratch sequence (freed after).
-    public func passCost(comparedTo target: Engine) throws -> Double {
-        func passSeconds(_ engine: Engine) throws -> Double {
-            let sequence = engine.createSequence()
+    public func passCost(comparedTo target: any BatchEvaluator) throws -> Double {
+        func passSeconds(_ engine: any BatchEvaluator) throws -> Double {
+            let sequence = engine.createSequence(cacheSalt: nil)
             defer { engine.free(sequence) }
             var times: [Double] = []
             for i in 0..<6 {
                 let start = ContinuousClock.now
-                _ = try engine.forward([SequenceChunk(sequence: sequence, tokens: [i % max(1, engine.config.vocabSize)])])
+                _ = try engine.forward([SequenceChunk(sequence: sequence, tokens: [i % max(1, engine.vocabularySize)])])
                 let elapsed = ContinuousClock.now - start
                 times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
             }
@@ -48,8 +49,10 @@ public final class DraftModel: @unchecked Sendable {
 
     func release(_ cursor: Cursor) { engine.free(cursor.sequence) }
 
-    /// Up to `count` greedy tokens after `context`; fewer when the draft's context is full.
-    func propose(_ cursor: Cursor, after context: [Int32], count: Int) throws -> [Int32] {
+    /// Up to `count` tokens after `context` (the draft's greedy choice, or what `choose` picks
+    /// from the draft's logits and the proposals so far); fewer when the draft's context is full.
+    func propose(_ cursor: Cursor, after context: [Int32], count: Int,
+                 choose: ((_ logits: [Float], _ proposed: [Int32]) -> Int32?)? = nil) throws -> [Int32] {
         let room = engine.capacity - context.count
         let count = min(count, room)
         guard count > 0, !context.isEmpty else { return [] }
@@ -77,9 +80,16 @@ public final class DraftModel: @unchecked Sendable {
                 if end == feed.count { logits = rows[0].last ?? [] }
                 start = end
             }
-            guard let best = logits.indices.max(by: { logits[$0] < logits[$1] }) else { break }
-            proposals.append(Int32(best))
-            feed = [Int32(best)]
+            let next: Int32
+            if let choose {
+                guard !logits.isEmpty, let chosen = choose(logits, proposals) else { break }
+                next = chosen
+            } else {
+                guard let best = logits.indices.max(by: { logits[$0] < logits[$1] }) else { break }
+                next = Int32(best)
+            }
+            proposals.append(next)
+            feed = [next]
         }
         return proposals
     }

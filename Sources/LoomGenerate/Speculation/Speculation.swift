@@ -1,10 +1,15 @@
 /// How a generation proposes tokens for the model to verify several at a time.
 ///
 /// Decoding on a CPU is bound by reading the weights; a pass that checks k proposed tokens reads
-/// them once for all k + 1 rows. Proposals are deterministic (no draft distribution), so
-/// verifying one is sampling the model's own token at that position and comparing: the output is
-/// the same token for token as without speculation, greedy or seeded, and a rejected proposal
-/// only costs the rows it took in the pass.
+/// them once for all k + 1 rows, and a rejected proposal only costs the rows it took.
+///
+/// - Prompt lookup, and a draft model under greedy decoding, propose deterministic tokens:
+///   verifying one is sampling the model's own token at that position and comparing, so the
+///   output is token for token that of a run without speculation, greedy or seeded.
+/// - A draft model under sampling draws its proposals from its own distribution q, and each is
+///   kept with probability min(1, p/q) under the model's p, else replaced by a draw from
+///   normalize(max(0, p − q)) (the standard scheme): the output follows the model's
+///   distribution and repeats for a seed, but is not the text the seed gives without the draft.
 public struct Speculation: Sendable, Equatable {
     /// Where proposals come from.
     public enum Source: Sendable, Equatable {
