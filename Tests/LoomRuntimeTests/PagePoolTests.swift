@@ -13,7 +13,8 @@ import Testing
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
     }
 
-    /// 10,000 random operations over a pool with storage simulated as one token id per slot:
+    /// 10,000 random operations (speculative steps among them) over a pool with storage simulated
+    /// as one token id per slot:
     /// every sequence always reads back exactly its own tokens (so no shared page was ever
     /// written), the bookkeeping stays consistent after each operation, and once every sequence
     /// is freed no page is referenced.
@@ -79,6 +80,16 @@ import Testing
                 let length = rng.below(expected[id]!.count + 1)
                 let child = try pool.fork(id, length: length)
                 expected[child] = Array(expected[id]!.prefix(length))
+            case 7:
+                // A speculative step: a token and up to 8 proposals appended, then the rejected
+                // ones truncated away.
+                guard let id = ids.randomElement(using: &rng.generator) else { continue }
+                let start = expected[id]!.count
+                let tokens = (0..<(1 + rng.below(9))).map { _ in Int32(rng.below(7)) }
+                guard start + tokens.count <= 80, try append(id, tokens) else { continue }
+                let kept = start + 1 + rng.below(tokens.count)
+                try pool.truncate(id, to: kept)
+                expected[id]!.removeLast(expected[id]!.count - kept)
             default:
                 guard let id = ids.randomElement(using: &rng.generator) else { continue }
                 pool.free(id)
