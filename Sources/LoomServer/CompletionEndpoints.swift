@@ -88,7 +88,7 @@ struct CompletionEndpoints: Sendable {
 
     /// Sampling and stopping for a prompt, with `max_tokens` bounded by the context left.
     private func generationFields(_ body: RequestFields, model: ServedModel, prompt: [Int32], param: String) throws(APIError) -> GenerationFields {
-        var fields = try GenerationFields(body, defaults: configuration.sampling, speculation: configuration.speculation, vocabularySize: model.generator.model.vocabularySize,
+        var fields = try GenerationFields(body, defaults: configuration.sampling, speculation: model.speculation ?? configuration.speculation, vocabularySize: model.generator.model.vocabularySize,
                                           chat: param == "messages")
         guard !prompt.isEmpty else { throw .invalid(param, "the prompt has no tokens") }
         let room = model.context - prompt.count

@@ -73,14 +73,19 @@ struct GenerationFields {
         options.grammar = try Self.grammar(body)
     }
 
-    /// Prompt lookup as the request asks (`lookup`: n-gram size, 0 for none; `draft_max`), else
-    /// the server's.
+    /// Prompt lookup as the request asks (`lookup`: n-gram size, 0 for no speculation at all;
+    /// `draft_max`), else the server's (prompt lookup or its draft model, `draft_max` applying
+    /// to either).
     static func speculation(_ body: RequestFields, defaults: Speculation?) throws(APIError) -> Speculation? {
         let lookup = try body.int("lookup", atLeast: 0, atMost: 64)
         let draftMax = try body.int("draft_max", atLeast: 1, atMost: 64)
         if lookup == 0 { return nil }
+        if lookup == nil, var drafting = defaults, case .draft = drafting.source {
+            if let draftMax { drafting.maxDraft = draftMax }
+            return drafting
+        }
         guard let ngram = lookup ?? defaults.flatMap({ if case let .promptLookup(n, _) = $0.source { n } else { nil } }) else {
-            if draftMax != nil { throw .invalid("draft_max", "needs lookup (the n-gram size of prompt lookup), here or on the command line") }
+            if draftMax != nil { throw .invalid("draft_max", "needs lookup (the n-gram size of prompt lookup) or a draft model (--draft), here or on the command line") }
             return nil
         }
         return .promptLookup(ngram: ngram, maxDraft: draftMax ?? defaults?.maxDraft ?? Speculation.defaultMaxDraft)

@@ -29,6 +29,9 @@ public final class ServedModel: Sendable {
     public let embedder: Embedder?
     /// The id the encoder is listed and answers under.
     public let embeddingName: String
+    /// Speculation for requests that do not say, when it comes with the model (a draft model,
+    /// loaded beside it); else the server configuration's.
+    public let speculation: Speculation?
 
     /// - Parameters:
     ///   - chat: the model's chat templates, or nil when it has none (chat requests then fail
@@ -37,9 +40,11 @@ public final class ServedModel: Sendable {
     ///     does not make it plain; nil detects it from the template.
     ///   - embedder: a sentence encoder for `/v1/embeddings`, served as `embeddingName` (default:
     ///     its directory's name).
+    ///   - speculation: the default for requests, when it needs the loaded model (a draft).
     public init(name: String, generator: Generator, engine: Engine?, chat: ModelChatTemplate?, chatTemplateProblem: String? = nil,
                 templateName: String? = nil, toolCallFormatName: String? = nil,
-                embedder: Embedder? = nil, embeddingName: String? = nil) throws {
+                embedder: Embedder? = nil, embeddingName: String? = nil, speculation: Speculation? = nil) throws {
+        self.speculation = speculation
         self.name = name
         self.generator = generator
         self.engine = engine

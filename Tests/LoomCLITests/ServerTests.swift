@@ -39,6 +39,11 @@ struct ServerTests {
         try run("api")
     }
 
+    /// `--draft`: the demo model's Q8_0 file drafting for the served demo model.
+    @Test func draftModelThroughTheServer() throws {
+        try run("draft", serverArguments: ["--draft", LoomProcess.root.appendingPathComponent("Models/loom-demo/gguf/loom-demo-Q8_0.gguf").path])
+    }
+
     @Test func promptCacheAcrossRequestsAndTenants() throws {
         try run("cache")
     }

@@ -828,7 +828,31 @@ def group_required():
                      openai.BadRequestError, 400, param="tool_choice")
 
 
-GROUPS = {"api": group_api, "required": group_required, "embeddings": group_embeddings, "cache": group_cache, "concurrency": group_concurrency, "disconnect": group_disconnect,
+def group_draft():
+    """The server was started with --draft: greedy text is the same with the draft and without it
+    (lookup 0 turns speculation off), usage counts accepted proposals, and seeded sampling repeats."""
+    text = "In the beginning God made the heaven and the earth. " * 3
+
+    @check("a draft model gives greedy completions their exact text, and usage counts its accepted proposals")
+    def _():
+        kw = dict(model=MODEL, prompt=text, max_tokens=48, temperature=0, extra_body={"ignore_eos": True})
+        drafted = CLIENT.completions.create(**kw)
+        kw["extra_body"] = {"ignore_eos": True, "lookup": 0}
+        alone = CLIENT.completions.create(**kw)
+        assert drafted.choices[0].text == alone.choices[0].text, (drafted.choices[0].text, alone.choices[0].text)
+        assert drafted.usage.completion_tokens_details.accepted_prediction_tokens > 0, drafted.usage
+        assert alone.usage.completion_tokens_details.accepted_prediction_tokens == 0, alone.usage
+
+    @check("sampled requests with the draft repeat for a seed, and draft_max applies to the draft")
+    def _():
+        kw = dict(model=MODEL, prompt="The people of the city", max_tokens=32, temperature=1.0, seed=11,
+                  extra_body={"ignore_eos": True, "draft_max": 3})
+        a, b = CLIENT.completions.create(**kw), CLIENT.completions.create(**kw)
+        assert a.choices[0].text == b.choices[0].text, (a.choices[0].text, b.choices[0].text)
+        assert a.usage.completion_tokens == 32
+
+
+GROUPS = {"api": group_api, "required": group_required, "draft": group_draft, "embeddings": group_embeddings, "cache": group_cache, "concurrency": group_concurrency, "disconnect": group_disconnect,
           "auth": group_auth, "shutdown": group_shutdown, "soak": group_soak,
           "tools": group_tools}
 

@@ -1,3 +1,4 @@
+import Foundation
 import LoomRuntime
 
 /// A small model with the target's vocabulary that proposes tokens by greedy decoding.
@@ -43,6 +44,15 @@ public final class DraftModel: @unchecked Sendable {
             return times.sorted()[times.count / 2]
         }
         return try passSeconds(engine) / max(1e-9, passSeconds(target))
+    }
+
+    /// The draft's memory plan in a line: its weights, cache and scratch, as planned.
+    public var planSummary: String {
+        guard let engine = engine as? Engine else { return "\(engine.vocabularySize)-token vocabulary" }
+        let plan = engine.plan
+        let planned = engine.usage.reduce(0) { $0 + $1.plannedBytes }
+        return String(format: "planned %.1f MiB", Double(planned) / 1_048_576)
+            + " (\(plan.cachePages) cache pages of \(plan.pageTokens) tokens), context \(engine.capacity)"
     }
 
     func makeCursor(cacheSalt: String?) -> Cursor { Cursor(sequence: engine.createSequence(cacheSalt: cacheSalt)) }

@@ -130,6 +130,7 @@ struct ServeCommand: ParsableCommand {
         let toolCallFormat = toolCallFormat
         let promptTokensPerStep = promptTokensPerStep
         let embeddingAlias = embeddingAlias
+        let speculationFlags = speculation
         var logger = Logger(label: "loom.serve")
         logger.logLevel = .warning
         let server = LoomServer(configuration: configuration, logger: logger)
@@ -139,12 +140,17 @@ struct ServeCommand: ParsableCommand {
             let engine = try Engine(config: files.config, source: files.source, ropeLayout: files.ropeLayout, plan: plan)
             let generator = try Generator(model: engine, tokenizer: tokenizer, endTokens: try StopTokens.of(files, tokenizer: tokenizer),
                                           promptTokensPerStep: promptTokensPerStep)
+            // A draft model loads beside the target, on its threads, with a plan of its own.
+            let drafting = speculationFlags.draft == nil ? nil : try speculationFlags.speculation(target: engine)
+            if case .draft(let draft)? = drafting?.source {
+                printError("loom serve: draft \(speculationFlags.draft!): " + draft.planSummary)
+            }
             var chat: ModelChatTemplate?
             var problem: String?
             do { chat = try ModelChatTemplate.load(model: modelPath) } catch { problem = "\(error)" }
             let model = try ServedModel(name: name, generator: generator, engine: engine, chat: chat, chatTemplateProblem: problem,
                                         templateName: templateName, toolCallFormatName: toolCallFormat,
-                                        embedder: embedder, embeddingName: embeddingAlias)
+                                        embedder: embedder, embeddingName: embeddingAlias, speculation: drafting)
             printError("loom serve: \(name) is ready (context \(engine.capacity) tokens per sequence, \(plan.request.parallel) in parallel)")
             return model
         }, onListening: { port in
