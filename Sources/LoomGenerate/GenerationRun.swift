@@ -55,29 +55,8 @@ public final class GenerationRun: @unchecked Sendable {
     private var logits: [Float] = []
     private var reporter = LogprobReporter()
     private var started = false
-    /// How often a proposed token is the one sampled, by the proposal's evidence (its n-gram
-    /// length): running averages over every proposal checked, sent or not. Each starts where
-    /// one proposal is barely worth a row.
-    private var proposalAcceptance: [Int: Double] = [:]
-    /// The evidence of the proposals in the pending evaluation.
-    private var pendingEvidence = 0
-    /// The first token of proposals judged not worth sending, and their evidence, checked
-    /// against the token sampled instead, so the estimate stays current while nothing is sent.
-    private var unsentProposal: (token: Int32, evidence: Int)?
-    /// This run's sequence in the draft model, once it has proposed.
-    private var draftCursor: DraftModel.Cursor?
-    /// Steps since a draft last proposed: a draft judged not worth its passes still proposes
-    /// one token every `probeInterval` steps, so its acceptance estimate can recover; the
-    /// interval doubles (to 64) while those probes fail.
-    private var stepsWithoutDraft = 0
-    private var probeInterval = 8
-    private var probing = false
-    /// Samples the draft's proposals when the run samples (so that the standard acceptance test
-    /// applies), from a random stream of its own derived from the run's seed.
-    private var draftSampler: Sampler?
-    /// [proposed] the draft's distribution each pending proposal was drawn from; empty when
-    /// the proposals are deterministic (lookup, greedy drafts).
-    private var proposalDistributions: [[Int32: Float]] = []
+    /// What this run proposes for verification, when it speculates.
+    private let proposer: Proposer?
     /// How the next `step` picks its token instead of sampling, when it verifies a sampled
     /// proposal.
     private var verifying: ((_ bias: [Int32: Float]) -> Int32)?
@@ -102,6 +81,7 @@ public final class GenerationRun: @unchecked Sendable {
         self.driver = driver
         self.constraint = constraint
         matcher = constraint.map { GrammarMatcher($0.grammar) }
+        proposer = options.speculation.map { Proposer($0, sampler: sampler, constrained: constraint != nil) }
         self.onClose = onClose
         pending = Evaluation(position: 0, tokens: prompt)
         stops = StringWatch(options.stopStrings)
@@ -163,7 +143,7 @@ public final class GenerationRun: @unchecked Sendable {
         precondition(rows.count == evaluation.logitRows, "\(rows.count) logit rows for an evaluation that needs \(evaluation.logitRows)")
         let proposals = evaluation.tokens.suffix(evaluation.proposed)
         // The position the token sampled at row 0 goes to.
-        let firstSampled = evaluation.position + evaluation.tokens.count - evaluation.proposed
+        let firstPosition = evaluation.position + evaluation.tokens.count - evaluation.proposed
         pending = nil
         if !started {
             started = true
@@ -173,11 +153,9 @@ public final class GenerationRun: @unchecked Sendable {
         }
         do {
             var events: [GenerationEvent] = []
-            var accepted = 0
-            let unsent = unsentProposal
-            unsentProposal = nil
-            let distributions = proposalDistributions
-            proposalDistributions = []
+            var firstSampled: Int32?
+            var checks: [Bool] = []
+            let distributions = proposer?.distributions ?? []
             for (row, logits) in rows.enumerated() {
                 self.logits = logits
                 pending = nil
@@ -187,20 +165,18 @@ public final class GenerationRun: @unchecked Sendable {
                 }
                 defer { verifying = nil }
                 events += try step()
-                let sampled = pending.flatMap { $0.position == firstSampled + row ? $0.tokens.first : nil }
-                if row == 0, let unsent, let sampled { learn(sampled == unsent.token, evidence: unsent.evidence) }
+                let sampled = pending.flatMap { $0.position == firstPosition + row ? $0.tokens.first : nil }
+                if row == 0 { firstSampled = sampled }
                 guard row < proposals.count, !isFinished, let sampled else { break }
                 let right = sampled == proposals[proposals.startIndex + row]
-                learn(right, evidence: pendingEvidence)
+                checks.append(right)
                 guard right else { break }
-                accepted += 1
             }
+            // The checks stop at the first wrong proposal.
+            let accepted = checks.count - (checks.last == false ? 1 : 0)
             timings.proposedTokens += proposals.count
             timings.acceptedTokens += accepted
-            if probing && !proposals.isEmpty {
-                probeInterval = accepted > 0 ? 8 : min(64, probeInterval * 2)
-                probing = false
-            }
+            proposer?.verified(firstSampled: firstSampled, checks: checks)
             if !isFinished { propose() }
             return events
         } catch {
@@ -211,83 +187,20 @@ public final class GenerationRun: @unchecked Sendable {
 
     /// Appends proposals to a pending decode token, within the tokens left and the context.
     private func propose() {
-        guard let speculation = options.speculation, var next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
+        guard let proposer, var next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
         // k proposals make k + 1 rows, each of which samples a token at the next position.
-        let limit = min(speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
-        if case .draft(let draft) = speculation.source {
-            proposeByDraft(draft, speculation, limit: limit, next: next)
-            return
-        }
-        guard let found = speculation.propose(after: context, limit: limit) else { return }
-        let acceptance = proposalAcceptance[found.evidence] ?? Self.initialAcceptance
-        let count = speculation.draftLength(acceptance: acceptance, available: found.tokens.count)
-        guard count > 0 else {
-            unsentProposal = (found.tokens[0], found.evidence)
-            return
-        }
-        next.tokens += found.tokens.prefix(count)
-        next.proposed = count
-        pendingEvidence = found.evidence
+        let limit = min(proposer.speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
+        let proposals = proposer.propose(after: context, limit: limit, cacheSalt: options.cacheSalt)
+        guard !proposals.isEmpty else { return }
+        next.tokens += proposals
+        next.proposed = proposals.count
         pending = next
-    }
-
-    private static let initialAcceptance = 0.5
-
-    private func proposeByDraft(_ draft: DraftModel, _ speculation: Speculation, limit: Int, next: Evaluation) {
-        var count = speculation.draftLength(acceptance: proposalAcceptance[0] ?? Self.initialAcceptance, available: limit)
-        probing = false
-        if count == 0 {
-            stepsWithoutDraft += 1
-            guard stepsWithoutDraft >= probeInterval, limit > 0 else { return }
-            count = 1
-            probing = true
-        } else {
-            probeInterval = 8
-        }
-        stepsWithoutDraft = 0
-        let cursor = draftCursor ?? draft.makeCursor(cacheSalt: options.cacheSalt)
-        draftCursor = cursor
-        var distributions: [[Int32: Float]] = []
-        var choose: (([Float], [Int32]) -> Int32?)?
-        if sampler.parameters.temperature > 0 && options.grammar == nil {
-            // Sampled proposals, accepted by the standard test: output follows the model's
-            // distribution, and repeats for a seed, though it is not the text a run without the
-            // draft would write.
-            if draftSampler == nil {
-                var parameters = sampler.parameters
-                parameters.seed = parameters.seed.map { $0 &+ 0x9E37_79B9_7F4A_7C15 }
-                draftSampler = try? Sampler(parameters: parameters, breakerTokens: sampler.breakerTokens)
-            }
-            if let draftSampler {
-                let context = self.context
-                choose = { logits, proposed in
-                    let q = draftSampler.distribution(logits: logits, context: context + proposed)
-                    guard let token = draftSampler.draw(from: q) else { return nil }
-                    distributions.append(q)
-                    return token
-                }
-            }
-        }
-        // A draft that fails (its pool full, say) only costs this step's proposals.
-        guard let tokens = try? draft.propose(cursor, after: context, count: count, choose: choose), !tokens.isEmpty else { return }
-        proposalDistributions = choose == nil ? [] : Array(distributions.prefix(tokens.count))
-        var next = next
-        next.tokens += tokens
-        next.proposed = tokens.count
-        pendingEvidence = 0
-        pending = next
-    }
-
-    /// Folds one checked proposal into the estimate for its evidence (about the last ten count).
-    private func learn(_ right: Bool, evidence: Int) {
-        let old = proposalAcceptance[evidence] ?? Self.initialAcceptance
-        proposalAcceptance[evidence] = old + 0.1 * ((right ? 1 : 0) - old)
     }
 
     /// Takes back the proposals of the pending evaluation, leaving its real token alone (for a
     /// scheduler that cannot fit them in a pass, or must evaluate the context again).
     public func dropProposals() {
-        proposalDistributions = []
+        proposer?.drop()
         guard var next = pending, next.proposed > 0 else { return }
         next.tokens.removeLast(next.proposed)
         next.proposed = 0
@@ -348,16 +261,11 @@ public final class GenerationRun: @unchecked Sendable {
     /// The standard speculative-sampling test for a proposal drawn from `q`: keep it with
     /// probability min(1, p/q) under the model's distribution p, else draw from the part of p
     /// that q does not cover, normalize(max(0, p − q)), which never gives the proposal back.
-    private func acceptOrResample(_ proposal: Int32, draftedFrom q: [Int32: Float], bias: [Int32: Float]) -> Int32 {
+    private func acceptOrResample(_ proposal: Int32, draftedFrom q: TokenDistribution, bias: [Int32: Float]) -> Int32 {
         let p = sampler.distribution(logits: logits, context: context, bias: bias)
-        let pt = Double(p[proposal] ?? 0), qt = Double(q[proposal] ?? 0)
+        let pt = Double(p.probability(of: proposal)), qt = Double(q.probability(of: proposal))
         if qt > 0 && sampler.uniform() < min(1, pt / qt) { return proposal }
-        var residual: [Int32: Float] = [:]
-        for (id, probability) in p {
-            let left = probability - (q[id] ?? 0)
-            if left > 0 { residual[id] = left }
-        }
-        return sampler.draw(from: residual) ?? sampler.draw(from: p) ?? proposal
+        return sampler.draw(from: p.excess(over: q)) ?? sampler.draw(from: p) ?? proposal
     }
 
     /// A token the sampler picks, among those the grammar allows: the sampled token when the
@@ -438,8 +346,7 @@ public final class GenerationRun: @unchecked Sendable {
         guard !isFinished else { return }
         isFinished = true
         pending = nil
-        if let draftCursor, case .draft(let draft)? = options.speculation?.source { draft.release(draftCursor) }
-        draftCursor = nil
+        proposer?.release()
         onClose()
     }
 }

@@ -306,7 +306,7 @@ public final class Scheduler: @unchecked Sendable {
             for (k, request) in ordered.enumerated() where budget > 0 {
                 guard let pending = request.run.pending,
                       remaining[k] == 1 || (pending.proposed > 0 && remaining[k] == pending.tokens.count) else { continue }
-                if pending.tokens.count > budget || pending.tokens.count > model.chunkTokens {
+                if pending.tokens.count > budget {
                     request.run.dropProposals()
                     remaining[k] = 1
                 }

@@ -30,22 +30,9 @@ func matches(_ grammar: Grammar, _ text: String) -> Bool {
     return matcher.accept(Array(text.utf8)) && matcher.canEnd
 }
 
-/// SplitMix64: a seeded generator, so a failing walk can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// A random string the grammar accepts: random allowed bytes, stopping at random where the
 /// grammar can end; past `softLimit` bytes it finishes with the shortest completion, so walks end.
-func randomWalk(_ grammar: Grammar, using rng: inout SeededGenerator, softLimit: Int = 200) -> [UInt8]? {
+func randomWalk(_ grammar: Grammar, using rng: inout RandomSource, softLimit: Int = 200) -> [UInt8]? {
     var matcher = GrammarMatcher(grammar)
     var out: [UInt8] = []
     while out.count <= softLimit {

@@ -72,7 +72,7 @@ struct JSONSchemaGrammarTests {
     @Test(.enabled(if: oracleAvailable, "needs .fixtures/venv-jsonschema (run tools/fixtures/fetch-jsonschema)"))
     func randomDocumentsValidateAndMutantsAreRejected() throws {
         let schemas = try Self.llamaCppSchemas().supported + Self.extraSchemas
-        var rng = SeededGenerator(seed: 0x10_0A_5C)
+        var rng = RandomSource(seed: 0x10_0A_5C)
         var request: [[String: Any]] = []
         var grammars: [Grammar] = []
         for schema in schemas {

@@ -54,34 +54,32 @@ public final class Sampler {
     }
 
     /// The distribution `sample` would draw from: each live candidate's probability after the
-    /// whole chain (one id at probability 1 for greedy). Consumes the same random draws as
+    /// whole chain (one id with all the mass for greedy). Consumes the same random draws as
     /// `sample` does before its final draw (XTC's).
-    public func distribution(logits: [Float], context: [Int32], bias: [Int32: Float] = [:]) -> [Int32: Float] {
+    public func distribution(logits: [Float], context: [Int32], bias: [Int32: Float] = [:]) -> TokenDistribution {
         candidates.load(logits)
         candidates.applyLogitBias(parameters.logitBias)
         candidates.applyLogitBias(bias)
         applyChain(context: context)
-        if candidates.count == 1 { return [candidates.ids[0]: 1] }
-        if parameters.temperature <= 0 && !parameters.order.contains(.temperature) { return [candidates.ids[candidates.argmax()]: 1] }
+        if candidates.count == 1 { return .certain(candidates.ids[0]) }
+        if parameters.temperature <= 0 && !parameters.order.contains(.temperature) { return .certain(candidates.ids[candidates.argmax()]) }
         candidates.softmax()
-        var out: [Int32: Float] = [:]
-        for i in 0..<candidates.count where candidates.probs[i] > 0 { out[candidates.ids[i]] = candidates.probs[i] }
-        return out
+        return TokenDistribution(ids: Array(candidates.ids.prefix(candidates.count)), probabilities: Array(candidates.probs.prefix(candidates.count)),
+                                 ascending: candidates.isIdentity)
     }
 
-    /// A draw in proportion to `weights` (which need not sum to 1), from this sampler's random
-    /// stream; nil when no weight is positive.
-    public func draw(from weights: [Int32: Float]) -> Int32? {
-        let ordered = weights.filter { $0.value > 0 }.sorted { $0.key < $1.key }
-        let total = ordered.reduce(0) { $0 + Double($1.value) }
+    /// A draw in proportion to the weights of `distribution`, from this sampler's random stream;
+    /// nil when it has no mass.
+    public func draw(from distribution: TokenDistribution) -> Int32? {
+        let total = distribution.probabilities.reduce(0) { $0 + Double($1) }
         guard total > 0 else { return nil }
         let target = random.unit() * total
         var cumulative = 0.0
-        for (id, weight) in ordered {
+        for (id, weight) in zip(distribution.ids, distribution.probabilities) {
             cumulative += Double(weight)
             if target < cumulative { return id }
         }
-        return ordered.last?.key
+        return distribution.ids.last
     }
 
     /// A uniform draw in [0, 1) from this sampler's random stream.

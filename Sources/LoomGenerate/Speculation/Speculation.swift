@@ -16,7 +16,8 @@ public struct Speculation: Sendable, Equatable {
         /// The continuation of the most recent earlier occurrence of the context's last n tokens
         /// (n from `maxNgram` down to `minNgram`), in the prompt or the text generated so far.
         case promptLookup(maxNgram: Int, minNgram: Int)
-        /// The greedy continuation by a smaller model with the same vocabulary.
+        /// The continuation by a smaller model with the same vocabulary: its greedy tokens, or for
+        /// a sampled run tokens drawn from its distribution (see above).
         case draft(DraftModel)
 
         public static func == (a: Source, b: Source) -> Bool {
@@ -92,17 +93,6 @@ public struct Speculation: Sendable, Equatable {
             guard minNgram >= 1 && maxNgram >= minNgram && maxNgram <= 64 else {
                 throw .invalidOption(name: "lookup", reason: "n-gram sizes must satisfy 1 ≤ min ≤ max ≤ 64, got \(minNgram)…\(maxNgram)")
             }
-        }
-    }
-
-    /// Up to `limit` tokens to propose after `context`; nil when there is nothing to propose.
-    func propose(after context: [Int32], limit: Int) -> Proposal? {
-        guard limit > 0 else { return nil }
-        switch source {
-        case let .promptLookup(maxNgram, minNgram):
-            return PromptLookup.propose(after: context, maxNgram: maxNgram, minNgram: minNgram, limit: limit)
-        case .draft:
-            return nil
         }
     }
 }

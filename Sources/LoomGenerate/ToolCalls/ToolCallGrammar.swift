@@ -23,14 +23,20 @@ public enum ToolCallGrammar {
     /// A grammar for one call to one of `tools` (OpenAI's `[{"type": "function", "function":
     /// {"name", "parameters"}}]`, already narrowed to the named function when there is one).
     public static func forcing(_ tools: [JinjaValue], format: ToolCallFormat) throws(Failure) -> Grammar {
+        let (prefix, suffix): (String, String)
+        switch format {
+        case .hermes: (prefix, suffix) = ("<tool_call>\n", "\n</tool_call>")
+        case .llama3JSON: (prefix, suffix) = ("", "")
+        case .mistral: throw .formatNeedsControlToken(format)
+        }
         // Llama 3.x writes "parameters"; the others "arguments".
         let argumentsKey = format == .llama3JSON ? "parameters" : "arguments"
-        var alternatives: [JinjaValue] = []
+        var calls: [(tool: Int, schema: JinjaValue)] = []
         for (i, tool) in tools.enumerated() {
             guard case .dict(let t) = tool, case .dict(let function)? = t["function"], case .string(let name)? = function["name"] else { continue }
-            var parameters = function["parameters"] ?? .dict(JinjaDict([(.string("type"), .string("object"))]))
-            if case .dict = parameters {} else { parameters = .dict(JinjaDict([(.string("type"), .string("object"))])) }
-            let call = JinjaDict([
+            var parameters = JinjaValue.dict(JinjaDict([(.string("type"), .string("object"))]))
+            if case .dict? = function["parameters"] { parameters = function["parameters"]! }
+            calls.append((i, .dict(JinjaDict([
                 (.string("type"), .string("object")),
                 (.string("properties"), .dict(JinjaDict([
                     (.string("name"), .dict(JinjaDict([(.string("const"), .string(name))]))),
@@ -38,28 +44,23 @@ public enum ToolCallGrammar {
                 ]))),
                 (.string("required"), .array([.string("name"), .string(argumentsKey)])),
                 (.string("additionalProperties"), .bool(false)),
-            ])
-            // Each alternative alone first, so a bad schema is named by its tool.
-            do { _ = try Grammar.jsonSchema(try JinjaJSON.text(.dict(call))) } catch let error as GrammarError {
-                throw .parameters(tool: i, error)
-            } catch {
-                throw .parameters(tool: i, .invalidSchema(message: "\(error)", path: ""))
-            }
-            alternatives.append(.dict(call))
+            ]))))
         }
-        let schema: JinjaValue = alternatives.count == 1 ? alternatives[0] : .dict(JinjaDict([(.string("anyOf"), .array(alternatives))]))
-        let (prefix, suffix): (String, String)
-        switch format {
-        case .hermes: (prefix, suffix) = ("<tool_call>\n", "\n</tool_call>")
-        case .llama3JSON: (prefix, suffix) = ("", "")
-        case .mistral: throw .formatNeedsControlToken(format)
-        }
+        let schema: JinjaValue = calls.count == 1 ? calls[0].schema : .dict(JinjaDict([(.string("anyOf"), .array(calls.map(\.schema)))]))
         do {
-            return try Grammar.jsonSchema(try JinjaJSON.text(schema), after: prefix, before: suffix)
-        } catch let error as GrammarError {
-            throw .parameters(tool: 0, error)
+            return try grammar(schema, prefix: prefix, suffix: suffix)
         } catch {
-            throw .parameters(tool: 0, .invalidSchema(message: "\(error)", path: ""))
+            // Name the tool whose parameters failed: convert each alone (only on this path).
+            for call in calls {
+                do { _ = try grammar(call.schema, prefix: "", suffix: "") } catch { throw .parameters(tool: call.tool, error) }
+            }
+            throw .parameters(tool: calls.first?.tool ?? 0, error)
         }
+    }
+
+    private static func grammar(_ schema: JinjaValue, prefix: String, suffix: String) throws(GrammarError) -> Grammar {
+        let text: String
+        do { text = try JinjaJSON.text(schema) } catch { throw .invalidSchema(message: "\(error)", path: "") }
+        return try Grammar.jsonSchema(text, after: prefix, before: suffix)
     }
 }

@@ -1,0 +1,45 @@
+/// A distribution over token ids, as a sampler draws from it: the ids with positive probability,
+/// ascending, so that every walk over it (a draw, a difference) goes in the same order on every
+/// run.
+public struct TokenDistribution: Sendable, Equatable {
+    /// [support] token ids, ascending.
+    public private(set) var ids: [Int32]
+    /// [support] each id's probability (or weight: they need not sum to 1).
+    public private(set) var probabilities: [Float]
+
+    /// The entries with positive weight, put in ascending order of id.
+    public init(ids: [Int32], probabilities: [Float], ascending: Bool = false) {
+        var pairs = zip(ids, probabilities).filter { $0.1 > 0 }
+        if !ascending { pairs.sort { $0.0 < $1.0 } }
+        self.ids = pairs.map(\.0)
+        self.probabilities = pairs.map(\.1)
+    }
+
+    /// All the mass on one token.
+    public static func certain(_ id: Int32) -> TokenDistribution { TokenDistribution(ids: [id], probabilities: [1], ascending: true) }
+
+    public func probability(of id: Int32) -> Float {
+        var low = 0, high = ids.count
+        while low < high {
+            let mid = (low + high) / 2
+            if ids[mid] < id { low = mid + 1 } else { high = mid }
+        }
+        return low < ids.count && ids[low] == id ? probabilities[low] : 0
+    }
+
+    /// max(0, self − other) for every id, unnormalized: the mass of `self` that `other` does not
+    /// cover (speculative sampling's residual).
+    public func excess(over other: TokenDistribution) -> TokenDistribution {
+        var outIds: [Int32] = [], outWeights: [Float] = []
+        var j = 0
+        for (id, p) in zip(ids, probabilities) {
+            while j < other.ids.count && other.ids[j] < id { j += 1 }
+            let q = j < other.ids.count && other.ids[j] == id ? other.probabilities[j] : 0
+            if p > q {
+                outIds.append(id)
+                outWeights.append(p - q)
+            }
+        }
+        return TokenDistribution(ids: outIds, probabilities: outWeights, ascending: true)
+    }
+}

@@ -1,0 +1,128 @@
+/// One generation's side of speculation: what to propose after its context, and how often its
+/// proposals have been right, which decides how many are worth a pass's rows.
+final class Proposer {
+    let speculation: Speculation
+    /// Draft proposals are drawn from the draft's distribution (kept by the standard test)
+    /// rather than its greedy choice: for sampled runs without a grammar.
+    private let samplesDrafts: Bool
+    /// The run's sampler: the draft's chain copies its parameters.
+    private let sampler: Sampler
+    /// How often a proposal is the token sampled, by its evidence (lookup's n-gram length, 0 for a
+    /// draft): running averages over every proposal checked, sent or not. Each starts where one
+    /// proposal is barely worth a row.
+    private var acceptance: [Int: Double] = [:]
+    /// The evidence of the pending proposals.
+    private var evidence = 0
+    /// The first token of proposals judged not worth sending, and their evidence, checked against
+    /// the token sampled instead, so the estimate stays current while nothing is sent.
+    private var unsent: (token: Int32, evidence: Int)?
+    /// [proposed] the distribution each pending proposal was drawn from; empty when the
+    /// proposals are deterministic (lookup, greedy drafts).
+    private(set) var distributions: [TokenDistribution] = []
+    /// The run's sequence in the draft model, once the draft has proposed.
+    private var cursor: DraftModel.Cursor?
+    /// Steps since the draft last proposed: a draft judged not worth its passes still proposes one
+    /// token every `probeInterval` steps, so its estimate can recover; the interval doubles (to
+    /// 64) while those probes fail.
+    private var stepsWithoutDraft = 0
+    private var probeInterval = Proposer.firstProbeInterval
+    private var probing = false
+    /// Draws the draft's proposals, from a random stream of its own derived from the run's seed.
+    private var draftSampler: Sampler?
+
+    private static let initialAcceptance = 0.5
+    private static let firstProbeInterval = 8
+
+    init(_ speculation: Speculation, sampler: Sampler, constrained: Bool) {
+        self.speculation = speculation
+        self.sampler = sampler
+        samplesDrafts = sampler.parameters.temperature > 0 && !constrained
+    }
+
+    /// Up to `limit` tokens to propose after `context`; none when they would not pay.
+    func propose(after context: [Int32], limit: Int, cacheSalt: String?) -> [Int32] {
+        distributions = []
+        guard limit > 0 else { return [] }
+        switch speculation.source {
+        case let .promptLookup(maxNgram, minNgram):
+            guard let found = PromptLookup.propose(after: context, maxNgram: maxNgram, minNgram: minNgram, limit: limit) else { return [] }
+            let count = speculation.draftLength(acceptance: estimate(found.evidence), available: found.tokens.count)
+            guard count > 0 else {
+                unsent = (found.tokens[0], found.evidence)
+                return []
+            }
+            evidence = found.evidence
+            return Array(found.tokens.prefix(count))
+        case .draft(let draft):
+            return proposeByDraft(draft, after: context, limit: limit, cacheSalt: cacheSalt)
+        }
+    }
+
+    private func proposeByDraft(_ draft: DraftModel, after context: [Int32], limit: Int, cacheSalt: String?) -> [Int32] {
+        var count = speculation.draftLength(acceptance: estimate(0), available: limit)
+        probing = count == 0
+        if probing {
+            stepsWithoutDraft += 1
+            guard stepsWithoutDraft >= probeInterval else { return [] }
+            count = 1
+        } else {
+            probeInterval = Self.firstProbeInterval
+        }
+        stepsWithoutDraft = 0
+        let cursor = self.cursor ?? draft.makeCursor(cacheSalt: cacheSalt)
+        self.cursor = cursor
+        var drawn: [TokenDistribution] = []
+        var choose: (([Float], [Int32]) -> Int32?)?
+        if samplesDrafts {
+            if draftSampler == nil {
+                var parameters = sampler.parameters
+                parameters.seed = parameters.seed.map { $0 &+ 0x9E37_79B9_7F4A_7C15 }
+                draftSampler = try? Sampler(parameters: parameters, breakerTokens: sampler.breakerTokens)
+            }
+            if let draftSampler {
+                choose = { logits, proposed in
+                    let q = draftSampler.distribution(logits: logits, context: context + proposed)
+                    guard let token = draftSampler.draw(from: q) else { return nil }
+                    drawn.append(q)
+                    return token
+                }
+            }
+        }
+        // A draft that fails (its pool full, say) only costs this step's proposals.
+        guard let tokens = try? draft.propose(cursor, after: context, count: count, choose: choose) else { return [] }
+        distributions = Array(drawn.prefix(tokens.count))
+        evidence = 0
+        return tokens
+    }
+
+    /// Forgets the pending proposals (the scheduler dropped them).
+    func drop() { distributions = [] }
+
+    /// What the verification of the pending proposals found: the token sampled at the first row
+    /// (nil if the step ended otherwise) and, for each proposal checked, whether it was the token
+    /// sampled there.
+    func verified(firstSampled: Int32?, checks: [Bool]) {
+        if let unsent, let firstSampled { learn(firstSampled == unsent.token, evidence: unsent.evidence) }
+        unsent = nil
+        distributions = []
+        for right in checks { learn(right, evidence: evidence) }
+        if probing && !checks.isEmpty {
+            probeInterval = checks[0] ? Self.firstProbeInterval : min(64, probeInterval * 2)
+            probing = false
+        }
+    }
+
+    /// Frees the run's sequence in the draft.
+    func release() {
+        if let cursor, case .draft(let draft) = speculation.source { draft.release(cursor) }
+        cursor = nil
+    }
+
+    private func estimate(_ evidence: Int) -> Double { acceptance[evidence] ?? Self.initialAcceptance }
+
+    /// Folds one checked proposal into the estimate for its evidence (about the last ten count).
+    private func learn(_ right: Bool, evidence: Int) {
+        let old = estimate(evidence)
+        acceptance[evidence] = old + 0.1 * ((right ? 1 : 0) - old)
+    }
+}
