@@ -57,9 +57,9 @@ public final class GenerationRun: @unchecked Sendable {
     private var started = false
     /// What this run proposes for verification, when it speculates.
     private let proposer: Proposer?
-    /// How the next `step` picks its token instead of sampling, when it verifies a sampled
-    /// proposal.
-    private var verifying: ((_ bias: [Int32: Float]) -> Int32)?
+    /// The sampled proposal the next `step` verifies instead of sampling, and the distribution
+    /// it was drawn from.
+    private var verifying: (proposal: Int32, drafted: TokenDistribution)?
     /// The tokens the run needs evaluated before it can sample again; nil once finished.
     public private(set) var pending: Evaluation?
     public private(set) var isFinished = false
@@ -161,7 +161,7 @@ public final class GenerationRun: @unchecked Sendable {
                 pending = nil
                 if row < distributions.count {
                     let proposal = proposals[proposals.startIndex + row], q = distributions[row]
-                    verifying = { [unowned self] bias in self.acceptOrResample(proposal, draftedFrom: q, bias: bias) }
+                    verifying = (proposal, q)
                 }
                 defer { verifying = nil }
                 events += try step()
@@ -173,7 +173,7 @@ public final class GenerationRun: @unchecked Sendable {
                 guard right else { break }
             }
             // The checks stop at the first wrong proposal.
-            let accepted = checks.count - (checks.last == false ? 1 : 0)
+            let accepted = checks.filter { $0 }.count
             timings.proposedTokens += proposals.count
             timings.acceptedTokens += accepted
             proposer?.verified(firstSampled: firstSampled, checks: checks)
@@ -214,7 +214,7 @@ public final class GenerationRun: @unchecked Sendable {
         var bias: [Int32: Float] = [:]
         for id in bans[index] ?? [] { bias[id] = -.infinity }
         if index < options.minTokens { for id in endTokens { bias[id] = -.infinity } }
-        let id = try verifying.map { $0(bias) } ?? sampleAllowed(bias: bias)
+        let id = try verifying.map { acceptOrResample($0.proposal, draftedFrom: $0.drafted, bias: bias) } ?? sampleAllowed(bias: bias)
         if firstTokenTime == nil {
             firstTokenTime = Date()
             timings.timeToFirstToken = firstTokenTime!.timeIntervalSince(startTime)
