@@ -25,6 +25,12 @@ public final class DecoderModel: @unchecked Sendable {
 
     public func resetExpertReadBytes() { expertBytesLock.withLock { expertBytes = 0 } }
 
+    /// Called with each dense linear layer's input rows while set, for calibration (collecting
+    /// an importance matrix): the GGUF names of the weights that read them (q, k and v share one
+    /// input, as gate and up do), the rows ([count, width]), the row count and the width. Set it
+    /// only while no pass runs.
+    public var inputObserver: ((_ weights: [String], _ rows: UnsafePointer<Float>, _ count: Int, _ width: Int) -> Void)?
+
     public init(config: ModelConfig, weights: DecoderWeights) {
         self.config = config
         self.weights = weights
@@ -124,6 +130,7 @@ public final class DecoderModel: @unchecked Sendable {
             rmsNorm(x + t.lowerBound * hidden, weight: layer.attentionNorm.pointer, eps: c.rmsNormEps, rows: t.count, width: hidden,
                     into: xn + t.lowerBound * hidden)
         }
+        inputObserver?(["blk.\(index).attn_q.weight", "blk.\(index).attn_k.weight", "blk.\(index).attn_v.weight"], xn, count, hidden)
         multiply(xn, batch: count, by: [(layer.query, q), (layer.key, k), (layer.value, v)], scratch: mm, pool: pool)
         batch.positions.withUnsafeBufferPointer { positions in
             perRow(count, pool) { t in
@@ -149,6 +156,7 @@ public final class DecoderModel: @unchecked Sendable {
                          into: attn, scores: scratch.scores.buffer, pool: pool)
         }
         // The output projection reuses `normed` as its destination, then joins the residual.
+        inputObserver?(["blk.\(index).attn_output.weight"], attn, count, c.queryWidth)
         layer.output.multiply(attn, batch: count, into: xn, scratch: mm, pool: pool)
         perRow(count, pool) { t in
             let xt = x + t.lowerBound * hidden, nt = xn + t.lowerBound * hidden
@@ -190,9 +198,11 @@ public final class DecoderModel: @unchecked Sendable {
         let u = scratch.up.pointer              // [count, intermediate]
         let mm = UnsafeMutableRawPointer(scratch.matmul.pointer)
         normForMLP(layer, rows: count, scratch: scratch, pool: pool)
+        inputObserver?(["blk.\(index).ffn_gate.weight", "blk.\(index).ffn_up.weight"], xn, count, config.hiddenSize)
         multiply(xn, batch: count, by: [(mlp.gate, g), (mlp.up, u)], scratch: mm, pool: pool)
         let width = config.intermediateSize
         perRow(count, pool) { t in activate(gate: g + t.lowerBound * width, up: u + t.lowerBound * width, count: t.count * width) }
+        inputObserver?(["blk.\(index).ffn_down.weight"], g, count, width)
         mlp.down.multiply(g, batch: count, into: xn, scratch: mm, pool: pool)
         addMLPOutput(layer, rows: count, from: xn, scratch: scratch, pool: pool)
     }

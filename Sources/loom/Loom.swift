@@ -25,6 +25,7 @@ struct Loom: ParsableCommand {
             DetokenizeCommand.self,
             TokenizerBenchCommand.self,
             PerplexityCommand.self,
+            QuantizeCommand.self,
             ServeCommand.self,
         ]
     )

@@ -49,6 +49,19 @@ public struct GGUFWriter {
     /// The whole file.
     public func serialized() throws -> [UInt8] {
         let alignment = try alignment()
+        var out = try header(tensors: tensors.map { ($0.name, $0.dimensions, $0.type) })
+        for tensor in tensors {
+            out += tensor.data
+            out += [UInt8](repeating: 0, count: padded(tensor.data.count, alignment) - tensor.data.count)
+        }
+        return out
+    }
+
+    /// Everything before the tensor data, for a file whose tensors are `tensors` (in that order),
+    /// padded to the alignment: metadata, then the infos with each tensor's offset. A streaming
+    /// writer follows it with each tensor's bytes, each padded to the alignment.
+    public func header(tensors: [(name: String, dimensions: [Int], type: GGMLType)]) throws -> [UInt8] {
+        let alignment = try alignment()
         var out: [UInt8] = []
         append(UInt32(GGUFFile.magic), to: &out)
         append(UInt32(3), to: &out)
@@ -62,18 +75,18 @@ public struct GGUFWriter {
         }
         var offset = 0
         for tensor in tensors {
+            guard let bytes = tensor.type.byteCount(elements: tensor.dimensions.reduce(1, *)) else {
+                throw GGUFError(path: "<writer>", offset: 0, item: tensor.name,
+                                reason: .partialBlock(columns: tensor.dimensions.first ?? 0, blockSize: tensor.type.blockSize ?? 0))
+            }
             appendString(Array(tensor.name.utf8), to: &out)
             append(UInt32(tensor.dimensions.count), to: &out)
             for dimension in tensor.dimensions { append(UInt64(dimension), to: &out) }
             append(tensor.type.id, to: &out)
             append(UInt64(offset), to: &out)
-            offset += padded(tensor.data.count, alignment)
+            offset += padded(bytes, alignment)
         }
         out += [UInt8](repeating: 0, count: padded(out.count, alignment) - out.count)
-        for tensor in tensors {
-            out += tensor.data
-            out += [UInt8](repeating: 0, count: padded(tensor.data.count, alignment) - tensor.data.count)
-        }
         return out
     }
 
@@ -82,7 +95,8 @@ public struct GGUFWriter {
         try Data(serialized()).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    private func padded(_ count: Int, _ alignment: Int) -> Int {
+    /// `count` rounded up to a multiple of `alignment`.
+    public func padded(_ count: Int, _ alignment: Int) -> Int {
         (count + alignment - 1) / alignment * alignment
     }
 

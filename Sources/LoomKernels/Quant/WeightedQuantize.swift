@@ -1,0 +1,431 @@
+/// Importance-weighted quantization into ggml's block formats (the layouts are `QuantType`'s).
+///
+/// Each block minimises Σ wⱼ (xⱼ − x̂ⱼ)² over its stored integers and scales. With an importance
+/// vector (llama.cpp's imatrix: each input column's mean squared activation, which is what a
+/// weight's rounding error is multiplied by in the layer's output) wⱼ = impⱼ·√(σ² + xⱼ²), σ² the
+/// block's mean square, as llama.cpp weighs it; without one wⱼ = xⱼ², llama.cpp's reference choice,
+/// so the large weights that dominate the output are kept best.
+///
+/// Where llama.cpp tries one family of candidate scales per sub-block, this also tries the mirror
+/// mapping (the extreme at the positive end), and then refines by alternating rounding and a
+/// least-squares refit until the error stops falling; after the sub-block scales are themselves
+/// quantized, the super-block scales are refitted by least squares against the final integers.
+public enum WeightedQuantize {
+    /// The types this quantizer produces.
+    public static let supported: [QuantType] = [.q8_0, .q4_0, .q5_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+
+    /// Quantizes one row of `count` weights (a multiple of the block size) into `out`
+    /// (`type.rowBytes(count)` bytes). `importance` ([count]) is the row's column importances, or
+    /// nil. Returns false for types not in `supported`.
+    @discardableResult
+    public static func row(_ type: QuantType, _ x: UnsafePointer<Float>, count: Int, importance: UnsafePointer<Float>?,
+                           into out: UnsafeMutableRawPointer) -> Bool {
+        guard supported.contains(type) else { return false }
+        if type == .q8_0 { return Quantize.run(.q8_0, x, count: count, into: out) }
+        let n = type.blockSize
+        var weights = [Float](repeating: 0, count: n)  // [blockSize]
+        var scratch = BlockScratch()
+        for b in 0..<(count / n) {
+            let xb = x + b * n
+            weights.withUnsafeMutableBufferPointer { w in
+                blockWeights(xb, importance.map { $0 + b * n }, count: n, into: w.baseAddress!)
+                let block = out + b * type.blockBytes
+                switch type {
+                case .q4_0: q4_0(xb, w.baseAddress!, block, &scratch)
+                case .q5_0: q5_0(xb, w.baseAddress!, block, &scratch)
+                case .q2_K: q2_K(xb, w.baseAddress!, block, &scratch)
+                case .q3_K: q3_K(xb, w.baseAddress!, block, &scratch)
+                case .q4_K: q45_K(xb, w.baseAddress!, block, bits: 4, &scratch)
+                case .q5_K: q45_K(xb, w.baseAddress!, block, bits: 5, &scratch)
+                case .q6_K: q6_K(xb, w.baseAddress!, block, &scratch)
+                default: break
+                }
+            }
+        }
+        return true
+    }
+
+    /// Integers and scales of one super-block while it is being fitted.
+    struct BlockScratch {
+        var q = [Int32](repeating: 0, count: 256)         // [256] the integers, offset removed
+        var candidate = [Int32](repeating: 0, count: 32)  // [sub-block] a candidate's integers
+        var scales = [Float](repeating: 0, count: 16)     // [sub-blocks]
+        var mins = [Float](repeating: 0, count: 16)       // [sub-blocks], positive: x ≈ scale·q − min
+        var weightSums = [Float](repeating: 0, count: 16) // [sub-blocks]
+    }
+
+    static func blockWeights(_ x: UnsafePointer<Float>, _ importance: UnsafePointer<Float>?, count n: Int, into w: UnsafeMutablePointer<Float>) {
+        if let importance {
+            var sum2: Float = 0
+            for j in 0..<n { sum2 += x[j] * x[j] }
+            let sigma2 = sum2 / Float(n)
+            for j in 0..<n { w[j] = importance[j] * (sigma2 + x[j] * x[j]).squareRoot() }
+        } else {
+            for j in 0..<n { w[j] = x[j] * x[j] }
+        }
+        // All-zero weights (a zero block, or columns never activated) would leave every fit
+        // undetermined; a tiny floor keeps the plain squared error as the tie-breaker.
+        var total: Float = 0
+        for j in 0..<n { total += w[j] }
+        let floor = max(total / Float(n) * 1e-6, Float.leastNormalMagnitude)
+        for j in 0..<n { w[j] += floor }
+    }
+
+    @inline(__always)
+    static func nearest(_ v: Float) -> Int32 {
+        v.isFinite ? Int32(max(-1e6, min(1e6, v)).rounded(.toNearestOrEven)) : 0
+    }
+
+    @inline(__always)
+    static func f16Rounded(_ v: Float) -> Float { Float(Float16(v)) }
+
+    // MARK: sub-block fits
+
+    /// Fits x ≈ d·q with q in lo...hi (lo = −hi − 1) over `n` values; the integers go to `q`.
+    /// Returns d. Candidates map the signed extreme to either end of the range at 0.1-level steps;
+    /// the best is then refined by re-rounding and refitting.
+    static func fitSymmetric(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, n: Int, hi: Int32,
+                             _ q: UnsafeMutablePointer<Int32>, _ candidate: UnsafeMutablePointer<Int32>) -> Float {
+        let lo = -hi - 1
+        var extreme: Float = 0
+        for j in 0..<n where abs(x[j]) > abs(extreme) { extreme = x[j] }
+        guard abs(extreme) > 1e-30 else {
+            q.update(repeating: 0, count: n)
+            return 0
+        }
+        var bestScore: Float = -1, bestD: Float = 0
+        // score = (Σ w x q)² / Σ w q², the error reduction of the least-squares d for those q.
+        func consider(_ inverse: Float) {
+            var sumXQ: Float = 0, sumQQ: Float = 0
+            for j in 0..<n {
+                let l = min(hi, max(lo, nearest(inverse * x[j])))
+                candidate[j] = l
+                sumXQ += w[j] * x[j] * Float(l)
+                sumQQ += w[j] * Float(l * l)
+            }
+            guard sumQQ > 0 else { return }
+            let score = sumXQ * sumXQ / sumQQ
+            if score > bestScore {
+                bestScore = score
+                bestD = sumXQ / sumQQ
+                q.update(from: candidate, count: n)
+            }
+        }
+        for step in -9...9 {
+            consider(-(Float(-lo) + 0.1 * Float(step)) / extreme)  // extreme at the negative end
+            consider((Float(hi) + 0.1 * Float(step)) / extreme)    // extreme at the positive end
+        }
+        for _ in 0..<4 {
+            guard bestD != 0 else { break }
+            let before = bestScore
+            consider(1 / bestD)
+            if bestScore <= before { break }
+        }
+        return bestD
+    }
+
+    /// Fits x ≈ d·q − m with q in 0...hi and m ≥ 0 (the block's minimum is at or below zero, as
+    /// ggml's K-quants store it) over `n` values. Returns (d, m).
+    static func fitAffine(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, n: Int, hi: Int32,
+                          _ q: UnsafeMutablePointer<Int32>, _ candidate: UnsafeMutablePointer<Int32>) -> (scale: Float, min: Float) {
+        var lo = x[0], top = x[0]
+        var sumW: Float = 0, sumX: Float = 0
+        for j in 0..<n {
+            lo = min(lo, x[j]); top = max(top, x[j])
+            sumW += w[j]; sumX += w[j] * x[j]
+        }
+        lo = min(lo, 0)
+        guard top > lo else {
+            q.update(repeating: 0, count: n)
+            return (0, -lo)
+        }
+        var bestError = Float.infinity, best: (Float, Float) = (0, 0)
+        /// Rounds with (scale, offset), refits both by weighted least squares (offset ≤ 0) and keeps the best.
+        func consider(inverse: Float, offset: Float) {
+            var sumL: Float = 0, sumL2: Float = 0, sumXL: Float = 0
+            for j in 0..<n {
+                let l = min(hi, max(0, nearest(inverse * (x[j] - offset))))
+                candidate[j] = l
+                let fl = Float(l)
+                sumL += w[j] * fl; sumL2 += w[j] * fl * fl; sumXL += w[j] * x[j] * fl
+            }
+            let det = sumW * sumL2 - sumL * sumL
+            var d: Float, b: Float
+            if det > 0 {
+                d = (sumW * sumXL - sumL * sumX) / det
+                b = (sumL2 * sumX - sumL * sumXL) / det
+                if b > 0 { b = 0; d = sumL2 > 0 ? sumXL / sumL2 : 0 }
+            } else {
+                b = min(0, sumX / sumW); d = 0
+            }
+            var error: Float = 0
+            for j in 0..<n {
+                let diff = d * Float(candidate[j]) + b - x[j]
+                error += w[j] * diff * diff
+            }
+            if error < bestError {
+                bestError = error
+                best = (d, b)
+                q.update(from: candidate, count: n)
+            }
+        }
+        let range = top - lo
+        for step in 0...40 {
+            consider(inverse: (Float(hi) - 1 + 0.05 * Float(step)) / range, offset: lo)
+        }
+        for _ in 0..<4 {
+            guard best.0 > 0 else { break }
+            let before = bestError
+            consider(inverse: 1 / best.0, offset: best.1)
+            if bestError >= before { break }
+        }
+        return (best.0, -best.1)
+    }
+
+    /// Re-rounds `n` values to the stored scale and min (x ≈ d·q − m) and returns nothing; the
+    /// integers go to `q`.
+    @inline(__always)
+    static func roundTo(_ x: UnsafePointer<Float>, n: Int, scale d: Float, min m: Float, lo: Int32, hi: Int32, _ q: UnsafeMutablePointer<Int32>) {
+        let inverse: Float = d != 0 ? 1 / d : 0
+        for j in 0..<n { q[j] = min(hi, max(lo, nearest((x[j] + m) * inverse))) }
+    }
+
+    // MARK: 32-weight blocks
+
+    static func q4_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
+        symmetric32(x, w, hi: 7, out, &s)
+        for j in 0..<16 {
+            out.storeBytes(of: UInt8(s.q[j] + 8) | UInt8(s.q[j + 16] + 8) << 4, toByteOffset: 2 + j, as: UInt8.self)
+        }
+    }
+
+    static func q5_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
+        symmetric32(x, w, hi: 15, out, &s)
+        let q = s.q
+        Quantize.pack5({ UInt8(q[$0] + 16) }, out, qhOffset: 2)
+    }
+
+    /// Fits a 32-weight symmetric block, stores d (f16) at offset 0 and leaves the integers, for
+    /// the stored d, in `s.q`.
+    static func symmetric32(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, hi: Int32, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
+        s.q.withUnsafeMutableBufferPointer { q in
+            s.candidate.withUnsafeMutableBufferPointer { c in
+                let d = f16Rounded(fitSymmetric(x, w, n: 32, hi: hi, q.baseAddress!, c.baseAddress!))
+                Quantize.storeF16(d, out, 0)
+                roundTo(x, n: 32, scale: d, min: 0, lo: -hi - 1, hi: hi, q.baseAddress!)
+            }
+        }
+    }
+
+    // MARK: K super-blocks
+
+    /// Quantizes the sub-block scales `values` ([count], any sign when `signed`) to integers in
+    /// lo...hi times one f16 super-scale; returns the super-scale and writes the integers.
+    static func superScale(_ values: [Float], count: Int, lo: Int32, hi: Int32, signed: Bool, into ints: inout [Int32]) -> Float {
+        var extreme: Float = 0
+        for v in values.prefix(count) where abs(v) > abs(extreme) { extreme = v }
+        guard extreme != 0 else {
+            for i in 0..<count { ints[i] = 0 }
+            return 0
+        }
+        // The extreme maps to the end of the range with more room (−32 of −32…31 for signed).
+        let d = f16Rounded(signed ? extreme / Float(lo) : extreme / Float(hi))
+        let inverse: Float = d != 0 ? 1 / d : 0
+        for i in 0..<count { ints[i] = min(hi, max(lo, nearest(values[i] * inverse))) }
+        return d
+    }
+
+    /// Refits the f16 super-scales (d for scales, dmin for mins) by weighted least squares over the
+    /// whole super-block, given the sub-block integers `sc`, `mc` and the weights' integers `q`:
+    /// x ≈ d·sc·q − dmin·mc. Keeps the old pair when the refit is not better.
+    static func refitSuperScales(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, group: Int, groups: Int,
+                                 sc: [Int32], mc: [Int32]?, q: [Int32], d: inout Float, dmin: inout Float) {
+        var a11: Double = 0, a12: Double = 0, a22: Double = 0, b1: Double = 0, b2: Double = 0
+        for g in 0..<groups {
+            for j in (g * group)..<(g * group + group) {
+                let u = Double(sc[g] * q[j]), v = -Double(mc?[g] ?? 0), wj = Double(w[j]), xj = Double(x[j])
+                a11 += wj * u * u; a12 += wj * u * v; a22 += wj * v * v
+                b1 += wj * u * xj; b2 += wj * v * xj
+            }
+        }
+        var newD: Double, newDmin: Double
+        if mc != nil {
+            let det = a11 * a22 - a12 * a12
+            guard det > 0 else { return }
+            newD = (b1 * a22 - b2 * a12) / det
+            newDmin = (a11 * b2 - a12 * b1) / det
+        } else {
+            guard a11 > 0 else { return }
+            newD = b1 / a11
+            newDmin = 0
+        }
+        func error(_ dd: Float, _ mm: Float) -> Double {
+            var e: Double = 0
+            for g in 0..<groups {
+                for j in (g * group)..<(g * group + group) {
+                    let diff = Double(dd * Float(sc[g]) * Float(q[j]) - mm * Float(mc?[g] ?? 0) - x[j])
+                    e += Double(w[j]) * diff * diff
+                }
+            }
+            return e
+        }
+        let candidateD = f16Rounded(Float(newD)), candidateMin = f16Rounded(Float(newDmin))
+        guard candidateD.isFinite, candidateMin.isFinite, mc == nil || candidateMin >= 0 else { return }
+        if error(candidateD, candidateMin) < error(d, dmin) {
+            d = candidateD
+            dmin = candidateMin
+        }
+    }
+
+    /// q4_K and q5_K: 8 sub-blocks of 32 with 6-bit scales and mins.
+    static func q45_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, bits: Int, _ s: inout BlockScratch) {
+        let hi: Int32 = bits == 4 ? 15 : 31
+        fitAffineSubBlocks(x, w, group: 32, groups: 8, hi: hi, &s)
+        var sc = [Int32](repeating: 0, count: 8), mc = [Int32](repeating: 0, count: 8)
+        var d = superScale(s.scales, count: 8, lo: 0, hi: 63, signed: false, into: &sc)
+        var dmin = superScale(s.mins, count: 8, lo: 0, hi: 63, signed: false, into: &mc)
+        finishAffine(x, w, group: 32, groups: 8, hi: hi, sc: sc, mc: mc, d: &d, dmin: &dmin, &s)
+        Quantize.storeF16(d, out, 0)
+        Quantize.storeF16(dmin, out, 2)
+        for i in 0..<4 {
+            out.storeBytes(of: UInt8(sc[i]) | UInt8(sc[i + 4] >> 4) << 6, toByteOffset: 4 + i, as: UInt8.self)
+            out.storeBytes(of: UInt8(mc[i]) | UInt8(mc[i + 4] >> 4) << 6, toByteOffset: 8 + i, as: UInt8.self)
+            out.storeBytes(of: UInt8(sc[i + 4] & 15) | UInt8(mc[i + 4] & 15) << 4, toByteOffset: 12 + i, as: UInt8.self)
+        }
+        let qsOffset = bits == 4 ? 16 : 48
+        if bits == 5 {
+            for j in 0..<32 {
+                var h: UInt8 = 0
+                for g in 0..<8 { h |= UInt8((s.q[32 * g + j] >> 4) & 1) << UInt8(g) }
+                out.storeBytes(of: h, toByteOffset: 16 + j, as: UInt8.self)
+            }
+        }
+        for pair in 0..<4 {
+            for j in 0..<32 {
+                let low = UInt8(s.q[64 * pair + j] & 15), high = UInt8(s.q[64 * pair + 32 + j] & 15)
+                out.storeBytes(of: low | high << 4, toByteOffset: qsOffset + 32 * pair + j, as: UInt8.self)
+            }
+        }
+    }
+
+    /// q2_K: 16 sub-blocks of 16 with 4-bit scales and mins, 2-bit weights.
+    static func q2_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
+        fitAffineSubBlocks(x, w, group: 16, groups: 16, hi: 3, &s)
+        var sc = [Int32](repeating: 0, count: 16), mc = [Int32](repeating: 0, count: 16)
+        var d = superScale(s.scales, count: 16, lo: 0, hi: 15, signed: false, into: &sc)
+        var dmin = superScale(s.mins, count: 16, lo: 0, hi: 15, signed: false, into: &mc)
+        finishAffine(x, w, group: 16, groups: 16, hi: 3, sc: sc, mc: mc, d: &d, dmin: &dmin, &s)
+        for g in 0..<16 { out.storeBytes(of: UInt8(sc[g]) | UInt8(mc[g]) << 4, toByteOffset: g, as: UInt8.self) }
+        packTwoBits(s.q, out + 16)
+        Quantize.storeF16(d, out, 80)
+        Quantize.storeF16(dmin, out, 82)
+    }
+
+    /// Weight e's 2 low bits at shift 2·((e % 128) / 32) of byte 32·(e / 128) + e % 32 ([64] bytes).
+    static func packTwoBits(_ q: [Int32], _ out: UnsafeMutableRawPointer) {
+        for byte in 0..<64 {
+            let half = byte / 32, j = byte % 32
+            var v: UInt8 = 0
+            for k in 0..<4 { v |= UInt8(q[128 * half + 32 * k + j] & 3) << UInt8(2 * k) }
+            out.storeBytes(of: v, toByteOffset: byte, as: UInt8.self)
+        }
+    }
+
+    /// Sub-block affine fits into `s.scales`, `s.mins`, `s.weightSums`.
+    static func fitAffineSubBlocks(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, group: Int, groups: Int, hi: Int32, _ s: inout BlockScratch) {
+        s.q.withUnsafeMutableBufferPointer { q in
+            s.candidate.withUnsafeMutableBufferPointer { c in
+                for g in 0..<groups {
+                    let fit = fitAffine(x + g * group, w + g * group, n: group, hi: hi, q.baseAddress! + g * group, c.baseAddress!)
+                    s.scales[g] = fit.scale
+                    s.mins[g] = fit.min
+                }
+            }
+        }
+    }
+
+    /// Rounds every weight to its sub-block's stored scale and min, refits the super-scales
+    /// against those integers, and rounds once more if they changed.
+    static func finishAffine(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, group: Int, groups: Int, hi: Int32,
+                             sc: [Int32], mc: [Int32], d: inout Float, dmin: inout Float, _ s: inout BlockScratch) {
+        func roundAll() {
+            s.q.withUnsafeMutableBufferPointer { q in
+                for g in 0..<groups {
+                    roundTo(x + g * group, n: group, scale: d * Float(sc[g]), min: dmin * Float(mc[g]), lo: 0, hi: hi, q.baseAddress! + g * group)
+                }
+            }
+        }
+        roundAll()
+        let (oldD, oldMin) = (d, dmin)
+        refitSuperScales(x, w, group: group, groups: groups, sc: sc, mc: mc, q: s.q, d: &d, dmin: &dmin)
+        if d != oldD || dmin != oldMin { roundAll() }
+    }
+
+    /// Symmetric sub-block fits into `s.scales`; then the signed sub-scales are quantized to
+    /// lo...hi with one super-scale and every weight is rounded to its stored scale.
+    static func symmetricSuperBlock(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, hiWeight: Int32, scaleLo: Int32, scaleHi: Int32,
+                                    sc: inout [Int32], _ s: inout BlockScratch) -> Float {
+        s.q.withUnsafeMutableBufferPointer { q in
+            s.candidate.withUnsafeMutableBufferPointer { c in
+                for g in 0..<16 {
+                    s.scales[g] = fitSymmetric(x + 16 * g, w + 16 * g, n: 16, hi: hiWeight, q.baseAddress! + 16 * g, c.baseAddress!)
+                }
+            }
+        }
+        var d = superScale(s.scales, count: 16, lo: scaleLo, hi: scaleHi, signed: true, into: &sc)
+        let scales = sc
+        func roundAll() {
+            s.q.withUnsafeMutableBufferPointer { q in
+                for g in 0..<16 {
+                    roundTo(x + 16 * g, n: 16, scale: d * Float(scales[g]), min: 0, lo: -hiWeight - 1, hi: hiWeight, q.baseAddress! + 16 * g)
+                }
+            }
+        }
+        roundAll()
+        var unusedMin: Float = 0
+        let old = d
+        refitSuperScales(x, w, group: 16, groups: 16, sc: sc, mc: nil, q: s.q, d: &d, dmin: &unusedMin)
+        if d != old { roundAll() }
+        return d
+    }
+
+    /// q3_K: 16 sub-blocks of 16, weights in −4…3, 6-bit signed scales.
+    static func q3_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
+        var sc = [Int32](repeating: 0, count: 16)
+        let d = symmetricSuperBlock(x, w, hiWeight: 3, scaleLo: -32, scaleHi: 31, sc: &sc, &s)
+        var biased = [Int32](repeating: 0, count: 256)
+        for e in 0..<256 { biased[e] = s.q[e] + 4 }
+        for j in 0..<32 {
+            var h: UInt8 = 0
+            for k in 0..<8 where biased[32 * k + j] >= 4 { h |= 1 << UInt8(k) }
+            out.storeBytes(of: h, toByteOffset: j, as: UInt8.self)
+        }
+        packTwoBits(biased, out + 32)
+        var packed = [UInt8](repeating: 0, count: 12)
+        for i in 0..<16 {
+            let v = UInt8(sc[i] + 32)
+            packed[i % 8] |= (v & 15) << UInt8(i < 8 ? 0 : 4)
+            packed[8 + i % 4] |= (v >> 4) << UInt8(2 * (i / 4))
+        }
+        for i in 0..<12 { out.storeBytes(of: packed[i], toByteOffset: 96 + i, as: UInt8.self) }
+        Quantize.storeF16(d, out, 108)
+    }
+
+    /// q6_K: 16 sub-blocks of 16, weights in −32…31, int8 scales.
+    static func q6_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
+        var sc = [Int32](repeating: 0, count: 16)
+        let d = symmetricSuperBlock(x, w, hiWeight: 31, scaleLo: -128, scaleHi: 127, sc: &sc, &s)
+        for offset in 0..<192 { out.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self) }
+        for e in 0..<256 {
+            let v = UInt8(s.q[e] + 32)
+            let g = e / 128, r = e % 128
+            let lowAt = 64 * g + r % 64, highAt = 128 + 32 * g + r % 32
+            let low = out.load(fromByteOffset: lowAt, as: UInt8.self) | (v & 15) << UInt8(4 * (r / 64))
+            out.storeBytes(of: low, toByteOffset: lowAt, as: UInt8.self)
+            let high = out.load(fromByteOffset: highAt, as: UInt8.self) | (v >> 4) << UInt8(2 * (r / 32))
+            out.storeBytes(of: high, toByteOffset: highAt, as: UInt8.self)
+        }
+        for g in 0..<16 { out.storeBytes(of: Int8(sc[g]), toByteOffset: 192 + g, as: Int8.self) }
+        Quantize.storeF16(d, out, 208)
+    }
+}
