@@ -10,21 +10,38 @@
 #       per type, the first 8 rows of blk.1.ffn_down.weight and blk.1.attn_q.weight as
 #       llama-quantize --pure wrote them (no imatrix), the F16 source rows widened to F32,
 #       and, for the mixes, the type of every tensor and the file size llama-quantize chose.
+#   Tests/LoomQuantizeTests/Fixtures/calibration-excerpt.txt
+#       the start of Loom's default calibration text (tools/quant/make-calibration), 4 chunks of
+#       128 tokens and a little more;
+#   Tests/LoomQuantizeTests/Fixtures/llamacpp-imatrix.gguf and llamacpp-imatrix.dat
+#       llama-imatrix's importance matrix of the F16 model on that excerpt (-c 128, 4 chunks),
+#       in its GGUF and legacy formats.
 #
 # usage: tools/quant/make-llamacpp-fixtures.sh PYTHON   (a python with numpy)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py="${1:-python3}"
-bin="$("$root/tools/llamacpp/build" --tools llama-quantize,llama-perplexity)"
+bin="$("$root/tools/llamacpp/build" --tools llama-quantize,llama-perplexity,llama-imatrix)"
 export PYTHONPATH="${LOOM_CACHE:-$HOME/.cache/loom}/sdist/llama_cpp_python-0.3.36/vendor/llama.cpp/gguf-py"
 model="$root/Models/loom-demo/gguf"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 "$bin/llama-perplexity" -m "$model/loom-demo-F16.gguf" -f "$root/Models/loom-demo/eval.txt" -c 128 --chunks 4 -t 2 \
-  --kl-divergence-base "$work/base.kld" > "$work/base.log" 2>&1
+  --kl-divergence-base "$work/base.kld" 2>&1 | cat > "$work/base.log"
+# Through a pipe: written straight to a file, the end of llama.cpp's log was sometimes lost.
 "$bin/llama-perplexity" -m "$model/loom-demo-Q8_0.gguf" -c 128 -t 2 --kl-divergence-base "$work/base.kld" --kl-divergence \
-  > "$work/kld.log" 2>&1
+  2>&1 | cat > "$work/kld.log"
+grep -q "Same top p" "$work/kld.log" || { echo "llama-perplexity's log is incomplete:" >&2; cat "$work/kld.log" >&2; exit 1; }
+fixtures="$root/Tests/LoomQuantizeTests/Fixtures"
+mkdir -p "$fixtures"
+calibration="$("$root/tools/quant/make-calibration" "$work/calibration.txt")"
+head -c 3000 "$calibration" > "$fixtures/calibration-excerpt.txt"
+# From the root, so that the dataset name the file records is the repository path.
+for format in gguf dat; do
+  (cd "$root" && "$bin/llama-imatrix" -m Models/loom-demo/gguf/loom-demo-F16.gguf -f Tests/LoomQuantizeTests/Fixtures/calibration-excerpt.txt \
+    -c 128 --chunks 4 -t 2 --no-ppl --output-format "$format" -o "$fixtures/llamacpp-imatrix.$format" > "$work/imatrix-$format.log" 2>&1)
+done
 for t in Q8_0 Q4_0 Q5_0 Q6_K Q5_K Q4_K Q3_K Q2_K; do
   "$bin/llama-quantize" --pure "$model/loom-demo-F16.gguf" "$work/pure-$t.gguf" "$t" 2 > /dev/null 2>&1
 done

@@ -9,7 +9,7 @@ import LoomFormats
 /// Files are read in llama.cpp's two formats and written in the current one:
 /// - GGUF (llama-imatrix since 2025): `general.type` = `imatrix`, `imatrix.datasets` (strings),
 ///   `imatrix.chunk_count` and `imatrix.chunk_size` (u32); per weight, F32 tensors
-///   `<name>.in_sum2` [columns, matrices] and `<name>.counts` [1, matrices].
+///   `<name>.in_sum2` [columns, matrices] and `<name>.counts` [1, matrices] (1-D when there is one matrix).
 /// - legacy `.dat`: i32 entry count; per entry i32 name length, the name, i32 call count, i32 value
 ///   count, f32 values (the mean square times the call count); then optionally i32 last chunk and
 ///   an i32-length dataset name.
@@ -132,9 +132,11 @@ public struct ImportanceMatrix: Sendable {
         for name in entries.keys.sorted() {
             let entry = entries[name]!
             let matrices = entry.counts.count
-            try writer.addTensor(name: name + ".in_sum2", dimensions: [entry.sums.count / matrices, matrices], type: .f32,
+            // ggml drops trailing dimensions of 1 when it writes a tensor, so one matrix is 1-D.
+            let trailing = matrices > 1 ? [matrices] : []
+            try writer.addTensor(name: name + ".in_sum2", dimensions: [entry.sums.count / matrices] + trailing, type: .f32,
                                  data: entry.sums.withUnsafeBytes { Array($0) })
-            try writer.addTensor(name: name + ".counts", dimensions: [1, matrices], type: .f32,
+            try writer.addTensor(name: name + ".counts", dimensions: [1] + trailing, type: .f32,
                                  data: entry.counts.withUnsafeBytes { Array($0) })
         }
         try writer.write(to: path)
