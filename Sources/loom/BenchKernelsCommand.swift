@@ -14,7 +14,7 @@ struct BenchKernels: ParsableCommand {
 
     @Option(name: .long, help: "Formats, comma-separated (f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, q4_K, q6_K, ...).")
     var types = "q8_0,q4_0"
-    @Option(name: .short, parsing: .unconditional, help: "Threads.") var t = 2
+    @Option(name: .short, parsing: .unconditional, help: "Threads.") var t = ThreadPool.processorCount
     @Option(name: .long, help: "Kernel path: avx512-vnni, avx2 or portable (default: the best this CPU runs).")
     var path: String?
     @Option(name: .long, parsing: .unconditional, help: "Decode tokens to time.") var tokens = 64

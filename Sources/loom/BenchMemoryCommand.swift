@@ -8,7 +8,7 @@ struct BenchMemory: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-memory",
         abstract: "Measure read memory bandwidth (the decode ceiling).")
 
-    @Option(name: .short, parsing: .unconditional, help: "Threads.") var t = 2
+    @Option(name: .short, parsing: .unconditional, help: "Threads.") var t = ThreadPool.processorCount
     @Option(name: .long, parsing: .unconditional, help: "Buffer size in MiB.") var mib = 1024
     @Option(name: .long, parsing: .unconditional, help: "Passes; the best is reported.") var passes = 5
     @Flag(name: .long, help: "Print JSON.") var json = false

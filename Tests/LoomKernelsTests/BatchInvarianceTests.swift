@@ -104,4 +104,38 @@ import LoomCore
             #expect(together.map(\.bitPattern) == separate.flatMap { $0 }.map(\.bitPattern))
         }
     }
+
+    /// Which thread runs which rows never changes a result: every product on pools of 1 to 4
+    /// threads is bit for bit the same, one token (split into parts) or a batch (claimed tiles).
+    @Test(arguments: [QuantType.q4_0, .q8_0, .bf16])
+    func productsDoNotDependOnTheThreadCount(type: QuantType) throws {
+        let (rows, cols) = (136, 512)
+        let weights = MatrixKernelTests.randomWeights(type, rows: rows, cols: cols, seed: 9)
+        var rng = SplitMix64(seed: 13)
+        let batch = 17
+        let x = (0..<(batch * cols)).map { _ in rng.normal() }
+        let pools = (1...4).map { ThreadPool(threads: $0) }
+        try weights.withUnsafeBytes { raw in
+            for path in Self.paths {
+                for repack in MatrixKernelTests.floatTypes.contains(type) ? [false] : [false, true] {
+                    let matrix: any WeightMatrix = MatrixKernelTests.floatTypes.contains(type)
+                        ? try FloatMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil, path: path)
+                        : try QuantizedMatrix(type: type, data: raw.baseAddress!, byteCount: raw.count, rows: rows, cols: cols, owner: nil,
+                                              path: path, repackingInto: repack ? MemoryArena(name: "test") : nil)
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, matrix.scratchBytes(batch: batch)), alignment: 64)
+                    defer { scratch.deallocate() }
+                    for n in [1, batch] {
+                        let results = pools.map { pool in
+                            var y = [Float](repeating: .nan, count: n * rows)
+                            matrix.multiply(x, batch: n, into: &y, scratch: scratch, pool: pool)
+                            return y.map(\.bitPattern)
+                        }
+                        for (i, result) in results.enumerated() {
+                            #expect(result == results[0], "\(type.name) \(path) repack \(repack) batch \(n): \(i + 1) threads differ from 1")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -95,12 +95,12 @@ struct PlanningOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Tokens per forward chunk (sizes the scratch).")
     var chunk = 512
 
-    // Optional, so that help shows "all cores" rather than this machine's count as the default.
+    // Optional, so that help describes the default rather than showing this machine's count.
     @Option(name: [.short, .customLong("threads")], parsing: .unconditional,
-            help: ArgumentHelp("Threads to run on (default: all cores).", valueName: "threads"))
+            help: ArgumentHelp("Threads (default: the cores this process may use).", valueName: "threads"))
     var threadsOption: Int?
 
-    /// `--threads`, or every core.
+    /// `--threads`, or every core this process may use (its CPU affinity and cgroup quota).
     var threads: Int { threadsOption ?? ThreadPool.processorCount }
 
     @Option(parsing: .unconditional, help: "Memory left free on each device, in MiB.")
