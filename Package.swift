@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomPerplexityTests", dependencies: ["LoomRuntime", "LoomTokenizer"], exclude: ["Fixtures"]),
-        .testTarget(name: "LoomQuantizeTests", dependencies: ["LoomRuntime", "LoomKernels", "LoomFormats", "LoomTokenizer"], exclude: ["Fixtures"]),
+        .testTarget(name: "LoomQuantizeTests", dependencies: ["LoomRuntime", "LoomModel", "LoomKernels", "LoomFormats", "LoomTokenizer"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomServerTests", dependencies: [
             "LoomServer", "LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomChatTemplate",
             .product(name: "Logging", package: "swift-log"),

@@ -12,11 +12,18 @@ public struct GGUFWeightSource: WeightSource {
     private let tensors: [String: GGUFTensorInfo]
     /// The GGUF name of each Hugging Face tensor name this source is asked for.
     private let naming: @Sendable (String) -> String
+    /// Tensors served from memory instead of the file, by GGUF name.
+    private let replacements: [String: ReplacementTensor]
 
-    /// - Parameter naming: the GGUF name of a Hugging Face name (default: the decoders' `ggufName`).
-    public init(file: GGUFFile, naming: @escaping @Sendable (String) -> String = GGUFWeightSource.ggufName) {
+    /// - Parameters:
+    ///   - naming: the GGUF name of a Hugging Face name (default: the decoders' `ggufName`).
+    ///   - replacements: matrices to serve from memory in place of the file's, by GGUF name (the
+    ///     same shape in another type: how a quantizer tries one tensor at a candidate type).
+    public init(file: GGUFFile, naming: @escaping @Sendable (String) -> String = GGUFWeightSource.ggufName,
+                replacements: [String: ReplacementTensor] = [:]) {
         self.file = file
         self.naming = naming
+        self.replacements = replacements
         var byName: [String: GGUFTensorInfo] = [:]
         for info in file.tensors { byName[info.name] = info }
         tensors = byName
@@ -86,6 +93,7 @@ public struct GGUFWeightSource: WeightSource {
 
     public func matrixBytes(_ name: String) throws -> Int {
         let (info, expert) = try found(name)
+        if let replacement = replacements[info.name], expert == nil { return replacement.bytes.count }
         return expert == nil ? info.byteCount : info.byteCount / info.dimensions[2]
     }
 
@@ -98,10 +106,16 @@ public struct GGUFWeightSource: WeightSource {
         guard info.dimensions == expected else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: info.name, expected: expected, actual: info.dimensions)
         }
-        guard let type = QuantType(ggmlTypeID: info.type.id) else {
+        let replacement = expert == nil ? replacements[info.name] : nil
+        guard let type = replacement?.type ?? QuantType(ggmlTypeID: info.type.id) else {
             throw ModelError.unsupportedDType(source: sourceName, tensor: info.name, dtype: info.type.name)
         }
-        var bytes = file.data(for: info)
+        var bytes = replacement.map { UnsafeRawBufferPointer($0.bytes) } ?? file.data(for: info)
+        if replacement != nil {
+            guard bytes.count == storedRows * type.rowBytes(cols) else {
+                throw KernelError.dataTooSmall(format: type.name, needed: storedRows * type.rowBytes(cols), available: bytes.count)
+            }
+        }
         if let expert {
             // Experts are stored one after another, each a whole [rows, cols] matrix.
             let each = bytes.count / info.dimensions[2]
@@ -109,15 +123,17 @@ public struct GGUFWeightSource: WeightSource {
         }
         bytes = rowSlice(bytes, rows: part, of: storedRows)
         let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+        let owner: AnyObject = replacement ?? file
         if type.blockSize == 1 {
-            return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file)
+            return try FloatMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: owner)
         }
         // A repacked matrix never reads the file again: its pages leave the resident set as they
         // are copied, so the file's pages and the copy are never both resident for a whole matrix.
         let mapped = file.file
-        let matrix = try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: file,
-                                         repackingInto: arena, activations: activations, consumed: { mapped.dropResidentPages($0) })
-        if matrix.isArenaResident { mapped.dropResidentPages(bytes) }
+        let matrix = try QuantizedMatrix(type: type, data: base, byteCount: bytes.count, rows: rows, cols: cols, owner: owner,
+                                         repackingInto: arena, activations: activations,
+                                         consumed: { if replacement == nil { mapped.dropResidentPages($0) } })
+        if matrix.isArenaResident && replacement == nil { mapped.dropResidentPages(bytes) }
         return matrix
     }
 
@@ -236,3 +252,18 @@ extension GGUFFile {
 }
 
 import Foundation
+
+/// A matrix's bytes in some type, held in memory to stand in for a GGUF tensor of the same shape.
+public final class ReplacementTensor: @unchecked Sendable {
+    public let type: QuantType
+    /// [rows][type.rowBytes(cols)], immutable once made.
+    public let bytes: UnsafeMutableRawBufferPointer
+
+    public init(type: QuantType, bytes: [UInt8]) {
+        self.type = type
+        self.bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 64)
+        bytes.withUnsafeBytes { self.bytes.copyMemory(from: $0) }
+    }
+
+    deinit { bytes.deallocate() }
+}

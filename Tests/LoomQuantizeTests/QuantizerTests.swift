@@ -105,4 +105,38 @@ import Testing
         let base = try perplexity(Self.f16), quantized = try perplexity(out)
         #expect(abs(quantized - base) / base < 0.03, "q4_k_m \(quantized) vs F16 \(base)")
     }
+
+    /// A run stopped after tensor 20 keeps its `.partial` file and checkpoint; the same run again
+    /// starts at tensor 21 and writes the same bytes as one that was never stopped; a run of
+    /// another plan does not take the other's partial file.
+    @Test func anInterruptedRunResumesAfterItsLastWholeTensor() throws {
+        struct Stop: Error {}
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-resume-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let whole = directory.appendingPathComponent("whole.gguf").path, stopped = directory.appendingPathComponent("stopped.gguf").path
+        let source = try GGUFFile(path: Self.f16)
+        let plan = try GGUFQuantizer.plan(source, scheme: .q4_k_m, importance: nil)
+        try GGUFQuantizer.run(source, plan: plan, importance: nil, to: whole, threads: 2)
+        #expect(throws: Stop.self) {
+            try GGUFQuantizer.run(source, plan: plan, importance: nil, to: stopped, threads: 2, progress: { index, _ in if index == 20 { throw Stop() } })
+        }
+        #expect(!FileManager.default.fileExists(atPath: stopped))
+        #expect(FileManager.default.fileExists(atPath: stopped + ".partial"))
+        var resumedAt = -1, first = -1
+        try GGUFQuantizer.run(source, plan: plan, importance: nil, to: stopped, threads: 2, resumed: { resumedAt = $0 },
+                              progress: { index, _ in if first < 0 { first = index } })
+        #expect(resumedAt == 21 && first == 21)
+        #expect(FileManager.default.contents(atPath: stopped) == FileManager.default.contents(atPath: whole))
+        #expect(!FileManager.default.fileExists(atPath: stopped + ".partial"))
+        #expect(!FileManager.default.fileExists(atPath: stopped + ".partial.json"))
+
+        #expect(throws: Stop.self) {
+            try GGUFQuantizer.run(source, plan: plan, importance: nil, to: stopped, threads: 2, progress: { index, _ in if index == 5 { throw Stop() } })
+        }
+        let other = try GGUFQuantizer.plan(source, scheme: .q3_k_m, importance: nil)
+        try GGUFQuantizer.run(source, plan: other, importance: nil, to: stopped, threads: 2, resumed: { resumedAt = $0 })
+        #expect(resumedAt == 0)
+        #expect(try GGUFFile(path: stopped).integer("general.file_type") == 12)
+    }
 }

@@ -19,7 +19,8 @@ public struct QuantizedTensorPlan: Sendable {
 /// What `GGUFQuantizer.plan` decides before any weight is read: every tensor's type and size,
 /// and the memory the run will need at most.
 public struct QuantizationPlan: Sendable {
-    public let scheme: QuantizationScheme
+    /// llama.cpp's `general.file_type` for the file.
+    public let fileType: UInt32
     public let tensors: [QuantizedTensorPlan]
     /// Bytes of the output file.
     public let fileBytes: Int
@@ -58,12 +59,33 @@ public enum GGUFQuantizer {
     public static func plan(_ source: GGUFFile, scheme: QuantizationScheme, importance: ImportanceMatrix?) throws -> QuantizationPlan {
         let layers = try source.integer("\(try source.string("general.architecture") ?? "llama").block_count") ?? 0
         let tied = source.tensor(named: "output.weight") == nil
+        return try plan(source, fileType: scheme.fileType, importance: importance) { info in
+            scheme.type(for: info.name, dimensions: info.dimensions, layers: layers, tiedEmbeddings: tied, hasImportance: importance != nil)
+        }
+    }
+
+    /// The tensors any scheme quantizes (GGUF names); the others are copied.
+    public static func quantizable(_ source: GGUFFile) throws -> [String] {
+        try plan(source, scheme: .q4_k, importance: nil).tensors.filter { !$0.isCopied }.map(\.name)
+    }
+
+    /// Sizes a plan whose types were chosen per tensor (`types`, by GGUF name; the others are
+    /// copied), labelled with the file type of the type that holds most of the weights.
+    public static func plan(_ source: GGUFFile, types: [String: QuantType], importance: ImportanceMatrix?) throws -> QuantizationPlan {
+        var elements: [QuantType: Int] = [:]
+        for info in source.tensors { if let type = types[info.name] { elements[type, default: 0] += info.elementCount } }
+        let dominant = elements.max { $0.value < $1.value }?.key ?? .q8_0
+        let fileType = QuantizationScheme.allCases.first { $0.baseType == dominant }?.fileType ?? QuantizationScheme.q8_0.fileType
+        return try plan(source, fileType: fileType, importance: importance) { types[$0.name] }
+    }
+
+    private static func plan(_ source: GGUFFile, fileType: UInt32, importance: ImportanceMatrix?,
+                             choose: (GGUFTensorInfo) -> QuantType?) throws -> QuantizationPlan {
         var tensors: [QuantizedTensorPlan] = []
         var largest = 0
         for info in source.tensors {
             var type = info.type
-            if let chosen = scheme.type(for: info.name, dimensions: info.dimensions, layers: layers, tiedEmbeddings: tied,
-                                        hasImportance: importance != nil) {
+            if let chosen = choose(info) {
                 guard QuantType(ggmlTypeID: info.type.id) != nil else {
                     throw QuantizationError(path: source.path, tensor: info.name, reason: "source type \(info.type) cannot be read for quantization")
                 }
@@ -75,19 +97,19 @@ public enum GGUFQuantizer {
             }
             tensors.append(QuantizedTensorPlan(name: info.name, dimensions: info.dimensions, sourceType: info.type, type: type, bytes: bytes))
         }
-        let header = try outputWriter(source, scheme: scheme, importance: nil, importancePath: nil).header(tensors: tensors.map { ($0.name, $0.dimensions, $0.type) }).count
+        let header = try outputWriter(source, fileType: fileType, importance: nil, importancePath: nil).header(tensors: tensors.map { ($0.name, $0.dimensions, $0.type) }).count
         let alignment = source.alignment
         let data = tensors.reduce(0) { $0 + ($1.bytes + alignment - 1) / alignment * alignment }
         let importanceBytes = importance?.entries.values.reduce(0) { $0 + 4 * $1.sums.count } ?? 0
-        return QuantizationPlan(scheme: scheme, tensors: tensors, fileBytes: header + data,
+        return QuantizationPlan(fileType: fileType, tensors: tensors, fileBytes: header + data,
                                 peakBytes: largest + header + importanceBytes)
     }
 
     /// The writer with the source's metadata in its order, the file type set to the scheme's.
-    static func outputWriter(_ source: GGUFFile, scheme: QuantizationScheme, importance: ImportanceMatrix?, importancePath: String?) -> GGUFWriter {
+    static func outputWriter(_ source: GGUFFile, fileType: UInt32, importance: ImportanceMatrix?, importancePath: String?) -> GGUFWriter {
         var writer = GGUFWriter()
         for key in source.keys { writer.set(key, source.metadata[key]!) }
-        writer.set("general.file_type", .uint32(scheme.fileType))
+        writer.set("general.file_type", .uint32(fileType))
         writer.set("general.quantization_version", .uint32(2))
         if let importance {
             writer.set("quantize.imatrix.file", .string(importancePath ?? ""))
@@ -100,22 +122,47 @@ public enum GGUFQuantizer {
 
     /// Runs `plan` on `source` and writes the result to `path`. `progress` is called after each
     /// tensor with its index and plan entry.
+    ///
+    /// The file is written as `PATH.partial`, each tensor flushed to disk and recorded in
+    /// `PATH.partial.json` as it completes; a run of the same plan on the same source and matrix
+    /// that finds them continues after the last whole tensor (`resumed` gets how many there were),
+    /// and an interrupted or failed run keeps them for that. Only the finished file is renamed
+    /// to `PATH`.
     public static func run(_ source: GGUFFile, plan: QuantizationPlan, importance: ImportanceMatrix?, importancePath: String? = nil,
-                           to path: String, threads: Int, progress: (Int, QuantizedTensorPlan) -> Void = { _, _ in }) throws {
-        let writer = outputWriter(source, scheme: plan.scheme, importance: importance, importancePath: importancePath)
+                           to path: String, threads: Int, resumed: (Int) -> Void = { _ in },
+                           progress: (Int, QuantizedTensorPlan) throws -> Void = { _, _ in }) throws {
+        let writer = outputWriter(source, fileType: plan.fileType, importance: importance, importancePath: importancePath)
         let header = try writer.header(tensors: plan.tensors.map { ($0.name, $0.dimensions, $0.type) })
         let partial = path + ".partial"
-        guard FileManager.default.createFile(atPath: partial, contents: nil), let out = FileHandle(forWritingAtPath: partial) else {
-            throw QuantizationError(path: path, tensor: nil, reason: "cannot create \(partial)")
+        let fingerprint = QuantizationCheckpoint.fingerprint(header: header, source: source, importance: importance)
+        var checkpoint = QuantizationCheckpoint(fingerprint: fingerprint, tensorsDone: 0, bytes: header.count)
+        let out: FileHandle
+        if let saved = QuantizationCheckpoint.load(output: path), saved.fingerprint == fingerprint,
+           let size = (try? FileManager.default.attributesOfItem(atPath: partial))?[.size] as? Int, size >= saved.bytes,
+           let handle = FileHandle(forUpdatingAtPath: partial) {
+            try handle.truncate(atOffset: UInt64(saved.bytes))
+            try handle.seekToEnd()
+            out = handle
+            checkpoint = saved
+        } else {
+            guard FileManager.default.createFile(atPath: partial, contents: nil), let handle = FileHandle(forWritingAtPath: partial) else {
+                throw QuantizationError(path: path, tensor: nil, reason: "cannot create \(partial)")
+            }
+            out = handle
+            try out.write(contentsOf: Data(header))
         }
-        var done = false
+        resumed(checkpoint.tensorsDone)
+        var closed = false
         defer {
-            try? out.close()
-            if !done { try? FileManager.default.removeItem(atPath: partial) }
+            if !closed { try? out.close() }
+            // Nothing worth resuming: leave no partial file behind.
+            if checkpoint.tensorsDone == 0 && !closed {
+                try? FileManager.default.removeItem(atPath: partial)
+                QuantizationCheckpoint.remove(output: path)
+            }
         }
-        try out.write(contentsOf: Data(header))
         let alignment = source.alignment
-        for (index, tensor) in plan.tensors.enumerated() {
+        for (index, tensor) in plan.tensors.enumerated() where index >= checkpoint.tensorsDone {
             let info = source.tensor(named: tensor.name)!
             let input = source.data(for: info)
             var bytes: [UInt8]
@@ -127,12 +174,27 @@ public enum GGUFQuantizer {
             }
             bytes += [UInt8](repeating: 0, count: writer.padded(bytes.count, alignment) - bytes.count)
             try out.write(contentsOf: Data(bytes))
-            progress(index, tensor)
+            try out.synchronize()
+            checkpoint.tensorsDone = index + 1
+            checkpoint.bytes += bytes.count
+            try checkpoint.save(output: path)
+            try progress(index, tensor)
         }
         try out.close()
+        closed = true
         if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         try FileManager.default.moveItem(atPath: partial, toPath: path)
-        done = true
+        QuantizationCheckpoint.remove(output: path)
+    }
+
+    /// A tensor's weights in f32, [rows, columns].
+    static func widened(_ input: UnsafeRawBufferPointer, _ info: GGUFTensorInfo, source: String) throws -> [Float] {
+        guard let sourceType = QuantType(ggmlTypeID: info.type.id) else {
+            throw QuantizationError(path: source, tensor: info.name, reason: "source type \(info.type) cannot be read for quantization")
+        }
+        var weights = [Float](repeating: 0, count: info.elementCount)
+        weights.withUnsafeMutableBufferPointer { Dequantize.run(sourceType, input.baseAddress!, count: info.elementCount, into: $0.baseAddress!) }
+        return weights
     }
 
     /// One tensor: widened to f32 ([rows, columns]), then each row quantized with its columns'
@@ -140,9 +202,7 @@ public enum GGUFQuantizer {
     static func quantize(_ input: UnsafeRawBufferPointer, _ info: GGUFTensorInfo, as type: QuantType, importance: ImportanceMatrix?,
                          source: String, threads: Int) throws -> [UInt8] {
         let columns = info.dimensions[0], rows = info.elementCount / columns
-        let sourceType = QuantType(ggmlTypeID: info.type.id)!
-        var weights = [Float](repeating: 0, count: info.elementCount)  // [rows, columns]
-        weights.withUnsafeMutableBufferPointer { Dequantize.run(sourceType, input.baseAddress!, count: info.elementCount, into: $0.baseAddress!) }
+        let weights = try widened(input, info, source: source)  // [rows, columns]
         let columnImportance = importance?.importance(for: info.name)
         if let columnImportance, columnImportance.count != columns {
             throw QuantizationError(path: source, tensor: info.name,

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import LoomFormats
+import LoomKernels
+import LoomModel
 import LoomRuntime
 import LoomTokenizer
 
@@ -16,13 +18,27 @@ struct QuantizeCommand: ParsableCommand {
             by the importance matrix (--imatrix FILE in llama.cpp's format, or one collected from \
             --calibration text), else by the weights' squares. The plan (types, file size, peak \
             memory) is printed first; progress goes to stderr.
+
+            --bpw B chooses a type per tensor instead (q2_K to q8_0; the output head and embeddings \
+            too) so that the file holds B bits per weight with the least loss: each tensor's output \
+            error under every type is measured against the importance matrix, its effect on the \
+            logits (KL divergence from the source model on --calibration text, that tensor alone \
+            at q3_K) scales it, and the budget goes where it buys the most. It needs --calibration; \
+            with --imatrix too, the matrix is read and the text serves the measurement only.
             """)
 
     @Argument(help: "The source model: a GGUF file.")
     var source: String
 
     @Option(help: "Quantization type or mix: \(QuantizationScheme.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var type: String
+    var type: String?
+
+    @Option(help: "Bits per weight of the whole file, with a type per tensor chosen by measurement (needs --calibration).")
+    var bpw: Double?
+
+    @Option(name: .customLong("allocation-chunks"), parsing: .unconditional,
+            help: "With --bpw: calibration chunks each tensor's KL divergence is measured over.")
+    var allocationChunks = 8
 
     @Option(help: "The GGUF file to write.")
     var out: String
@@ -47,10 +63,17 @@ struct QuantizeCommand: ParsableCommand {
 
     func validate() throws {
         guard ArgumentCheck.isOn else { return }
-        guard QuantizationScheme(rawValue: type.lowercased()) != nil else {
+        guard (type == nil) != (bpw == nil) else { throw ValidationError("give --type or --bpw (one of them)") }
+        if let type, QuantizationScheme(rawValue: type.lowercased()) == nil {
             throw ValidationError("--type must be one of \(QuantizationScheme.allCases.map(\.rawValue).joined(separator: ", ")), got \(type)")
         }
-        guard imatrix == nil || calibration == nil else { throw ValidationError("--imatrix reads a matrix and --calibration collects one; give one of them") }
+        if let bpw {
+            guard bpw.isFinite, bpw > 0, bpw <= 32 else { throw ValidationError("--bpw must be above 0 and at most 32, got \(bpw)") }
+            guard calibration != nil else { throw ValidationError("--bpw needs --calibration: the text each tensor's effect is measured on") }
+            try requireAtLeast(1, allocationChunks, "--allocation-chunks")
+        } else {
+            guard imatrix == nil || calibration == nil else { throw ValidationError("--imatrix reads a matrix and --calibration collects one; give one of them") }
+        }
         guard imatrixOut == nil || calibration != nil else { throw ValidationError("--imatrix-out needs --calibration") }
         try requireAtLeast(1, threads, "--threads")
         try requireAtLeast(2, ctx, "--ctx")
@@ -59,7 +82,6 @@ struct QuantizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let scheme = QuantizationScheme(rawValue: type.lowercased())!
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue {
                 throw QuantizationError(path: source, tensor: nil,
@@ -73,7 +95,15 @@ struct QuantizeCommand: ParsableCommand {
             } else if let calibration {
                 matrix = try collect(calibration)
             }
-            let plan = try GGUFQuantizer.plan(file, scheme: scheme, importance: matrix)
+            let plan: QuantizationPlan, label: String
+            if let bpw {
+                plan = try allocate(file, bitsPerWeight: bpw, importance: matrix)
+                label = String(format: "%.2f bpw allocated", bpw)
+            } else {
+                let scheme = QuantizationScheme(rawValue: type!.lowercased())!
+                plan = try GGUFQuantizer.plan(file, scheme: scheme, importance: matrix)
+                label = scheme.rawValue
+            }
             var counts: [String: Int] = [:]
             for t in plan.tensors where !t.isCopied { counts[t.type.name, default: 0] += 1 }
             let mix = counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -83,26 +113,74 @@ struct QuantizeCommand: ParsableCommand {
                                 formatBytes(plan.fileBytes), formatBytes(plan.peakBytes)))
             let bar = ProgressBar(label: "quantize")
             let start = Date()
-            let totalElements = plan.tensors.reduce(0) { $0 + ($1.isCopied ? 0 : $1.elements) }
+            var totalElements = plan.tensors.reduce(0) { $0 + ($1.isCopied ? 0 : $1.elements) }
             var doneElements = 0
-            try GGUFQuantizer.run(file, plan: plan, importance: matrix, importancePath: imatrix ?? imatrixOut, to: out, threads: threads) { index, tensor in
+            try GGUFQuantizer.run(file, plan: plan, importance: matrix, importancePath: imatrix ?? imatrixOut, to: out, threads: threads,
+                                  resumed: { done in
+                                      guard done > 0 else { return }
+                                      printError("resuming \(out).partial after \(done) of \(plan.tensors.count) tensors")
+                                      // The ETA counts only what this run quantizes.
+                                      totalElements -= plan.tensors.prefix(done).reduce(0) { $0 + ($1.isCopied ? 0 : $1.elements) }
+                                  }) { index, tensor in
                 if !tensor.isCopied { doneElements += tensor.elements }
                 let elapsed = Date().timeIntervalSince(start)
                 let eta = doneElements > 0 ? elapsed * Double(totalElements - doneElements) / Double(doneElements) : 0
                 bar.update(done: index + 1, total: plan.tensors.count, note: String(format: "%@ %@, ETA %.0f s", tensor.name, tensor.type.name, eta))
             }
             bar.finish()
-            print(String(format: "wrote %@: %@, %.2f bpw, %@ (%.1f s)", out, formatBytes(plan.fileBytes), plan.bitsPerWeight, scheme.rawValue,
+            print(String(format: "wrote %@: %@, %.2f bpw, %@ (%.1f s)", out, formatBytes(plan.fileBytes), plan.bitsPerWeight, label,
                          Date().timeIntervalSince(start)))
         }
+    }
+
+    /// Measures every quantizable tensor on the calibration text and chooses its type so that the
+    /// file holds `bitsPerWeight` with the least predicted KL divergence.
+    private func allocate(_ file: GGUFFile, bitsPerWeight: Double, importance: ImportanceMatrix?) throws -> QuantizationPlan {
+        let names = try GGUFQuantizer.quantizable(file)
+        let quantized = Set(names)
+        let elements = file.tensors.reduce(0) { $0 + $1.elementCount }
+        let copiedBytes = file.tensors.filter { !quantized.contains($0.name) }.reduce(0) { $0 + $1.byteCount }
+        let budget = Int((bitsPerWeight * Double(elements) / 8).rounded(.down)) - copiedBytes
+        let config = try ModelConfig.load(gguf: file)
+        let ids = try tokens(calibration!)
+        let chunks = min(allocationChunks, max(1, ids.count / ctx))
+        printError(String(format: "measuring %d tensors × %d types on %d calibration chunks of %d (the source's log-probabilities: %@)",
+                          names.count, TensorSensitivity.candidateTypes.count, chunks, ctx,
+                          formatBytes(chunks * (ctx - 1 - ctx / 2) * config.vocabSize * 4)))
+        let vocab = try Tokenizer(ggufFile: source)
+        let bar = ProgressBar(label: "measure")
+        let measured = try TensorSensitivity.measure(file, tensors: names, importance: importance, tokens: ids,
+                                                     context: ctx, chunks: chunks, bos: vocab.addsBOS ? vocab.bos.map(Int.init) : nil,
+                                                     threads: threads) { done, total, tensor in
+            bar.update(done: done, total: total, note: String(format: "%@ KLD at q3_K %.2e", tensor.name, tensor.probeKLD))
+        }
+        bar.finish()
+        guard let chosen = BitAllocation.choose(measured.map(\.candidates), budgetBytes: budget) else {
+            let smallest = measured.reduce(copiedBytes) { $0 + ($1.candidates.map(\.bytes).min() ?? 0) }
+            throw QuantizationError(path: source, tensor: nil, reason: String(format: "%.3f bpw is below the smallest this model takes (%.3f bpw, every tensor at its smallest type)",
+                                                                              bitsPerWeight, Double(smallest) * 8 / Double(elements)))
+        }
+        var types: [String: QuantType] = [:]
+        var predicted = 0.0
+        for (tensor, index) in zip(measured, chosen) {
+            types[tensor.name] = tensor.candidates[index].type
+            predicted += tensor.candidates[index].cost
+        }
+        printError(String(format: "allocation: predicted mean KLD %.6f (the sum of the tensors' measured costs)", predicted))
+        return try GGUFQuantizer.plan(file, types: types, importance: importance)
+    }
+
+    /// The calibration text's token ids.
+    private func tokens(_ path: String) throws -> [Int] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --calibration \(path)") }
+        return try Tokenizer(ggufFile: source).encode(String(decoding: data, as: UTF8.self), parseSpecial: false).map(Int.init)
     }
 
     /// Runs the source model on the calibration text and returns its importance matrix, written
     /// to --imatrix-out when given.
     private func collect(_ path: String) throws -> ImportanceMatrix {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --calibration \(path)") }
         let vocab = try Tokenizer(ggufFile: source)
-        let ids = vocab.encode(String(decoding: data, as: UTF8.self), parseSpecial: false).map(Int.init)
+        let ids = try tokens(path)
         let engine = try Engine(path: source, options: EngineOptions(maxSequenceLength: ctx, chunkTokens: ctx, threads: threads, logitsRows: 1))
         let bar = ProgressBar(label: "calibration")
         var matrix = try engine.collectImportance(tokens: ids, context: ctx, bos: vocab.addsBOS ? vocab.bos.map(Int.init) : nil,
