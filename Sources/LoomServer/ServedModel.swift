@@ -33,6 +33,13 @@ public final class ServedModel: Sendable {
     /// loaded beside it); else the server configuration's.
     public let speculation: Speculation?
 
+    /// The draft model's page pool, when the model comes with one: its pages are planned beside
+    /// the target's and held while requests draft.
+    var draftPages: PagePool? {
+        if case let .draft(model)? = speculation?.source { return model.engine.pages }
+        return nil
+    }
+
     /// - Parameters:
     ///   - chat: the model's chat templates, or nil when it has none (chat requests then fail
     ///     with `chatTemplateProblem`).

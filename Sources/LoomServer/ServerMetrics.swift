@@ -18,6 +18,8 @@ final class ServerMetrics: Sendable {
     private let pagesTotal: Gauge
     private let pagesReferenced: Gauge
     private let pagesCached: Gauge
+    private let draftPagesTotal: Gauge
+    private let draftPagesReferenced: Gauge
 
     init() {
         promptTokens = registry.makeCounter(descriptor: Self.metric("prompt_tokens_total", help: "Prompt tokens of finished requests."))
@@ -34,6 +36,8 @@ final class ServerMetrics: Sendable {
         pagesTotal = registry.makeGauge(descriptor: Self.metric("kv_pages", help: "KV cache pages in the pool."))
         pagesReferenced = registry.makeGauge(descriptor: Self.metric("kv_pages_referenced", help: "KV cache pages held by sequences."))
         pagesCached = registry.makeGauge(descriptor: Self.metric("kv_pages_cached", help: "KV cache pages holding a reusable prefix, held by no sequence."))
+        draftPagesTotal = registry.makeGauge(descriptor: Self.metric("draft_kv_pages", help: "The draft model's KV cache pages (0 without a draft)."))
+        draftPagesReferenced = registry.makeGauge(descriptor: Self.metric("draft_kv_pages_referenced", help: "The draft model's KV cache pages held by sequences."))
     }
 
     /// `loom_NAME_UNIT`: the unit is the name's last word (total, seconds, ...), or none.
@@ -79,6 +83,10 @@ final class ServerMetrics: Sendable {
             pagesTotal.set(Int64(pool.pageCount))
             pagesReferenced.set(Int64(pool.referencedPageCount))
             pagesCached.set(Int64(pool.cachedPageCount))
+            if let draft = model.draftPages {
+                draftPagesTotal.set(Int64(draft.pageCount))
+                draftPagesReferenced.set(Int64(draft.referencedPageCount))
+            }
         }
         return registry.emitToString()
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LoomChatTemplate
+import LoomRuntime
 
 /// The endpoints beside generation: health, models, metrics, tokenizer, template and slots.
 struct UtilityEndpoints: Sendable {
@@ -84,10 +85,13 @@ struct UtilityEndpoints: Sendable {
              "prompt_tokens": slot.promptTokens, "cached_prompt_tokens": slot.reusedPromptTokens,
              "generated_tokens": slot.generatedTokens, "tokens_held": slot.cachedTokens, "pages_held": slot.pages]
         }
-        let pool = scheduler.model.pages
-        return json(["slots": slots, "parallel": scheduler.maxParallel,
-                     "pages": ["total": pool.pageCount, "page_tokens": pool.pageTokens, "referenced": pool.referencedPageCount,
-                               "cached": pool.cachedPageCount, "free": pool.freePageCount]])
+        func figures(_ pool: PagePool) -> [String: Any] {
+            ["total": pool.pageCount, "page_tokens": pool.pageTokens, "referenced": pool.referencedPageCount,
+             "cached": pool.cachedPageCount, "free": pool.freePageCount]
+        }
+        var object: [String: Any] = ["slots": slots, "parallel": scheduler.maxParallel, "pages": figures(scheduler.model.pages)]
+        if let draft = model.draftPages { object["draft_pages"] = figures(draft) }
+        return json(object)
     }
 }
 

@@ -26,6 +26,18 @@ import Testing
         expectUsageError(try LoomProcess.run(["generate", "--prompt", "hi", option, value]), message, usage: "generate")
     }
 
+    /// `--tokens` runs the plain sampler loop: flags it would silently drop are refused.
+    @Test(arguments: [["--lookup", "3"], ["--draft", "Models/loom-demo/gguf/loom-demo-Q8_0.gguf"], ["--grammar", "GRAMMAR"]])
+    func tokensRefuseWhatNeedsTheGenerator(_ flag: [String]) throws {
+        let grammar = FileManager.default.temporaryDirectory.appendingPathComponent("loom-tokens-\(UUID().uuidString).gbnf")
+        try "root ::= \"a\"\n".write(to: grammar, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: grammar) }
+        let arguments = flag.map { $0 == "GRAMMAR" ? grammar.path : $0 }
+        expectUsageError(try LoomProcess.run(["generate", "--tokens", "1,2"] + arguments),
+                         "--tokens runs the plain sampler on token ids; --lookup, --draft, --grammar and --json-schema need --prompt",
+                         usage: "generate")
+    }
+
     @Test func aNegativeValueThatIsAllowedIsTaken() throws {
         // llama.cpp's -1: the penalties look at the whole context.
         let result = try LoomProcess.run(["generate", "--tokens", "1,2", "--max-tokens", "1", "--repeat-last-n", "-1"])

@@ -44,6 +44,25 @@ struct ProcessMemoryTests {
         }
     }
 
+    /// With a draft model beside the target, the draft's plan (weights, cache pages, scratch)
+    /// counts: the total is the target's alone plus the draft's, the draft's covers at least its
+    /// file, its devices are listed, and the peak stays within the total.
+    @Test func aDraftModelCountsInThePlan() throws {
+        let target = "Models/loom-demo/gguf/loom-demo-F16.gguf", draft = "Models/loom-demo/gguf/loom-demo-Q8_0.gguf"
+        let arguments = ["generate", "--model", target, "--prompt", "The city", "--max-tokens", "8", "--json", "-t", "2"]
+        guard let alone = try Self.figures(arguments), let both = try Self.figures(arguments + ["--draft", draft]) else { return }
+        let result = try LoomProcess.run(arguments + ["--draft", draft])
+        let object = try JSONSerialization.jsonObject(with: Data(try #require(result.stdout.split(separator: "\n").last).utf8)) as! [String: Any]
+        let draftBytes = try #require(object["draft_planned_bytes"] as? Int)
+        let draftFile = try #require(try FileManager.default.attributesOfItem(atPath: LoomProcess.root.appendingPathComponent(draft).path)[.size] as? Int)
+        let devices = try #require(object["devices"] as? [[String: Any]])
+        #expect(devices.contains { ($0["name"] as? String)?.hasPrefix("draft/") == true }, "\(devices)")
+        #expect(draftBytes >= draftFile, "the draft's plan \(draftBytes) is below its file \(draftFile)")
+        #expect(both.planned == alone.planned + draftBytes, "with the draft \(both.planned), alone \(alone.planned), draft \(draftBytes)")
+        #expect(both.peak <= both.planned + both.allowance, "peak \(both.peak) > plan \(both.planned) + \(both.allowance)")
+        print("draft beside the target: plan \(both.planned) (draft \(draftBytes)), peak \(both.peak)")
+    }
+
     /// A model whose weights are most of the process: a Llama of 200 MB of Q8_0, every matrix
     /// repacked into the arena at load. The file's pages leave the resident set as each part of a
     /// matrix is copied, so the peak is the plan, not the plan plus the largest matrix (72 MB).

@@ -851,6 +851,28 @@ def group_draft():
         assert a.choices[0].text == b.choices[0].text, (a.choices[0].text, b.choices[0].text)
         assert a.usage.completion_tokens == 32
 
+    @check("/slots and /metrics show the draft's page pool, and a finished request holds none of its pages")
+    def _():
+        idle = wait_idle()
+        draft = idle.get("draft_pages")
+        assert draft is not None, idle
+        assert draft["total"] > 0 and draft["referenced"] == 0, draft
+        assert draft["free"] + draft["cached"] == draft["total"], draft
+        # While a long request drafts, it holds draft pages.
+        with CLIENT.completions.create(model=MODEL, prompt=text, max_tokens=200, temperature=0, stream=True,
+                                       extra_body={"ignore_eos": True}) as stream:
+            held = 0
+            for i, _chunk in enumerate(stream):
+                if i == 20:
+                    held = slots()["draft_pages"]["referenced"]
+            assert held > 0, "no draft page was held mid-request"
+        metrics = httpx.get(BASE + "/metrics").text
+        values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in metrics.splitlines()
+                  if line.startswith("loom_draft_kv_pages")}
+        assert values.get("loom_draft_kv_pages") == draft["total"], values
+        assert "loom_draft_kv_pages_referenced" in values, values
+        assert wait_idle()["draft_pages"]["referenced"] == 0
+
 
 GROUPS = {"api": group_api, "required": group_required, "draft": group_draft, "embeddings": group_embeddings, "cache": group_cache, "concurrency": group_concurrency, "disconnect": group_disconnect,
           "auth": group_auth, "shutdown": group_shutdown, "soak": group_soak,

@@ -41,18 +41,26 @@ struct RunOptions: ParsableArguments {
     }
 }
 
-/// Per-device planned and peak bytes, for `--json` outputs.
-func usageJSON(_ engine: Engine) -> [[String: Any]] {
-    engine.usage.map { ["name": $0.name, "budget_bytes": $0.budgetBytes, "planned_bytes": $0.plannedBytes, "peak_bytes": $0.peakBytes] }
+/// Per-device planned and peak bytes, for `--json` outputs; a draft model's devices follow the
+/// target's, their names prefixed `draft/`.
+func usageJSON(_ engine: Engine, draft: Engine? = nil) -> [[String: Any]] {
+    let devices = engine.usage.map { ($0, $0.name) } + (draft?.usage.map { ($0, "draft/" + $0.name) } ?? [])
+    return devices.map { usage, name in
+        ["name": name, "budget_bytes": usage.budgetBytes, "planned_bytes": usage.plannedBytes, "peak_bytes": usage.peakBytes]
+    }
 }
 
 /// The plan's and the operating system's figures side by side, for `--json`: `devices` (each
 /// device's planned and measured arena bytes), the plan's total, and the process's peak and
 /// current resident memory as the kernel counts it (`VmHWM`, `RssAnon`, `RssFile`), which stays
-/// within the plan plus `ProcessMemory.runtimeAllowance`.
-func memoryJSON(_ engine: Engine) -> [String: Any] {
-    var object: [String: Any] = ["devices": usageJSON(engine), "planned_total_bytes": engine.usage.reduce(0) { $0 + $1.plannedBytes },
+/// within the plan plus `ProcessMemory.runtimeAllowance`. A draft model's plan (its weights,
+/// cache pages and scratch) counts in the total, and alone in `draft_planned_bytes`.
+func memoryJSON(_ engine: Engine, draft: Engine? = nil) -> [String: Any] {
+    let draftBytes = draft?.usage.reduce(0) { $0 + $1.plannedBytes } ?? 0
+    var object: [String: Any] = ["devices": usageJSON(engine, draft: draft),
+                                 "planned_total_bytes": engine.usage.reduce(0) { $0 + $1.plannedBytes } + draftBytes,
                                  "runtime_allowance_bytes": ProcessMemory.runtimeAllowance]
+    if draft != nil { object["draft_planned_bytes"] = draftBytes }
     if let memory = ProcessMemory.current() {
         object["process_peak_rss_bytes"] = memory.peakResidentBytes
         object["process_rss_bytes"] = memory.residentBytes

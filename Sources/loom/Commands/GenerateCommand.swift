@@ -74,7 +74,13 @@ struct GenerateCommand: ParsableCommand {
         guard [prompt != nil, tokens != nil, promptsFile != nil].filter({ $0 }).count <= 1 else {
             throw ValidationError("give at most one of --prompt, --tokens and --prompts-file")
         }
-        if let tokens { _ = try parseTokenList(tokens) }
+        if let tokens {
+            _ = try parseTokenList(tokens)
+            // --tokens runs the bare sampler loop on ids; what needs the generator is refused, not ignored.
+            if speculation.lookup != nil || speculation.draft != nil || constraint.grammar != nil || constraint.jsonSchema != nil {
+                throw ValidationError("--tokens runs the plain sampler on token ids; --lookup, --draft, --grammar and --json-schema need --prompt")
+            }
+        }
         if let maxTokens { try requireAtLeast(0, maxTokens, "--max-tokens") }
         if let softMaxTokens { try requireAtLeast(0, softMaxTokens, "--soft-max-tokens") }
         try requireAtLeast(0, minTokens, "--min-tokens")
@@ -113,7 +119,7 @@ struct GenerateCommand: ParsableCommand {
                 var object = result.json(topLogprobs: topLogprobs)
                 object["text"] = echo ? prompt + result.text : result.text
                 object["prompt_tokens"] = promptIds.count
-                object.merge(memoryJSON(engine)) { _, new in new }
+                object.merge(memoryJSON(engine, draft: settings.speculation?.draftEngine)) { _, new in new }
                 print(try jsonString(object))
             } else if !result.text.hasSuffix("\n") {
                 writeOut("\n")

@@ -46,3 +46,11 @@ struct SpeculationFlags: ParsableArguments {
         return .draftModel(model, maxDraft: draftMax ?? Speculation.defaultMaxDraft, draftCost: try model.passCost(comparedTo: target))
     }
 }
+
+extension Speculation {
+    /// The draft model's engine, whose plan counts in the process's memory beside the target's.
+    var draftEngine: Engine? {
+        if case let .draft(model) = source { return model.engine as? Engine }
+        return nil
+    }
+}
