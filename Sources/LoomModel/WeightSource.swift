@@ -77,12 +77,37 @@ public struct SafeTensorsWeightSource: WeightSource {
 
     public var sourceName: String { archive.directory }
 
-    public func contains(_ name: String) -> Bool { archive.contains(name) }
+    public func contains(_ name: String) -> Bool { archive.contains(name) || exl2Layer(name) != nil }
 
-    public func matrixBytes(_ name: String) throws -> Int { try archive.tensor(name).bytes.count }
+    public func matrixBytes(_ name: String) throws -> Int {
+        if let layer = exl2Layer(name) {
+            let qWeight = try archive.tensor(layer + ".q_weight")
+            let groups = try EXL2Tensor.groups(name: layer, qGroups: try archive.tensor(layer + ".q_groups"), packedRows: qWeight.shape.first ?? 0)
+            // Output features: the bias's when there is one, else the padded width (real layers are multiples of 32).
+            let columns = (try? archive.tensor(layer + ".bias"))?.elementCount ?? (qWeight.shape.last ?? 0)
+            return EXL2Matrix.byteCount(groups, columns: columns)
+        }
+        return try archive.tensor(name).bytes.count
+    }
+
+    /// The layer stem of weight `name` when the archive holds it in EXL2 form (`stem.q_weight`
+    /// and its companions instead of `stem.weight`).
+    func exl2Layer(_ name: String) -> String? {
+        guard name.hasSuffix(".weight"), !archive.contains(name) else { return nil }
+        let stem = String(name.dropLast(".weight".count))
+        return archive.contains(stem + ".q_weight") ? stem : nil
+    }
 
     public func matrix(_ name: String, rows part: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> any WeightMatrix {
+        if let layer = exl2Layer(name) {
+            let tensor = try EXL2Tensor(name: layer, columns: storedRows, tensor: archive.tensor)
+            guard tensor.rows == cols else {
+                throw ModelError.shapeMismatch(source: sourceName, tensor: layer + ".q_weight", expected: [storedRows, cols],
+                                               actual: [storedRows, tensor.rows])
+            }
+            return try EXL2Matrix.matrix(tensor, columns: part, arena: arena, activations: activations)
+        }
         let view = try archive.tensor(name)
         guard view.shape == [storedRows, cols] else {
             throw ModelError.shapeMismatch(source: sourceName, tensor: name, expected: [storedRows, cols], actual: view.shape)

@@ -159,9 +159,9 @@ public struct ModelConfig: Sendable, Equatable {
         // (GPTQ's qweight, AWQ's qzeros, FP8 scales): say so before a tensor goes missing.
         if let quantization = json["quantization_config"] as? [String: Any] {
             let method = quantization["quant_method"] as? String ?? "(none given)"
-            guard method == "mxfp4" else {
+            guard method == "mxfp4" || method == "exl2" else {
                 throw ConfigError.invalidField(file: file, field: "quantization_config.quant_method", reason:
-                    "'\(method)' checkpoints are not read; Loom reads unquantized safetensors, MXFP4 experts (gpt-oss) and GGUF files")
+                    "'\(method)' checkpoints are not read; Loom reads unquantized safetensors, EXL2, MXFP4 experts (gpt-oss) and GGUF files")
             }
         }
         let hidden = try plausible(fields.requiredInt("hidden_size"), atMost: Bounds.hiddenSize, file: file, field: "hidden_size")

@@ -47,6 +47,15 @@ struct InspectCommand: ParsableCommand {
                     // MXFP4 experts (gpt-oss): two weights a byte in `_blocks`, their exponents in `_scales`.
                     let packed = { (suffix: String) in view.dtype == .u8 && archive.contains(String(name.dropLast(7)) + suffix) }
                     if name.hasSuffix("_scales"), packed("_blocks") { continue }
+                    // EXL2 layers: the weights are in q_weight (rows from q_invperm, columns padded to 32).
+                    let exl2Parts = [".q_scale", ".q_scale_max", ".q_groups", ".q_invperm", ".q_perm"]
+                    if let part = exl2Parts.first(where: name.hasSuffix), archive.contains(String(name.dropLast(part.count)) + ".q_weight") { continue }
+                    if name.hasSuffix(".q_weight"), let invperm = try? archive.tensor(String(name.dropLast(".q_weight".count)) + ".q_invperm") {
+                        let count = invperm.elementCount * (view.shape.last ?? 0)
+                        parameters += count
+                        dtypeCounts["EXL2", default: 0] += count
+                        continue
+                    }
                     let (type, count) = name.hasSuffix("_blocks") && packed("_scales")
                         ? ("MXFP4", 2 * view.elementCount) : (view.dtype.rawValue, view.elementCount)
                     parameters += count
