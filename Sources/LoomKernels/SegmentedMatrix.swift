@@ -33,9 +33,13 @@ public final class SegmentedMatrix: WeightMatrix, @unchecked Sendable {
     public var isArenaResident: Bool { segments.allSatisfy(\.isArenaResident) }
 
     public func scratchBytes(batch: Int) -> Int {
-        // The gathered input [batch, cols], one segment's product [batch, rows], the segments' own.
-        let own = (batch * cols + batch * rows) * 4
-        return (own + 63) / 64 * 64 + (segments.map { $0.scratchBytes(batch: batch) }.max() ?? 0)
+        Self.scratchBytes(batch: batch, rows: rows, cols: cols, segmentScratch: segments.map { $0.scratchBytes(batch: batch) }.max() ?? 0)
+    }
+
+    /// The gathered input [batch, cols] and one segment's product [batch, rows], on whole cache
+    /// lines, then the most scratch a segment needs.
+    public static func scratchBytes(batch: Int, rows: Int, cols: Int, segmentScratch: Int) -> Int {
+        ((batch * cols + batch * rows) * 4 + 63) / 64 * 64 + segmentScratch
     }
 
     public func multiply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>,

@@ -35,8 +35,38 @@ enum EXL2Matrix {
         segments(groups).reduce(0) { $0 + columns * $1.type.rowBytes($1.rows) }
     }
 
+    /// What the repacked matrix of `columns` output features over `groups` will take (bytes and
+    /// scratch), without reading or repacking a weight: for the planner, which sizes every
+    /// matrix before the loader builds any.
+    static func sizing(_ groups: [EXL2Tensor.Group], columns: Int) -> SizingMatrix {
+        let parts = segments(groups)
+        let inputRows = parts.reduce(0) { $0 + $1.rows }
+        return SizingMatrix(rows: columns, cols: inputRows, byteCount: byteCount(groups, columns: columns),
+                            formatName: "exl2(" + parts.map(\.type.name).joined(separator: "+") + ")") { batch in
+            SegmentedMatrix.scratchBytes(batch: batch, rows: columns, cols: inputRows,
+                                         segmentScratch: parts.map { QuantizedMatrix.scratchBytes(batch: batch, cols: $0.rows) }.max() ?? 0)
+        }
+    }
+
+    /// A matrix's sizes without its weights; it cannot be multiplied.
+    struct SizingMatrix: WeightMatrix {
+        let rows: Int
+        let cols: Int
+        let byteCount: Int
+        let formatName: String
+        let scratch: @Sendable (Int) -> Int
+        var isArenaResident: Bool { true }
+        func scratchBytes(batch: Int) -> Int { scratch(batch) }
+        func multiply(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer?, pool: ThreadPool) {
+            preconditionFailure("\(formatName) [\(rows), \(cols)]: a sizing matrix, loaded without an arena, has no weights")
+        }
+        func row(_ index: Int, into out: UnsafeMutablePointer<Float>) {
+            preconditionFailure("\(formatName) [\(rows), \(cols)]: a sizing matrix, loaded without an arena, has no weights")
+        }
+    }
+
     /// Output features `part` of `tensor` as a segmented matrix; the segments' bytes go to
-    /// `arena` when given (label `weights`).
+    /// `arena` (label `weights`), or to buffers of their own without one.
     static func matrix(_ tensor: EXL2Tensor, columns part: Range<Int>, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> SegmentedMatrix {
         var landing = [Int32](repeating: 0, count: tensor.rows)  // [quantized row] its input row

@@ -101,6 +101,12 @@ public struct SafeTensorsWeightSource: WeightSource {
     public func matrix(_ name: String, rows part: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> any WeightMatrix {
         if let layer = exl2Layer(name) {
+            guard arena != nil else {
+                // Sizing only (the planner): the groups give every size, no weight is read.
+                let qWeight = try archive.tensor(layer + ".q_weight")
+                let groups = try EXL2Tensor.groups(name: layer, qGroups: try archive.tensor(layer + ".q_groups"), packedRows: qWeight.shape.first ?? 0)
+                return EXL2Matrix.sizing(groups, columns: part.count)
+            }
             let tensor = try EXL2Tensor(name: layer, columns: storedRows, tensor: archive.tensor)
             guard tensor.rows == cols else {
                 throw ModelError.shapeMismatch(source: sourceName, tensor: layer + ".q_weight", expected: [storedRows, cols],

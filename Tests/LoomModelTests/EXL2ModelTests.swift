@@ -29,6 +29,10 @@ import Testing
             let matrix = try source.matrix(name, rows: rows, cols: cols, arena: MemoryArena(name: "test"), activations: .standard)
             formats.insert(matrix.formatName)
             #expect(try source.matrixBytes(name) == matrix.byteCount, "\(name): planned bytes")
+            // The planner's sizing (no arena, no weight read) agrees with the loaded matrix.
+            let sizing = try source.matrix(name, rows: rows, cols: cols, arena: nil, activations: .standard)
+            #expect(sizing.byteCount == matrix.byteCount && sizing.formatName == matrix.formatName, "\(name): sizing")
+            #expect([1, 7, 64].allSatisfy { sizing.scratchBytes(batch: $0) == matrix.scratchBytes(batch: $0) }, "\(name): scratch")
             let reference = view.bytes.bindMemory(to: UInt16.self)
             var row = [Float](repeating: 0, count: cols), wrong = 0
             for r in 0..<rows {
