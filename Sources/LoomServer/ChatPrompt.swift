@@ -10,6 +10,8 @@ struct ChatPrompt {
     /// The tools one of which the reply must call (`tool_choice` "required" or a named
     /// function); nil when the model may answer in text.
     var requiredTools: [JinjaValue]?
+    /// At most this many calls are returned (`parallel_tool_calls: false` is 1); nil for any.
+    var toolCallLimit: Int?
 
     /// Renders `messages` (and `tools`, unless `tool_choice` is "none") with the generation prompt.
     /// `chat_template_kwargs` (an object) passes further variables, such as `enable_thinking`.
@@ -30,6 +32,9 @@ struct ChatPrompt {
         }
 
         var extra: [String: JinjaValue] = [:]
+        // Templates that describe parallel calls read it, as llama-server passes it.
+        let parallel = try body.bool("parallel_tool_calls")
+        if let parallel { extra["parallel_tool_calls"] = .bool(parallel) }
         if let kwargs = try body.object("chat_template_kwargs") {
             for (key, value) in kwargs.fields.pairs { extra[key.jsonText] = value }
         }
@@ -56,7 +61,7 @@ struct ChatPrompt {
                 default: break
                 }
             }
-            return ChatPrompt(text: text, toolNames: names, requiredTools: required)
+            return ChatPrompt(text: text, toolNames: names, requiredTools: required, toolCallLimit: parallel == false ? 1 : nil)
         } catch {
             // A template that raises (a role it does not know, alternation it insists on) is the request's fault.
             throw .badRequest("the model's chat template refused the conversation: \(error)", code: "template_error")

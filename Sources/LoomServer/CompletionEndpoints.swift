@@ -20,7 +20,8 @@ struct CompletionEndpoints: Sendable {
         if let required = rendered.requiredTools {
             fields.options.grammar = try Self.toolCallGrammar(required, fields: fields, model: model)
         }
-        let relay = CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, toolNames: rendered.toolNames, metrics: metrics)
+        let relay = CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, toolNames: rendered.toolNames,
+                                    toolCallLimit: rendered.toolCallLimit, metrics: metrics)
         ended = true
         return try await respond(relay, ticket: ticket, context: context)
     }

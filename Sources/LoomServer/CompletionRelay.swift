@@ -21,19 +21,22 @@ struct CompletionRelay: Sendable {
     let echo: String?
     /// The tools rendered into the prompt; the reply is parsed for calls to them.
     let toolNames: Set<String>?
+    /// At most this many tool calls are returned; nil for any.
+    let toolCallLimit: Int?
     let metrics: ServerMetrics
     let id: String
     let created = Int(Date().timeIntervalSince1970)
     let started = ContinuousClock.now
 
     init(kind: Kind, model: ServedModel, fields: GenerationFields, prompt: [Int32], echo: String? = nil,
-         toolNames: Set<String>? = nil, metrics: ServerMetrics) {
+         toolNames: Set<String>? = nil, toolCallLimit: Int? = nil, metrics: ServerMetrics) {
         self.kind = kind
         self.model = model
         self.fields = fields
         self.prompt = prompt
         self.echo = echo
         self.toolNames = toolNames
+        self.toolCallLimit = toolCallLimit
         self.metrics = metrics
         id = (kind == .chat ? "chatcmpl-" : "cmpl-") + RequestID.make()
     }
@@ -45,7 +48,7 @@ struct CompletionRelay: Sendable {
 
     /// Waits for the generation and answers with one JSON object.
     func collect(_ stream: GenerationStream) async throws(APIError) -> Response {
-        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream)
+        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream, callLimit: toolCallLimit)
         var timings = GenerationTimings()
         var reason = FinishReason.cancelled
         var clock = TokenClock(started: started, metrics: metrics)
@@ -65,7 +68,7 @@ struct CompletionRelay: Sendable {
         }
         _ = reply.finish()
         let finish = reply.finishReason(reason)
-        var choice: [String: Any] = ["index": 0, "finish_reason": finish, "logprobs": logprobsObject(reply.tokens, textStart: (echo ?? "").utf16.count) ?? NSNull()]
+        var choice: [String: Any] = ["index": 0, "finish_reason": finish, "logprobs": logprobsObject(reply.tokens, textStart: (echo ?? "").unicodeScalars.count) ?? NSNull()]
         switch kind {
         case .chat:
             let calls = reply.toolCalls
@@ -96,8 +99,11 @@ struct CompletionRelay: Sendable {
     }
 
     private func run(_ stream: GenerationStream, into events: inout EventWriter) async throws {
-        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream)
+        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream, callLimit: toolCallLimit)
         var clock = TokenClock(started: started, metrics: metrics)
+        // Text completions' text_offset counts from the start of the whole text (the echoed
+        // prompt included), across chunks, as in the response that is not streamed.
+        var textOffset = (echo ?? "").unicodeScalars.count
         if kind == .chat { try await events.send(chunk(delta: ["role": "assistant", "content": ""], finish: nil, tokens: nil)) }
         if let echo, !echo.isEmpty { try await events.send(chunk(text: echo, tokens: nil, finish: nil)) }
         var timings = GenerationTimings()
@@ -107,10 +113,10 @@ struct CompletionRelay: Sendable {
                 switch event {
                 case .text(let text):
                     reply.push(text)
-                    if !fields.logprobs { try await sendPending(&reply, tokens: nil, into: &events) }
+                    if !fields.logprobs { try await sendPending(&reply, tokens: nil, textOffset: &textOffset, into: &events) }
                 case .token(let token):
                     clock.tick()
-                    if fields.logprobs { try await sendPending(&reply, tokens: [token], into: &events) }
+                    if fields.logprobs { try await sendPending(&reply, tokens: [token], textOffset: &textOffset, into: &events) }
                 case .preempted: break
                 case .finished(let r, let t): reason = r; timings = t
                 }
@@ -124,7 +130,7 @@ struct CompletionRelay: Sendable {
             return
         }
         let rest = reply.finish()
-        try await sendParts(rest, tokens: nil, into: &events)
+        try await sendParts(rest, tokens: nil, textOffset: &textOffset, into: &events)
         let finish = reply.finishReason(reason)
         metrics.finished(timings: timings)
         var last = kind == .chat ? chunk(delta: [:], finish: finish, tokens: nil) : chunk(text: "", tokens: nil, finish: finish)
@@ -137,13 +143,15 @@ struct CompletionRelay: Sendable {
         try await events.sendDone()
     }
 
-    private func sendPending(_ reply: inout ReplyBuilder, tokens: [GeneratedToken]?, into events: inout EventWriter) async throws {
+    private func sendPending(_ reply: inout ReplyBuilder, tokens: [GeneratedToken]?, textOffset: inout Int,
+                             into events: inout EventWriter) async throws {
         let parts = reply.takeDeltas()
         if parts.content.isEmpty && parts.toolCalls.isEmpty && tokens == nil { return }
-        try await sendParts(parts, tokens: tokens, into: &events)
+        try await sendParts(parts, tokens: tokens, textOffset: &textOffset, into: &events)
     }
 
-    private func sendParts(_ parts: ReplyBuilder.Parts, tokens: [GeneratedToken]?, into events: inout EventWriter) async throws {
+    private func sendParts(_ parts: ReplyBuilder.Parts, tokens: [GeneratedToken]?, textOffset: inout Int,
+                           into events: inout EventWriter) async throws {
         switch kind {
         case .chat:
             if !parts.content.isEmpty || tokens != nil {
@@ -160,7 +168,10 @@ struct CompletionRelay: Sendable {
                 try await events.send(chunk(delta: ["tool_calls": [delta]], finish: nil, tokens: nil))
             }
         case .text:
-            if !parts.content.isEmpty || tokens != nil { try await events.send(chunk(text: parts.content, tokens: tokens, finish: nil)) }
+            if !parts.content.isEmpty || tokens != nil {
+                try await events.send(chunk(text: parts.content, tokens: tokens, finish: nil, textStart: textOffset))
+                for token in tokens ?? [] { textOffset += tokenText(token.id).unicodeScalars.count }
+            }
         }
     }
 
@@ -168,16 +179,16 @@ struct CompletionRelay: Sendable {
         chunk(choice: ["delta": delta], finish: finish, tokens: tokens)
     }
 
-    private func chunk(text: String, tokens: [GeneratedToken]?, finish: String?) -> [String: Any] {
-        chunk(choice: ["text": text], finish: finish, tokens: tokens)
+    private func chunk(text: String, tokens: [GeneratedToken]?, finish: String?, textStart: Int = 0) -> [String: Any] {
+        chunk(choice: ["text": text], finish: finish, tokens: tokens, textStart: textStart)
     }
 
     /// A stream event holding one choice (its `delta` or `text` given).
-    private func chunk(choice content: [String: Any], finish: String?, tokens: [GeneratedToken]?) -> [String: Any] {
+    private func chunk(choice content: [String: Any], finish: String?, tokens: [GeneratedToken]?, textStart: Int = 0) -> [String: Any] {
         var choice = content
         choice["index"] = 0
         choice["finish_reason"] = finish ?? NSNull()
-        choice["logprobs"] = tokens.flatMap { logprobsObject($0, textStart: 0) } ?? NSNull()
+        choice["logprobs"] = tokens.flatMap { logprobsObject($0, textStart: textStart) } ?? NSNull()
         var out: [String: Any] = ["id": id, "object": chunkObject, "created": created, "model": model.name, "choices": [choice],
                                   "system_fingerprint": ServerInfo.fingerprint]
         if fields.includeUsage { out["usage"] = NSNull() }
@@ -194,12 +205,15 @@ struct CompletionRelay: Sendable {
                                        "rejected_prediction_tokens": timings.proposedTokens - timings.acceptedTokens]]
     }
 
-    /// Log-probabilities in the endpoint's shape, or nil when none were asked for.
+    /// A token's text as logprobs spell it (its bytes, invalid UTF-8 replaced).
+    private func tokenText(_ id: Int32) -> String { String(decoding: model.tokenizer.bytes(of: id), as: UTF8.self) }
+
+    /// Log-probabilities in the endpoint's shape, or nil when none were asked for; text
+    /// completions' offsets count characters (code points, as Python's str does) from `textStart`.
     private func logprobsObject(_ tokens: [GeneratedToken], textStart: Int) -> [String: Any]? {
         guard fields.logprobs else { return nil }
-        let tokenizer = model.tokenizer
         func piece(_ id: Int32) -> (text: String, bytes: [UInt8]) {
-            let bytes = tokenizer.bytes(of: id)
+            let bytes = model.tokenizer.bytes(of: id)
             return (String(decoding: bytes, as: UTF8.self), bytes)
         }
         switch kind {
@@ -218,7 +232,7 @@ struct CompletionRelay: Sendable {
             var offset = textStart
             for token in tokens {
                 offsets.append(offset)
-                offset += piece(token.id).text.utf16.count
+                offset += piece(token.id).text.unicodeScalars.count
             }
             return ["tokens": tokens.map { piece($0.id).text }, "token_logprobs": tokens.map { Double($0.logprob ?? 0) },
                     "top_logprobs": tokens.map { token -> [String: Double] in

@@ -14,13 +14,17 @@ struct ReplyBuilder {
     private var pending = Parts()
     private var result: ToolCallParseResult?
     private var plainContent = ""
+    private let callLimit: Int?
 
     /// - Parameters:
     ///   - toolNames: the tools given to the model, or nil when none were (or the model has no
     ///     format Loom parses): the reply is then all content.
     ///   - streaming: a stream sends each call's arguments as they come; a whole response needs
     ///     only the result.
-    init(toolNames: Set<String>?, format: ToolCallFormat?, streaming: Bool) {
+    ///   - callLimit: calls after the first `callLimit` are dropped (`parallel_tool_calls: false`);
+    ///     nil keeps every call.
+    init(toolNames: Set<String>?, format: ToolCallFormat?, streaming: Bool, callLimit: Int? = nil) {
+        self.callLimit = callLimit
         if let toolNames, let format {
             parser = ToolCallStreamParser(format: format, argumentStreaming: streaming ? .incremental : .wholeCalls, toolNames: toolNames)
         }
@@ -40,7 +44,8 @@ struct ReplyBuilder {
         for event in events {
             switch event {
             case .content(let text): pending.content += text
-            case .toolCall(let delta): pending.toolCalls.append(delta)
+            case .toolCall(let delta) where delta.index < (callLimit ?? Int.max): pending.toolCalls.append(delta)
+            case .toolCall: break
             }
         }
     }
@@ -56,7 +61,9 @@ struct ReplyBuilder {
         if var parser {
             let (events, result) = parser.finish()
             take(events)
-            self.result = result
+            var kept = result
+            if let callLimit { kept.toolCalls = Array(kept.toolCalls.prefix(callLimit)) }
+            self.result = kept
             self.parser = parser
         }
         return takeDeltas()

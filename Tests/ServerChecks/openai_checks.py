@@ -193,6 +193,20 @@ def group_api():
         assert len(lp.token_logprobs) == 10 and all(x <= 0 for x in lp.token_logprobs)
         assert all(len(t) <= 2 for t in lp.top_logprobs)
         assert lp.text_offset == sorted(lp.text_offset) and lp.text_offset[0] == 0
+        assert lp.text_offset == [len("".join(lp.tokens[:i])) for i in range(len(lp.tokens))], lp.text_offset
+
+    @check("streamed text completion logprobs: offsets count from the start of the text across chunks, as the whole response's")
+    def _():
+        kw = dict(model=MODEL, prompt=STORY, max_tokens=10, temperature=0, logprobs=2, extra_body={"ignore_eos": True})
+        whole = CLIENT.completions.create(**kw).choices[0].logprobs
+        tokens, offsets = [], []
+        for chunk in CLIENT.completions.create(stream=True, **kw):
+            lp = chunk.choices[0].logprobs if chunk.choices else None
+            if lp is not None:
+                tokens += lp.tokens
+                offsets += lp.text_offset
+        assert tokens == whole.tokens, (tokens, whole.tokens)
+        assert offsets == whole.text_offset, (offsets, whole.text_offset)
 
     @check("streamed logprobs match the whole response's")
     def _():
@@ -646,6 +660,25 @@ def group_tools():
         got = [(acc[i]["name"], json.loads(acc[i]["arguments"])) for i in sorted(acc)]
         assert got == calls, got
         assert all(acc[i]["id"] for i in acc)
+
+    @check("parallel_tool_calls false: only the first call, whole and streamed; a non-boolean is a 400 naming it")
+    def _():
+        kw = dict(model=model, messages=messages, tools=TOOLS, max_tokens=200, parallel_tool_calls=False)
+        r = CLIENT.chat.completions.create(**kw)
+        got = [(c.function.name, json.loads(c.function.arguments)) for c in r.choices[0].message.tool_calls]
+        assert got == calls[:1] and r.choices[0].finish_reason == "tool_calls", (got, r.choices[0].finish_reason)
+        indices, finish = set(), None
+        for ch in CLIENT.chat.completions.create(stream=True, **kw):
+            if ch.choices:
+                indices |= {tc.index for tc in ch.choices[0].delta.tool_calls or []}
+                finish = ch.choices[0].finish_reason or finish
+        assert indices == {0} and finish == "tool_calls", (indices, finish)
+        # True (the default) keeps every call.
+        r = CLIENT.chat.completions.create(**{**kw, "parallel_tool_calls": True})
+        assert [c.function.name for c in r.choices[0].message.tool_calls] == [c[0] for c in calls]
+        expect_error(lambda: CLIENT.chat.completions.create(model=model, messages=messages, tools=TOOLS,
+                                                            extra_body={"parallel_tool_calls": "no"}),
+                     openai.BadRequestError, 400, param="parallel_tool_calls")
 
     @check("the calls and their results go back into the template for the next turn")
     def _():
