@@ -72,6 +72,8 @@ let package = Package(
         .executableTarget(name: "FuzzTokenizer", dependencies: ["FuzzSupport", "LoomTokenizer"], path: "Fuzz/FuzzTokenizer"),
         .executableTarget(name: "FuzzConfig", dependencies: ["FuzzSupport", "LoomFormats", "LoomModel", "LoomRuntime"], path: "Fuzz/FuzzConfig"),
         .executableTarget(name: "FuzzTemplate", dependencies: ["FuzzSupport", "LoomChatTemplate"], path: "Fuzz/FuzzTemplate"),
+        .executableTarget(name: "FuzzRequest", dependencies: ["FuzzSupport", "LoomServer", "LoomGenerate", "LoomRuntime", "LoomChatTemplate"],
+                          path: "Fuzz/FuzzRequest"),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomCore", "LoomFormats"], exclude: ["Fixtures"]),

@@ -14,14 +14,7 @@ struct CompletionEndpoints: Sendable {
         let (model, ticket) = try state.admit()
         var ended = false
         defer { if !ended { state.ended(ticket) } }
-        let rendered = try ChatPrompt.render(body, model: model)
-        let prompt = model.tokenizer.encode(rendered.text, parseSpecial: true, addBOS: false)
-        var fields = try generationFields(body, model: model, prompt: prompt, param: "messages")
-        if let required = rendered.requiredTools {
-            fields.options.grammar = try Self.toolCallGrammar(required, fields: fields, model: model)
-        }
-        let relay = CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, toolNames: rendered.toolNames,
-                                    toolCallLimit: rendered.toolCallLimit, metrics: metrics)
+        let relay = try Self.chatRelay(body, model: model, configuration: configuration, metrics: metrics)
         ended = true
         return try await respond(relay, ticket: ticket, context: context)
     }
@@ -30,17 +23,37 @@ struct CompletionEndpoints: Sendable {
         let (model, ticket) = try state.admit()
         var ended = false
         defer { if !ended { state.ended(ticket) } }
-        if body.has("suffix") { throw .invalid("suffix", "fill-in-the-middle is not supported") }
-        let (prompt, text) = try promptTokens(body, model: model)
-        let fields = try generationFields(body, model: model, prompt: prompt, param: "prompt")
-        let echo = try body.bool("echo") == true ? text : nil
-        let relay = CompletionRelay(kind: .text, model: model, fields: fields, prompt: prompt, echo: echo, metrics: metrics)
+        let relay = try Self.completionRelay(body, model: model, configuration: configuration, metrics: metrics)
         ended = true
         return try await respond(relay, ticket: ticket, context: context)
     }
 
+    /// Everything a chat request asks for, checked, up to the generation: the rendered prompt,
+    /// its tokens, the sampling and stopping, a required call's grammar.
+    static func chatRelay(_ body: RequestFields, model: ServedModel, configuration: ServerConfiguration,
+                          metrics: ServerMetrics) throws(APIError) -> CompletionRelay {
+        let rendered = try ChatPrompt.render(body, model: model)
+        let prompt = model.tokenizer.encode(rendered.text, parseSpecial: true, addBOS: false)
+        var fields = try generationFields(body, model: model, configuration: configuration, prompt: prompt, param: "messages")
+        if let required = rendered.requiredTools {
+            fields.options.grammar = try toolCallGrammar(required, fields: fields, model: model)
+        }
+        return CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, toolNames: rendered.toolNames,
+                               toolCallLimit: rendered.toolCallLimit, metrics: metrics)
+    }
+
+    /// Everything a text completion asks for, checked, up to the generation.
+    static func completionRelay(_ body: RequestFields, model: ServedModel, configuration: ServerConfiguration,
+                                metrics: ServerMetrics) throws(APIError) -> CompletionRelay {
+        if body.has("suffix") { throw .invalid("suffix", "fill-in-the-middle is not supported") }
+        let (prompt, text) = try promptTokens(body, model: model)
+        let fields = try generationFields(body, model: model, configuration: configuration, prompt: prompt, param: "prompt")
+        let echo = try body.bool("echo") == true ? text : nil
+        return CompletionRelay(kind: .text, model: model, fields: fields, prompt: prompt, echo: echo, metrics: metrics)
+    }
+
     /// A text completion's prompt: a string, a list of token ids, or a list holding one of those.
-    private func promptTokens(_ body: RequestFields, model: ServedModel) throws(APIError) -> ([Int32], String) {
+    private static func promptTokens(_ body: RequestFields, model: ServedModel) throws(APIError) -> ([Int32], String) {
         var value = body.value("prompt")
         if case .array(let items)? = value, items.count == 1, isPrompt(items[0]) { value = items[0] }
         switch value {
@@ -64,7 +77,7 @@ struct CompletionEndpoints: Sendable {
         }
     }
 
-    private func isPrompt(_ value: JinjaValue) -> Bool {
+    private static func isPrompt(_ value: JinjaValue) -> Bool {
         switch value {
         case .string, .array: return true
         default: return false
@@ -88,7 +101,8 @@ struct CompletionEndpoints: Sendable {
     }
 
     /// Sampling and stopping for a prompt, with `max_tokens` bounded by the context left.
-    private func generationFields(_ body: RequestFields, model: ServedModel, prompt: [Int32], param: String) throws(APIError) -> GenerationFields {
+    private static func generationFields(_ body: RequestFields, model: ServedModel, configuration: ServerConfiguration, prompt: [Int32],
+                                         param: String) throws(APIError) -> GenerationFields {
         var fields = try GenerationFields(body, defaults: configuration.sampling, speculation: model.speculation ?? configuration.speculation, vocabularySize: model.generator.model.vocabularySize,
                                           chat: param == "messages")
         guard !prompt.isEmpty else { throw .invalid(param, "the prompt has no tokens") }
@@ -124,5 +138,29 @@ struct CompletionEndpoints: Sendable {
         }
         if relay.fields.stream { return relay.stream(stream) }
         return try await relay.collect(stream)
+    }
+}
+
+/// A request body checked as its endpoint checks it, without generating anything: what
+/// `loom serve` would answer 400 to (for fuzzing the request path, and for tools that validate
+/// requests ahead of sending them).
+public enum RequestCheck {
+    public enum Endpoint: Sendable { case chatCompletions, completions }
+
+    /// Nil when `body` would start a generation on `model`; else the error it gets, with its
+    /// HTTP status.
+    public static func problem(_ body: [UInt8], endpoint: Endpoint, model: ServedModel,
+                               configuration: ServerConfiguration = ServerConfiguration()) -> (status: Int, message: String)? {
+        do {
+            let fields = try RequestFields(body: body)
+            let metrics = ServerMetrics()
+            switch endpoint {
+            case .chatCompletions: _ = try CompletionEndpoints.chatRelay(fields, model: model, configuration: configuration, metrics: metrics)
+            case .completions: _ = try CompletionEndpoints.completionRelay(fields, model: model, configuration: configuration, metrics: metrics)
+            }
+            return nil
+        } catch {
+            return (Int(error.status.code), error.message)
+        }
     }
 }

@@ -5,7 +5,7 @@ import Testing
 /// every seed (Fuzz/seeds, from tools/fuzz-seeds), replayed through the fuzz targets of this
 /// build: each must be read, or refused with a typed error, without a crash.
 @Suite struct FuzzCorpusTests {
-    static let targets = ["FuzzSafeTensors", "FuzzGGUF", "FuzzTokenizer", "FuzzConfig", "FuzzTemplate"]
+    static let targets = ["FuzzSafeTensors", "FuzzGGUF", "FuzzTokenizer", "FuzzConfig", "FuzzTemplate", "FuzzRequest"]
 
     @Test(arguments: targets)
     func everyKeptInputStillPasses(_ target: String) throws {
