@@ -33,13 +33,16 @@ struct CompletionEndpoints: Sendable {
     static func chatRelay(_ body: RequestFields, model: ServedModel, configuration: ServerConfiguration,
                           metrics: ServerMetrics) throws(APIError) -> CompletionRelay {
         let rendered = try ChatPrompt.render(body, model: model)
-        let prompt = model.tokenizer.encode(rendered.text, parseSpecial: true, addBOS: false)
+        var prompt = model.tokenizer.encode(rendered.text, parseSpecial: true, addBOS: false)
+        // A forced call whose marker is a control token starts in the prompt (ToolCallGrammar.prefill).
+        let prefill = rendered.requiredTools == nil ? nil : model.toolCallFormat.flatMap(ToolCallGrammar.prefill)
+        if let prefill { prompt += model.tokenizer.encode(prefill, parseSpecial: true, addBOS: false) }
         var fields = try generationFields(body, model: model, configuration: configuration, prompt: prompt, param: "messages")
         if let required = rendered.requiredTools {
             fields.options.grammar = try toolCallGrammar(required, fields: fields, model: model)
         }
         return CompletionRelay(kind: .chat, model: model, fields: fields, prompt: prompt, toolNames: rendered.toolNames,
-                               toolCallLimit: rendered.toolCallLimit, metrics: metrics)
+                               toolCallLimit: rendered.toolCallLimit, replyPrefix: prefill, metrics: metrics)
     }
 
     /// Everything a text completion asks for, checked, up to the generation.

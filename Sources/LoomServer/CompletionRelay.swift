@@ -23,13 +23,15 @@ struct CompletionRelay: Sendable {
     let toolNames: Set<String>?
     /// At most this many tool calls are returned; nil for any.
     let toolCallLimit: Int?
+    /// Text the reply's parser reads before the generated text: a call marker put in the prompt.
+    let replyPrefix: String?
     let metrics: ServerMetrics
     let id: String
     let created = Int(Date().timeIntervalSince1970)
     let started = ContinuousClock.now
 
     init(kind: Kind, model: ServedModel, fields: GenerationFields, prompt: [Int32], echo: String? = nil,
-         toolNames: Set<String>? = nil, toolCallLimit: Int? = nil, metrics: ServerMetrics) {
+         toolNames: Set<String>? = nil, toolCallLimit: Int? = nil, replyPrefix: String? = nil, metrics: ServerMetrics) {
         self.kind = kind
         self.model = model
         self.fields = fields
@@ -37,6 +39,7 @@ struct CompletionRelay: Sendable {
         self.echo = echo
         self.toolNames = toolNames
         self.toolCallLimit = toolCallLimit
+        self.replyPrefix = replyPrefix
         self.metrics = metrics
         id = (kind == .chat ? "chatcmpl-" : "cmpl-") + RequestID.make()
     }
@@ -48,7 +51,7 @@ struct CompletionRelay: Sendable {
 
     /// Waits for the generation and answers with one JSON object.
     func collect(_ stream: GenerationStream) async throws(APIError) -> Response {
-        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream, callLimit: toolCallLimit)
+        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream, callLimit: toolCallLimit, prefix: replyPrefix)
         var timings = GenerationTimings()
         var reason = FinishReason.cancelled
         var clock = TokenClock(started: started, metrics: metrics)
@@ -99,7 +102,7 @@ struct CompletionRelay: Sendable {
     }
 
     private func run(_ stream: GenerationStream, into events: inout EventWriter) async throws {
-        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream, callLimit: toolCallLimit)
+        var reply = ReplyBuilder(toolNames: toolNames, format: model.toolCallFormat, streaming: fields.stream, callLimit: toolCallLimit, prefix: replyPrefix)
         var clock = TokenClock(started: started, metrics: metrics)
         // Text completions' text_offset counts from the start of the whole text (the echoed
         // prompt included), across chunks, as in the response that is not streamed.

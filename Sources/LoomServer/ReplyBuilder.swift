@@ -23,10 +23,13 @@ struct ReplyBuilder {
     ///     only the result.
     ///   - callLimit: calls after the first `callLimit` are dropped (`parallel_tool_calls: false`);
     ///     nil keeps every call.
-    init(toolNames: Set<String>?, format: ToolCallFormat?, streaming: Bool, callLimit: Int? = nil) {
+    ///   - prefix: text that precedes the generated text for the parser only (a call marker
+    ///     that ended the prompt); never part of the content.
+    init(toolNames: Set<String>?, format: ToolCallFormat?, streaming: Bool, callLimit: Int? = nil, prefix: String? = nil) {
         self.callLimit = callLimit
         if let toolNames, let format {
             parser = ToolCallStreamParser(format: format, argumentStreaming: streaming ? .incremental : .wholeCalls, toolNames: toolNames)
+            if let prefix { take(parser!.feed(prefix)) }
         }
     }
 

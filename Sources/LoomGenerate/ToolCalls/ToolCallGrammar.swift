@@ -5,15 +5,11 @@ import LoomChatTemplate
 /// `parameters` schema.
 public enum ToolCallGrammar {
     public enum Failure: Error, CustomStringConvertible, Equatable {
-        /// The format's call marker is a control token, which grammars never produce.
-        case formatNeedsControlToken(ToolCallFormat)
         /// A tool's `parameters` schema cannot be turned into a grammar.
         case parameters(tool: Int, GrammarError)
 
         public var description: String {
             switch self {
-            case .formatNeedsControlToken(let format):
-                return "tool_choice cannot be enforced for the \(format.rawValue) format: its calls begin with a control token"
             case let .parameters(tool, error):
                 return "tools[\(tool)].function.parameters: \(error)"
             }
@@ -22,12 +18,15 @@ public enum ToolCallGrammar {
 
     /// A grammar for one call to one of `tools` (OpenAI's `[{"type": "function", "function":
     /// {"name", "parameters"}}]`, already narrowed to the named function when there is one).
+    /// A format whose calls begin with a control token (Mistral's `[TOOL_CALLS]`) has the
+    /// token put at the end of the prompt instead (`prefill`): grammars constrain text, and the
+    /// grammar is then that of what follows the token, a JSON array of one call.
     public static func forcing(_ tools: [JinjaValue], format: ToolCallFormat) throws(Failure) -> Grammar {
         let (prefix, suffix): (String, String)
         switch format {
         case .hermes: (prefix, suffix) = ("<tool_call>\n", "\n</tool_call>")
         case .llama3JSON: (prefix, suffix) = ("", "")
-        case .mistral: throw .formatNeedsControlToken(format)
+        case .mistral: (prefix, suffix) = ("[", "]")
         }
         // Llama 3.x writes "parameters"; the others "arguments".
         let argumentsKey = format == .llama3JSON ? "parameters" : "arguments"
@@ -56,6 +55,13 @@ public enum ToolCallGrammar {
             }
             throw .parameters(tool: calls.first?.tool ?? 0, error)
         }
+    }
+
+    /// What goes at the end of the prompt before a forced call: the format's control-token
+    /// marker, which the reply's parser must also be given before the generated text; nil when
+    /// the grammar produces the whole call.
+    public static func prefill(_ format: ToolCallFormat) -> String? {
+        format == .mistral ? "[TOOL_CALLS]" : nil
     }
 
     private static func grammar(_ schema: JinjaValue, prefix: String, suffix: String) throws(GrammarError) -> Grammar {
