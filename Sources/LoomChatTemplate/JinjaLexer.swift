@@ -273,7 +273,7 @@ struct JinjaLexer {
             return .integer(Int(text(pos..<e)) ?? 0)
         }
         var e = pos
-        func digits() { while isDigit(e) || (s[e] == "_" && isDigit(e + 1)) { e += 1 } }
+        func digits() { while isDigit(e) || (e < s.count && s[e] == "_" && isDigit(e + 1)) { e += 1 } }
         digits()
         var isFloat = false
         if e < s.count, s[e] == ".", isDigit(e + 1) {

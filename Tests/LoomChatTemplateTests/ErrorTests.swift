@@ -31,6 +31,16 @@ import Testing
         }
     }
 
+    /// A number that ends the source (FuzzTemplate's finding: the lexer read one past the end
+    /// looking for `_`) is lexed, and the unclosed tag is a syntax error; closed, the same
+    /// numbers lex to their values.
+    @Test(arguments: [("0{{7", JinjaToken.Kind.integer(7)), ("{{ 1_000", .integer(1000)), ("{{ 2.5", .float(2.5)), ("x\n{% if 12", .integer(12))])
+    func aNumberAtTheEndOfTheSourceIsAnUnclosedTag(_ source: String, _ number: JinjaToken.Kind) throws {
+        #expect(throws: ChatTemplateError.self) { _ = try ChatTemplate(source: source) }
+        let closed = try JinjaLexer.tokenize(source + (source.contains("{%") ? " %}" : " }}"))
+        #expect(closed.map(\.kind).contains(number), "\(closed)")
+    }
+
     @Test func runtimeErrorsCarryTheLine() {
         let source = "ok\n{% for m in messages %}\n{{ m.content + 1 }}\n{% endfor %}"
         #expect(throws: ChatTemplateError.runtime(kind: "TypeError", message: "can only concatenate str (not \"int\") to str", line: 3)) {
