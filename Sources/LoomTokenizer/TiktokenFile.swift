@@ -1,3 +1,4 @@
+import LoomFormats
 import LoomCore
 
 /// tiktoken `.tiktoken` rank files: one `base64(bytes) rank` per line; the rank is the id.
@@ -91,6 +92,11 @@ extension Tokenizer {
                     }
                     rank = rank * 10 + Int(d)
                     k += 1
+                }
+                // A lying rank would size the table: ranks stay within the ids a vocabulary may have.
+                guard rank < ModelConfig.Bounds.vocabSize else {
+                    throw TokenizerError.malformed(file: path, location: "line \(line)",
+                                                   reason: "rank \(rank) is beyond the \(ModelConfig.Bounds.vocabSize) ids a vocabulary may have")
                 }
                 if rank >= strings.count { strings.append(contentsOf: repeatElement([], count: rank + 1 - strings.count)) }
                 strings[rank] = token

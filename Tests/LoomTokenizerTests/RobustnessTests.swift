@@ -88,6 +88,12 @@ import LoomCore
         }
         #expect(throws: TokenizerError.self) { try Tokenizer(tiktokenFile: write("a.tiktoken", "IQ== 0\nnot-base64! 1\n"), pattern: .qwen2) }
         #expect(throws: TokenizerError.self) { try Tokenizer(tiktokenFile: write("b.tiktoken", "IQ==\n"), pattern: .qwen2) }
+        // A rank far past any vocabulary (FuzzTokenizer's finding: it sized a 2.4 GB table) is refused by line.
+        let lying = write("h.tiktoken", "IQ== 0\nIg== 999999999\n")
+        #expect(throws: TokenizerError.malformed(file: lying, location: "line 2",
+                                                 reason: "rank 999999999 is beyond the 16777216 ids a vocabulary may have")) {
+            try Tokenizer(tiktokenFile: lying, pattern: .qwen2)
+        }
         #expect(throws: TokenizerError.self) { try Tokenizer(huggingFaceFile: write("c.json", "{\"model\": 3")) }
         #expect(throws: TokenizerError.self) {
             try Tokenizer(huggingFaceFile: write("d.json", #"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\w+"}, "behavior": "Isolated"}}"#))
