@@ -12,14 +12,11 @@ import LoomKernels
 /// group with one scale per column is exactly a ggml block of a row, and the price is the
 /// rounding up of widths (a 3-bit group takes q4_0's 4.5 bits, a 6-bit one q8_0's 8.5).
 enum EXL2Matrix {
-    /// The format each width is stored in.
-    static func format(bits: Int) -> QuantType { SymmetricBlocks.format(holding: bits) }
-
     /// Runs of consecutive groups stored in one format: (format, first quantized row, rows, groups).
     static func segments(_ groups: [EXL2Tensor.Group]) -> [(type: QuantType, firstRow: Int, rows: Int, groups: Range<Int>)] {
         var out: [(type: QuantType, firstRow: Int, rows: Int, groups: Range<Int>)] = []
         for (g, group) in groups.enumerated() {
-            let type = format(bits: group.bits)
+            let type = SymmetricBlocks.format(holding: group.bits)
             if let last = out.last, last.type == type {
                 out[out.count - 1] = (type, last.firstRow, last.rows + group.rows, last.groups.lowerBound..<(g + 1))
             } else {

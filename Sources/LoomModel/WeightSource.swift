@@ -81,10 +81,9 @@ public struct SafeTensorsWeightSource: WeightSource {
 
     public func matrixBytes(_ name: String) throws -> Int {
         if let layer = exl2Layer(name) {
-            let qWeight = try archive.tensor(layer + ".q_weight")
-            let groups = try EXL2Tensor.groups(name: layer, qGroups: try archive.tensor(layer + ".q_groups"), packedRows: qWeight.shape.first ?? 0)
+            let (groups, paddedColumns) = try exl2Groups(layer)
             // Output features: the bias's when there is one, else the padded width (real layers are multiples of 32).
-            let columns = (try? archive.tensor(layer + ".bias"))?.elementCount ?? (qWeight.shape.last ?? 0)
+            let columns = (try? archive.tensor(layer + ".bias"))?.elementCount ?? paddedColumns
             return EXL2Matrix.byteCount(groups, columns: columns)
         }
         return try archive.tensor(name).bytes.count
@@ -98,14 +97,19 @@ public struct SafeTensorsWeightSource: WeightSource {
         return archive.contains(stem + ".q_weight") ? stem : nil
     }
 
+    /// An EXL2 layer's groups, read from q_groups alone, and q_weight's (padded) width.
+    private func exl2Groups(_ layer: String) throws -> (groups: [EXL2Tensor.Group], paddedColumns: Int) {
+        let qWeight = try archive.tensor(layer + ".q_weight")
+        let groups = try EXL2Tensor.groups(name: layer, qGroups: try archive.tensor(layer + ".q_groups"), packedRows: qWeight.shape.first ?? 0)
+        return (groups, qWeight.shape.last ?? 0)
+    }
+
     public func matrix(_ name: String, rows part: Range<Int>, of storedRows: Int, cols: Int, arena: MemoryArena?,
                        activations: ActivationRounding) throws -> any WeightMatrix {
         if let layer = exl2Layer(name) {
             guard arena != nil else {
                 // Sizing only (the planner): the groups give every size, no weight is read.
-                let qWeight = try archive.tensor(layer + ".q_weight")
-                let groups = try EXL2Tensor.groups(name: layer, qGroups: try archive.tensor(layer + ".q_groups"), packedRows: qWeight.shape.first ?? 0)
-                return EXL2Matrix.sizing(groups, columns: part.count)
+                return EXL2Matrix.sizing(try exl2Groups(layer).groups, columns: part.count)
             }
             let tensor = try EXL2Tensor(name: layer, columns: storedRows, tensor: archive.tensor)
             guard tensor.rows == cols else {

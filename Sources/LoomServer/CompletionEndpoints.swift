@@ -150,13 +150,15 @@ struct CompletionEndpoints: Sendable {
 public enum RequestCheck {
     public enum Endpoint: Sendable { case chatCompletions, completions }
 
+    /// The relays built here never run: one set of counters serves every check.
+    private static let metrics = ServerMetrics()
+
     /// Nil when `body` would start a generation on `model`; else the error it gets, with its
     /// HTTP status.
     public static func problem(_ body: [UInt8], endpoint: Endpoint, model: ServedModel,
                                configuration: ServerConfiguration = ServerConfiguration()) -> (status: Int, message: String)? {
         do {
             let fields = try RequestFields(body: body)
-            let metrics = ServerMetrics()
             switch endpoint {
             case .chatCompletions: _ = try CompletionEndpoints.chatRelay(fields, model: model, configuration: configuration, metrics: metrics)
             case .completions: _ = try CompletionEndpoints.completionRelay(fields, model: model, configuration: configuration, metrics: metrics)

@@ -36,8 +36,7 @@ public final class ServedModel: Sendable {
     /// The draft model's page pool, when the model comes with one: its pages are planned beside
     /// the target's and held while requests draft.
     var draftPages: PagePool? {
-        if case let .draft(model)? = speculation?.source { return model.engine.pages }
-        return nil
+        speculation?.draftModel?.engine.pages
     }
 
     /// - Parameters:

@@ -79,6 +79,12 @@ public struct Speculation: Sendable, Equatable {
     /// draft pass for a draft model.
     public var draftCost = 0.0
 
+    /// The draft model that proposes, when one does (nil for prompt lookup).
+    public var draftModel: DraftModel? {
+        if case let .draft(model) = source { return model }
+        return nil
+    }
+
     public static let defaultNgram = 3
     public static let defaultMaxDraft = 8
 

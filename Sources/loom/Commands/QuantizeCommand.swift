@@ -88,16 +88,19 @@ struct QuantizeCommand: ParsableCommand {
                                         reason: "is a directory; this version quantizes GGUF files (convert a Hugging Face directory with llama.cpp's convert_hf_to_gguf.py --outtype f16 first)")
             }
             let file = try GGUFFile(path: source)
+            // The calibration text is tokenized once, for the importance matrix and the allocation alike.
+            let text = try calibration.map(calibrationText)
             var matrix: ImportanceMatrix?
             if let imatrix {
                 matrix = try ImportanceMatrix(path: imatrix)
                 printError("importance matrix: \(matrix!.entries.count) entries from \(imatrix) (\(matrix!.chunkCount) chunks)")
-            } else if let calibration {
-                matrix = try collect(calibration)
+            } else if let text {
+                matrix = try collect(text)
             }
             let plan: QuantizationPlan, label: String
             if let bpw {
-                plan = try allocate(file, bitsPerWeight: bpw, importance: matrix)
+                // validate() makes --bpw come with --calibration.
+                plan = try allocate(file, bitsPerWeight: bpw, importance: matrix, calibration: text!)
                 label = String(format: "%.2f bpw allocated", bpw)
             } else {
                 let scheme = QuantizationScheme(rawValue: type!.lowercased())!
@@ -135,23 +138,22 @@ struct QuantizeCommand: ParsableCommand {
 
     /// Measures every quantizable tensor on the calibration text and chooses its type so that the
     /// file holds `bitsPerWeight` with the least predicted KL divergence.
-    private func allocate(_ file: GGUFFile, bitsPerWeight: Double, importance: ImportanceMatrix?) throws -> QuantizationPlan {
+    private func allocate(_ file: GGUFFile, bitsPerWeight: Double, importance: ImportanceMatrix?,
+                          calibration text: CalibrationText) throws -> QuantizationPlan {
         let names = try GGUFQuantizer.quantizable(file)
         let quantized = Set(names)
         let elements = file.tensors.reduce(0) { $0 + $1.elementCount }
         let copiedBytes = file.tensors.filter { !quantized.contains($0.name) }.reduce(0) { $0 + $1.byteCount }
         let budget = Int((bitsPerWeight * Double(elements) / 8).rounded(.down)) - copiedBytes
         let config = try ModelConfig.load(gguf: file)
-        let ids = try tokens(calibration!)
+        let ids = text.tokens
         let chunks = min(allocationChunks, max(1, ids.count / ctx))
         printError(String(format: "measuring %d tensors × %d types on %d calibration chunks of %d (the source's log-probabilities: %@)",
                           names.count, TensorSensitivity.candidateTypes.count, chunks, ctx,
                           formatBytes(chunks * (ctx - 1 - ctx / 2) * config.vocabSize * 4)))
-        let vocab = try Tokenizer(ggufFile: source)
         let bar = ProgressBar(label: "measure")
         let measured = try TensorSensitivity.measure(file, tensors: names, importance: importance, tokens: ids,
-                                                     context: ctx, chunks: chunks, bos: vocab.addsBOS ? vocab.bos.map(Int.init) : nil,
-                                                     threads: threads) { done, total, tensor in
+                                                     context: ctx, chunks: chunks, bos: text.bos, threads: threads) { done, total, tensor in
             bar.update(done: done, total: total, note: String(format: "%@ KLD at q3_K %.2e", tensor.name, tensor.probeKLD))
         }
         bar.finish()
@@ -170,25 +172,30 @@ struct QuantizeCommand: ParsableCommand {
         return try GGUFQuantizer.plan(file, types: types, importance: importance)
     }
 
-    /// The calibration text's token ids.
-    private func tokens(_ path: String) throws -> [Int] {
+    /// The calibration text in the source's tokens, and the id that replaces each chunk's first.
+    struct CalibrationText {
+        let path: String
+        let tokens: [Int]
+        let bos: Int?
+    }
+
+    private func calibrationText(_ path: String) throws -> CalibrationText {
         guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --calibration \(path)") }
-        return try Tokenizer(ggufFile: source).encode(String(decoding: data, as: UTF8.self), parseSpecial: false).map(Int.init)
+        let vocab = try Tokenizer(ggufFile: source)
+        return CalibrationText(path: path, tokens: vocab.encode(String(decoding: data, as: UTF8.self), parseSpecial: false).map(Int.init),
+                               bos: vocab.addsBOS ? vocab.bos.map(Int.init) : nil)
     }
 
     /// Runs the source model on the calibration text and returns its importance matrix, written
     /// to --imatrix-out when given.
-    private func collect(_ path: String) throws -> ImportanceMatrix {
-        let vocab = try Tokenizer(ggufFile: source)
-        let ids = try tokens(path)
+    private func collect(_ text: CalibrationText) throws -> ImportanceMatrix {
         let engine = try Engine(path: source, options: EngineOptions(maxSequenceLength: ctx, chunkTokens: ctx, threads: threads, logitsRows: 1))
         let bar = ProgressBar(label: "calibration")
-        var matrix = try engine.collectImportance(tokens: ids, context: ctx, bos: vocab.addsBOS ? vocab.bos.map(Int.init) : nil,
-                                                  maxChunks: chunks) { done, total in
+        var matrix = try engine.collectImportance(tokens: text.tokens, context: ctx, bos: text.bos, maxChunks: chunks) { done, total in
             bar.update(done: done, total: total)
         }
         bar.finish()
-        matrix.datasets = [path]
+        matrix.datasets = [text.path]
         if let imatrixOut {
             try matrix.write(to: imatrixOut)
             printError("wrote importance matrix \(imatrixOut): \(matrix.entries.count) entries, \(matrix.chunkCount) chunks of \(ctx) tokens")

@@ -142,7 +142,7 @@ struct ServeCommand: ParsableCommand {
                                           promptTokensPerStep: promptTokensPerStep)
             // A draft model loads beside the target, on its threads, with a plan of its own.
             let drafting = speculationFlags.draft == nil ? nil : try speculationFlags.speculation(target: engine)
-            if case .draft(let draft)? = drafting?.source {
+            if let draft = drafting?.draftModel {
                 printError("loom serve: draft \(speculationFlags.draft!): " + draft.planSummary)
             }
             var chat: ModelChatTemplate?

@@ -50,7 +50,6 @@ struct SpeculationFlags: ParsableArguments {
 extension Speculation {
     /// The draft model's engine, whose plan counts in the process's memory beside the target's.
     var draftEngine: Engine? {
-        if case let .draft(model) = source { return model.engine as? Engine }
-        return nil
+        draftModel?.engine as? Engine
     }
 }
