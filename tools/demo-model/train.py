@@ -3,12 +3,15 @@
 
 usage:
   train.py tokenizer CORPUS_DIR WORK_DIR            train the BPE and tokenize the corpus
-  train.py train     WORK_DIR [--minutes 50] [--threads 1]   train (resumes from WORK_DIR/checkpoint.pt)
+  train.py tokenize  CORPUS_DIR WORK_DIR HF_DIR     tokenize the corpus with HF_DIR's tokenizer.json instead
+  train.py init      WORK_DIR HF_DIR                start WORK_DIR/checkpoint.pt from HF_DIR's weights and log
+  train.py train     WORK_DIR [--minutes 50 | --tokens N] [--threads 1]   train (resumes from WORK_DIR/checkpoint.pt)
   train.py export    WORK_DIR HF_OUT_DIR            write the HF directory (bf16 safetensors)
   train.py log       WORK_DIR OUT.json              write the checkpoint's training log (as export does)
 
-CORPUS_DIR comes from build-corpus.py. Training is budgeted in wall-clock minutes: the learning
-rate schedule (warmup, then cosine to 10%) runs over that budget, a checkpoint is written every
+CORPUS_DIR comes from build-corpus.py. Training is budgeted in wall-clock minutes or in tokens
+(`--tokens`: the schedule then runs over steps, so time lost to other jobs on a shared machine
+costs nothing): the learning rate schedule (warmup, then cosine to 10%) runs over that budget, a checkpoint is written every
 few minutes, and a rerun continues from the last one, so a stopped run still leaves a usable
 model. On a shared machine run it as `OMP_NUM_THREADS=1 nice -n 19 python train.py train WORK`
 (one thread by default), so that builds and benchmarks beside it keep their cores.
@@ -34,6 +37,7 @@ PEAK_LR, WARMUP_STEPS, CHECKPOINT_SECONDS, EVAL_WINDOWS = 2e-3, 30, 300, 24
 
 
 def build_tokenizer(corpus: Path, work: Path):
+    """Trains the BPE on the training split and tokenizes both splits."""
     from tokenizers import Tokenizer, Regex, decoders, models, normalizers, pre_tokenizers, trainers
     tok = Tokenizer(models.BPE())
     tok.normalizer = normalizers.NFC()
@@ -48,6 +52,18 @@ def build_tokenizer(corpus: Path, work: Path):
     tok.train_from_iterator(train_docs, trainer=trainer)
     work.mkdir(parents=True, exist_ok=True)
     tok.save(str(work / "tokenizer.json"))
+    tokenize_splits(tok, corpus, work)
+
+
+def tokenize_with(corpus: Path, work: Path, hf: Path):
+    """Tokenizes both splits with a committed model's tokenizer, so training can go on from its weights."""
+    from tokenizers import Tokenizer
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "tokenizer.json").write_bytes((hf / "tokenizer.json").read_bytes())
+    tokenize_splits(Tokenizer.from_file(str(work / "tokenizer.json")), corpus, work)
+
+
+def tokenize_splits(tok, corpus: Path, work: Path):
     eot = tok.token_to_id(EOT)
     for split in ("train", "heldout"):
         docs = (corpus / f"{split}.txt").read_text(encoding="utf-8").split(EOT)
@@ -68,9 +84,10 @@ def make_model(vocab_size: int):
     return LlamaForCausalLM(config)
 
 
-def lr_at(elapsed: float, budget: float, step: int) -> float:
-    warm = min(1.0, (step + 1) / WARMUP_STEPS)
-    frac = min(1.0, elapsed / budget)
+def lr_at(frac: float, step: int, warm_from: int = 0) -> float:
+    """The rate at `frac` of the budget: warmup over WARMUP_STEPS from `warm_from`, then cosine to 10%."""
+    warm = min(1.0, (step - warm_from + 1) / WARMUP_STEPS)
+    frac = min(1.0, frac)
     return PEAK_LR * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
@@ -87,7 +104,7 @@ def heldout_loss(model, held: np.ndarray) -> float:
     return float(np.mean(losses))
 
 
-def train(work: Path, minutes: float, threads: int):
+def train(work: Path, minutes: float, tokens: int, threads: int):
     torch.set_num_threads(threads)
     torch.manual_seed(1234)
     data = np.load(work / "train.npy")  # [n_train_tokens]
@@ -99,28 +116,34 @@ def train(work: Path, minutes: float, threads: int):
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=PEAK_LR, betas=(0.9, 0.95), eps=1e-8)
-    step, elapsed, log = 0, 0.0, []
+    step, elapsed, log, warm_from = 0, 0.0, [], 0
     ckpt = work / "checkpoint.pt"
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False)
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
+        if state["opt"] is not None:
+            opt.load_state_dict(state["opt"])
         step, elapsed, log = state["step"], state["elapsed"], state["log"]
+        # A checkpoint made by `init` has no optimizer moments: warm up again from its step.
+        warm_from = state.get("warm_from", 0)
         print(f"resumed at step {step}, {elapsed / 60:.1f} min trained")
     budget = minutes * 60
+    steps = math.ceil(tokens / (SEQ * BATCH)) if tokens else 0
+    done = (lambda: step >= steps) if steps else (lambda: elapsed >= budget)
+    progress = (lambda: step / steps) if steps else (lambda: elapsed / budget)
     rng = np.random.default_rng(step + 99)
 
     def save():
         tmp = work / "checkpoint.pt.tmp"
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "elapsed": elapsed,
-                    "log": log, "shape": SHAPE, "vocab": VOCAB}, tmp)
+                    "log": log, "shape": SHAPE, "vocab": VOCAB, "warm_from": warm_from}, tmp)
         os.replace(tmp, ckpt)
 
     model.train()
     last_ckpt, t_prev, run_loss = time.time(), time.time(), None
-    while elapsed < budget:
+    while not done():
         for g in opt.param_groups:
-            g["lr"] = lr_at(elapsed, budget, step)
+            g["lr"] = lr_at(progress(), step, warm_from)
         starts = rng.integers(0, len(data) - SEQ - 1, BATCH)
         x = torch.from_numpy(np.stack([data[s:s + SEQ + 1] for s in starts]).astype(np.int64))  # [B, SEQ+1]
         with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -139,7 +162,7 @@ def train(work: Path, minutes: float, threads: int):
             tps = step * SEQ * BATCH / max(elapsed, 1e-9)
             print(f"step {step} loss {run_loss:.3f} lr {opt.param_groups[0]['lr']:.2e} "
                   f"{elapsed / 60:.1f} min {tps:.0f} tok/s", flush=True)
-        if now - last_ckpt > CHECKPOINT_SECONDS or elapsed >= budget:
+        if now - last_ckpt > CHECKPOINT_SECONDS or done():
             hl = heldout_loss(model, held)
             log.append({"step": step, "minutes": round(elapsed / 60, 2), "train_loss": round(run_loss, 4),
                         "heldout_loss": round(hl, 4), "heldout_ppl": round(math.exp(hl), 3)})
@@ -149,6 +172,27 @@ def train(work: Path, minutes: float, threads: int):
             t_prev = last_ckpt  # evaluation and saving do not count as training time
     save()
     print(f"done: {step} steps, {elapsed / 60:.1f} min, {step * SEQ * BATCH} tokens")
+
+
+def init_from(work: Path, hf: Path):
+    """Writes a checkpoint holding an exported model's weights (bf16, as committed), its step,
+    minutes and evaluations, and no optimizer state, so `train` goes on from that model."""
+    from safetensors.torch import load_file
+    ckpt = work / "checkpoint.pt"
+    if ckpt.exists():
+        sys.exit(f"{ckpt} exists; move it away to start again from {hf}")
+    model = make_model(VOCAB)
+    weights = {k: v.float() for k, v in load_file(str(hf / "model.safetensors")).items()}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    # The embedding is tied, so the file has no lm_head.weight.
+    if unexpected or any(k != "lm_head.weight" for k in missing):
+        sys.exit(f"{hf}: missing {missing}, unexpected {unexpected}")
+    model.tie_weights()
+    trained = json.loads((hf / "training_log.json").read_text())
+    log = [{k: v for k, v in e.items() if k != "tokens"} for e in trained["evals"]]
+    torch.save({"model": model.state_dict(), "opt": None, "step": trained["steps"], "elapsed": trained["minutes"] * 60,
+                "log": log, "shape": SHAPE, "vocab": VOCAB, "warm_from": trained["steps"]}, ckpt)
+    print(f"{ckpt}: step {trained['steps']}, {trained['minutes']} min, from {hf}")
 
 
 def export(work: Path, out: Path):
@@ -185,15 +229,20 @@ def write_log(state: dict, path: Path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["tokenizer", "train", "export", "log"])
+    ap.add_argument("cmd", choices=["tokenizer", "tokenize", "init", "train", "export", "log"])
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--minutes", type=float, default=50)
+    ap.add_argument("--tokens", type=int, default=0, help="budget in training tokens (overrides --minutes)")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
     if a.cmd == "tokenizer":
         build_tokenizer(Path(a.paths[0]), Path(a.paths[1]))
+    elif a.cmd == "tokenize":
+        tokenize_with(Path(a.paths[0]), Path(a.paths[1]), Path(a.paths[2]))
+    elif a.cmd == "init":
+        init_from(Path(a.paths[0]), Path(a.paths[1]))
     elif a.cmd == "train":
-        train(Path(a.paths[0]), a.minutes, a.threads)
+        train(Path(a.paths[0]), a.minutes, a.tokens, a.threads)
     elif a.cmd == "log":
         write_log(torch.load(Path(a.paths[0]) / "checkpoint.pt", weights_only=False), Path(a.paths[1]))
     else:
