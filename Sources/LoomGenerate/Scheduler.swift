@@ -87,7 +87,9 @@ public final class Scheduler: @unchecked Sendable {
     /// Requests running at once at most.
     public let maxParallel: Int
     /// 128 rows cost about as much as a quarter of a 512-row chunk, so the running streams'
-    /// worst gap is a few decode steps long rather than a whole prompt chunk.
+    /// worst gap is a few decode steps long rather than a whole prompt chunk. Measured against 64
+    /// (BENCHMARKS.md): 64 halves the inter-token p99 at 8 streams at the same throughput, but at
+    /// 4 streams costs 8% of the throughput and a long cold prompt's first token comes later.
     public static let defaultPromptTokensPerStep = 128
 
     final class Request {
