@@ -60,6 +60,11 @@ public final class GenerationRun: @unchecked Sendable {
     /// The sampled proposal the next `step` verifies instead of sampling, and the distribution
     /// it was drawn from.
     private var verifying: (proposal: Int32, drafted: TokenDistribution)?
+    /// Set by a scheduler that makes draft proposals for all its requests at once.
+    var batchesDraftProposals = false
+    /// What this run asks of the draft model for its pending decode token, until the scheduler
+    /// answers with `receiveDraftProposals`.
+    private(set) var draftRequest: DraftModel.Request?
     /// The tokens the run needs evaluated before it can sample again; nil once finished.
     public private(set) var pending: Evaluation?
     public private(set) var isFinished = false
@@ -185,21 +190,39 @@ public final class GenerationRun: @unchecked Sendable {
         }
     }
 
-    /// Appends proposals to a pending decode token, within the tokens left and the context.
+    /// Appends proposals to a pending decode token, within the tokens left and the context. With
+    /// `batchesDraftProposals`, a draft model's proposals are left asked for (`draftRequest`) for
+    /// the scheduler to make with the other requests' in the same draft passes.
     private func propose() {
-        guard let proposer, var next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
+        guard let proposer, let next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
         // k proposals make k + 1 rows, each of which samples a token at the next position.
         let limit = min(proposer.speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
-        let proposals = proposer.propose(after: context, limit: limit, cacheSalt: options.cacheSalt)
-        guard !proposals.isEmpty else { return }
+        if batchesDraftProposals && proposer.speculation.draftModel != nil {
+            draftRequest = proposer.draftRequest(after: context, limit: limit, cacheSalt: options.cacheSalt)
+            return
+        }
+        append(proposer.propose(after: context, limit: limit, cacheSalt: options.cacheSalt))
+    }
+
+    private func append(_ proposals: [Int32]) {
+        guard !proposals.isEmpty, var next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
         next.tokens += proposals
         next.proposed = proposals.count
         pending = next
     }
 
+    /// Takes the draft's answer to `draftRequest` (empty when the draft could not run): the
+    /// proposals join the pending decode token.
+    func receiveDraftProposals(_ tokens: [Int32]) {
+        guard draftRequest != nil, let proposer else { return }
+        draftRequest = nil
+        append(proposer.drafted(tokens))
+    }
+
     /// Takes back the proposals of the pending evaluation, leaving its real token alone (for a
     /// scheduler that cannot fit them in a pass, or must evaluate the context again).
     public func dropProposals() {
+        draftRequest = nil
         proposer?.drop()
         guard var next = pending, next.proposed > 0 else { return }
         next.tokens.removeLast(next.proposed)
@@ -346,6 +369,7 @@ public final class GenerationRun: @unchecked Sendable {
         guard !isFinished else { return }
         isFinished = true
         pending = nil
+        draftRequest = nil
         proposer?.release()
         onClose()
     }

@@ -155,6 +155,7 @@ public final class Scheduler: @unchecked Sendable {
     /// Queues `run`; `onEvent` gets its events, in order, on the scheduler's thread.
     func submit(_ run: GenerationRun, onEvent: @escaping (GenerationEvent) -> Void) -> GenerationHandle {
         let handle = GenerationHandle(run: run)
+        run.batchesDraftProposals = true
         condition.lock()
         let request = Request(run: run, handle: handle, order: nextOrder, onEvent: onEvent)
         nextOrder += 1
@@ -256,6 +257,22 @@ public final class Scheduler: @unchecked Sendable {
         }
         chunks.removeAll()
         running.removeAll { $0.run.isFinished }
+        proposeDrafts()
+    }
+
+    /// Makes the draft proposals every running request asked for in this step, those of one
+    /// draft model in the same passes.
+    private func proposeDrafts() {
+        var groups: [(draft: DraftModel, requests: [Request])] = []
+        for request in running {
+            guard request.run.draftRequest != nil, let draft = request.run.options.speculation?.draftModel else { continue }
+            if let g = groups.firstIndex(where: { $0.draft === draft }) { groups[g].requests.append(request) } else { groups.append((draft, [request])) }
+        }
+        for (draft, requests) in groups {
+            // A draft that fails (its pool full, say) only costs this step's proposals.
+            let answers = (try? draft.propose(requests.compactMap(\.run.draftRequest))) ?? []
+            for (k, request) in requests.enumerated() { request.run.receiveDraftProposals(k < answers.count ? answers[k] : []) }
+        }
     }
 
     /// Starts waiting requests, oldest first, while the pool has the pages for their prompts.

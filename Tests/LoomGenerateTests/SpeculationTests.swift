@@ -210,12 +210,15 @@ import LoomTokenizer
     /// A draft model (the demo's Q8_0 file drafting for its bf16 weights, on the target's
     /// threads) proposes its greedy tokens; through the scheduler, four requests at once, greedy
     /// and seeded, the tokens are those without a draft, and both engines' pages are released.
+    /// The four requests' proposals share the draft's passes: one pass per proposal depth
+    /// carries every request, where drafting each request alone takes a pass per proposal.
     @Test func draftModelProposalsLeaveTheTokensUnchanged() throws {
         let target = try Self.generator(BatchingTests.models[0], parallel: 4)
         let engine = target.model as! Engine
         let draftEngine = try Engine(path: BatchingTests.models[1], options: EngineOptions(maxSequenceLength: 512, chunkTokens: 64, threads: 2, parallel: 4),
                                      pool: engine.pool)
-        let draft = try DraftModel(engine: draftEngine, targetVocabularySize: engine.config.vocabSize)
+        let counted = CountingBatchModel(draftEngine)
+        let draft = try DraftModel(engine: counted, targetVocabularySize: engine.config.vocabSize)
         let prompts = [Self.repetitive, "The people of the city", Self.repetitive, "And the word of the Lord came"]
         let plain = (0..<4).map { _ in Self.options(seed: nil, lookup: false) }
         let drafted = plain.map { o -> GenerationOptions in
@@ -228,6 +231,9 @@ import LoomTokenizer
         let results = try Self.collect(target, prompts, drafted)
         for i in 0..<4 { #expect(results[i].0 == expected[i].0, "request \(i)") }
         #expect(results[0].1.acceptedTokens > 0 && results[0].1.proposedTokens >= results[0].1.acceptedTokens)
+        let proposed = results.reduce(0) { $0 + $1.1.proposedTokens }
+        #expect(counted.widestPass == 4, "no draft pass carried all four requests")
+        #expect(counted.passes * 2 < proposed, "\(counted.passes) draft passes for \(proposed) proposals")
         for pages in [engine.pages, draftEngine.pages] {
             #expect(pages.isConsistent())
             #expect(pages.referencedPageCount <= 1, "only the default sequence's pages")
@@ -298,6 +304,28 @@ import LoomTokenizer
 
 /// The same stand-in as a paged, batched model (a draft for the scheduler's and the driver's
 /// runs): every row of every sequence is the distribution, whatever came before.
+/// Another model's passes, counted: how many, and the most sequences one carried.
+final class CountingBatchModel: BatchEvaluator, @unchecked Sendable {
+    let base: any BatchEvaluator
+    private(set) var passes = 0
+    private(set) var widestPass = 0
+    init(_ base: any BatchEvaluator) { self.base = base }
+    var vocabularySize: Int { base.vocabularySize }
+    var capacity: Int { base.capacity }
+    var chunkTokens: Int { base.chunkTokens }
+    var pages: PagePool { base.pages }
+    func createSequence(cacheSalt: String?) -> SequenceID { base.createSequence(cacheSalt: cacheSalt) }
+    func mapCachedPrefix(_ id: SequenceID, prompt: [Int]) throws -> Int { try base.mapCachedPrefix(id, prompt: prompt) }
+    func truncate(_ id: SequenceID, to length: Int) throws { try base.truncate(id, to: length) }
+    func free(_ id: SequenceID) { base.free(id) }
+    func length(_ id: SequenceID) throws -> Int { try base.length(id) }
+    func forward(_ chunks: [SequenceChunk]) throws -> [[[Float]]] {
+        passes += 1
+        widestPass = max(widestPass, chunks.count)
+        return try base.forward(chunks)
+    }
+}
+
 final class FixedDistributionBatchModel: BatchEvaluator, @unchecked Sendable {
     let row: [Float]
     let vocabularySize = 257

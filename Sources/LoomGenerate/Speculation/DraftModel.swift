@@ -5,7 +5,8 @@ import LoomRuntime
 ///
 /// Each generation gets a sequence of its own in the draft's paged cache (`Cursor`), kept in step
 /// with the generation's context: a call evaluates only the tokens the draft has not seen (after
-/// the last accepted one) and then decodes the proposals one pass each. The draft is planned as
+/// the last accepted one) and then decodes the proposals one pass each, for all the
+/// generations that ask at once in the same passes. The draft is planned as
 /// any engine is (its weights, cache and scratch in its own plan), and shares the target's
 /// threads when it was loaded with the target's pool.
 public final class DraftModel: @unchecked Sendable {
@@ -59,48 +60,77 @@ public final class DraftModel: @unchecked Sendable {
 
     func release(_ cursor: Cursor) { engine.free(cursor.sequence) }
 
-    /// Up to `count` tokens after `context` (the draft's greedy choice, or what `choose` picks
-    /// from the draft's logits and the proposals so far); fewer when the draft's context is full.
+    /// What one generation asks of the draft: up to `count` tokens after `context`, the draft's
+    /// greedy choice or what `choose` picks from its logits and the proposals so far.
+    struct Request {
+        let cursor: Cursor
+        let context: [Int32]
+        let count: Int
+        let choose: ((_ logits: [Float], _ proposed: [Int32]) -> Int32?)?
+    }
+
+    /// Up to `count` tokens after `context` for one generation; fewer when the draft's context is full.
     func propose(_ cursor: Cursor, after context: [Int32], count: Int,
                  choose: ((_ logits: [Float], _ proposed: [Int32]) -> Int32?)? = nil) throws -> [Int32] {
-        let room = engine.capacity - context.count
-        let count = min(count, room)
-        guard count > 0, !context.isEmpty else { return [] }
-        var shared = 0
-        while shared < min(cursor.held.count, context.count) && cursor.held[shared] == context[shared] { shared += 1 }
-        // The last context token is evaluated again: its logits give the first proposal.
-        shared = min(shared, context.count - 1)
-        if cursor.held.isEmpty {
-            shared = min(try engine.mapCachedPrefix(cursor.sequence, prompt: context.map(Int.init)), context.count - 1)
-            try engine.truncate(cursor.sequence, to: shared)
-        } else if shared < cursor.held.count {
-            try engine.truncate(cursor.sequence, to: shared)
-        }
-        cursor.held = Array(context[..<shared])
-        var feed = Array(context[shared...])
-        var proposals: [Int32] = []
-        while proposals.count < count {
-            var logits: [Float] = []
-            var start = 0
-            while start < feed.count {
-                let end = min(feed.count, start + engine.chunkTokens)
-                let rows = try engine.forward([SequenceChunk(sequence: cursor.sequence, tokens: feed[start..<end].map(Int.init),
-                                                             logits: end == feed.count ? .last : .none)])
-                cursor.held += feed[start..<end]
-                if end == feed.count { logits = rows[0].last ?? [] }
-                start = end
+        try propose([Request(cursor: cursor, context: context, count: count, choose: choose)])[0]
+    }
+
+    /// The proposals of several generations at once, in lock step: each pass carries every
+    /// generation's next row (its unseen context first, in chunks), so k proposals for n
+    /// generations take about k passes over the draft's weights, not n × k. The draft's passes
+    /// are batch-invariant, so each generation gets the tokens it would get alone.
+    func propose(_ requests: [Request]) throws -> [[Int32]] {
+        /// [feed] tokens to evaluate next, of which `fed` are done.
+        struct Progress { var feed: [Int32] = []; var fed = 0; var proposals: [Int32] = []; var count = 0; var done = true }
+        var progress = [Progress](repeating: Progress(), count: requests.count)
+        for (i, request) in requests.enumerated() {
+            let context = request.context, cursor = request.cursor
+            let count = min(request.count, engine.capacity - context.count)
+            guard count > 0, !context.isEmpty else { continue }
+            var shared = 0
+            while shared < min(cursor.held.count, context.count) && cursor.held[shared] == context[shared] { shared += 1 }
+            // The last context token is evaluated again: its logits give the first proposal.
+            shared = min(shared, context.count - 1)
+            if cursor.held.isEmpty {
+                shared = min(try engine.mapCachedPrefix(cursor.sequence, prompt: context.map(Int.init)), context.count - 1)
+                try engine.truncate(cursor.sequence, to: shared)
+            } else if shared < cursor.held.count {
+                try engine.truncate(cursor.sequence, to: shared)
             }
-            let next: Int32
-            if let choose {
-                guard !logits.isEmpty, let chosen = choose(logits, proposals) else { break }
-                next = chosen
-            } else {
-                guard let best = logits.indices.max(by: { logits[$0] < logits[$1] }) else { break }
-                next = Int32(best)
-            }
-            proposals.append(next)
-            feed = [next]
+            cursor.held = Array(context[..<shared])
+            progress[i] = Progress(feed: Array(context[shared...]), count: count, done: false)
         }
-        return proposals
+        while progress.contains(where: { !$0.done }) {
+            var budget = engine.chunkTokens
+            var chunks: [SequenceChunk] = []
+            var owners: [(request: Int, end: Int)] = []
+            for i in progress.indices where !progress[i].done && budget > 0 {
+                let end = min(progress[i].feed.count, progress[i].fed + budget)
+                let tokens = progress[i].feed[progress[i].fed..<end].map(Int.init)
+                chunks.append(SequenceChunk(sequence: requests[i].cursor.sequence, tokens: tokens,
+                                            logits: end == progress[i].feed.count ? .last : .none))
+                owners.append((i, end))
+                budget -= tokens.count
+            }
+            let rows = try engine.forward(chunks)
+            for (k, (i, end)) in owners.enumerated() {
+                requests[i].cursor.held += progress[i].feed[progress[i].fed..<end]
+                progress[i].fed = end
+                guard end == progress[i].feed.count else { continue }
+                let logits = rows[k].last ?? []
+                let next: Int32?
+                if let choose = requests[i].choose {
+                    next = logits.isEmpty ? nil : choose(logits, progress[i].proposals)
+                } else {
+                    next = logits.indices.max(by: { logits[$0] < logits[$1] }).map(Int32.init)
+                }
+                guard let next else { progress[i].done = true; continue }
+                progress[i].proposals.append(next)
+                progress[i].feed = [next]
+                progress[i].fed = 0
+                progress[i].done = progress[i].proposals.count >= progress[i].count
+            }
+        }
+        return progress.map(\.proposals)
     }
 }

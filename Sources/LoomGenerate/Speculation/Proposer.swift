@@ -29,6 +29,8 @@ final class Proposer {
     private var probing = false
     /// Draws the draft's proposals, from a random stream of its own derived from the run's seed.
     private var draftSampler: Sampler?
+    /// The distributions the draft's sampled proposals were drawn from, as the draft makes them.
+    private var drawn: [TokenDistribution] = []
 
     private static let initialAcceptance = 0.5
     private static let firstProbeInterval = 8
@@ -59,11 +61,25 @@ final class Proposer {
     }
 
     private func proposeByDraft(_ draft: DraftModel, after context: [Int32], limit: Int, cacheSalt: String?) -> [Int32] {
+        guard let request = draftRequest(draft, after: context, limit: limit, cacheSalt: cacheSalt) else { return [] }
+        // A draft that fails (its pool full, say) only costs this step's proposals.
+        return drafted((try? draft.propose([request]))?.first ?? [])
+    }
+
+    /// What to ask of the draft after `context` (nil: nothing this step), for a caller that puts
+    /// several generations' requests in the same draft passes; `drafted` takes the answer.
+    func draftRequest(after context: [Int32], limit: Int, cacheSalt: String?) -> DraftModel.Request? {
+        distributions = []
+        guard limit > 0, case .draft(let draft) = speculation.source else { return nil }
+        return draftRequest(draft, after: context, limit: limit, cacheSalt: cacheSalt)
+    }
+
+    private func draftRequest(_ draft: DraftModel, after context: [Int32], limit: Int, cacheSalt: String?) -> DraftModel.Request? {
         var count = speculation.draftLength(acceptance: estimate(0), available: limit)
         probing = count == 0
         if probing {
             stepsWithoutDraft += 1
-            guard stepsWithoutDraft >= probeInterval else { return [] }
+            guard stepsWithoutDraft >= probeInterval else { return nil }
             count = 1
         } else {
             probeInterval = Self.firstProbeInterval
@@ -71,7 +87,7 @@ final class Proposer {
         stepsWithoutDraft = 0
         let cursor = self.cursor ?? draft.makeCursor(cacheSalt: cacheSalt)
         self.cursor = cursor
-        var drawn: [TokenDistribution] = []
+        drawn = []
         var choose: (([Float], [Int32]) -> Int32?)?
         if samplesDrafts {
             if draftSampler == nil {
@@ -80,17 +96,22 @@ final class Proposer {
                 draftSampler = try? Sampler(parameters: parameters, breakerTokens: sampler.breakerTokens)
             }
             if let draftSampler {
-                choose = { logits, proposed in
+                choose = { [weak self] logits, proposed in
+                    guard let self else { return nil }
                     let q = draftSampler.distribution(logits: logits, context: context + proposed)
                     guard let token = draftSampler.draw(from: q) else { return nil }
-                    drawn.append(q)
+                    self.drawn.append(q)
                     return token
                 }
             }
         }
-        // A draft that fails (its pool full, say) only costs this step's proposals.
-        guard let tokens = try? draft.propose(cursor, after: context, count: count, choose: choose) else { return [] }
+        return DraftModel.Request(cursor: cursor, context: context, count: count, choose: choose)
+    }
+
+    /// Takes the draft's answer to `draftRequest`: the proposals to send.
+    func drafted(_ tokens: [Int32]) -> [Int32] {
         distributions = Array(drawn.prefix(tokens.count))
+        drawn = []
         evidence = 0
         return tokens
     }
