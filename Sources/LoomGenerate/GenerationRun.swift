@@ -62,6 +62,8 @@ public final class GenerationRun: @unchecked Sendable {
     private var verifying: (proposal: Int32, drafted: TokenDistribution)?
     /// Set by a scheduler that makes draft proposals for all its requests at once.
     var batchesDraftProposals = false
+    /// The generations drafting in the same draft passes as this one, as the scheduler counts them.
+    var draftSharers = 1
     /// What this run asks of the draft model for its pending decode token, until the scheduler
     /// answers with `receiveDraftProposals`.
     private(set) var draftRequest: DraftModel.Request?
@@ -198,7 +200,7 @@ public final class GenerationRun: @unchecked Sendable {
         // k proposals make k + 1 rows, each of which samples a token at the next position.
         let limit = min(proposer.speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
         if batchesDraftProposals && proposer.speculation.draftModel != nil {
-            draftRequest = proposer.draftRequest(after: context, limit: limit, cacheSalt: options.cacheSalt)
+            draftRequest = proposer.draftRequest(after: context, limit: limit, cacheSalt: options.cacheSalt, sharers: draftSharers)
             return
         }
         append(proposer.propose(after: context, limit: limit, cacheSalt: options.cacheSalt))

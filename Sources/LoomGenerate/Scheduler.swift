@@ -238,6 +238,10 @@ public final class Scheduler: @unchecked Sendable {
             return
         }
         passes += 1
+        // The runs that will propose with a draft this step share its passes (proposeDrafts).
+        for request in running where request.run.options.speculation?.draftModel != nil {
+            request.run.draftSharers = running.filter { $0.run.options.speculation?.draftModel === request.run.options.speculation?.draftModel }.count
+        }
         for (i, (request, chunk)) in chunks.enumerated() {
             request.held += chunk.tokens.count
             guard chunk.logits != .none, !results[i].isEmpty else { continue }

@@ -205,6 +205,13 @@ import LoomTokenizer
         #expect(lookup.draftLength(acceptance: 0.5, available: 8) == 1)
         #expect(lookup.draftLength(acceptance: 0.33, available: 8) == 0)
         #expect(lookup.draftLength(acceptance: 0.95, available: 8) >= 5)
+        // A draft pass half a target pass: one proposal right 70% of the time costs more than it
+        // yields for a generation drafting alone (1.7 / 1.87 tokens per pass), not for one of four
+        // sharing the draft's passes (1.7 / 1.495).
+        var drafted = Speculation.promptLookup()
+        drafted.draftCost = 0.5
+        #expect(drafted.draftLength(acceptance: 0.7, available: 8) == 0)
+        #expect(drafted.draftLength(acceptance: 0.7, available: 8, sharers: 4) >= 1)
     }
 
     /// A draft model (the demo's Q8_0 file drafting for its bf16 weights, on the target's

@@ -68,14 +68,16 @@ final class Proposer {
 
     /// What to ask of the draft after `context` (nil: nothing this step), for a caller that puts
     /// several generations' requests in the same draft passes; `drafted` takes the answer.
-    func draftRequest(after context: [Int32], limit: Int, cacheSalt: String?) -> DraftModel.Request? {
+    /// `sharers`: the generations whose requests go into the same draft passes.
+    func draftRequest(after context: [Int32], limit: Int, cacheSalt: String?, sharers: Int) -> DraftModel.Request? {
         distributions = []
         guard limit > 0, case .draft(let draft) = speculation.source else { return nil }
-        return draftRequest(draft, after: context, limit: limit, cacheSalt: cacheSalt)
+        return draftRequest(draft, after: context, limit: limit, cacheSalt: cacheSalt, sharers: sharers)
     }
 
-    private func draftRequest(_ draft: DraftModel, after context: [Int32], limit: Int, cacheSalt: String?) -> DraftModel.Request? {
-        var count = speculation.draftLength(acceptance: estimate(0), available: limit)
+    private func draftRequest(_ draft: DraftModel, after context: [Int32], limit: Int, cacheSalt: String?,
+                              sharers: Int = 1) -> DraftModel.Request? {
+        var count = speculation.draftLength(acceptance: estimate(0), available: limit, sharers: sharers)
         probing = count == 0
         if probing {
             stepsWithoutDraft += 1

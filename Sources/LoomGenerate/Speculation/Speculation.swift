@@ -54,14 +54,17 @@ public struct Speculation: Sendable, Equatable {
 
     /// How many of `available` proposals to send when each is right with probability
     /// `acceptance` (given the ones before it were): the k that maximises the tokens a pass
-    /// yields per cost, (1 + a + a² + … + aᵏ) / (1 + rowCost·k); 0 when no k beats one plain row.
-    public func draftLength(acceptance: Double, available: Int) -> Int {
+    /// yields per cost, (1 + a + a² + … + aᵏ) / (1 + (rowCost + draftCost / sharers)·k); 0 when
+    /// no k beats one plain row. `sharers` generations draft in the same draft passes, so each
+    /// pays that share of them.
+    public func draftLength(acceptance: Double, available: Int, sharers: Int = 1) -> Int {
         guard adaptive else { return available }
+        let proposalCost = rowCost + draftCost / Double(max(1, sharers))
         var best = 0, bestYield = 1.0, expected = 0.0, chain = 1.0
         for k in stride(from: 1, through: available, by: 1) {
             chain *= acceptance
             expected += chain
-            let yield = (1 + expected) / (1 + (rowCost + draftCost) * Double(k))
+            let yield = (1 + expected) / (1 + proposalCost * Double(k))
             if yield > bestYield { best = k; bestYield = yield }
         }
         return best
