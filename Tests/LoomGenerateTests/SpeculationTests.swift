@@ -9,11 +9,11 @@ import LoomTokenizer
 /// through the scheduler and the single-sequence driver, alone and among other requests — while
 /// fewer passes are run. Sampled tokens follow the model's distribution (chi-square).
 @Suite(.serialized) struct SpeculationTests {
-    /// A passage, then its beginning again: the continuation the demo model writes repeats what
-    /// it has read, which prompt lookup proposes.
-    static let repetitive = "In the beginning God made the heaven and the earth. And the earth was waste and without form; "
-        + "and it was dark on the face of the deep: and the Spirit of God was moving on the face of the waters. "
-        + "And God said, Let there be light: and there was light. In the beginning God made the heaven"
+    /// A sentence said four times, the fifth begun: the demo model goes on repeating what it has
+    /// read (greedy: 25 of 27 lookup proposals accepted; at temperature 0.9 a few), which prompt
+    /// lookup proposes.
+    static let repetitive = "And he said, Let there be light. And he said, Let there be light. "
+        + "And he said, Let there be light. And he said, Let there be light. And he said,"
 
     static func generator(_ path: String, parallel: Int = 1, chunk: Int = 64) throws -> Generator {
         let files = try ModelFiles(path: path)
