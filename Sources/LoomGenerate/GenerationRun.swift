@@ -60,8 +60,6 @@ public final class GenerationRun: @unchecked Sendable {
     /// The sampled proposal the next `step` verifies instead of sampling, and the distribution
     /// it was drawn from.
     private var verifying: (proposal: Int32, drafted: TokenDistribution)?
-    /// Set by a scheduler that makes draft proposals for all its requests at once.
-    var batchesDraftProposals = false
     /// The generations drafting in the same draft passes as this one, as the scheduler counts them.
     var draftSharers = 1
     /// What this run asks of the draft model for its pending decode token, until the scheduler
@@ -192,14 +190,14 @@ public final class GenerationRun: @unchecked Sendable {
         }
     }
 
-    /// Appends proposals to a pending decode token, within the tokens left and the context. With
-    /// `batchesDraftProposals`, a draft model's proposals are left asked for (`draftRequest`) for
-    /// the scheduler to make with the other requests' in the same draft passes.
+    /// Appends proposals to a pending decode token, within the tokens left and the context. A
+    /// run without a driver is the scheduler's: a draft model's proposals are left asked for
+    /// (`draftRequest`) for the scheduler to make with the other requests' in the same draft passes.
     private func propose() {
         guard let proposer, let next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
         // k proposals make k + 1 rows, each of which samples a token at the next position.
         let limit = min(proposer.speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
-        if batchesDraftProposals && proposer.speculation.draftModel != nil {
+        if driver == nil && proposer.speculation.draftModel != nil {
             draftRequest = proposer.draftRequest(after: context, limit: limit, cacheSalt: options.cacheSalt, sharers: draftSharers)
             return
         }

@@ -155,7 +155,6 @@ public final class Scheduler: @unchecked Sendable {
     /// Queues `run`; `onEvent` gets its events, in order, on the scheduler's thread.
     func submit(_ run: GenerationRun, onEvent: @escaping (GenerationEvent) -> Void) -> GenerationHandle {
         let handle = GenerationHandle(run: run)
-        run.batchesDraftProposals = true
         condition.lock()
         let request = Request(run: run, handle: handle, order: nextOrder, onEvent: onEvent)
         nextOrder += 1
@@ -239,9 +238,7 @@ public final class Scheduler: @unchecked Sendable {
         }
         passes += 1
         // The runs that will propose with a draft this step share its passes (proposeDrafts).
-        for request in running where request.run.options.speculation?.draftModel != nil {
-            request.run.draftSharers = running.filter { $0.run.options.speculation?.draftModel === request.run.options.speculation?.draftModel }.count
-        }
+        for (_, requests) in draftGroups() { for request in requests { request.run.draftSharers = requests.count } }
         for (i, (request, chunk)) in chunks.enumerated() {
             request.held += chunk.tokens.count
             guard chunk.logits != .none, !results[i].isEmpty else { continue }
@@ -267,16 +264,23 @@ public final class Scheduler: @unchecked Sendable {
     /// Makes the draft proposals every running request asked for in this step, those of one
     /// draft model in the same passes.
     private func proposeDrafts() {
+        for (draft, group) in draftGroups() {
+            let asking = group.filter { $0.run.draftRequest != nil }
+            guard !asking.isEmpty else { continue }
+            // A draft that fails (its pool full, say) only costs this step's proposals.
+            let answers = (try? draft.propose(asking.compactMap(\.run.draftRequest))) ?? []
+            for (k, request) in asking.enumerated() { request.run.receiveDraftProposals(k < answers.count ? answers[k] : []) }
+        }
+    }
+
+    /// The running requests that speculate with a draft model, by draft, in running order.
+    private func draftGroups() -> [(draft: DraftModel, requests: [Request])] {
         var groups: [(draft: DraftModel, requests: [Request])] = []
         for request in running {
-            guard request.run.draftRequest != nil, let draft = request.run.options.speculation?.draftModel else { continue }
+            guard let draft = request.run.options.speculation?.draftModel else { continue }
             if let g = groups.firstIndex(where: { $0.draft === draft }) { groups[g].requests.append(request) } else { groups.append((draft, [request])) }
         }
-        for (draft, requests) in groups {
-            // A draft that fails (its pool full, say) only costs this step's proposals.
-            let answers = (try? draft.propose(requests.compactMap(\.run.draftRequest))) ?? []
-            for (k, request) in requests.enumerated() { request.run.receiveDraftProposals(k < answers.count ? answers[k] : []) }
-        }
+        return groups
     }
 
     /// Starts waiting requests, oldest first, while the pool has the pages for their prompts.

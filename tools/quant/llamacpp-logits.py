@@ -11,35 +11,35 @@ JOB.json: {"tokens": [ids], "threads": 2,
 Quantizing runs first, so a file it writes can be in "logits". A file llama.cpp cannot load
 exits non-zero naming it. Needs the venv tools/fixtures/fetch-llamacpp-python makes.
 """
-import ctypes
+import importlib.machinery
+import importlib.util
 import json
 import os
 import sys
 
-import numpy as np
 import llama_cpp
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "correctness"))
+TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOOLS, "correctness"))
 import llamacpp_logits  # noqa: E402
 
 
-def quantize(source, out, kind, pure, threads):
-    ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{kind.upper()}", None)
-    if ftype is None:
-        raise SystemExit(f"llama.cpp has no file type {kind}")
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = ftype
-    params.nthread = threads
-    params.pure = bool(pure)
-    if llama_cpp.llama_model_quantize(source.encode(), out.encode(), ctypes.byref(params)) != 0:
-        raise SystemExit(f"llama_model_quantize failed on {source} -> {kind}")
+def module(path, name):
+    loader = importlib.machinery.SourceFileLoader(name, path)
+    spec = importlib.util.spec_from_loader(name, loader)
+    loaded = importlib.util.module_from_spec(spec)
+    loader.exec_module(loaded)
+    return loaded
+
+
+quantize = module(os.path.join(TOOLS, "demo-model", "quantize-llamacpp.py"), "quantize_llamacpp").quantize
 
 
 def main():
     job = json.load(open(sys.argv[1]))
     threads = job.get("threads", 2)
     for source, out, kind, pure in job.get("quantize", []):
-        quantize(source, out, kind, pure, threads)
+        quantize(source, out, kind, pure=pure, threads=threads)
     for path, out in job.get("logits", []):
         try:
             rows = llamacpp_logits.logits(path, [job["tokens"]], threads)

@@ -69,13 +69,8 @@ public final class DraftModel: @unchecked Sendable {
         let choose: ((_ logits: [Float], _ proposed: [Int32]) -> Int32?)?
     }
 
-    /// Up to `count` tokens after `context` for one generation; fewer when the draft's context is full.
-    func propose(_ cursor: Cursor, after context: [Int32], count: Int,
-                 choose: ((_ logits: [Float], _ proposed: [Int32]) -> Int32?)? = nil) throws -> [Int32] {
-        try propose([Request(cursor: cursor, context: context, count: count, choose: choose)])[0]
-    }
-
-    /// The proposals of several generations at once, in lock step: each pass carries every
+    /// The proposals of several generations at once (fewer than asked for where the draft's
+    /// context is full), in lock step: each pass carries every
     /// generation's next row (its unseen context first, in chunks), so k proposals for n
     /// generations take about k passes over the draft's weights, not n × k. The draft's passes
     /// are batch-invariant, so each generation gets the tokens it would get alone.

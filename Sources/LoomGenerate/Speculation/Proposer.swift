@@ -56,14 +56,10 @@ final class Proposer {
             evidence = found.evidence
             return Array(found.tokens.prefix(count))
         case .draft(let draft):
-            return proposeByDraft(draft, after: context, limit: limit, cacheSalt: cacheSalt)
+            guard let request = draftRequest(after: context, limit: limit, cacheSalt: cacheSalt, sharers: 1) else { return [] }
+            // A draft that fails (its pool full, say) only costs this step's proposals.
+            return drafted((try? draft.propose([request]))?.first ?? [])
         }
-    }
-
-    private func proposeByDraft(_ draft: DraftModel, after context: [Int32], limit: Int, cacheSalt: String?) -> [Int32] {
-        guard let request = draftRequest(draft, after: context, limit: limit, cacheSalt: cacheSalt) else { return [] }
-        // A draft that fails (its pool full, say) only costs this step's proposals.
-        return drafted((try? draft.propose([request]))?.first ?? [])
     }
 
     /// What to ask of the draft after `context` (nil: nothing this step), for a caller that puts
@@ -71,12 +67,7 @@ final class Proposer {
     /// `sharers`: the generations whose requests go into the same draft passes.
     func draftRequest(after context: [Int32], limit: Int, cacheSalt: String?, sharers: Int) -> DraftModel.Request? {
         distributions = []
-        guard limit > 0, case .draft(let draft) = speculation.source else { return nil }
-        return draftRequest(draft, after: context, limit: limit, cacheSalt: cacheSalt, sharers: sharers)
-    }
-
-    private func draftRequest(_ draft: DraftModel, after context: [Int32], limit: Int, cacheSalt: String?,
-                              sharers: Int = 1) -> DraftModel.Request? {
+        guard limit > 0, let draft = speculation.draftModel else { return nil }
         var count = speculation.draftLength(acceptance: estimate(0), available: limit, sharers: sharers)
         probing = count == 0
         if probing {
