@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "LoomTokenizer", targets: ["LoomTokenizer"]),
         .library(name: "LoomChatTemplate", targets: ["LoomChatTemplate"]),
         .library(name: "LoomKernels", targets: ["LoomKernels"]),
+        .library(name: "LoomVulkan", targets: ["LoomVulkan"]),
         .library(name: "LoomModel", targets: ["LoomModel"]),
         .library(name: "LoomRuntime", targets: ["LoomRuntime"]),
         .library(name: "LoomGenerate", targets: ["LoomGenerate"]),
@@ -50,6 +51,10 @@ let package = Package(
         // C only for vdpbf16ps, which Swift cannot import (bench-kernels --bf16-kernel; BENCHMARKS.md).
         .target(name: "LoomKernelsBF16C"),
         .target(name: "LoomKernels", dependencies: ["LoomCore", "LoomKernelsAVX2", "LoomKernelsAVX512", "LoomKernelsBF16C"], swiftSettings: release),
+        // The Vulkan API's declarations only (tools/vulkan/make-header); libvulkan is opened at run time.
+        .target(name: "CVulkan"),
+        // The GPU kernels and device memory, over Vulkan compute.
+        .target(name: "LoomVulkan", dependencies: ["LoomCore", "LoomKernels", "CVulkan"], exclude: ["Shaders"], swiftSettings: release),
         .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
         .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
         .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomRuntime", "LoomModel", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], swiftSettings: release),
@@ -62,7 +67,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: release),
         .executableTarget(name: "loom", dependencies: [
-            "LoomCore", "LoomFormats", "LoomTokenizer", "LoomChatTemplate", "LoomKernels", "LoomModel", "LoomRuntime", "LoomGenerate", "LoomServer",
+            "LoomCore", "LoomFormats", "LoomTokenizer", "LoomChatTemplate", "LoomKernels", "LoomVulkan", "LoomModel", "LoomRuntime", "LoomGenerate", "LoomServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
         // Fuzz targets (tools/fuzz builds them with libFuzzer; a normal build replays a corpus).
@@ -75,6 +80,7 @@ let package = Package(
         .executableTarget(name: "FuzzRequest", dependencies: ["FuzzSupport", "LoomServer", "LoomGenerate", "LoomRuntime", "LoomChatTemplate"],
                           path: "Fuzz/FuzzRequest"),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
+        .testTarget(name: "LoomVulkanTests", dependencies: ["LoomVulkan", "LoomKernels", "LoomCore"]),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomModel", "LoomFormats"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LoomCore
 import LoomKernels
+import LoomVulkan
 
 @main
 struct Loom: ParsableCommand {
@@ -31,14 +32,21 @@ struct Loom: ParsableCommand {
     )
 }
 
-/// Prints the CPU features that choose the kernels.
+/// Prints the CPU features that choose the kernels, and the Vulkan devices `--devices vulkan:N` can name.
 struct Features: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the CPU features Loom detected and will use.")
+    static let configuration = CommandConfiguration(abstract: "Show the CPU features and the Vulkan devices Loom detected and will use.")
 
     func run() {
         print(CPUFeatures.current)
         let chosen = KernelPath.environmentChoice.path != nil ? " (\(KernelPath.environmentVariable))" : ""
         print("kernels: \(KernelPath.active.rawValue)\(chosen); this CPU runs \(KernelPath.supported.map(\.rawValue).joined(separator: ", "))")
         print("threads: \(ThreadPool.processorCount)")
+        do {
+            let devices = try VulkanInstance.shared().devices()
+            if devices.isEmpty { print("vulkan: the loader reports no devices") }
+            for device in devices { print(device.summary) }
+        } catch {
+            print("vulkan: none (\(error))")
+        }
     }
 }

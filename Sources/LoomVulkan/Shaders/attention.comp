@@ -1,0 +1,97 @@
+#version 450
+// Causal attention of each query row and head over its sequence's f16 paged cache, read
+// through the page table (no gathered copy). One workgroup per (row, head): its 64 threads
+// score 64 positions at a time, then each accumulates its own output elements over them, with
+// the running maximum and sum of an online softmax. Sums are f32.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x = 64) in;
+
+layout(push_constant) uniform Args {
+    Floats queries;     // [rows, heads, headDim]
+    Words keyPlane;     // [pages, kvHeads, pageTokens, headDim] f16
+    Words valuePlane;
+    Ints pageTables;    // the batch's page tables, concatenated
+    Ints rowPositions;  // [rows]: each row's position in its sequence
+    Ints rowTables;     // [rows]: where each row's page table starts in pageTables
+    MutableFloats out_; // [rows, heads, headDim]
+    uint rows;
+    uint heads;
+    uint kvHeads;
+    uint headDim;
+    uint pageTokens;
+    float scale;
+    uint window;        // positions a row sees, itself included; 0: all
+} a;
+
+const uint THREADS = 64;
+const uint MAX_HEAD_DIM = 256;
+const uint PER_THREAD = MAX_HEAD_DIM / THREADS;
+shared float query[MAX_HEAD_DIM];
+shared float weights[THREADS];
+shared float reduction[THREADS];
+
+void main() {
+    const uint task = flatWorkgroup();
+    if (task >= a.rows * a.heads) return;
+    const uint row = task / a.heads, head = task % a.heads, t = gl_LocalInvocationID.x;
+    const uint kvHead = head / (a.heads / a.kvHeads);
+    const uint position = uint(a.rowPositions.v[row]);
+    const uint table = uint(a.rowTables.v[row]);
+    const uint first = (a.window != 0 && position + 1 > a.window) ? position + 1 - a.window : 0;
+    for (uint d = t; d < a.headDim; d += THREADS) query[d] = a.queries.v[task * a.headDim + d];
+    barrier();
+
+    float runningMax = -1.0 / 0.0, runningSum = 0.0;
+    float acc[PER_THREAD];
+    for (uint i = 0; i < PER_THREAD; i++) acc[i] = 0.0;
+    for (uint chunk = first; chunk <= position; chunk += THREADS) {
+        const uint j = chunk + t;
+        float score = -1.0 / 0.0;
+        if (j <= position) {
+            const uint page = uint(a.pageTables.v[table + j / a.pageTokens]);
+            const uint base = ((page * a.kvHeads + kvHead) * a.pageTokens + j % a.pageTokens) * a.headDim;
+            float dot = 0.0;
+            for (uint d = 0; d < a.headDim; d++) dot += query[d] * HALF_TO_FLOAT(a.keyPlane.v[base + d]);
+            score = dot * a.scale;
+        }
+        reduction[t] = score;
+        barrier();
+        for (uint stride = THREADS / 2; stride > 0; stride /= 2) {
+            if (t < stride) reduction[t] = max(reduction[t], reduction[t + stride]);
+            barrier();
+        }
+        const float newMax = max(runningMax, reduction[0]);
+        barrier();
+        const float weight = j <= position ? exp(score - newMax) : 0.0;
+        weights[t] = weight;
+        reduction[t] = weight;
+        barrier();
+        for (uint stride = THREADS / 2; stride > 0; stride /= 2) {
+            if (t < stride) reduction[t] += reduction[t + stride];
+            barrier();
+        }
+        const float factor = exp(runningMax - newMax);
+        runningSum = runningSum * factor + reduction[0];
+        runningMax = newMax;
+        const uint count = min(THREADS, position + 1 - chunk);
+        for (uint i = 0; i < PER_THREAD; i++) {
+            const uint d = t + i * THREADS;
+            if (d >= a.headDim) break;
+            float sum = acc[i] * factor;
+            for (uint k = 0; k < count; k++) {
+                const uint jj = chunk + k;
+                const uint page = uint(a.pageTables.v[table + jj / a.pageTokens]);
+                const uint base = ((page * a.kvHeads + kvHead) * a.pageTokens + jj % a.pageTokens) * a.headDim;
+                sum += weights[k] * HALF_TO_FLOAT(a.valuePlane.v[base + d]);
+            }
+            acc[i] = sum;
+        }
+        barrier();
+    }
+    for (uint i = 0; i < PER_THREAD; i++) {
+        const uint d = t + i * THREADS;
+        if (d < a.headDim) a.out_.v[task * a.headDim + d] = acc[i] / runningSum;
+    }
+}

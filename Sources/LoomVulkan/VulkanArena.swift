@@ -1,0 +1,171 @@
+import CVulkan
+import LoomCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A region of a device arena that kernels read or write.
+public struct VulkanBuffer: @unchecked Sendable, Equatable {
+    /// The device address kernels are given.
+    public let address: UInt64
+    public let bytes: Int
+    public let label: String
+    let buffer: VkBuffer
+    /// Where the region starts in `buffer`.
+    let offset: Int
+
+    /// The part of this region from `offset` on, `bytes` long (all of the rest by default).
+    public func slice(from offset: Int, bytes: Int? = nil) -> VulkanBuffer {
+        let length = bytes ?? (self.bytes - offset)
+        precondition(offset >= 0 && length >= 0 && offset + length <= self.bytes, "\(label): slice \(offset)+\(length) of \(self.bytes) bytes")
+        return VulkanBuffer(address: address + UInt64(offset), bytes: length, label: label, buffer: buffer, offset: self.offset + offset)
+    }
+}
+
+/// One device-local allocation, sized by the plan and handed out in aligned regions, so the
+/// bytes the plan names are the bytes the device holds. `ledger` keeps the labels and peak,
+/// as a CPU device's arena does.
+public final class VulkanArena: @unchecked Sendable {
+    public let name: String
+    public let device: VulkanDevice
+    /// Bytes of the allocation.
+    public let capacity: Int
+    public let ledger: MemoryArena
+    let buffer: VkBuffer
+    let memory: VkDeviceMemory
+    let baseAddress: UInt64
+    private let used = Locked(0)
+
+    /// Regions start at multiples of this (coalesced loads; every kernel's alignment).
+    public static let alignment = 256
+
+    public init(device: VulkanDevice, name: String, capacity: Int) throws {
+        guard capacity > 0 else { throw VulkanError.invalidArgument(kernel: name, reason: "an arena of \(capacity) bytes") }
+        guard capacity <= device.info.maxMemoryAllocationBytes || device.info.maxMemoryAllocationBytes == 0 else {
+            throw VulkanError.arenaFull(arena: name, label: "one allocation", requested: capacity, left: device.info.maxMemoryAllocationBytes)
+        }
+        self.name = name
+        self.device = device
+        self.capacity = capacity
+        ledger = MemoryArena(name: name, budget: capacity)
+        (buffer, memory, baseAddress) = try device.allocateBuffer(bytes: capacity, memoryType: device.deviceLocalType, label: name)
+    }
+
+    deinit { device.release(buffer: buffer, memory: memory) }
+
+    /// Bytes handed out, alignment included.
+    public var usedBytes: Int { used.withLock { $0 } }
+
+    /// A region of `bytes`, charged to `label`.
+    public func allocate(bytes: Int, label: String) throws -> VulkanBuffer {
+        precondition(bytes >= 0)
+        let rounded = (bytes + Self.alignment - 1) / Self.alignment * Self.alignment
+        let offset = try used.withLock { used -> Int in
+            guard used + rounded <= capacity else {
+                throw VulkanError.arenaFull(arena: name, label: label, requested: rounded, left: capacity - used)
+            }
+            defer { used += rounded }
+            return used
+        }
+        try ledger.charge(rounded, label: label)
+        return VulkanBuffer(address: baseAddress + UInt64(offset), bytes: bytes, label: label, buffer: buffer, offset: offset)
+    }
+
+    /// Bytes a region of `bytes` takes in an arena.
+    public static func footprint(_ bytes: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
+}
+
+/// Host-visible memory through which data moves to and from device-local arenas, a chunk at a
+/// time: the one buffer a device needs beyond its plan lines.
+final class VulkanStaging: @unchecked Sendable {
+    static let bytes = 16 << 20
+    let buffer: VkBuffer
+    let memory: VkDeviceMemory
+    let mapped: UnsafeMutableRawPointer
+    // The raw handles, not the VulkanDevice: its deinit releases this first.
+    let device: VkDevice
+    let functions: DeviceFunctions
+
+    init(device: VulkanDevice) throws {
+        self.device = device.device
+        functions = device.functions
+        (buffer, memory, _) = try device.allocateBuffer(bytes: Self.bytes, memoryType: device.hostVisibleType, label: "staging")
+        var pointer: UnsafeMutableRawPointer?
+        let result = device.functions.mapMemory(device.device, memory, 0, VkDeviceSize(Self.bytes), 0, &pointer)
+        if result != VK_SUCCESS { device.release(buffer: buffer, memory: memory) }
+        try check(result, "vkMapMemory")
+        mapped = pointer!
+    }
+
+    deinit {
+        functions.unmapMemory(device, memory)
+        functions.destroyBuffer(device, buffer, nil)
+        functions.freeMemory(device, memory, nil)
+    }
+}
+
+extension VulkanDevice {
+    /// The staging buffer, made on first use; held with `transfers` taken.
+    func staging() throws -> VulkanStaging {
+        if let staging = stagingBuffer { return staging }
+        let staging = try VulkanStaging(device: self)
+        stagingBuffer = staging
+        return staging
+    }
+
+    /// Copies `source` into `destination` (at `offset` bytes in), through the staging buffer.
+    public func upload(_ source: UnsafeRawBufferPointer, to destination: VulkanBuffer, at offset: Int = 0) throws {
+        guard offset >= 0, offset + source.count <= destination.bytes else {
+            throw VulkanError.invalidArgument(kernel: "upload", reason: "\(source.count) bytes at \(offset) into \(destination.label) of \(destination.bytes)")
+        }
+        guard source.count > 0 else { return }
+        transfers.lock()
+        defer { transfers.unlock() }
+        let staging = try staging()
+        var done = 0
+        while done < source.count {
+            let count = min(VulkanStaging.bytes, source.count - done)
+            staging.mapped.copyMemory(from: source.baseAddress! + done, byteCount: count)
+            try submit { r in
+                r.copy(from: staging.buffer, at: 0, to: destination.buffer, at: destination.offset + offset + done, bytes: count)
+            }
+            done += count
+        }
+    }
+
+    /// Copies `source` (from `offset` bytes in) into `destination`, through the staging buffer.
+    public func download(_ source: VulkanBuffer, at offset: Int = 0, into destination: UnsafeMutableRawBufferPointer) throws {
+        guard offset >= 0, offset + destination.count <= source.bytes else {
+            throw VulkanError.invalidArgument(kernel: "download", reason: "\(destination.count) bytes at \(offset) from \(source.label) of \(source.bytes)")
+        }
+        guard destination.count > 0 else { return }
+        transfers.lock()
+        defer { transfers.unlock() }
+        let staging = try staging()
+        var done = 0
+        while done < destination.count {
+            let count = min(VulkanStaging.bytes, destination.count - done)
+            try submit { r in
+                r.copy(from: source.buffer, at: source.offset + offset + done, to: staging.buffer, at: 0, bytes: count)
+            }
+            (destination.baseAddress! + done).copyMemory(from: staging.mapped, byteCount: count)
+            done += count
+        }
+    }
+
+    /// Uploads an array of values.
+    public func upload<T>(_ values: [T], to destination: VulkanBuffer, at offset: Int = 0) throws {
+        try values.withUnsafeBytes { try upload($0, to: destination, at: offset) }
+    }
+
+    /// Downloads `count` values.
+    public func download<T>(_ source: VulkanBuffer, as _: T.Type, count: Int, at offset: Int = 0) throws -> [T] {
+        try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try download(source, at: offset, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = count
+        }
+    }
+}

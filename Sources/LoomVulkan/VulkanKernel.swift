@@ -1,0 +1,97 @@
+import CVulkan
+import Foundation
+
+/// The compute kernels, one per SPIR-V module (Shaders/*.comp, compiled by
+/// tools/vulkan/compile-shaders into ShaderBinaries.swift).
+public enum VulkanKernel: String, CaseIterable, Sendable {
+    case matmulF16, matmulQ8_0, matmulQ4_0
+    case rmsNorm, swiGLU, add, argmax
+    case rope, kvStore, attention, addRows
+
+    /// Every kernel's push constants fit the 128 bytes Vulkan guarantees.
+    static let pushConstantBytes = 128
+
+    /// Threads per workgroup, as the shader declares (local_size_x).
+    var workgroupSize: Int {
+        switch self {
+        case .matmulF16, .matmulQ8_0, .matmulQ4_0, .rmsNorm, .attention: 64
+        case .swiGLU, .add, .argmax, .rope, .kvStore, .addRows: 256
+        }
+    }
+
+    /// The SPIR-V words.
+    var spirv: [UInt32] {
+        let bytes = Data(base64Encoded: spirvBase64)!
+        return bytes.withUnsafeBytes { raw in Array(raw.bindMemory(to: UInt32.self)) }
+    }
+}
+
+/// A kernel's push constants, laid out as GLSL's std430 lays out its push-constant block:
+/// buffer addresses 8-byte aligned, 32-bit scalars 4-byte aligned, in declaration order.
+public struct KernelArguments {
+    private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public mutating func buffer(_ buffer: VulkanBuffer) { append(buffer.address) }
+
+    public mutating func uint(_ value: Int) {
+        precondition(value >= 0 && value <= Int(UInt32.max), "push constant \(value) does not fit 32 bits")
+        append(UInt32(value))
+    }
+
+    public mutating func float(_ value: Float) { append(value.bitPattern) }
+
+    private mutating func append<T: FixedWidthInteger>(_ value: T) {
+        let size = MemoryLayout<T>.size
+        while bytes.count % size != 0 { bytes.append(0) }
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        precondition(bytes.count <= VulkanKernel.pushConstantBytes, "push constants over \(VulkanKernel.pushConstantBytes) bytes")
+    }
+}
+
+/// Records work into the device's command buffer during `VulkanDevice.submit`.
+public final class VulkanRecorder {
+    let device: VulkanDevice
+    /// Workgroups a dispatch may have along x; more spill into y (the kernels flatten the grid).
+    static let maxGroupsX = 65535
+
+    init(device: VulkanDevice) { self.device = device }
+
+    /// Runs `kernel` over `groups` workgroups with `arguments`.
+    public func dispatch(_ kernel: VulkanKernel, groups: Int, _ arguments: KernelArguments) throws {
+        guard groups > 0 else { return }
+        let d = device.functions, command = device.commandBuffer
+        d.cmdBindPipeline(command, VK_PIPELINE_BIND_POINT_COMPUTE, try device.pipeline(kernel))
+        arguments.bytes.withUnsafeBytes { raw in
+            d.cmdPushConstants(command, device.pipelineLayout, VK_SHADER_STAGE_COMPUTE_BIT.rawValue, 0, UInt32(raw.count), raw.baseAddress)
+        }
+        let x = min(groups, Self.maxGroupsX)
+        let y = (groups + x - 1) / x
+        d.cmdDispatch(command, UInt32(x), UInt32(y), 1)
+    }
+
+    /// Makes every write recorded so far visible to everything recorded after (kernels and copies).
+    public func barrier() {
+        var memoryBarrier = VkMemoryBarrier()
+        memoryBarrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER
+        memoryBarrier.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
+        memoryBarrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT.rawValue | VK_ACCESS_SHADER_WRITE_BIT.rawValue
+            | VK_ACCESS_TRANSFER_READ_BIT.rawValue | VK_ACCESS_TRANSFER_WRITE_BIT.rawValue
+        let stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT.rawValue | VK_PIPELINE_STAGE_TRANSFER_BIT.rawValue
+        device.functions.cmdPipelineBarrier(device.commandBuffer, stages, stages, 0, 1, &memoryBarrier, 0, nil, 0, nil)
+    }
+
+    func copy(from source: VkBuffer, at sourceOffset: Int, to destination: VkBuffer, at destinationOffset: Int, bytes: Int) {
+        var region = VkBufferCopy(srcOffset: VkDeviceSize(sourceOffset), dstOffset: VkDeviceSize(destinationOffset), size: VkDeviceSize(bytes))
+        device.functions.cmdCopyBuffer(device.commandBuffer, source, destination, 1, &region)
+    }
+
+    /// Copies `bytes` from one region to another on the device.
+    public func copy(_ source: VulkanBuffer, to destination: VulkanBuffer, bytes: Int) throws {
+        guard bytes <= source.bytes, bytes <= destination.bytes else {
+            throw VulkanError.invalidArgument(kernel: "copy", reason: "\(bytes) bytes from \(source.label) (\(source.bytes)) to \(destination.label) (\(destination.bytes))")
+        }
+        copy(from: source.buffer, at: source.offset, to: destination.buffer, at: destination.offset, bytes: bytes)
+    }
+}

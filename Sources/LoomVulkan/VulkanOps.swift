@@ -1,0 +1,152 @@
+import LoomKernels
+
+/// The kernels as calls with shapes, checked against the regions they are given.
+extension VulkanRecorder {
+    /// The weight types the matmul kernel reads in place.
+    public static let matmulTypes: [QuantType] = [.f16, .q8_0, .q4_0]
+
+    /// output[b, r] = Σ_c weights[r, c] · input[b, c].
+    /// weights: [rows, cols] of `type` in GGUF layout; input: [batch, cols] f32; output: [batch, rows] f32.
+    public func matmul(_ type: QuantType, weights: VulkanBuffer, rows: Int, cols: Int,
+                       input: VulkanBuffer, batch: Int, output: VulkanBuffer) throws {
+        let kernel: VulkanKernel
+        switch type {
+        case .f16: kernel = .matmulF16
+        case .q8_0: kernel = .matmulQ8_0
+        case .q4_0: kernel = .matmulQ4_0
+        default: throw VulkanError.invalidArgument(kernel: "matmul", reason: "no kernel for \(type.name) weights (\(Self.matmulTypes.map(\.name).joined(separator: ", ")) have one)")
+        }
+        guard cols % type.blockSize == 0 else {
+            throw VulkanError.invalidArgument(kernel: "matmul", reason: "\(cols) columns are not whole \(type.name) blocks")
+        }
+        try need(weights, rows * type.rowBytes(cols), "matmul", "weights [\(rows), \(cols)]")
+        try need(input, batch * cols * 4, "matmul", "input [\(batch), \(cols)]")
+        try need(output, batch * rows * 4, "matmul", "output [\(batch), \(rows)]")
+        var a = KernelArguments()
+        a.buffer(weights); a.buffer(input); a.buffer(output)
+        a.uint(rows); a.uint(cols); a.uint(batch)
+        try dispatch(kernel, groups: rows, a)
+    }
+
+    /// output[r, :] = input[r, :] / sqrt(mean(input[r, :]²) + eps) · weight; output may be input.
+    public func rmsNorm(_ input: VulkanBuffer, weight: VulkanBuffer, eps: Float, rows: Int, width: Int, output: VulkanBuffer) throws {
+        try need(input, rows * width * 4, "rmsNorm", "input [\(rows), \(width)]")
+        try need(weight, width * 4, "rmsNorm", "weight [\(width)]")
+        try need(output, rows * width * 4, "rmsNorm", "output [\(rows), \(width)]")
+        var a = KernelArguments()
+        a.buffer(input); a.buffer(weight); a.buffer(output)
+        a.uint(rows); a.uint(width); a.float(eps)
+        try dispatch(.rmsNorm, groups: rows, a)
+    }
+
+    /// gate[i] = silu(gate[i]) · up[i] for i < count.
+    public func swiGLU(gate: VulkanBuffer, up: VulkanBuffer, count: Int) throws {
+        try need(gate, count * 4, "swiGLU", "gate [\(count)]")
+        try need(up, count * 4, "swiGLU", "up [\(count)]")
+        var a = KernelArguments()
+        a.buffer(gate); a.buffer(up); a.uint(count)
+        try dispatch(.swiGLU, groups: (count + 255) / 256, a)
+    }
+
+    /// sum[i] += addend[i] for i < count.
+    public func add(_ addend: VulkanBuffer, into sum: VulkanBuffer, count: Int) throws {
+        try need(sum, count * 4, "add", "sum [\(count)]")
+        try need(addend, count * 4, "add", "addend [\(count)]")
+        var a = KernelArguments()
+        a.buffer(sum); a.buffer(addend); a.uint(count)
+        try dispatch(.add, groups: (count + 255) / 256, a)
+    }
+
+    /// output[r] = the index of the largest value of input[r, :] (the lowest among equals), as Int32.
+    public func argmax(_ input: VulkanBuffer, rows: Int, width: Int, output: VulkanBuffer) throws {
+        try need(input, rows * width * 4, "argmax", "input [\(rows), \(width)]")
+        try need(output, rows * 4, "argmax", "output [\(rows)]")
+        var a = KernelArguments()
+        a.buffer(input); a.buffer(output); a.uint(rows); a.uint(width)
+        try dispatch(.argmax, groups: rows, a)
+    }
+
+    /// Rotates `heads` heads of each row in place by its position: x is [rows, heads, headStride],
+    /// the table's cosines and sines [positions, half] each, positions [rows] Int32.
+    public func rope(_ x: VulkanBuffer, rows: Int, heads: Int, headStride: Int, half: Int, pairs: Bool,
+                     cosines: VulkanBuffer, sines: VulkanBuffer, positions: VulkanBuffer) throws {
+        guard 2 * half <= headStride else { throw VulkanError.invalidArgument(kernel: "rope", reason: "\(2 * half) rotated of a \(headStride)-wide head") }
+        try need(x, rows * heads * headStride * 4, "rope", "x [\(rows), \(heads), \(headStride)]")
+        try need(positions, rows * 4, "rope", "positions [\(rows)]")
+        var a = KernelArguments()
+        a.buffer(x); a.buffer(cosines); a.buffer(sines); a.buffer(positions)
+        a.uint(rows); a.uint(heads); a.uint(headStride); a.uint(half); a.uint(pairs ? 1 : 0)
+        try dispatch(.rope, groups: (rows * heads * half + 255) / 256, a)
+    }
+
+    /// A paged f16 cache layer's planes: [pages, kvHeads, pageTokens, headDim] each.
+    public struct PagedPlanes: Sendable {
+        public let keys: VulkanBuffer
+        public let values: VulkanBuffer
+        public let kvHeads: Int
+        public let headDim: Int
+        public let pageTokens: Int
+        public let pageCount: Int
+
+        public init(keys: VulkanBuffer, values: VulkanBuffer, kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int) {
+            self.keys = keys
+            self.values = values
+            self.kvHeads = kvHeads
+            self.headDim = headDim
+            self.pageTokens = pageTokens
+            self.pageCount = pageCount
+        }
+
+        /// Bytes of one plane.
+        public static func planeBytes(kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int) -> Int {
+            pageCount * kvHeads * pageTokens * headDim * 2
+        }
+    }
+
+    /// Stores rows' keys and values ([rows, kvHeads, headDim] f32 each) as f16 at their slots ([rows] Int32).
+    public func storeKV(keys: VulkanBuffer, values: VulkanBuffer, slots: VulkanBuffer, rows: Int, into cache: PagedPlanes) throws {
+        let width = cache.kvHeads * cache.headDim
+        try need(keys, rows * width * 4, "kvStore", "keys [\(rows), \(cache.kvHeads), \(cache.headDim)]")
+        try need(values, rows * width * 4, "kvStore", "values [\(rows), \(cache.kvHeads), \(cache.headDim)]")
+        try need(slots, rows * 4, "kvStore", "slots [\(rows)]")
+        let plane = PagedPlanes.planeBytes(kvHeads: cache.kvHeads, headDim: cache.headDim, pageTokens: cache.pageTokens, pageCount: cache.pageCount)
+        try need(cache.keys, plane, "kvStore", "the key plane"); try need(cache.values, plane, "kvStore", "the value plane")
+        var a = KernelArguments()
+        a.buffer(keys); a.buffer(values); a.buffer(cache.keys); a.buffer(cache.values); a.buffer(slots)
+        a.uint(rows); a.uint(cache.kvHeads); a.uint(cache.headDim); a.uint(cache.pageTokens)
+        try dispatch(.kvStore, groups: (rows * width + 255) / 256, a)
+    }
+
+    /// Causal attention of each row ([rows, heads, headDim] queries) over its sequence's pages:
+    /// row r sits at `rowPositions[r]` and its page table starts at `rowTables[r]` in `pageTables`.
+    /// `window` limits the positions a row sees (itself included); nil sees all.
+    public func attention(queries: VulkanBuffer, rows: Int, heads: Int, cache: PagedPlanes, pageTables: VulkanBuffer,
+                          rowPositions: VulkanBuffer, rowTables: VulkanBuffer, scale: Float, window: Int?, output: VulkanBuffer) throws {
+        guard cache.headDim <= 256, heads % cache.kvHeads == 0 else {
+            throw VulkanError.invalidArgument(kernel: "attention", reason: "head_dim \(cache.headDim) (at most 256), \(heads) heads over \(cache.kvHeads) KV heads")
+        }
+        try need(queries, rows * heads * cache.headDim * 4, "attention", "queries [\(rows), \(heads), \(cache.headDim)]")
+        try need(output, rows * heads * cache.headDim * 4, "attention", "output [\(rows), \(heads), \(cache.headDim)]")
+        try need(rowPositions, rows * 4, "attention", "positions [\(rows)]"); try need(rowTables, rows * 4, "attention", "tables [\(rows)]")
+        var a = KernelArguments()
+        a.buffer(queries); a.buffer(cache.keys); a.buffer(cache.values); a.buffer(pageTables); a.buffer(rowPositions); a.buffer(rowTables)
+        a.buffer(output)
+        a.uint(rows); a.uint(heads); a.uint(cache.kvHeads); a.uint(cache.headDim); a.uint(cache.pageTokens); a.float(scale); a.uint(window ?? 0)
+        try dispatch(.attention, groups: rows * heads, a)
+    }
+
+    /// y[r, :] += bias for every row of y ([rows, width]).
+    public func addRows(_ bias: VulkanBuffer, into y: VulkanBuffer, rows: Int, width: Int) throws {
+        try need(y, rows * width * 4, "addRows", "y [\(rows), \(width)]")
+        try need(bias, width * 4, "addRows", "bias [\(width)]")
+        var a = KernelArguments()
+        a.buffer(y); a.buffer(bias); a.uint(rows); a.uint(width)
+        try dispatch(.addRows, groups: (rows * width + 255) / 256, a)
+    }
+
+    private func need(_ buffer: VulkanBuffer, _ bytes: Int, _ kernel: String, _ what: String) throws {
+        guard bytes <= buffer.bytes else {
+            throw VulkanError.invalidArgument(kernel: kernel, reason: "\(what) needs \(bytes) bytes; \(buffer.label) has \(buffer.bytes)")
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import LoomCore
+import LoomKernels
+import Testing
+@testable import LoomVulkan
+
+/// The device the kernel tests run on: vulkan:0 (Mesa's lavapipe in CI). Where there is none
+/// the tests skip, unless LOOM_REQUIRE_VULKAN=1 (set by .ci/run), when they fail instead.
+enum TestDevice {
+    static let opened: Result<VulkanDevice, VulkanError> = Result { try VulkanDevice(index: 0) }.mapError { $0 as! VulkanError }
+    static let required = ProcessInfo.processInfo.environment["LOOM_REQUIRE_VULKAN"] == "1"
+    static var available: Bool {
+        if case .failure(let error) = opened, !required {
+            print("skipping the Vulkan tests: \(error)")
+            return false
+        }
+        return true
+    }
+    static func device() throws -> VulkanDevice { try opened.get() }
+
+    /// An arena of `bytes` on the test device.
+    static func arena(_ bytes: Int) throws -> VulkanArena {
+        try VulkanArena(device: try device(), name: "test", capacity: bytes + 64 * VulkanArena.alignment)
+    }
+}
+
+/// Values in [-1, 1) from a fixed seed (SplitMix64), so a failure repeats.
+struct SeededValues {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Float(z >> 40) / Float(1 << 23) - 1
+    }
+    mutating func values(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
+}
+
+@Suite(.enabled(if: TestDevice.available))
+struct VulkanKernelTests {
+    @Test func theDeviceReportsWhatTheKernelsNeed() throws {
+        let info = try TestDevice.device().info
+        #expect(info.missingFeatures.isEmpty)
+        #expect(info.subgroupSize > 0)
+        #expect(info.deviceLocalBytes > 0)
+        #expect(info.summary.hasPrefix("vulkan:0 "))
+        let listed = try VulkanInstance.shared().devices()
+        #expect(listed.first == info)
+    }
+
+    /// Each weight type against the dequantized weights in f64, with odd row counts, batches
+    /// that cross the kernel's tile of 8, and a row count past one dispatch's 65,535 groups.
+    @Test(arguments: [(QuantType.f16, 37, 77, 1), (.f16, 130, 96, 9), (.q8_0, 37, 160, 1), (.q8_0, 133, 96, 11),
+                      (.q4_0, 37, 160, 3), (.q4_0, 133, 224, 16), (.q8_0, 70_001, 32, 2)])
+    func matmulMatchesTheDequantizedWeights(type: QuantType, rows: Int, cols: Int, batch: Int) throws {
+        var random = SeededValues(seed: UInt64(rows * 1000 + cols))
+        let source = random.values(rows * cols)
+        var packed = [UInt8](repeating: 0, count: rows * type.rowBytes(cols))
+        let ok = source.withUnsafeBufferPointer { s in packed.withUnsafeMutableBytes { Quantize.run(type, s.baseAddress!, count: rows * cols, into: $0.baseAddress!) } }
+        #expect(ok)
+        var weights = [Float](repeating: 0, count: rows * cols)
+        packed.withUnsafeBytes { p in weights.withUnsafeMutableBufferPointer { Dequantize.run(type, p.baseAddress!, count: rows * cols, into: $0.baseAddress!) } }
+        let input = random.values(batch * cols)
+
+        let device = try TestDevice.device()
+        let arena = try TestDevice.arena(packed.count + (batch * cols + batch * rows) * 4)
+        let w = try arena.allocate(bytes: packed.count, label: "weights")
+        let x = try arena.allocate(bytes: batch * cols * 4, label: "input")
+        let y = try arena.allocate(bytes: batch * rows * 4, label: "output")
+        try device.upload(packed, to: w)
+        try device.upload(input, to: x)
+        try device.submit { r in try r.matmul(type, weights: w, rows: rows, cols: cols, input: x, batch: batch, output: y) }
+        let output = try device.download(y, as: Float.self, count: batch * rows)
+
+        var worst = 0.0
+        for b in 0..<batch {
+            for r in 0..<rows {
+                var sum = 0.0, magnitude = 0.0
+                for c in 0..<cols {
+                    let p = Double(weights[r * cols + c]) * Double(input[b * cols + c])
+                    sum += p
+                    magnitude += abs(p)
+                }
+                worst = max(worst, abs(Double(output[b * rows + r]) - sum) / max(magnitude, 1e-12))
+            }
+        }
+        // f32 sums of `cols` terms: a few ulps of the magnitude.
+        #expect(worst < 1e-5, "\(type.name) \(rows)×\(cols) batch \(batch): worst error \(worst) of Σ|w·x|")
+    }
+
+    @Test func rmsNormMatchesTheCPU() throws {
+        let (rows, width, eps): (Int, Int, Float) = (5, 333, 1e-6)
+        var random = SeededValues(seed: 7)
+        let input = random.values(rows * width).map { $0 * 3 }, weight = random.values(width)
+        var expected = [Float](repeating: 0, count: rows * width)
+        rmsNorm(input, weight: weight, eps: eps, rows: rows, width: width, into: &expected)
+        let device = try TestDevice.device()
+        let arena = try TestDevice.arena((2 * rows * width + width) * 4)
+        let x = try arena.allocate(bytes: rows * width * 4, label: "x")
+        let w = try arena.allocate(bytes: width * 4, label: "weight")
+        try device.upload(input, to: x)
+        try device.upload(weight, to: w)
+        try device.submit { r in try r.rmsNorm(x, weight: w, eps: eps, rows: rows, width: width, output: x) }
+        let output = try device.download(x, as: Float.self, count: rows * width)
+        let worst = zip(output, expected).map { abs($0 - $1) / max(abs($1), 1e-3) }.max()!
+        #expect(worst < 1e-5)
+    }
+
+    @Test func swiGLUAndAddMatchTheCPU() throws {
+        let count = 1_000
+        var random = SeededValues(seed: 11)
+        let gate = random.values(count).map { $0 * 8 }, up = random.values(count)
+        var expected = gate
+        expected.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { swiGLU(gate: g.baseAddress!, up: $0.baseAddress!, count: count, path: .portable) } }
+        let sums = zip(expected, up).map { $0 + $1 }
+        let device = try TestDevice.device()
+        let arena = try TestDevice.arena(2 * count * 4)
+        let g = try arena.allocate(bytes: count * 4, label: "gate")
+        let u = try arena.allocate(bytes: count * 4, label: "up")
+        try device.upload(gate, to: g)
+        try device.upload(up, to: u)
+        try device.submit { r in
+            try r.swiGLU(gate: g, up: u, count: count)
+            r.barrier()
+        }
+        let gated = try device.download(g, as: Float.self, count: count)
+        #expect(zip(gated, expected).allSatisfy { abs($0 - $1) <= 2e-6 * max(1, abs($1)) })
+        try device.submit { r in try r.add(u, into: g, count: count) }
+        let added = try device.download(g, as: Float.self, count: count)
+        #expect(zip(added, sums).allSatisfy { abs($0 - $1) <= 4e-6 * max(1, abs($1)) })
+    }
+
+    /// The lowest index wins among equal maxima, as the greedy sampler picks.
+    @Test func argmaxPicksTheFirstLargest() throws {
+        let (rows, width) = (3, 151_936)
+        var random = SeededValues(seed: 3)
+        var values = random.values(rows * width)
+        values[0 * width + 100_000] = 5; values[0 * width + 150_000] = 5
+        values[1 * width + 7] = 2
+        values[2 * width + width - 1] = 9
+        let device = try TestDevice.device()
+        let arena = try TestDevice.arena(rows * width * 4 + rows * 4)
+        let x = try arena.allocate(bytes: rows * width * 4, label: "logits")
+        let out = try arena.allocate(bytes: rows * 4, label: "tokens")
+        try device.upload(values, to: x)
+        try device.submit { r in try r.argmax(x, rows: rows, width: width, output: out) }
+        #expect(try device.download(out, as: Int32.self, count: rows) == [100_000, 7, Int32(width - 1)])
+    }
+
+    @Test func shapesThatDoNotFitTheirBuffersAreRefused() throws {
+        let device = try TestDevice.device()
+        let arena = try TestDevice.arena(4096)
+        let small = try arena.allocate(bytes: 64, label: "small")
+        #expect(throws: VulkanError.self) {
+            try device.submit { r in try r.matmul(.q8_0, weights: small, rows: 4, cols: 32, input: small, batch: 1, output: small) }
+        }
+        #expect(throws: VulkanError.self) {
+            try device.submit { r in try r.matmul(.q4_K, weights: small, rows: 1, cols: 256, input: small, batch: 1, output: small) }
+        }
+        #expect(throws: VulkanError.self) { _ = try arena.allocate(bytes: 1 << 30, label: "too big") }
+        // The device still works after the refusals.
+        try device.upload([Float](repeating: 1, count: 16), to: small)
+        #expect(try device.download(small, as: Float.self, count: 16) == [Float](repeating: 1, count: 16))
+    }
+
+    /// The committed SPIR-V is what tools/vulkan/compile-shaders makes of the committed
+    /// sources (where glslc is installed).
+    @Test func committedShadersAreCompiledFromTheSources() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/glslc") else {
+            print("skipping the shader check: no /usr/bin/glslc")
+            return
+        }
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("loom-shaders-\(getpid()).swift")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let process = Process()
+        process.executableURL = root.appendingPathComponent("tools/vulkan/compile-shaders")
+        process.arguments = [out.path]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let made = try String(contentsOf: out, encoding: .utf8)
+        let committed = try String(contentsOf: root.appendingPathComponent("Sources/LoomVulkan/ShaderBinaries.swift"), encoding: .utf8)
+        #expect(made == committed, "rerun tools/vulkan/compile-shaders")
+    }
+}
