@@ -56,7 +56,7 @@ let package = Package(
         // The GPU kernels and device memory, over Vulkan compute.
         .target(name: "LoomVulkan", dependencies: ["LoomCore", "LoomKernels", "CVulkan"], exclude: ["Shaders"], swiftSettings: release),
         .target(name: "LoomModel", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], swiftSettings: release),
-        .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomModel"], swiftSettings: release),
+        .target(name: "LoomRuntime", dependencies: ["LoomCore", "LoomFormats", "LoomKernels", "LoomVulkan", "LoomModel"], swiftSettings: release),
         .target(name: "LoomGenerate", dependencies: ["LoomCore", "LoomRuntime", "LoomModel", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], swiftSettings: release),
         // The OpenAI-compatible HTTP server over the scheduler (`loom serve`).
         .target(name: "LoomServer", dependencies: [
@@ -80,11 +80,11 @@ let package = Package(
         .executableTarget(name: "FuzzRequest", dependencies: ["FuzzSupport", "LoomServer", "LoomGenerate", "LoomRuntime", "LoomChatTemplate"],
                           path: "Fuzz/FuzzRequest"),
         .testTarget(name: "LoomCoreTests", dependencies: ["LoomCore"]),
-        .testTarget(name: "LoomVulkanTests", dependencies: ["LoomVulkan", "LoomKernels", "LoomCore"]),
+        .testTarget(name: "LoomVulkanTests", dependencies: ["LoomVulkan", "LoomKernels", "LoomCore", "LoomRuntime", "LoomModel", "LoomFormats"]),
         .testTarget(name: "LoomKernelsTests", dependencies: ["LoomCore", "LoomFormats", "LoomKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomFormatsTests", dependencies: ["LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomRuntimeTests", dependencies: ["LoomRuntime", "LoomModel", "LoomFormats"]),
-        .testTarget(name: "LoomModelTests", dependencies: ["LoomModel", "LoomRuntime", "LoomFormats", "LoomKernels"]),
+        .testTarget(name: "LoomModelTests", dependencies: ["LoomModel", "LoomRuntime", "LoomFormats", "LoomKernels", "LoomVulkan"]),
         .testTarget(name: "LoomChatTemplateTests", dependencies: ["LoomChatTemplate", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomTokenizerTests", dependencies: ["LoomTokenizer", "LoomCore", "LoomFormats"], exclude: ["Fixtures"]),
         .testTarget(name: "LoomGenerateTests", dependencies: ["LoomGenerate", "LoomRuntime", "LoomTokenizer", "LoomChatTemplate", "LoomFormats"], exclude: ["Fixtures"]),

@@ -31,6 +31,7 @@ public final class FloatMatrix: WeightMatrix, @unchecked Sendable {
 
     public var byteCount: Int { rows * cols * type.blockBytes }
     public var formatName: String { type.name }
+    public var storedBlocks: (type: QuantType, bytes: UnsafeRawBufferPointer)? { (type, UnsafeRawBufferPointer(start: data, count: byteCount)) }
 
     /// - Parameter bf16DotProducts: use AVX-512 BF16 dot products for bf16 prompt batches when
     ///   the CPU has them. They round each activation to two bf16 terms for batches only, so a

@@ -64,6 +64,9 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     public var byteCount: Int { rows * rowBytes }
     public var formatName: String { type.name }
+    public var storedBlocks: (type: QuantType, bytes: UnsafeRawBufferPointer)? {
+        isInterleaved ? nil : (type, UnsafeRawBufferPointer(start: data, count: byteCount))
+    }
     public let isArenaResident: Bool
 
     /// Wraps `byteCount` bytes at `data` as a [rows, cols] matrix of `type` blocks.

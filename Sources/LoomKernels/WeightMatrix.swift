@@ -33,8 +33,13 @@ public protocol WeightMatrix: Sendable {
     /// True when the weights were copied into an arena (repacked at load), which has already
     /// counted them; false when they are read where they lie, such as a memory map.
     var isArenaResident: Bool { get }
+
+    /// The weights in the stored layout (row-major [rows, cols] in `type`'s GGUF blocks), where
+    /// the matrix holds them so and not repacked: what a device copies as it is. Nil otherwise.
+    var storedBlocks: (type: QuantType, bytes: UnsafeRawBufferPointer)? { get }
 }
 
 extension WeightMatrix {
     public var isArenaResident: Bool { false }
+    public var storedBlocks: (type: QuantType, bytes: UnsafeRawBufferPointer)? { nil }
 }

@@ -110,8 +110,11 @@ public struct DecoderWeights: @unchecked Sendable {
 
     /// Binds every tensor of `decoderInventory`, charging mapped matrices to the arena of their
     /// placement and allocating vectors there. Fails on the first missing or mis-shaped tensor.
+    /// Matrices of the placements where `inPlace` is true are bound where they lie, never
+    /// repacked, so a device can copy their stored blocks as they are (`storedBlocks`).
     public static func load(config: ModelConfig, source: any WeightSource,
-                            arena: (WeightPlacement) -> MemoryArena) throws -> DecoderWeights {
+                            arena: (WeightPlacement) -> MemoryArena,
+                            inPlace: (WeightPlacement) -> Bool = { _ in false }) throws -> DecoderWeights {
         let separateHead = hasSeparateHead(config: config, source: source)
         let inventory = ModelArchitectures.of(config).tensorInventory(config, separateHead: separateHead)
         // The LM head's output is the logits: its activations get the fine rounding.
@@ -121,7 +124,8 @@ public struct DecoderWeights: @unchecked Sendable {
         for spec in inventory {
             switch spec.kind {
             case .matrix:
-                let m = try source.matrix(for: spec, arena: arena(spec.placement), activations: spec.name == head ? .fine : .standard)
+                let m = try source.matrix(for: spec, arena: inPlace(spec.placement) ? nil : arena(spec.placement),
+                                          activations: spec.name == head ? .fine : .standard)
                 if !m.isArenaResident { try arena(spec.placement).charge(m.byteCount, label: "weights") }
                 matrices[spec.name] = m
             case let .vector(count):

@@ -10,11 +10,15 @@ public struct DeviceSpec: Sendable, Equatable, Codable {
     /// Bytes the device has.
     public var memoryBytes: Int
     public var kind: Kind
+    /// The Vulkan device (`vulkan:N`) that runs this plan line; nil for a GPU that is only
+    /// planned for and for CPU devices.
+    public var vulkanIndex: Int?
 
-    public init(name: String, budgetBytes: Int, memoryBytes: Int? = nil, kind: Kind = .cpu) {
+    public init(name: String, budgetBytes: Int, memoryBytes: Int? = nil, kind: Kind = .cpu, vulkanIndex: Int? = nil) {
         self.name = name
         self.budgetBytes = budgetBytes
         self.memoryBytes = memoryBytes ?? budgetBytes
         self.kind = kind
+        self.vulkanIndex = vulkanIndex
     }
 }

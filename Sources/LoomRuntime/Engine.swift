@@ -146,15 +146,27 @@ public final class Engine: @unchecked Sendable {
                          window: plan.window)
         let pool = shared ?? ThreadPool(threads: request.threads)
         self.pool = pool
-        let devices: [any DeviceBackend] = plan.devices.map { CPUBackend(planned: $0, pool: pool) }
-        self.devices = devices
         let host = plan.hostBytes > 0 ? MemoryArena(name: "host") : nil
         self.host = host
+        let tensorCount = ModelArchitectures.of(config).tensorInventory(config, separateHead: true).count
+        let devices: [any DeviceBackend] = try plan.devices.map { planned in
+            guard planned.spec.vulkanIndex != nil else { return CPUBackend(planned: planned, pool: pool) }
+            return try VulkanBackend(planned: planned, host: host!, tensorCount: tensorCount)
+        }
+        self.devices = devices
+        let onVulkan = { (d: Int) in plan.devices[d].spec.vulkanIndex != nil }
         let weights = try DecoderWeights.load(config: config, source: source) { placement in
             switch placement {
             case .embedding: return plan.embeddingDevice.map { devices[$0].arena } ?? host!
             case let .layer(i): return devices[plan.layerDevice[i]].arena
             case .head: return devices[plan.headDevice].arena
+            }
+        } inPlace: { placement in
+            // A Vulkan device copies its matrices as stored; a tied head is the embedding itself.
+            switch placement {
+            case .embedding: return onVulkan(plan.headDevice)
+            case let .layer(i): return onVulkan(plan.layerDevice[i])
+            case .head: return onVulkan(plan.headDevice)
             }
         }
         model = DecoderModel(config: config, weights: weights)
@@ -287,8 +299,8 @@ public final class Engine: @unchecked Sendable {
                 let append = try pages.reserve(chunk.sequence, appending: chunk.tokens.count)
                 reserved.append((chunk.sequence, before))
                 for device in devices {
-                    device.copyPages(append.copies, window: false)
-                    device.copyPages(append.windowCopies, window: true)
+                    try device.copyPages(append.copies, window: false)
+                    try device.copyPages(append.windowCopies, window: true)
                 }
                 batch.spans.append(AttentionSpan(row: batch.tokens.count, count: chunk.tokens.count, start: append.start,
                                                  pageTableOffset: batch.pageTables.count))
@@ -321,14 +333,14 @@ public final class Engine: @unchecked Sendable {
             var last = layer
             while last + 1 < config.layerCount && plan.layerDevice[last + 1] == d { last += 1 }
             if devices[d] !== current {
-                current.handHidden(rows: batch.rowCount, to: devices[d])
+                try current.handHidden(rows: batch.rowCount, to: devices[d])
                 current = devices[d]
             }
             try current.run(layers: layer...last, batch: batch)
             layer = last + 1
         }
         let head = devices[plan.headDevice]
-        if head !== current { current.handHidden(rows: batch.rowCount, to: head) }
+        if head !== current { try current.handHidden(rows: batch.rowCount, to: head) }
         var wanted: [Int] = []
         var row = 0
         for chunk in chunks {
@@ -340,7 +352,7 @@ public final class Engine: @unchecked Sendable {
             }
             row += n
         }
-        let rowsOut = head.logits(rows: wanted)
+        let rowsOut = try head.logits(rows: wanted)
         // Hand each chunk its rows.
         var result: [[[Float]]] = []
         var next = 0

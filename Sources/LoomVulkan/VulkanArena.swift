@@ -39,7 +39,7 @@ public final class VulkanArena: @unchecked Sendable {
     let baseAddress: UInt64
     private let used = Locked(0)
 
-    /// Regions start at multiples of this (coalesced loads; every kernel's alignment).
+    /// Regions start at multiples of this by default (coalesced loads).
     public static let alignment = 256
 
     public init(device: VulkanDevice, name: String, capacity: Int) throws {
@@ -59,23 +59,21 @@ public final class VulkanArena: @unchecked Sendable {
     /// Bytes handed out, alignment included.
     public var usedBytes: Int { used.withLock { $0 } }
 
-    /// A region of `bytes`, charged to `label`.
-    public func allocate(bytes: Int, label: String) throws -> VulkanBuffer {
-        precondition(bytes >= 0)
-        let rounded = (bytes + Self.alignment - 1) / Self.alignment * Self.alignment
-        let offset = try used.withLock { used -> Int in
-            guard used + rounded <= capacity else {
-                throw VulkanError.arenaFull(arena: name, label: label, requested: rounded, left: capacity - used)
+    /// A region of `bytes`, starting at a multiple of `alignment`, charged to `label` in the
+    /// ledger unless `charge` is false (bytes the loader charged already).
+    public func allocate(bytes: Int, label: String, alignment: Int = VulkanArena.alignment, charge: Bool = true) throws -> VulkanBuffer {
+        precondition(bytes >= 0 && alignment > 0 && alignment & (alignment - 1) == 0)
+        let padded = try used.withLock { used -> (offset: Int, end: Int) in
+            let offset = (used + alignment - 1) & ~(alignment - 1)
+            guard offset + bytes <= capacity else {
+                throw VulkanError.arenaFull(arena: name, label: label, requested: bytes, left: capacity - offset)
             }
-            defer { used += rounded }
-            return used
+            used = offset + bytes
+            return (offset, used)
         }
-        try ledger.charge(rounded, label: label)
-        return VulkanBuffer(address: baseAddress + UInt64(offset), bytes: bytes, label: label, buffer: buffer, offset: offset)
+        if charge { try ledger.charge(bytes, label: label) }
+        return VulkanBuffer(address: baseAddress + UInt64(padded.offset), bytes: bytes, label: label, buffer: buffer, offset: padded.offset)
     }
-
-    /// Bytes a region of `bytes` takes in an arena.
-    public static func footprint(_ bytes: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
 }
 
 /// Host-visible memory through which data moves to and from device-local arenas, a chunk at a

@@ -28,7 +28,19 @@ public final class VulkanDevice: @unchecked Sendable {
     let transfers = Locked(())
     var stagingBuffer: VulkanStaging?
 
-    /// Opens `vulkan:index`.
+    private static let opened = Locked<[Int: VulkanDevice]>([:])
+
+    /// `vulkan:index`, opened once for the process: the plan lines that name it share it.
+    public static func shared(index: Int) throws -> VulkanDevice {
+        try opened.withLock { devices in
+            if let device = devices[index] { return device }
+            let device = try VulkanDevice(index: index)
+            devices[index] = device
+            return device
+        }
+    }
+
+    /// Opens `vulkan:index` (a logical device of its own; `shared` is the process's).
     public convenience init(index: Int) throws {
         let instance = try VulkanInstance.shared()
         let physical = try instance.physicalDevices()
@@ -188,8 +200,14 @@ public final class VulkanDevice: @unchecked Sendable {
         return pipeline!
     }
 
-    /// Records `body` into the device's command buffer, submits it, and waits for it to finish.
-    public func submit(_ body: (VulkanRecorder) throws -> Void) throws {
+    /// Records `body` into the device's command buffer, submits it, and waits for it to finish;
+    /// then `completion` may read what `body` fetched into the staging buffer
+    /// (`VulkanRecorder.stage`/`fetch` work only when `staged` is true).
+    public func submit(staged: Bool = false, _ body: (VulkanRecorder) throws -> Void,
+                       completion: ((VulkanRecorder) throws -> Void)? = nil) throws {
+        if staged { transfers.lock() }
+        defer { if staged { transfers.unlock() } }
+        let staging = staged ? try self.staging() : nil
         try lock.withLock { _ in
             let d = functions
             try check(d.resetCommandBuffer(commandBuffer, 0), "vkResetCommandBuffer")
@@ -197,7 +215,7 @@ public final class VulkanDevice: @unchecked Sendable {
             begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO
             begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT.rawValue
             try check(d.beginCommandBuffer(commandBuffer, &begin), "vkBeginCommandBuffer")
-            let recorder = VulkanRecorder(device: self)
+            let recorder = VulkanRecorder(device: self, staging: staging)
             do {
                 try body(recorder)
             } catch {
@@ -217,6 +235,7 @@ public final class VulkanDevice: @unchecked Sendable {
             var waited: VkFence? = fence
             try check(d.waitForFences(device, 1, &waited, 1, UInt64.max), "vkWaitForFences")
             try check(d.resetFences(device, 1, &waited), "vkResetFences")
+            try completion?(recorder)
         }
     }
 

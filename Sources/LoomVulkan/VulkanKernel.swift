@@ -4,7 +4,7 @@ import Foundation
 /// The compute kernels, one per SPIR-V module (Shaders/*.comp, compiled by
 /// tools/vulkan/compile-shaders into ShaderBinaries.swift).
 public enum VulkanKernel: String, CaseIterable, Sendable {
-    case matmulF16, matmulQ8_0, matmulQ4_0
+    case matmulF32, matmulF16, matmulBF16, matmulQ8_0, matmulQ4_0, matmulQ4_K, matmulQ5_K, matmulQ6_K
     case rmsNorm, swiGLU, add, argmax
     case rope, kvStore, attention, addRows
 
@@ -14,7 +14,7 @@ public enum VulkanKernel: String, CaseIterable, Sendable {
     /// Threads per workgroup, as the shader declares (local_size_x).
     var workgroupSize: Int {
         switch self {
-        case .matmulF16, .matmulQ8_0, .matmulQ4_0, .rmsNorm, .attention: 64
+        case .matmulF32, .matmulF16, .matmulBF16, .matmulQ8_0, .matmulQ4_0, .matmulQ4_K, .matmulQ5_K, .matmulQ6_K, .rmsNorm, .attention: 64
         case .swiGLU, .add, .argmax, .rope, .kvStore, .addRows: 256
         }
     }
@@ -55,8 +55,66 @@ public final class VulkanRecorder {
     let device: VulkanDevice
     /// Workgroups a dispatch may have along x; more spill into y (the kernels flatten the grid).
     static let maxGroupsX = 65535
+    private let staging: VulkanStaging?
+    /// Bytes of the staging buffer this submission has used.
+    private var stagedBytes = 0
 
-    init(device: VulkanDevice) { self.device = device }
+    init(device: VulkanDevice, staging: VulkanStaging?) {
+        self.device = device
+        self.staging = staging
+    }
+
+    /// Bytes of host data a submission can move each way at most.
+    public static var stagingCapacity: Int { VulkanStaging.bytes }
+
+    /// Where fetched bytes wait in the staging buffer until the submission has run.
+    public struct Fetched: Sendable {
+        let offset: Int
+        public let bytes: Int
+    }
+
+    private func reserveStaging(_ bytes: Int, for label: String) throws -> (VulkanStaging, Int) {
+        guard let staging else { preconditionFailure("stage/fetch need submit(staged: true)") }
+        let offset = (stagedBytes + 15) & ~15
+        guard offset + bytes <= VulkanStaging.bytes else {
+            throw VulkanError.arenaFull(arena: "staging", label: label, requested: bytes, left: VulkanStaging.bytes - offset)
+        }
+        stagedBytes = offset + bytes
+        return (staging, offset)
+    }
+
+    /// Copies `source` into the staging buffer now and records its copy to `destination` (at
+    /// `offset`); a `barrier()` before the kernels that read it.
+    public func stage(_ source: UnsafeRawBufferPointer, to destination: VulkanBuffer, at offset: Int = 0) throws {
+        guard source.count > 0 else { return }
+        guard offset >= 0, offset + source.count <= destination.bytes else {
+            throw VulkanError.invalidArgument(kernel: "stage", reason: "\(source.count) bytes at \(offset) into \(destination.label) of \(destination.bytes)")
+        }
+        let (staging, at) = try reserveStaging(source.count, for: destination.label)
+        (staging.mapped + at).copyMemory(from: source.baseAddress!, byteCount: source.count)
+        copy(from: staging.buffer, at: at, to: destination.buffer, at: destination.offset + offset, bytes: source.count)
+    }
+
+    /// Stages an array of values.
+    public func stage<T>(_ values: [T], to destination: VulkanBuffer, at offset: Int = 0) throws {
+        try values.withUnsafeBytes { try stage($0, to: destination, at: offset) }
+    }
+
+    /// Records a copy of `bytes` of `source` (from `offset`) into the staging buffer, to be read
+    /// with `fetched` once the submission has run; a `barrier()` after the kernels that write it.
+    public func fetch(_ source: VulkanBuffer, bytes: Int, at offset: Int = 0) throws -> Fetched {
+        guard offset >= 0, offset + bytes <= source.bytes else {
+            throw VulkanError.invalidArgument(kernel: "fetch", reason: "\(bytes) bytes at \(offset) from \(source.label) of \(source.bytes)")
+        }
+        let (staging, at) = try reserveStaging(bytes, for: source.label)
+        copy(from: source.buffer, at: source.offset + offset, to: staging.buffer, at: at, bytes: bytes)
+        return Fetched(offset: at, bytes: bytes)
+    }
+
+    /// What a `fetch` of this submission brought back (valid in `submit`'s completion).
+    public func fetched(_ f: Fetched) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: staging!.mapped + f.offset, count: f.bytes)
+    }
 
     /// Runs `kernel` over `groups` workgroups with `arguments`.
     public func dispatch(_ kernel: VulkanKernel, groups: Int, _ arguments: KernelArguments) throws {

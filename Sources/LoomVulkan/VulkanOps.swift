@@ -3,7 +3,7 @@ import LoomKernels
 /// The kernels as calls with shapes, checked against the regions they are given.
 extension VulkanRecorder {
     /// The weight types the matmul kernel reads in place.
-    public static let matmulTypes: [QuantType] = [.f16, .q8_0, .q4_0]
+    public static let matmulTypes: [QuantType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
 
     /// output[b, r] = Σ_c weights[r, c] · input[b, c].
     /// weights: [rows, cols] of `type` in GGUF layout; input: [batch, cols] f32; output: [batch, rows] f32.
@@ -11,9 +11,14 @@ extension VulkanRecorder {
                        input: VulkanBuffer, batch: Int, output: VulkanBuffer) throws {
         let kernel: VulkanKernel
         switch type {
+        case .f32: kernel = .matmulF32
         case .f16: kernel = .matmulF16
+        case .bf16: kernel = .matmulBF16
         case .q8_0: kernel = .matmulQ8_0
         case .q4_0: kernel = .matmulQ4_0
+        case .q4_K: kernel = .matmulQ4_K
+        case .q5_K: kernel = .matmulQ5_K
+        case .q6_K: kernel = .matmulQ6_K
         default: throw VulkanError.invalidArgument(kernel: "matmul", reason: "no kernel for \(type.name) weights (\(Self.matmulTypes.map(\.name).joined(separator: ", ")) have one)")
         }
         guard cols % type.blockSize == 0 else {

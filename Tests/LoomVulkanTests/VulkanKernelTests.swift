@@ -7,7 +7,7 @@ import Testing
 /// The device the kernel tests run on: vulkan:0 (Mesa's lavapipe in CI). Where there is none
 /// the tests skip, unless LOOM_REQUIRE_VULKAN=1 (set by .ci/run), when they fail instead.
 enum TestDevice {
-    static let opened: Result<VulkanDevice, VulkanError> = Result { try VulkanDevice(index: 0) }.mapError { $0 as! VulkanError }
+    static let opened: Result<VulkanDevice, VulkanError> = Result { try VulkanDevice.shared(index: 0) }.mapError { $0 as! VulkanError }
     static let required = ProcessInfo.processInfo.environment["LOOM_REQUIRE_VULKAN"] == "1"
     static var available: Bool {
         if case .failure(let error) = opened, !required {
@@ -51,20 +51,10 @@ struct VulkanKernelTests {
         #expect(listed.first == info)
     }
 
-    /// Each weight type against the dequantized weights in f64, with odd row counts, batches
-    /// that cross the kernel's tile of 8, and a row count past one dispatch's 65,535 groups.
-    @Test(arguments: [(QuantType.f16, 37, 77, 1), (.f16, 130, 96, 9), (.q8_0, 37, 160, 1), (.q8_0, 133, 96, 11),
-                      (.q4_0, 37, 160, 3), (.q4_0, 133, 224, 16), (.q8_0, 70_001, 32, 2)])
-    func matmulMatchesTheDequantizedWeights(type: QuantType, rows: Int, cols: Int, batch: Int) throws {
-        var random = SeededValues(seed: UInt64(rows * 1000 + cols))
-        let source = random.values(rows * cols)
-        var packed = [UInt8](repeating: 0, count: rows * type.rowBytes(cols))
-        let ok = source.withUnsafeBufferPointer { s in packed.withUnsafeMutableBytes { Quantize.run(type, s.baseAddress!, count: rows * cols, into: $0.baseAddress!) } }
-        #expect(ok)
-        var weights = [Float](repeating: 0, count: rows * cols)
-        packed.withUnsafeBytes { p in weights.withUnsafeMutableBufferPointer { Dequantize.run(type, p.baseAddress!, count: rows * cols, into: $0.baseAddress!) } }
-        let input = random.values(batch * cols)
-
+    /// The kernel's output for `packed` ([rows, cols] of `type`) times `input` ([batch, cols]),
+    /// as the worst error against the f64 products of `weights` (the dequantized blocks),
+    /// relative to Σ|w·x| of its row.
+    func matmulError(_ type: QuantType, packed: [UInt8], weights: [Float], input: [Float], rows: Int, cols: Int, batch: Int) throws -> Double {
         let device = try TestDevice.device()
         let arena = try TestDevice.arena(packed.count + (batch * cols + batch * rows) * 4)
         let w = try arena.allocate(bytes: packed.count, label: "weights")
@@ -74,7 +64,6 @@ struct VulkanKernelTests {
         try device.upload(input, to: x)
         try device.submit { r in try r.matmul(type, weights: w, rows: rows, cols: cols, input: x, batch: batch, output: y) }
         let output = try device.download(y, as: Float.self, count: batch * rows)
-
         var worst = 0.0
         for b in 0..<batch {
             for r in 0..<rows {
@@ -87,7 +76,47 @@ struct VulkanKernelTests {
                 worst = max(worst, abs(Double(output[b * rows + r]) - sum) / max(magnitude, 1e-12))
             }
         }
+        return worst
+    }
+
+    /// Each weight type against the dequantized weights in f64, with odd row counts, batches
+    /// that cross the kernel's tile of 8, and a row count past one dispatch's 65,535 groups.
+    @Test(arguments: [(QuantType.f32, 37, 77, 1), (.bf16, 41, 65, 9), (.f16, 37, 77, 1), (.f16, 130, 96, 9), (.q8_0, 37, 160, 1), (.q8_0, 133, 96, 11),
+                      (.q4_0, 37, 160, 3), (.q4_0, 133, 224, 16), (.q8_0, 70_001, 32, 2)])
+    func matmulMatchesTheDequantizedWeights(type: QuantType, rows: Int, cols: Int, batch: Int) throws {
+        var random = SeededValues(seed: UInt64(rows * 1000 + cols))
+        let source = random.values(rows * cols)
+        var packed = [UInt8](repeating: 0, count: rows * type.rowBytes(cols))
+        let ok = source.withUnsafeBufferPointer { s in packed.withUnsafeMutableBytes { Quantize.run(type, s.baseAddress!, count: rows * cols, into: $0.baseAddress!) } }
+        #expect(ok)
+        var weights = [Float](repeating: 0, count: rows * cols)
+        packed.withUnsafeBytes { p in weights.withUnsafeMutableBufferPointer { Dequantize.run(type, p.baseAddress!, count: rows * cols, into: $0.baseAddress!) } }
+        let input = random.values(batch * cols)
+
+        let worst = try matmulError(type, packed: packed, weights: weights, input: input, rows: rows, cols: cols, batch: batch)
         // f32 sums of `cols` terms: a few ulps of the magnitude.
+        #expect(worst < 1e-5, "\(type.name) \(rows)×\(cols) batch \(batch): worst error \(worst) of Σ|w·x|")
+    }
+
+    /// The K formats, from random blocks (every bit pattern of quants and packed scales is a
+    /// valid block; the f16 scales are set to small finite values), against LoomKernels'
+    /// dequantizers.
+    @Test(arguments: [(QuantType.q4_K, 13, 512, 3), (.q5_K, 13, 768, 1), (.q6_K, 13, 512, 9), (.q6_K, 1, 256, 1)])
+    func kFormatsMatchTheDequantizedBlocks(type: QuantType, rows: Int, cols: Int, batch: Int) throws {
+        var random = SeededValues(seed: UInt64(rows * 7 + cols))
+        var packed = (0..<(rows * type.rowBytes(cols))).map { _ in UInt8(truncatingIfNeeded: Int((random.next() + 1) * 128)) }
+        let scaleOffsets = type == .q6_K ? [208] : [0, 2]
+        for block in 0..<(packed.count / type.blockBytes) {
+            for offset in scaleOffsets {
+                let bits = floatToF16(random.next() * 0.01)
+                packed[block * type.blockBytes + offset] = UInt8(bits & 0xFF)
+                packed[block * type.blockBytes + offset + 1] = UInt8(bits >> 8)
+            }
+        }
+        var weights = [Float](repeating: 0, count: rows * cols)
+        packed.withUnsafeBytes { p in weights.withUnsafeMutableBufferPointer { Dequantize.run(type, p.baseAddress!, count: rows * cols, into: $0.baseAddress!) } }
+        let input = random.values(batch * cols)
+        let worst = try matmulError(type, packed: packed, weights: weights, input: input, rows: rows, cols: cols, batch: batch)
         #expect(worst < 1e-5, "\(type.name) \(rows)×\(cols) batch \(batch): worst error \(worst) of Σ|w·x|")
     }
 
@@ -158,7 +187,7 @@ struct VulkanKernelTests {
             try device.submit { r in try r.matmul(.q8_0, weights: small, rows: 4, cols: 32, input: small, batch: 1, output: small) }
         }
         #expect(throws: VulkanError.self) {
-            try device.submit { r in try r.matmul(.q4_K, weights: small, rows: 1, cols: 256, input: small, batch: 1, output: small) }
+            try device.submit { r in try r.matmul(.q3_K, weights: small, rows: 1, cols: 256, input: small, batch: 1, output: small) }
         }
         #expect(throws: VulkanError.self) { _ = try arena.allocate(bytes: 1 << 30, label: "too big") }
         // The device still works after the refusals.

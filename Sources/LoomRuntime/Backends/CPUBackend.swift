@@ -78,8 +78,8 @@ final class CPUBackend: DeviceBackend, @unchecked Sendable {
         }
     }
 
-    func handHidden(rows: Int, to next: any DeviceBackend) {
-        next.receiveHidden(scratch!.hidden.pointer, count: rows * model!.config.hiddenSize)
+    func handHidden(rows: Int, to next: any DeviceBackend) throws {
+        try next.receiveHidden(scratch!.hidden.pointer, count: rows * model!.config.hiddenSize)
     }
 
     func receiveHidden(_ rows: UnsafePointer<Float>, count: Int) {

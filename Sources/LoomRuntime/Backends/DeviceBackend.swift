@@ -21,7 +21,7 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// Copies pages within this device's cache layers (a sequence writing into a shared page
     /// gets its own copy first): in the sliding-window layers' pages when `window` is true, else
     /// in the others'.
-    func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)], window: Bool)
+    func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)], window: Bool) throws
 
     /// Looks the batch's tokens up into this device's hidden state.
     func embed(_ batch: ForwardBatch) throws
@@ -30,12 +30,12 @@ public protocol DeviceBackend: AnyObject, Sendable {
     func run(layers: ClosedRange<Int>, batch: ForwardBatch) throws
 
     /// Copies the first `rows` rows of this device's hidden state into `next`'s.
-    func handHidden(rows: Int, to next: any DeviceBackend)
+    func handHidden(rows: Int, to next: any DeviceBackend) throws
 
     /// Receives `rows` hidden rows from a device of the same kind.
-    func receiveHidden(_ rows: UnsafePointer<Float>, count: Int)
+    func receiveHidden(_ rows: UnsafePointer<Float>, count: Int) throws
 
     /// Final norm and LM head for the hidden rows `wanted` (in increasing order), as host
     /// arrays ([wanted.count][vocab]).
-    func logits(rows wanted: [Int]) -> [[Float]]
+    func logits(rows wanted: [Int]) throws -> [[Float]]
 }

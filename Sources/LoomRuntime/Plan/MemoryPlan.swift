@@ -39,8 +39,11 @@ public struct MemoryPlan: Sendable {
     public var layerDevice: [Int]
     public var embeddingDevice: Int?
     public var headDevice: Int
-    /// Embedding bytes kept on the host (GPU device lists), outside every device budget.
+    /// Bytes kept on the host, outside every device budget: the embedding (GPU device lists) and
+    /// each Vulkan device's row and staging buffers (`vulkanHostBytes`).
     public var hostBytes: Int
+    /// The Vulkan devices' part of `hostBytes`.
+    public var vulkanHostBytes = 0
     /// Pages in the KV-cache pool (every layer holds this many).
     public var cachePages: Int
     public var suggestions: [String] = []

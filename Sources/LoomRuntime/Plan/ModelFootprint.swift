@@ -17,6 +17,9 @@ public struct ModelFootprint: Sendable {
     public let precision: WeightPrecision
     /// Bytes of every expert of the sparse layers (routers excluded); 0 for dense models.
     public let expertBytes: Int
+    /// Bytes of the embedding matrix when it is also the LM head (tied); 0 when the head is its
+    /// own. A device that computes logits while the embedding stays on the host holds a copy.
+    public let tiedHeadBytes: Int
 
     public var weightBytes: Int { layerBytes.reduce(0, +) + embeddingBytes + headBytes }
 
@@ -76,7 +79,8 @@ public struct ModelFootprint: Sendable {
         self.precision = precision
         self.matmulScratch = matmulScratch
         var layers = [Int](repeating: 0, count: config.layerCount)
-        var embedding = 0, head = 0, experts = 0
+        var embedding = 0, head = 0, experts = 0, embeddingMatrix = 0
+        let tied = !inventory.contains { $0.name == HFTensorName.lmHead }
         for spec in inventory {
             let size: Int
             switch spec.kind {
@@ -84,6 +88,7 @@ public struct ModelFootprint: Sendable {
             case let .vector(count): size = count * 4
             }
             if spec.name.contains(".experts.") { experts += size }
+            if spec.name == HFTensorName.embedding { embeddingMatrix = size }
             switch spec.placement {
             case .embedding: embedding += size
             case let .layer(i): layers[i] += size
@@ -94,5 +99,6 @@ public struct ModelFootprint: Sendable {
         expertBytes = experts
         embeddingBytes = embedding
         headBytes = head
+        tiedHeadBytes = tied ? embeddingMatrix : 0
     }
 }

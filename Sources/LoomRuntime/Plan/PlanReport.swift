@@ -15,6 +15,7 @@ public enum PlanReport {
             "kv_cache_bytes_per_token": plan.kvCacheBytesPerToken,
             "expert_bytes": plan.expertBytes,
             "host_bytes": plan.hostBytes,
+            "vulkan_host_bytes": plan.vulkanHostBytes,
             "suggestions": plan.suggestions,
             "devices": plan.devices.map { d -> [String: Any] in
                 var entry: [String: Any] = [
@@ -69,7 +70,12 @@ public enum PlanReport {
                          + "\(gb(plan.expertBytes)) \(unitName) of the weights, all planned; a token reads \(moe.expertsPerToken) a layer, "
                          + "\(gb(perToken)) \(unitName)")
         }
-        if plan.hostBytes > 0 { lines.append("host: embedding \(gb(plan.hostBytes)) \(unitName) (outside the device budgets)") }
+        if plan.hostBytes > 0 {
+            // A Vulkan device's row and staging buffers are on the host with the embedding.
+            let vulkan = plan.vulkanHostBytes, embedding = plan.hostBytes - vulkan
+            let parts = (embedding > 0 ? ["embedding \(gb(embedding))"] : []) + (vulkan > 0 ? ["Vulkan rows and staging \(gb(vulkan))"] : [])
+            lines.append("host: \(parts.joined(separator: ", ")) \(unitName) (outside the device budgets)")
+        }
         let header = ["device", "budget", "layers", "weights", "cache", "rope", "scratch", "logits", "reserve", "total", "free"]
         var rows = [header]
         for d in plan.devices {

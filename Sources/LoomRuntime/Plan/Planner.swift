@@ -191,7 +191,17 @@ public enum Planner {
         var d = 0
         func limit(_ i: Int) -> Int { Int(Double(devices[i].budgetBytes - devices[i].reserveBytes) * fraction) }
         func open(_ i: Int) {
-            if devices[i].ropeBytes == 0 { devices[i].ropeBytes = rope; devices[i].scratchBytes = scratch }
+            guard devices[i].ropeBytes == 0 else { return }
+            devices[i].ropeBytes = rope
+            devices[i].scratchBytes = devices[i].spec.vulkanIndex == nil ? scratch
+                : VulkanBackend.scratchBytes(config: config, chunkTokens: min(request.chunkTokens, length), length: length,
+                                             pageTokens: request.pageTokens)
+        }
+        // A GPU that computes the logits holds the LM head even when it is the embedding, which
+        // lives on the host or on another device (CPU devices share the host's memory).
+        func headBytes(on device: Int) -> Int {
+            let copiesTied = devices[device].spec.kind == .gpu && (embeddingOnHost || device != 0)
+            return model.headBytes + (copiesTied ? model.tiedHeadBytes : 0)
         }
         if embeddingOnHost { hostBytes = model.embeddingBytes } else {
             devices[0].weightsBytes += model.embeddingBytes
@@ -203,16 +213,16 @@ public enum Planner {
         // Items in order: each layer (weights + its cache), then the head (weights + logits).
         for item in 0...config.layerCount {
             let isHead = item == config.layerCount
-            let cost = isHead ? model.headBytes + logits : model.layerBytes[item] + layerCache[item]
-            while devices[d].arenaBytes + cost > limit(d), d + 1 < devices.count {
+            let cost = { (d: Int) in isHead ? headBytes(on: d) + logits : model.layerBytes[item] + layerCache[item] }
+            while devices[d].arenaBytes + cost(d) > limit(d), d + 1 < devices.count {
                 // Move on only from a device that holds something; an empty first device
                 // that cannot take one layer would not take it later either.
                 d += 1
                 open(d)
             }
             if isHead {
-                devices[d].weightsBytes += model.headBytes
-                devices[d].headBytes = model.headBytes
+                devices[d].weightsBytes += headBytes(on: d)
+                devices[d].headBytes = headBytes(on: d)
                 devices[d].logitsBytes = logits
                 devices[d].holdsHead = true
             } else {
@@ -226,11 +236,16 @@ public enum Planner {
         for i in devices.indices where !devices[i].isUsed {
             devices[i].ropeBytes = 0; devices[i].scratchBytes = 0; devices[i].reserveBytes = 0
         }
+        // A Vulkan device moves hidden rows through a host buffer and a staging buffer.
+        let vulkanDevices = devices.filter { $0.isUsed && $0.spec.vulkanIndex != nil }.count
+        let vulkanHostBytes = vulkanDevices * VulkanBackend.hostBytes(config: config, chunkTokens: min(request.chunkTokens, length))
+        hostBytes += vulkanHostBytes
         var plan = MemoryPlan(model: model.name, config: config, request: request, maxSequenceLength: length,
                               devices: devices, layerDevice: layerDevice, embeddingDevice: embeddingOnHost ? nil : 0,
                               headDevice: d, hostBytes: hostBytes, cachePages: pages, layerWeightBytes: model.layerBytes,
                               layerCacheBytes: layerCache)
         plan.expertBytes = model.expertBytes
+        plan.vulkanHostBytes = vulkanHostBytes
         plan.window = window
         return plan
     }

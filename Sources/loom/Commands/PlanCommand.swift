@@ -60,7 +60,7 @@ struct PlanningOptions: ParsableArguments {
     @Option(help: "A GGUF quantization mix: \(GGUFMix.allCases.map(\.rawValue).joined(separator: ", ")).")
     var quant: String?
 
-    @Option(help: "Devices: 3x24GB, 4090,4090,4090, or cpu:16GB,cpu:8GB (default: this machine's memory).")
+    @Option(help: "Devices: 3x24GB, 4090,4090,4090, cpu:16GB,cpu:8GB, or vulkan:0 (a Vulkan device that runs its layers; vulkan:0:6GB for a budget; loom features lists them) (default: this machine's memory).")
     var devices: String?
 
     @Option(help: "Budget per device in GB, including cache, scratch and logits, e.g. 10,14,23.")

@@ -1,0 +1,358 @@
+import LoomCore
+import LoomFormats
+import LoomKernels
+import LoomModel
+import LoomVulkan
+
+/// The Vulkan backend: one planned device's layers on a Vulkan device, in one device-local
+/// allocation the plan sizes (weights, f16 paged cache, RoPE table, scratch, logits).
+///
+/// A pass is one command buffer: the batch's indices and the hidden rows go up through the
+/// staging buffer, every layer runs with no host round trip, and the hidden rows (or the
+/// logits) come back at the end. The embedding stays on the host, as the planner places it.
+final class VulkanBackend: DeviceBackend, @unchecked Sendable {
+    let planned: PlannedDevice
+    /// The device arena's ledger: the loader charges the weights here, the backend the rest.
+    var arena: MemoryArena { memory.ledger }
+    let device: VulkanDevice
+    let memory: VulkanArena
+    private let host: MemoryArena
+    private var model: DecoderModel!
+    private var plan: MemoryPlan!
+    private var layers: [Int: Layer] = [:]
+    private var head: (norm: VulkanBuffer, matrix: Matrix)?
+    private var scratch: Scratch!
+    private var rope: Rope!
+    /// [chunkTokens, hidden]: embedded rows, or rows handed over, on their way up; rows coming back.
+    private var hostRows: ArenaBuffer<Float>!
+    /// Rows in `hostRows` that the next pass uploads first.
+    private var pendingRows = 0
+    /// Page copies recorded before the next pass's layers (a sequence writing into a shared page).
+    private var pendingCopies: [(source: Int32, destination: Int32, positions: Int)] = []
+
+    struct Matrix {
+        let type: QuantType
+        let buffer: VulkanBuffer
+        let rows: Int
+        let cols: Int
+    }
+
+    struct Layer {
+        let attentionNorm: VulkanBuffer
+        let query: Matrix, key: Matrix, value: Matrix, output: Matrix
+        let queryBias: VulkanBuffer?, keyBias: VulkanBuffer?, valueBias: VulkanBuffer?, outputBias: VulkanBuffer?
+        let queryNorm: VulkanBuffer?, keyNorm: VulkanBuffer?
+        let mlpNorm: VulkanBuffer
+        let postAttentionNorm: VulkanBuffer?, postMLPNorm: VulkanBuffer?
+        let gate: Matrix, up: Matrix, down: Matrix
+        let cache: VulkanRecorder.PagedPlanes
+    }
+
+    struct Rope {
+        let cosines: VulkanBuffer
+        let sines: VulkanBuffer
+        let half: Int
+        let positions: Int
+        let pairs: Bool
+    }
+
+    /// The pass's working buffers, in the order `scratchBytes` sizes them.
+    struct Scratch {
+        let hidden, normed, query, key, value, attention, gate, up: VulkanBuffer
+        let positions, slots, rowTables, pageTables: VulkanBuffer
+        let logits: VulkanBuffer?
+    }
+
+    /// Bytes of each scratch buffer, in `Scratch`'s order: [chunk, width] f32 rows, then the
+    /// batch's Int32 indices (its page tables for up to `chunkTokens` sequences).
+    static func scratchParts(config: ModelConfig, chunkTokens chunk: Int, length: Int, pageTokens: Int) -> [Int] {
+        let pagesPerSequence = (length + pageTokens - 1) / pageTokens
+        return [config.hiddenSize, config.hiddenSize, config.queryWidth, config.kvWidth, config.kvWidth, config.queryWidth,
+                config.intermediateSize, config.intermediateSize].map { chunk * $0 * 4 }
+            + [chunk * 4, chunk * 4, chunk * 4, chunk * pagesPerSequence * 4]
+    }
+
+    /// The scratch line of a Vulkan device's plan: every part rounded to the arena's alignment,
+    /// so the plan names exactly what is allocated.
+    static func scratchBytes(config: ModelConfig, chunkTokens: Int, length: Int, pageTokens: Int) -> Int {
+        scratchParts(config: config, chunkTokens: chunkTokens, length: length, pageTokens: pageTokens)
+            .reduce(0) { $0 + round($1) }
+    }
+
+    /// Host bytes a Vulkan device adds to the plan: its row buffer and its staging buffer.
+    static func hostBytes(config: ModelConfig, chunkTokens: Int) -> Int {
+        chunkTokens * config.hiddenSize * 4 + VulkanRecorder.stagingCapacity
+    }
+
+    private static func round(_ bytes: Int) -> Int { (bytes + VulkanArena.alignment - 1) / VulkanArena.alignment * VulkanArena.alignment }
+
+    /// Bytes of alignment a weight region may add: weights start at multiples of 16 bytes.
+    private static let weightAlignment = 16
+
+    init(planned: PlannedDevice, host: MemoryArena, tensorCount: Int) throws {
+        guard let index = planned.spec.vulkanIndex else { preconditionFailure("\(planned.name) is not a Vulkan device") }
+        self.planned = planned
+        self.host = host
+        device = try VulkanDevice.shared(index: index)
+        // The plan's bytes, and room for each weight to start on a 16-byte boundary.
+        let slack = (tensorCount + 8) * Self.weightAlignment + VulkanArena.alignment
+        memory = try VulkanArena(device: device, name: planned.name, capacity: max(1, planned.arenaBytes + slack))
+    }
+
+    /// The reasons the backend cannot run `config` with `plan`; empty when it can.
+    static func unsupported(_ config: ModelConfig, plan: MemoryPlan) -> [String] {
+        var reasons: [String] = []
+        if config.moe != nil { reasons.append("a mixture of experts") }
+        if (0..<config.layerCount).contains(where: { config.window(layer: $0) != nil }) { reasons.append("sliding-window attention") }
+        if config.attentionSoftcap != nil || config.finalLogitSoftcap != nil { reasons.append("logit soft-capping") }
+        if config.mlpActivation != .silu { reasons.append("the \(config.mlpActivation) activation") }
+        if config.headDim > 256 { reasons.append("head_dim \(config.headDim) (at most 256)") }
+        if plan.request.cacheType != .fp16 { reasons.append("a \(plan.request.cacheType.rawValue) cache (the Vulkan cache is fp16)") }
+        return reasons
+    }
+
+    func prepare(model: DecoderModel, plan: MemoryPlan, layers placed: [Int], ropeLayout: RopeLayout) throws {
+        self.model = model
+        self.plan = plan
+        let config = model.config
+        let reasons = Self.unsupported(config, plan: plan)
+        guard reasons.isEmpty else {
+            throw EngineError.invalidOption(name: "devices", reason: "\(planned.name) cannot run this model: it has \(reasons.joined(separator: ", ")); run it on the CPU")
+        }
+        if placed.contains(where: { model.weights.layers[$0].sinks != nil }) {
+            throw EngineError.invalidOption(name: "devices", reason: "\(planned.name) cannot run attention sinks; run this model on the CPU")
+        }
+        // Weights and vectors go up once; the loader charged them to the ledger already.
+        for i in placed { layers[i] = try upload(layer: model.weights.layers[i], index: i, config: config, plan: plan) }
+        if planned.holdsHead {
+            // A tied head is the host's embedding: the loader charged it there, so its copy here is charged now.
+            let embedding = model.weights.embedding.storedBlocks?.bytes.baseAddress
+            let tied = embedding != nil && model.weights.lmHead.storedBlocks?.bytes.baseAddress == embedding
+            head = (try upload(model.weights.finalNorm), try upload(model.weights.lmHead, name: "output", charge: tied))
+        }
+        if planned.ropeBytes > 0 {
+            let staging = MemoryArena(name: "rope upload")
+            let (table, storage) = try model.makeRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: staging)
+            let buffer = try memory.allocate(bytes: planned.ropeBytes, label: "rope")
+            try device.upload(UnsafeRawBufferPointer(storage.buffer), to: buffer)
+            let half = table.headDim / 2
+            rope = Rope(cosines: buffer, sines: buffer.slice(from: plan.maxSequenceLength * half * 4), half: half,
+                        positions: plan.maxSequenceLength, pairs: table.layout == .adjacentPairs)
+            let parts = Self.scratchParts(config: config, chunkTokens: plan.chunkTokens, length: plan.maxSequenceLength, pageTokens: plan.pageTokens)
+            let b = try parts.map { try memory.allocate(bytes: Self.round($0), label: "scratch") }
+            let logits = planned.logitsBytes > 0 ? try memory.allocate(bytes: planned.logitsBytes, label: "logits") : nil
+            scratch = Scratch(hidden: b[0], normed: b[1], query: b[2], key: b[3], value: b[4], attention: b[5], gate: b[6], up: b[7],
+                              positions: b[8], slots: b[9], rowTables: b[10], pageTables: b[11], logits: logits)
+            hostRows = try host.allocate(Float.self, count: plan.chunkTokens * config.hiddenSize, label: "vulkan rows")
+            try host.charge(VulkanRecorder.stagingCapacity, label: "staging")
+        }
+    }
+
+    private func upload(layer: DecoderLayerWeights, index: Int, config: ModelConfig, plan: MemoryPlan) throws -> Layer {
+        guard let mlp = layer.mlp else { throw EngineError.invalidOption(name: "devices", reason: "\(planned.name): layer \(index) has no dense MLP") }
+        let optional = { (v: ArenaBuffer<Float>?) throws -> VulkanBuffer? in try v.map { try self.upload($0) } }
+        let planeBytes = VulkanRecorder.PagedPlanes.planeBytes(kvHeads: config.kvHeadCount, headDim: config.headDim,
+                                                               pageTokens: plan.pageTokens, pageCount: plan.cachePages)
+        let cache = VulkanRecorder.PagedPlanes(keys: try memory.allocate(bytes: planeBytes, label: "cache"),
+                                               values: try memory.allocate(bytes: planeBytes, label: "cache"),
+                                               kvHeads: config.kvHeadCount, headDim: config.headDim,
+                                               pageTokens: plan.pageTokens, pageCount: plan.cachePages)
+        func name(_ suffix: String) -> String { "blk.\(index).\(suffix)" }
+        return Layer(attentionNorm: try upload(layer.attentionNorm),
+                     query: try upload(layer.query, name: name("attn_q")), key: try upload(layer.key, name: name("attn_k")),
+                     value: try upload(layer.value, name: name("attn_v")), output: try upload(layer.output, name: name("attn_output")),
+                     queryBias: try optional(layer.queryBias), keyBias: try optional(layer.keyBias),
+                     valueBias: try optional(layer.valueBias), outputBias: try optional(layer.outputBias),
+                     queryNorm: try optional(layer.queryNorm), keyNorm: try optional(layer.keyNorm),
+                     mlpNorm: try upload(layer.mlpNorm),
+                     postAttentionNorm: try optional(layer.postAttentionNorm), postMLPNorm: try optional(layer.postMLPNorm),
+                     gate: try upload(mlp.gate, name: name("ffn_gate")), up: try upload(mlp.up, name: name("ffn_up")),
+                     down: try upload(mlp.down, name: name("ffn_down")), cache: cache)
+    }
+
+    private func upload(_ vector: ArenaBuffer<Float>) throws -> VulkanBuffer {
+        let buffer = try memory.allocate(bytes: vector.byteCount, label: "weights", alignment: Self.weightAlignment, charge: false)
+        try device.upload(UnsafeRawBufferPointer(vector.buffer), to: buffer)
+        return buffer
+    }
+
+    private func upload(_ matrix: any WeightMatrix, name: String, charge: Bool = false) throws -> Matrix {
+        guard let stored = matrix.storedBlocks, VulkanRecorder.matmulTypes.contains(stored.type) else {
+            throw EngineError.invalidOption(name: "devices", reason: "\(planned.name): \(name) is \(matrix.formatName), and the Vulkan kernels read \(VulkanRecorder.matmulTypes.map(\.name).joined(separator: ", "))")
+        }
+        let buffer = try memory.allocate(bytes: stored.bytes.count, label: "weights", alignment: Self.weightAlignment, charge: charge)
+        try device.upload(stored.bytes, to: buffer)
+        return Matrix(type: stored.type, buffer: buffer, rows: matrix.rows, cols: matrix.cols)
+    }
+
+    func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)], window: Bool) throws {
+        // Windowed layers never run here (`unsupported`); the copies join the next pass.
+        if !window { pendingCopies += copies }
+    }
+
+    func embed(_ batch: ForwardBatch) throws {
+        let hidden = model.config.hiddenSize
+        for (i, token) in batch.tokens.enumerated() {
+            let row = hostRows.pointer + i * hidden
+            model.weights.embedding.row(token, into: row)
+            if let scale = model.config.embeddingScale { for j in 0..<hidden { row[j] *= scale } }
+        }
+        pendingRows = batch.rowCount
+    }
+
+    func run(layers range: ClosedRange<Int>, batch: ForwardBatch) throws {
+        if let last = batch.positions.max(), last >= rope.positions {
+            throw ModelError.contextFull(position: last, capacity: rope.positions)
+        }
+        let s = scratch!, rows = batch.rowCount
+        var rowTables = [Int32](repeating: 0, count: rows)
+        for span in batch.spans { for r in span.rows { rowTables[r] = Int32(span.pageTableOffset) } }
+        let copies = pendingCopies
+        pendingCopies = []
+        try device.submit(staged: true) { r in
+            try stagePendingRows(r)
+            try r.stage(batch.positions.map { Int32($0) }, to: s.positions)
+            try r.stage(batch.slots, to: s.slots)
+            try r.stage(rowTables, to: s.rowTables)
+            try r.stage(batch.pageTables, to: s.pageTables)
+            try recordPageCopies(copies, r)
+            r.barrier()
+            for index in range { try record(layer: index, rows: rows, batch: batch, r) }
+        }
+    }
+
+    /// Records the upload of rows embedded or handed over since the last pass.
+    private func stagePendingRows(_ r: VulkanRecorder) throws {
+        guard pendingRows > 0 else { return }
+        try r.stage(UnsafeRawBufferPointer(start: hostRows.pointer, count: pendingRows * model.config.hiddenSize * 4), to: scratch.hidden)
+        pendingRows = 0
+        r.barrier()
+    }
+
+    private func recordPageCopies(_ copies: [(source: Int32, destination: Int32, positions: Int)], _ r: VulkanRecorder) throws {
+        guard !copies.isEmpty else { return }
+        for layer in layers.values {
+            let c = layer.cache
+            let rowBytes = c.headDim * 2
+            for copy in copies {
+                for plane in [c.keys, c.values] {
+                    for head in 0..<c.kvHeads {
+                        let offset = { (page: Int32) in ((Int(page) * c.kvHeads + head) * c.pageTokens) * rowBytes }
+                        try r.copy(plane.slice(from: offset(copy.source), bytes: copy.positions * rowBytes),
+                                   to: plane.slice(from: offset(copy.destination), bytes: copy.positions * rowBytes),
+                                   bytes: copy.positions * rowBytes)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One layer over the batch, as `DecoderModel.runLayer` computes it on the CPU.
+    private func record(layer index: Int, rows: Int, batch: ForwardBatch, _ r: VulkanRecorder) throws {
+        let c = model.config, l = layers[index]!, s = scratch!
+        let hidden = c.hiddenSize, eps = c.rmsNormEps
+        func matmul(_ m: Matrix, _ x: VulkanBuffer, _ y: VulkanBuffer) throws {
+            try r.matmul(m.type, weights: m.buffer, rows: m.rows, cols: m.cols, input: x, batch: rows, output: y)
+        }
+        // Attention.
+        try r.rmsNorm(s.hidden, weight: l.attentionNorm, eps: eps, rows: rows, width: hidden, output: s.normed)
+        r.barrier()
+        try matmul(l.query, s.normed, s.query)
+        try matmul(l.key, s.normed, s.key)
+        try matmul(l.value, s.normed, s.value)
+        r.barrier()
+        if let b = l.queryBias { try r.addRows(b, into: s.query, rows: rows, width: c.queryWidth) }
+        if let b = l.keyBias { try r.addRows(b, into: s.key, rows: rows, width: c.kvWidth) }
+        if let b = l.valueBias { try r.addRows(b, into: s.value, rows: rows, width: c.kvWidth) }
+        r.barrier()
+        if let qn = l.queryNorm, let kn = l.keyNorm {
+            try r.rmsNorm(s.query, weight: qn, eps: eps, rows: rows * c.headCount, width: c.headDim, output: s.query)
+            try r.rmsNorm(s.key, weight: kn, eps: eps, rows: rows * c.kvHeadCount, width: c.headDim, output: s.key)
+            r.barrier()
+        }
+        let rope = rope!
+        try r.rope(s.query, rows: rows, heads: c.headCount, headStride: c.headDim, half: rope.half, pairs: rope.pairs,
+                   cosines: rope.cosines, sines: rope.sines, positions: s.positions)
+        try r.rope(s.key, rows: rows, heads: c.kvHeadCount, headStride: c.headDim, half: rope.half, pairs: rope.pairs,
+                   cosines: rope.cosines, sines: rope.sines, positions: s.positions)
+        r.barrier()
+        try r.storeKV(keys: s.key, values: s.value, slots: s.slots, rows: rows, into: l.cache)
+        r.barrier()
+        try r.attention(queries: s.query, rows: rows, heads: c.headCount, cache: l.cache, pageTables: s.pageTables,
+                        rowPositions: s.positions, rowTables: s.rowTables, scale: c.attentionScale ?? 1 / Float(c.headDim).squareRoot(),
+                        window: nil, output: s.attention)
+        r.barrier()
+        try matmul(l.output, s.attention, s.normed)
+        r.barrier()
+        if let b = l.outputBias { try r.addRows(b, into: s.normed, rows: rows, width: hidden); r.barrier() }
+        if let post = l.postAttentionNorm {
+            try r.rmsNorm(s.normed, weight: post, eps: eps, rows: rows, width: hidden, output: s.normed)
+            r.barrier()
+        }
+        try r.add(s.normed, into: s.hidden, count: rows * hidden)
+        r.barrier()
+        // The gated MLP.
+        try r.rmsNorm(s.hidden, weight: l.mlpNorm, eps: eps, rows: rows, width: hidden, output: s.normed)
+        r.barrier()
+        try matmul(l.gate, s.normed, s.gate)
+        try matmul(l.up, s.normed, s.up)
+        r.barrier()
+        try r.swiGLU(gate: s.gate, up: s.up, count: rows * c.intermediateSize)
+        r.barrier()
+        try matmul(l.down, s.gate, s.normed)
+        r.barrier()
+        if let post = l.postMLPNorm {
+            try r.rmsNorm(s.normed, weight: post, eps: eps, rows: rows, width: hidden, output: s.normed)
+            r.barrier()
+        }
+        try r.add(s.normed, into: s.hidden, count: rows * hidden)
+        r.barrier()
+    }
+
+    func handHidden(rows: Int, to next: any DeviceBackend) throws {
+        let count = rows * model.config.hiddenSize
+        try device.download(scratch.hidden, into: UnsafeMutableRawBufferPointer(start: hostRows.pointer, count: count * 4))
+        try next.receiveHidden(hostRows.pointer, count: count)
+    }
+
+    func receiveHidden(_ rows: UnsafePointer<Float>, count: Int) throws {
+        hostRows.pointer.update(from: rows, count: count)
+        pendingRows = count / model.config.hiddenSize
+    }
+
+    func logits(rows wanted: [Int]) throws -> [[Float]] {
+        let c = model.config, s = scratch!, (norm, head) = self.head!
+        let vocab = c.vocabSize, hidden = c.hiddenSize
+        let logits = s.logits!
+        // Rows per pass: what the logits buffer holds, and what the staging buffer brings back.
+        let rowsPerPass = max(1, min(logits.bytes / (vocab * 4), VulkanRecorder.stagingCapacity / (vocab * 4)))
+        var out: [[Float]] = []
+        out.reserveCapacity(wanted.count)
+        var done = 0
+        while done < wanted.count {
+            let group = Array(wanted[done..<min(wanted.count, done + rowsPerPass)])
+            try device.submit(staged: true) { r in
+                try stagePendingRows(r)
+                // The wanted rows, normed into the front of `normed` in order.
+                for (j, row) in group.enumerated() {
+                    try r.rmsNorm(s.hidden.slice(from: row * hidden * 4, bytes: hidden * 4), weight: norm, eps: c.rmsNormEps, rows: 1,
+                                  width: hidden, output: s.normed.slice(from: j * hidden * 4, bytes: hidden * 4))
+                }
+                r.barrier()
+                try r.matmul(head.type, weights: head.buffer, rows: head.rows, cols: head.cols, input: s.normed, batch: group.count,
+                             output: logits)
+                r.barrier()
+                let fetched = try r.fetch(logits, bytes: group.count * vocab * 4)
+                stagedLogits = fetched
+            } completion: { r in
+                let raw = r.fetched(self.stagedLogits!).bindMemory(to: Float.self)
+                for j in 0..<group.count { out.append(Array(raw[(j * vocab)..<((j + 1) * vocab)])) }
+            }
+            done += group.count
+        }
+        return out
+    }
+
+    /// The logits fetched by the pass in flight.
+    private var stagedLogits: VulkanRecorder.Fetched?
+}
