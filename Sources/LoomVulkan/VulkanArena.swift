@@ -25,54 +25,104 @@ public struct VulkanBuffer: @unchecked Sendable, Equatable {
     }
 }
 
-/// One device-local allocation, sized by the plan and handed out in aligned regions, so the
-/// bytes the plan names are the bytes the device holds. `ledger` keeps the labels and peak,
-/// as a CPU device's arena does.
+/// Device-local memory sized by the plan and handed out in aligned regions, so the bytes the
+/// plan names are the bytes the device holds. `ledger` keeps the labels and peak, as a CPU
+/// device's arena does.
+///
+/// It is one allocation where the driver allows one of `capacity` bytes; past the driver's
+/// `maxMemoryAllocationSize` it takes as few allocations as that limit allows, each made when
+/// the previous one cannot take the next region (a region never straddles two), so a large plan
+/// line still fits a driver with a small limit. `allocatedBytes` says what the device holds.
 public final class VulkanArena: @unchecked Sendable {
     public let name: String
     public let device: VulkanDevice
-    /// Bytes of the allocation.
+    /// Bytes the regions may take in all, alignment included.
     public let capacity: Int
     public let ledger: MemoryArena
-    let buffer: VkBuffer
-    let memory: VkDeviceMemory
-    let baseAddress: UInt64
-    private let used = Locked(0)
+    /// The largest allocation made for this arena.
+    let maxAllocation: Int
+    private let state: Locked<State>
+
+    struct Chunk {
+        let buffer: VkBuffer
+        let memory: VkDeviceMemory
+        let address: UInt64
+        let bytes: Int
+        var used: Int
+    }
+
+    struct State {
+        var chunks: [Chunk] = []
+        /// Bytes of regions (alignment included) in the chunks before the last.
+        var closedBytes = 0
+    }
 
     /// Regions start at multiples of this by default (coalesced loads).
     public static let alignment = 256
 
-    public init(device: VulkanDevice, name: String, capacity: Int) throws {
+    /// - Parameter maxAllocation: the largest single allocation; the driver's limit by default.
+    public init(device: VulkanDevice, name: String, capacity: Int, maxAllocation: Int? = nil) throws {
         guard capacity > 0 else { throw VulkanError.invalidArgument(kernel: name, reason: "an arena of \(capacity) bytes") }
-        guard capacity <= device.info.maxMemoryAllocationBytes || device.info.maxMemoryAllocationBytes == 0 else {
-            throw VulkanError.arenaFull(arena: name, label: "one allocation", requested: capacity, left: device.info.maxMemoryAllocationBytes)
-        }
         self.name = name
         self.device = device
         self.capacity = capacity
+        let limit = device.info.maxMemoryAllocationBytes > 0 ? device.info.maxMemoryAllocationBytes : Int.max
+        self.maxAllocation = min(maxAllocation ?? limit, limit)
         ledger = MemoryArena(name: name, budget: capacity)
-        (buffer, memory, baseAddress) = try device.allocateBuffer(bytes: capacity, memoryType: device.deviceLocalType, label: name)
+        state = Locked(State())
+        try state.withLock { try open(&$0, atLeast: 0) }
     }
 
-    deinit { device.release(buffer: buffer, memory: memory) }
+    deinit {
+        for chunk in state.withLock({ $0.chunks }) { device.release(buffer: chunk.buffer, memory: chunk.memory) }
+    }
+
+    /// A new allocation for what is left of the capacity (at most `maxAllocation`), and at
+    /// least `bytes`.
+    private func open(_ state: inout State, atLeast bytes: Int) throws {
+        let used = state.closedBytes + (state.chunks.last?.used ?? 0)
+        let size = min(maxAllocation, max(bytes, capacity - used, 1))
+        guard bytes <= size else {
+            throw VulkanError.arenaFull(arena: name, label: "one allocation of \(bytes) bytes", requested: bytes, left: maxAllocation)
+        }
+        let (buffer, memory, address) = try device.allocateBuffer(bytes: size, memoryType: device.deviceLocalType, label: name)
+        if let last = state.chunks.last { state.closedBytes += last.used }
+        state.chunks.append(Chunk(buffer: buffer, memory: memory, address: address, bytes: size, used: 0))
+    }
 
     /// Bytes handed out, alignment included.
-    public var usedBytes: Int { used.withLock { $0 } }
+    public var usedBytes: Int { state.withLock { $0.closedBytes + ($0.chunks.last?.used ?? 0) } }
+
+    /// Bytes of device memory the arena holds: its allocations.
+    public var allocatedBytes: Int { state.withLock { $0.chunks.reduce(0) { $0 + $1.bytes } } }
+
+    /// Allocations the arena holds (one unless the driver's limit is below its capacity).
+    public var allocationCount: Int { state.withLock { $0.chunks.count } }
 
     /// A region of `bytes`, starting at a multiple of `alignment`, charged to `label` in the
     /// ledger unless `charge` is false (bytes the loader charged already).
     public func allocate(bytes: Int, label: String, alignment: Int = VulkanArena.alignment, charge: Bool = true) throws -> VulkanBuffer {
         precondition(bytes >= 0 && alignment > 0 && alignment & (alignment - 1) == 0)
-        let padded = try used.withLock { used -> (offset: Int, end: Int) in
-            let offset = (used + alignment - 1) & ~(alignment - 1)
-            guard offset + bytes <= capacity else {
-                throw VulkanError.arenaFull(arena: name, label: label, requested: bytes, left: capacity - offset)
+        let region = try state.withLock { state -> VulkanBuffer in
+            var chunk = state.chunks[state.chunks.count - 1]
+            var offset = (chunk.used + alignment - 1) & ~(alignment - 1)
+            if offset + bytes > chunk.bytes {
+                let used = state.closedBytes + chunk.used
+                guard used + bytes <= capacity, chunk.bytes == maxAllocation else {
+                    throw VulkanError.arenaFull(arena: name, label: label, requested: bytes, left: max(0, capacity - used))
+                }
+                try open(&state, atLeast: bytes)
+                chunk = state.chunks[state.chunks.count - 1]
+                offset = 0
             }
-            used = offset + bytes
-            return (offset, used)
+            guard state.closedBytes + offset + bytes <= capacity else {
+                throw VulkanError.arenaFull(arena: name, label: label, requested: bytes, left: max(0, capacity - state.closedBytes - offset))
+            }
+            state.chunks[state.chunks.count - 1].used = offset + bytes
+            return VulkanBuffer(address: chunk.address + UInt64(offset), bytes: bytes, label: label, buffer: chunk.buffer, offset: offset)
         }
         if charge { try ledger.charge(bytes, label: label) }
-        return VulkanBuffer(address: baseAddress + UInt64(padded.offset), bytes: bytes, label: label, buffer: buffer, offset: padded.offset)
+        return region
     }
 }
 

@@ -46,11 +46,28 @@ extension VulkanRecorder {
 
     /// gate[i] = silu(gate[i]) · up[i] for i < count.
     public func swiGLU(gate: VulkanBuffer, up: VulkanBuffer, count: Int) throws {
-        try need(gate, count * 4, "swiGLU", "gate [\(count)]")
-        try need(up, count * 4, "swiGLU", "up [\(count)]")
+        try gated(.swiGLU, gate: gate, up: up, count: count)
+    }
+
+    /// gate[i] = gelu_tanh(gate[i]) · up[i] for i < count.
+    public func geluTanhGLU(gate: VulkanBuffer, up: VulkanBuffer, count: Int) throws {
+        try gated(.geluTanhGLU, gate: gate, up: up, count: count)
+    }
+
+    private func gated(_ kernel: VulkanKernel, gate: VulkanBuffer, up: VulkanBuffer, count: Int) throws {
+        try need(gate, count * 4, kernel.rawValue, "gate [\(count)]")
+        try need(up, count * 4, kernel.rawValue, "up [\(count)]")
         var a = KernelArguments()
         a.buffer(gate); a.buffer(up); a.uint(count)
-        try dispatch(.swiGLU, groups: (count + 255) / 256, a)
+        try dispatch(kernel, groups: (count + 255) / 256, a)
+    }
+
+    /// x[i] = cap · tanh(x[i] / cap) for i < count.
+    public func softcap(_ x: VulkanBuffer, count: Int, cap: Float) throws {
+        try need(x, count * 4, "softcap", "x [\(count)]")
+        var a = KernelArguments()
+        a.buffer(x); a.uint(count); a.float(cap)
+        try dispatch(.softcap, groups: (count + 255) / 256, a)
     }
 
     /// sum[i] += addend[i] for i < count.
@@ -124,9 +141,11 @@ extension VulkanRecorder {
 
     /// Causal attention of each row ([rows, heads, headDim] queries) over its sequence's pages:
     /// row r sits at `rowPositions[r]` and its page table starts at `rowTables[r]` in `pageTables`.
-    /// `window` limits the positions a row sees (itself included); nil sees all.
+    /// `window` limits the positions a row sees (itself included); nil sees all. `softcap` caps
+    /// the scaled scores (cap · tanh(score / cap)); `sinks` ([heads]) joins each softmax.
     public func attention(queries: VulkanBuffer, rows: Int, heads: Int, cache: PagedPlanes, pageTables: VulkanBuffer,
-                          rowPositions: VulkanBuffer, rowTables: VulkanBuffer, scale: Float, window: Int?, output: VulkanBuffer) throws {
+                          rowPositions: VulkanBuffer, rowTables: VulkanBuffer, scale: Float, window: Int?,
+                          softcap: Float? = nil, sinks: VulkanBuffer? = nil, output: VulkanBuffer) throws {
         guard cache.headDim <= 256, heads % cache.kvHeads == 0 else {
             throw VulkanError.invalidArgument(kernel: "attention", reason: "head_dim \(cache.headDim) (at most 256), \(heads) heads over \(cache.kvHeads) KV heads")
         }
@@ -137,6 +156,11 @@ extension VulkanRecorder {
         a.buffer(queries); a.buffer(cache.keys); a.buffer(cache.values); a.buffer(pageTables); a.buffer(rowPositions); a.buffer(rowTables)
         a.buffer(output)
         a.uint(rows); a.uint(heads); a.uint(cache.kvHeads); a.uint(cache.headDim); a.uint(cache.pageTokens); a.float(scale); a.uint(window ?? 0)
+        a.float(softcap ?? 0)
+        if let sinks { try need(sinks, heads * 4, "attention", "sinks [\(heads)]") }
+        a.uint(sinks == nil ? 0 : 1)
+        // Without sinks the kernel never reads them; any address does.
+        a.buffer(sinks ?? queries)
         try dispatch(.attention, groups: rows * heads, a)
     }
 

@@ -143,12 +143,14 @@ struct VulkanBackendTests {
         #expect(throws: PlanError.self) { try DeviceList.parse("vulkan:99") }
     }
 
-    /// The goldens the backend runs: every dense one without soft-capping, sliding windows or GELU.
-    static let runsOnVulkan: Set<String> = ["llama-attn-bias-bf16", "llama-gqa-f32", "llama-mha-tied-f16", "llama-rope-linear-f32",
-                                            "llama-rope-yarn-f16", "llama3-rope-bf16", "phi3-longrope-bf16", "qwen2-bias-tied-bf16", "qwen3-qknorm-bf16"]
+    /// The goldens the backend runs: every dense one.
+    static let runsOnVulkan: Set<String> = ["gemma2-llamacpp-f32", "gemma2-softcap-bf16", "gemma3-llamacpp-f32", "gemma3-local-global-bf16",
+                                            "llama-attn-bias-bf16", "llama-gqa-f32", "llama-mha-tied-f16", "llama-rope-linear-f32",
+                                            "llama-rope-yarn-f16", "llama3-rope-bf16", "mistral-gqa-sharded-bf16", "phi3-longrope-bf16",
+                                            "phi3-window-f32", "qwen2-bias-tied-bf16", "qwen3-qknorm-bf16"]
 
-    /// Every golden model the backend runs, against the CPU and against transformers; every other
-    /// one is refused by name.
+    /// Every golden model the backend runs, against the CPU and against transformers (logits, and
+    /// the greedy continuation); every other one is refused by name.
     @Test(arguments: Golden.all)
     func goldenModels(_ golden: Golden) throws {
         let length = golden.tokens.count + 32
@@ -170,5 +172,7 @@ struct VulkanBackendTests {
         let cpuError = relativeMaxError(cpuLogits, golden.logits)
         #expect(relativeMaxError(gpuLogits, golden.logits) <= max(2 * cpuError, 1e-4), "\(golden.name) against transformers (the CPU: \(cpuError))")
         for device in gpu.usage { #expect(device.peakBytes == device.plannedBytes, "\(golden.name) \(device.name): \(device.byLabel)") }
+        gpu.reset()
+        #expect(try greedy(gpu, prompt: golden.tokens, count: golden.greedy.count) == golden.greedy, "\(golden.name): greedy")
     }
 }

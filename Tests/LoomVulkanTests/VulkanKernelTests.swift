@@ -195,6 +195,28 @@ struct VulkanKernelTests {
         #expect(try device.download(small, as: Float.self, count: 16) == [Float](repeating: 1, count: 16))
     }
 
+    /// Under a small allocation limit an arena takes several allocations, never splitting a
+    /// region: regions in different allocations keep their bytes, and a kernel reads and writes
+    /// across them. A region larger than the limit is refused by name.
+    @Test func anArenaPastTheAllocationLimitTakesSeveralAllocations() throws {
+        let device = try TestDevice.device()
+        let arena = try VulkanArena(device: device, name: "chunked", capacity: 6 * 40_960 + 4096, maxAllocation: 65_536)
+        let regions = try (0..<6).map { try arena.allocate(bytes: 40_960, label: "region \($0)") }
+        #expect(arena.allocationCount == 6)
+        #expect(arena.usedBytes == 6 * 40_960 && arena.allocatedBytes >= arena.usedBytes)
+        for (i, region) in regions.enumerated() { try device.upload([Float](repeating: Float(i), count: 10_240), to: region) }
+        for (i, region) in regions.enumerated() {
+            #expect(try device.download(region, as: Float.self, count: 10_240) == [Float](repeating: Float(i), count: 10_240))
+        }
+        // A 32×32 f32 matrix of 5s in region 5 times a vector of 1s in region 1, into region 3.
+        try device.submit { r in
+            try r.matmul(.f32, weights: regions[5].slice(from: 0, bytes: 4096), rows: 32, cols: 32, input: regions[1].slice(from: 0, bytes: 128),
+                         batch: 1, output: regions[3])
+        }
+        #expect(try device.download(regions[3], as: Float.self, count: 32) == [Float](repeating: 160, count: 32))
+        #expect(throws: VulkanError.self) { _ = try arena.allocate(bytes: 70_000, label: "too large for one allocation") }
+    }
+
     /// The committed SPIR-V is what tools/vulkan/compile-shaders makes of the committed
     /// sources (where glslc is installed).
     @Test func committedShadersAreCompiledFromTheSources() throws {

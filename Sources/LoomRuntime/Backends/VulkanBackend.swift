@@ -27,8 +27,12 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     private var hostRows: ArenaBuffer<Float>!
     /// Rows in `hostRows` that the next pass uploads first.
     private var pendingRows = 0
-    /// Page copies recorded before the next pass's layers (a sequence writing into a shared page).
+    /// Page copies recorded before the next pass's layers (a sequence writing into a shared
+    /// page): of the full-context layers' pages, and of the sliding-window layers' own pages.
     private var pendingCopies: [(source: Int32, destination: Int32, positions: Int)] = []
+    private var pendingWindowCopies: [(source: Int32, destination: Int32, positions: Int)] = []
+    /// The table of the sliding-window layers when they have a θ of their own (Gemma 3).
+    private var localRope: Rope?
 
     struct Matrix {
         let type: QuantType
@@ -45,7 +49,12 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         let mlpNorm: VulkanBuffer
         let postAttentionNorm: VulkanBuffer?, postMLPNorm: VulkanBuffer?
         let gate: Matrix, up: Matrix, down: Matrix
+        let sinks: VulkanBuffer?
         let cache: VulkanRecorder.PagedPlanes
+        /// Positions a row sees, itself included, in a sliding-window layer.
+        let window: Int?
+        /// Whether the layer's cache is the window's own pages (the batch's window slots and tables).
+        let keepsWindow: Bool
     }
 
     struct Rope {
@@ -59,17 +68,18 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     /// The pass's working buffers, in the order `scratchBytes` sizes them.
     struct Scratch {
         let hidden, normed, query, key, value, attention, gate, up: VulkanBuffer
-        let positions, slots, rowTables, pageTables: VulkanBuffer
+        let positions, slots, rowTables, pageTables, windowSlots, windowPageTables: VulkanBuffer
         let logits: VulkanBuffer?
     }
 
     /// Bytes of each scratch buffer, in `Scratch`'s order: [chunk, width] f32 rows, then the
-    /// batch's Int32 indices (its page tables for up to `chunkTokens` sequences).
+    /// batch's Int32 indices (its page tables for up to `chunkTokens` sequences, and the
+    /// sliding-window layers' slots and tables).
     static func scratchParts(config: ModelConfig, chunkTokens chunk: Int, length: Int, pageTokens: Int) -> [Int] {
         let pagesPerSequence = (length + pageTokens - 1) / pageTokens
         return [config.hiddenSize, config.hiddenSize, config.queryWidth, config.kvWidth, config.kvWidth, config.queryWidth,
                 config.intermediateSize, config.intermediateSize].map { chunk * $0 * 4 }
-            + [chunk * 4, chunk * 4, chunk * 4, chunk * pagesPerSequence * 4]
+            + [chunk * 4, chunk * 4, chunk * 4, chunk * pagesPerSequence * 4, chunk * 4, chunk * pagesPerSequence * 4]
     }
 
     /// The scratch line of a Vulkan device's plan: every part rounded to the arena's alignment,
@@ -103,9 +113,7 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     static func unsupported(_ config: ModelConfig, plan: MemoryPlan) -> [String] {
         var reasons: [String] = []
         if config.moe != nil { reasons.append("a mixture of experts") }
-        if (0..<config.layerCount).contains(where: { config.window(layer: $0) != nil }) { reasons.append("sliding-window attention") }
-        if config.attentionSoftcap != nil || config.finalLogitSoftcap != nil { reasons.append("logit soft-capping") }
-        if config.mlpActivation != .silu { reasons.append("the \(config.mlpActivation) activation") }
+        if config.mlpActivation == .clampedSwiGLU { reasons.append("the clamped SwiGLU activation") }
         if config.headDim > 256 { reasons.append("head_dim \(config.headDim) (at most 256)") }
         if plan.request.cacheType != .fp16 { reasons.append("a \(plan.request.cacheType.rawValue) cache (the Vulkan cache is fp16)") }
         return reasons
@@ -119,9 +127,6 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         guard reasons.isEmpty else {
             throw EngineError.invalidOption(name: "devices", reason: "\(planned.name) cannot run this model: it has \(reasons.joined(separator: ", ")); run it on the CPU")
         }
-        if placed.contains(where: { model.weights.layers[$0].sinks != nil }) {
-            throw EngineError.invalidOption(name: "devices", reason: "\(planned.name) cannot run attention sinks; run this model on the CPU")
-        }
         // Weights and vectors go up once; the loader charged them to the ledger already.
         for i in placed { layers[i] = try upload(layer: model.weights.layers[i], index: i, config: config, plan: plan) }
         if planned.holdsHead {
@@ -132,17 +137,23 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         }
         if planned.ropeBytes > 0 {
             let staging = MemoryArena(name: "rope upload")
-            let (table, storage) = try model.makeRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: staging)
-            let buffer = try memory.allocate(bytes: planned.ropeBytes, label: "rope")
-            try device.upload(UnsafeRawBufferPointer(storage.buffer), to: buffer)
-            let half = table.headDim / 2
-            rope = Rope(cosines: buffer, sines: buffer.slice(from: plan.maxSequenceLength * half * 4), half: half,
-                        positions: plan.maxSequenceLength, pairs: table.layout == .adjacentPairs)
+            let tables = [try model.makeRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: staging)]
+                + [try model.makeLocalRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: staging)].compactMap { $0 }
+            let uploaded = try tables.map { table, storage -> Rope in
+                let buffer = try memory.allocate(bytes: storage.byteCount, label: "rope")
+                try device.upload(UnsafeRawBufferPointer(storage.buffer), to: buffer)
+                let half = table.headDim / 2
+                return Rope(cosines: buffer, sines: buffer.slice(from: plan.maxSequenceLength * half * 4), half: half,
+                            positions: plan.maxSequenceLength, pairs: table.layout == .adjacentPairs)
+            }
+            rope = uploaded[0]
+            localRope = uploaded.count > 1 ? uploaded[1] : nil
             let parts = Self.scratchParts(config: config, chunkTokens: plan.chunkTokens, length: plan.maxSequenceLength, pageTokens: plan.pageTokens)
             let b = try parts.map { try memory.allocate(bytes: Self.round($0), label: "scratch") }
             let logits = planned.logitsBytes > 0 ? try memory.allocate(bytes: planned.logitsBytes, label: "logits") : nil
             scratch = Scratch(hidden: b[0], normed: b[1], query: b[2], key: b[3], value: b[4], attention: b[5], gate: b[6], up: b[7],
-                              positions: b[8], slots: b[9], rowTables: b[10], pageTables: b[11], logits: logits)
+                              positions: b[8], slots: b[9], rowTables: b[10], pageTables: b[11], windowSlots: b[12],
+                              windowPageTables: b[13], logits: logits)
             hostRows = try host.allocate(Float.self, count: plan.chunkTokens * config.hiddenSize, label: "vulkan rows")
             try host.charge(VulkanRecorder.stagingCapacity, label: "staging")
         }
@@ -151,12 +162,14 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     private func upload(layer: DecoderLayerWeights, index: Int, config: ModelConfig, plan: MemoryPlan) throws -> Layer {
         guard let mlp = layer.mlp else { throw EngineError.invalidOption(name: "devices", reason: "\(planned.name): layer \(index) has no dense MLP") }
         let optional = { (v: ArenaBuffer<Float>?) throws -> VulkanBuffer? in try v.map { try self.upload($0) } }
+        let keepsWindow = plan.keepsWindow(layer: index)
+        let pageCount = keepsWindow ? plan.window!.pageCount : plan.cachePages
         let planeBytes = VulkanRecorder.PagedPlanes.planeBytes(kvHeads: config.kvHeadCount, headDim: config.headDim,
-                                                               pageTokens: plan.pageTokens, pageCount: plan.cachePages)
+                                                               pageTokens: plan.pageTokens, pageCount: pageCount)
         let cache = VulkanRecorder.PagedPlanes(keys: try memory.allocate(bytes: planeBytes, label: "cache"),
                                                values: try memory.allocate(bytes: planeBytes, label: "cache"),
                                                kvHeads: config.kvHeadCount, headDim: config.headDim,
-                                               pageTokens: plan.pageTokens, pageCount: plan.cachePages)
+                                               pageTokens: plan.pageTokens, pageCount: pageCount)
         func name(_ suffix: String) -> String { "blk.\(index).\(suffix)" }
         return Layer(attentionNorm: try upload(layer.attentionNorm),
                      query: try upload(layer.query, name: name("attn_q")), key: try upload(layer.key, name: name("attn_k")),
@@ -167,7 +180,8 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
                      mlpNorm: try upload(layer.mlpNorm),
                      postAttentionNorm: try optional(layer.postAttentionNorm), postMLPNorm: try optional(layer.postMLPNorm),
                      gate: try upload(mlp.gate, name: name("ffn_gate")), up: try upload(mlp.up, name: name("ffn_up")),
-                     down: try upload(mlp.down, name: name("ffn_down")), cache: cache)
+                     down: try upload(mlp.down, name: name("ffn_down")), sinks: try optional(layer.sinks), cache: cache,
+                     window: config.window(layer: index), keepsWindow: keepsWindow)
     }
 
     private func upload(_ vector: ArenaBuffer<Float>) throws -> VulkanBuffer {
@@ -186,8 +200,8 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)], window: Bool) throws {
-        // Windowed layers never run here (`unsupported`); the copies join the next pass.
-        if !window { pendingCopies += copies }
+        // The copies join the next pass, before its layers.
+        if window { pendingWindowCopies += copies } else { pendingCopies += copies }
     }
 
     func embed(_ batch: ForwardBatch) throws {
@@ -207,15 +221,19 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         let s = scratch!, rows = batch.rowCount
         var rowTables = [Int32](repeating: 0, count: rows)
         for span in batch.spans { for r in span.rows { rowTables[r] = Int32(span.pageTableOffset) } }
-        let copies = pendingCopies
+        let copies = pendingCopies, windowCopies = pendingWindowCopies
         pendingCopies = []
+        pendingWindowCopies = []
         try device.submit(staged: true) { r in
             try stagePendingRows(r)
             try r.stage(batch.positions.map { Int32($0) }, to: s.positions)
             try r.stage(batch.slots, to: s.slots)
             try r.stage(rowTables, to: s.rowTables)
             try r.stage(batch.pageTables, to: s.pageTables)
-            try recordPageCopies(copies, r)
+            try r.stage(batch.windowSlots, to: s.windowSlots)
+            try r.stage(batch.windowPageTables, to: s.windowPageTables)
+            try recordPageCopies(copies, window: false, r)
+            try recordPageCopies(windowCopies, window: true, r)
             r.barrier()
             for index in range { try record(layer: index, rows: rows, batch: batch, r) }
         }
@@ -229,9 +247,10 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         r.barrier()
     }
 
-    private func recordPageCopies(_ copies: [(source: Int32, destination: Int32, positions: Int)], _ r: VulkanRecorder) throws {
+    private func recordPageCopies(_ copies: [(source: Int32, destination: Int32, positions: Int)], window: Bool,
+                                  _ r: VulkanRecorder) throws {
         guard !copies.isEmpty else { return }
-        for layer in layers.values {
+        for layer in layers.values where layer.keepsWindow == window {
             let c = layer.cache
             let rowBytes = c.headDim * 2
             for copy in copies {
@@ -270,17 +289,18 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
             try r.rmsNorm(s.key, weight: kn, eps: eps, rows: rows * c.kvHeadCount, width: c.headDim, output: s.key)
             r.barrier()
         }
-        let rope = rope!
+        let rope = l.window != nil ? localRope ?? rope! : rope!
+        let slots = l.keepsWindow ? s.windowSlots : s.slots, pageTables = l.keepsWindow ? s.windowPageTables : s.pageTables
         try r.rope(s.query, rows: rows, heads: c.headCount, headStride: c.headDim, half: rope.half, pairs: rope.pairs,
                    cosines: rope.cosines, sines: rope.sines, positions: s.positions)
         try r.rope(s.key, rows: rows, heads: c.kvHeadCount, headStride: c.headDim, half: rope.half, pairs: rope.pairs,
                    cosines: rope.cosines, sines: rope.sines, positions: s.positions)
         r.barrier()
-        try r.storeKV(keys: s.key, values: s.value, slots: s.slots, rows: rows, into: l.cache)
+        try r.storeKV(keys: s.key, values: s.value, slots: slots, rows: rows, into: l.cache)
         r.barrier()
-        try r.attention(queries: s.query, rows: rows, heads: c.headCount, cache: l.cache, pageTables: s.pageTables,
+        try r.attention(queries: s.query, rows: rows, heads: c.headCount, cache: l.cache, pageTables: pageTables,
                         rowPositions: s.positions, rowTables: s.rowTables, scale: c.attentionScale ?? 1 / Float(c.headDim).squareRoot(),
-                        window: nil, output: s.attention)
+                        window: l.window, softcap: c.attentionSoftcap, sinks: l.sinks, output: s.attention)
         r.barrier()
         try matmul(l.output, s.attention, s.normed)
         r.barrier()
@@ -297,7 +317,11 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         try matmul(l.gate, s.normed, s.gate)
         try matmul(l.up, s.normed, s.up)
         r.barrier()
-        try r.swiGLU(gate: s.gate, up: s.up, count: rows * c.intermediateSize)
+        if c.mlpActivation == .geluTanh {
+            try r.geluTanhGLU(gate: s.gate, up: s.up, count: rows * c.intermediateSize)
+        } else {
+            try r.swiGLU(gate: s.gate, up: s.up, count: rows * c.intermediateSize)
+        }
         r.barrier()
         try matmul(l.down, s.gate, s.normed)
         r.barrier()
@@ -342,6 +366,10 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
                 try r.matmul(head.type, weights: head.buffer, rows: head.rows, cols: head.cols, input: s.normed, batch: group.count,
                              output: logits)
                 r.barrier()
+                if let cap = c.finalLogitSoftcap {
+                    try r.softcap(logits, count: group.count * vocab, cap: cap)
+                    r.barrier()
+                }
                 let fetched = try r.fetch(logits, bytes: group.count * vocab * 4)
                 stagedLogits = fetched
             } completion: { r in

@@ -2,7 +2,9 @@
 // Causal attention of each query row and head over its sequence's f16 paged cache, read
 // through the page table (no gathered copy). One workgroup per (row, head): its 64 threads
 // score 64 positions at a time, then each accumulates its own output elements over them, with
-// the running maximum and sum of an online softmax. Sums are f32.
+// the running maximum and sum of an online softmax. Sums are f32. Scores may be soft-capped
+// (cap · tanh(score / cap), Gemma 2), and a sink logit per head may join the softmax without a
+// value (gpt-oss).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -23,6 +25,9 @@ layout(push_constant) uniform Args {
     uint pageTokens;
     float scale;
     uint window;        // positions a row sees, itself included; 0: all
+    float softcap;      // 0: none
+    uint hasSinks;
+    Floats sinks;       // [heads], read when hasSinks is 1
 } a;
 
 const uint THREADS = 64;
@@ -55,6 +60,7 @@ void main() {
             float dot = 0.0;
             for (uint d = 0; d < a.headDim; d++) dot += query[d] * HALF_TO_FLOAT(a.keyPlane.v[base + d]);
             score = dot * a.scale;
+            if (a.softcap > 0.0) score = a.softcap * tanh(score / a.softcap);
         }
         reduction[t] = score;
         barrier();
@@ -89,6 +95,12 @@ void main() {
             acc[i] = sum;
         }
         barrier();
+    }
+    if (a.hasSinks != 0) {
+        // The sink joins the softmax's denominator only.
+        const float sink = a.sinks.v[head], newMax = max(runningMax, sink), factor = exp(runningMax - newMax);
+        runningSum = runningSum * factor + exp(sink - newMax);
+        for (uint i = 0; i < PER_THREAD; i++) acc[i] *= factor;
     }
     for (uint i = 0; i < PER_THREAD; i++) {
         const uint d = t + i * THREADS;
