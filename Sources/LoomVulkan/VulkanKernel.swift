@@ -6,7 +6,7 @@ import Foundation
 public enum VulkanKernel: String, CaseIterable, Sendable {
     case matmulF32, matmulF16, matmulBF16, matmulQ8_0, matmulQ4_0, matmulQ4_K, matmulQ5_K, matmulQ6_K
     case rmsNorm, swiGLU, geluTanhGLU, softcap, add, argmax
-    case rope, kvStore, attention, addRows
+    case rope, kvStore, kvQuant, attention, addRows
 
     /// Every kernel's push constants fit the 128 bytes Vulkan guarantees.
     static let pushConstantBytes = 128
@@ -14,7 +14,7 @@ public enum VulkanKernel: String, CaseIterable, Sendable {
     /// Threads per workgroup, as the shader declares (local_size_x).
     var workgroupSize: Int {
         switch self {
-        case .matmulF32, .matmulF16, .matmulBF16, .matmulQ8_0, .matmulQ4_0, .matmulQ4_K, .matmulQ5_K, .matmulQ6_K, .rmsNorm, .attention: 64
+        case .matmulF32, .matmulF16, .matmulBF16, .matmulQ8_0, .matmulQ4_0, .matmulQ4_K, .matmulQ5_K, .matmulQ6_K, .rmsNorm, .attention, .kvQuant: 64
         case .swiGLU, .geluTanhGLU, .softcap, .add, .argmax, .rope, .kvStore, .addRows: 256
         }
     }

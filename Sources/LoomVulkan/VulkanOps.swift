@@ -101,7 +101,9 @@ extension VulkanRecorder {
         try dispatch(.rope, groups: (rows * heads * half + 255) / 256, a)
     }
 
-    /// A paged f16 cache layer's planes: [pages, kvHeads, pageTokens, headDim] each.
+    /// A paged cache layer's planes, [pages, kvHeads, pageTokens, row] each: rows of head_dim f16
+    /// values (bits 16), or of ExLlamaV2's groups of 32 (an f16 scale and 8-bit codes or 4-bit
+    /// nibbles, rotated by a Hadamard transform), byte for byte as the CPU's layers hold them.
     public struct PagedPlanes: Sendable {
         public let keys: VulkanBuffer
         public let values: VulkanBuffer
@@ -109,34 +111,57 @@ extension VulkanRecorder {
         public let headDim: Int
         public let pageTokens: Int
         public let pageCount: Int
+        /// 16, 8 or 4.
+        public let keyBits: Int
+        public let valueBits: Int
 
-        public init(keys: VulkanBuffer, values: VulkanBuffer, kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int) {
+        public init(keys: VulkanBuffer, values: VulkanBuffer, kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int,
+                    keyBits: Int = 16, valueBits: Int = 16) {
+            precondition([16, 8, 4].contains(keyBits) && [16, 8, 4].contains(valueBits) && (keyBits == 16) == (valueBits == 16))
             self.keys = keys
             self.values = values
             self.kvHeads = kvHeads
             self.headDim = headDim
             self.pageTokens = pageTokens
             self.pageCount = pageCount
+            self.keyBits = keyBits
+            self.valueBits = valueBits
+        }
+
+        /// Bytes of one cached row (one position of one head) at `bits`.
+        public static func rowBytes(bits: Int, headDim: Int) -> Int {
+            bits == 16 ? headDim * 2 : headDim / 32 * (bits == 8 ? 34 : 18)
         }
 
         /// Bytes of one plane.
-        public static func planeBytes(kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int) -> Int {
-            pageCount * kvHeads * pageTokens * headDim * 2
+        public static func planeBytes(kvHeads: Int, headDim: Int, pageTokens: Int, pageCount: Int, bits: Int = 16) -> Int {
+            pageCount * kvHeads * pageTokens * rowBytes(bits: bits, headDim: headDim)
         }
+
+        public var keyRowBytes: Int { Self.rowBytes(bits: keyBits, headDim: headDim) }
+        public var valueRowBytes: Int { Self.rowBytes(bits: valueBits, headDim: headDim) }
     }
 
-    /// Stores rows' keys and values ([rows, kvHeads, headDim] f32 each) as f16 at their slots ([rows] Int32).
+    /// Stores rows' keys and values ([rows, kvHeads, headDim] f32 each) at their slots ([rows]
+    /// Int32), as f16 or quantized as the planes' bits say.
     public func storeKV(keys: VulkanBuffer, values: VulkanBuffer, slots: VulkanBuffer, rows: Int, into cache: PagedPlanes) throws {
         let width = cache.kvHeads * cache.headDim
         try need(keys, rows * width * 4, "kvStore", "keys [\(rows), \(cache.kvHeads), \(cache.headDim)]")
         try need(values, rows * width * 4, "kvStore", "values [\(rows), \(cache.kvHeads), \(cache.headDim)]")
         try need(slots, rows * 4, "kvStore", "slots [\(rows)]")
-        let plane = PagedPlanes.planeBytes(kvHeads: cache.kvHeads, headDim: cache.headDim, pageTokens: cache.pageTokens, pageCount: cache.pageCount)
-        try need(cache.keys, plane, "kvStore", "the key plane"); try need(cache.values, plane, "kvStore", "the value plane")
+        let planes = (cache.pageCount * cache.kvHeads * cache.pageTokens) as Int
+        try need(cache.keys, planes * cache.keyRowBytes, "kvStore", "the key plane")
+        try need(cache.values, planes * cache.valueRowBytes, "kvStore", "the value plane")
         var a = KernelArguments()
         a.buffer(keys); a.buffer(values); a.buffer(cache.keys); a.buffer(cache.values); a.buffer(slots)
         a.uint(rows); a.uint(cache.kvHeads); a.uint(cache.headDim); a.uint(cache.pageTokens)
-        try dispatch(.kvStore, groups: (rows * width + 255) / 256, a)
+        if cache.keyBits == 16 {
+            try dispatch(.kvStore, groups: (rows * width + 255) / 256, a)
+        } else {
+            guard cache.headDim % 32 == 0 else { throw VulkanError.invalidArgument(kernel: "kvQuant", reason: "head_dim \(cache.headDim) is not whole groups of 32") }
+            a.uint(cache.keyBits); a.uint(cache.valueBits)
+            try dispatch(.kvQuant, groups: (rows * cache.kvHeads * cache.headDim / 32 * 2 + 63) / 64, a)
+        }
     }
 
     /// Causal attention of each row ([rows, heads, headDim] queries) over its sequence's pages:
@@ -161,6 +186,7 @@ extension VulkanRecorder {
         a.uint(sinks == nil ? 0 : 1)
         // Without sinks the kernel never reads them; any address does.
         a.buffer(sinks ?? queries)
+        a.uint(cache.keyBits); a.uint(cache.valueBits)
         try dispatch(.attention, groups: rows * heads, a)
     }
 

@@ -34,16 +34,17 @@ struct VulkanBackendTests {
     }
 
     /// An engine on `devices` (a --devices list), with an fp16 cache.
-    static func engine(_ path: String, devices: String, length: Int = 256, parallel: Int = 1, chunk: Int = 64) throws -> Engine {
+    static func engine(_ path: String, devices: String, length: Int = 256, parallel: Int = 1, chunk: Int = 64,
+                       cache: CacheType = .fp16) throws -> Engine {
         let files = try ModelFiles(path: path.hasPrefix("/") ? path : root + "/" + path)
-        let request = PlanRequest(devices: try DeviceList.parse(devices), maxSequenceLength: length, cacheType: .fp16,
+        let request = PlanRequest(devices: try DeviceList.parse(devices), maxSequenceLength: length, cacheType: cache,
                                   parallel: parallel, chunkTokens: chunk, threads: 2, reserveBytes: 0)
         let plan = Planner.plan(try files.footprint(), request)
         return try Engine(config: files.config, source: files.source, ropeLayout: files.ropeLayout, plan: plan)
     }
 
-    static func cpuEngine(_ path: String, length: Int = 256) throws -> Engine {
-        try engine(path, devices: "cpu:8GB", length: length)
+    static func cpuEngine(_ path: String, length: Int = 256, cache: CacheType = .fp16) throws -> Engine {
+        try engine(path, devices: "cpu:8GB", length: length, cache: cache)
     }
 
     func tokens(_ engine: Engine, _ vocab: Int) -> [Int] { Self.prompt.map { $0 % vocab } }
@@ -61,10 +62,10 @@ struct VulkanBackendTests {
     }
 
     /// The CPU backend on `path`'s weights dequantized to f32 (exact products, f32 activations).
-    static func dequantizedCPUEngine(_ path: String, length: Int = 256) throws -> Engine {
+    static func dequantizedCPUEngine(_ path: String, length: Int = 256, cache: CacheType = .fp16) throws -> Engine {
         let files = try ModelFiles(path: root + "/" + path)
         let source = DequantizedSource(inner: files.source)
-        let request = PlanRequest(devices: try DeviceList.parse("cpu:8GB"), maxSequenceLength: length, cacheType: .fp16,
+        let request = PlanRequest(devices: try DeviceList.parse("cpu:8GB"), maxSequenceLength: length, cacheType: cache,
                                   chunkTokens: 64, threads: 2, reserveBytes: 0)
         let plan = Planner.plan(try ModelFootprint(name: path, config: files.config, source: source), request)
         return try Engine(config: files.config, source: source, ropeLayout: files.ropeLayout, plan: plan)
@@ -87,6 +88,19 @@ struct VulkanBackendTests {
         gpu.reset(); cpu.reset()
         #expect(try greedy(gpu, prompt: prompt, count: 24) == greedy(cpu, prompt: prompt, count: 24))
         // The device holds what the plan named: planned bytes are the ledger's peak.
+        for device in gpu.usage { #expect(device.peakBytes == device.plannedBytes, "\(device.name): \(device.byLabel)") }
+    }
+
+    /// The quantized caches: the demo model's F16 file on the GPU against the CPU with the same
+    /// cache, and the same greedy tokens.
+    @Test(arguments: [CacheType.q8, .q6, .q4])
+    func quantizedCachesMatchTheCPU(cache: CacheType) throws {
+        let gpu = try Self.engine(Self.demoF16, devices: "vulkan:0", cache: cache), cpu = try Self.cpuEngine(Self.demoF16, cache: cache)
+        let prompt = tokens(gpu, gpu.config.vocabSize)
+        let error = relativeMaxError(try gpu.evaluate(prompt, allPositions: true), try cpu.evaluate(prompt, allPositions: true))
+        #expect(error <= Self.bound, "\(cache): max|Δ|/max|ref| = \(error)")
+        gpu.reset(); cpu.reset()
+        #expect(try greedy(gpu, prompt: prompt, count: 24) == greedy(cpu, prompt: prompt, count: 24), "\(cache)")
         for device in gpu.usage { #expect(device.peakBytes == device.plannedBytes, "\(device.name): \(device.byLabel)") }
     }
 

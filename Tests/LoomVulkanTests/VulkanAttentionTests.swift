@@ -1,6 +1,7 @@
 import Foundation
 import LoomCore
 import LoomKernels
+import LoomRuntime
 import Testing
 @testable import LoomVulkan
 
@@ -129,5 +130,72 @@ struct VulkanAttentionTests {
             }
         }
         #expect(worst < 2e-5, "window \(String(describing: window)): worst \(worst)")
+    }
+}
+
+/// The quantized caches against the CPU's: the same rows stored by each (Hadamard-rotated groups,
+/// absmax scales), then attention over them through the same page tables.
+@Suite(.enabled(if: TestDevice.available))
+struct VulkanQuantizedCacheTests {
+    @Test(arguments: [CacheType.q8, .q6, .q4])
+    func attentionOverAQuantizedCacheMatchesTheCPU(cacheType: CacheType) throws {
+        let (heads, kvHeads, headDim, pageTokens, pageCount) = (4, 2, 64, 8, 6)
+        let bits = QuantizedKVCacheLayer.bits(for: cacheType)!
+        let length = 21, rows = 3
+        let table: [Int32] = [4, 1, 5]
+        var random = SeededValues(seed: 17)
+        let kvWidth = kvHeads * headDim
+        let keys = random.values(length * kvWidth).map { $0 * 3 }, values = random.values(length * kvWidth)
+        let slots = (0..<length).map { table[$0 / pageTokens] * Int32(pageTokens) + Int32($0 % pageTokens) }
+        let queries = random.values(rows * heads * headDim)
+        let positions = (length - rows)..<length
+        let scale = 1 / Float(headDim).squareRoot()
+
+        // The CPU: store every row, then attend for the last `rows` as one span.
+        let host = MemoryArena(name: "cpu cache")
+        let layer = try QuantizedKVCacheLayer(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount,
+                                              keyBits: bits.key, valueBits: bits.value, arena: host)
+        keys.withUnsafeBufferPointer { k in values.withUnsafeBufferPointer { v in slots.withUnsafeBufferPointer { s in
+            layer.store(keys: k.baseAddress!, values: v.baseAddress!, slots: s.baseAddress!, count: length)
+        } } }
+        let pool = ThreadPool(threads: 1)
+        let stride = BlockedAttention.workerScratchFloats(capacity: length, heads: heads, kvHeads: kvHeads, headDim: headDim, maxTokens: rows)
+        var scratch = [Float](repeating: 0, count: max(stride, length) + 64)
+        var expected = [Float](repeating: 0, count: queries.count)
+        queries.withUnsafeBufferPointer { q in table.withUnsafeBufferPointer { t in scratch.withUnsafeMutableBufferPointer { sc in
+            expected.withUnsafeMutableBufferPointer { out in
+                layer.attend(queries: q.baseAddress!, spans: [AttentionSpan(row: 0, count: rows, start: positions.lowerBound)],
+                             pageTables: t.baseAddress!, heads: heads, scale: scale, softcap: nil, window: nil, sinks: nil,
+                             into: out.baseAddress!, scores: sc, pool: pool)
+            }
+        } } }
+
+        // The GPU: the same stores and the same attention.
+        let device = try TestDevice.device()
+        let keyPlane = VulkanRecorder.PagedPlanes.planeBytes(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount,
+                                                             bits: bits.key.rawValue)
+        let valuePlane = VulkanRecorder.PagedPlanes.planeBytes(kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens,
+                                                               pageCount: pageCount, bits: bits.value.rawValue)
+        let arena = try TestDevice.arena(keyPlane + valuePlane + (2 * keys.count + 2 * queries.count + 4 * length) * 4)
+        let cache = VulkanRecorder.PagedPlanes(keys: try arena.allocate(bytes: keyPlane, label: "keys"),
+                                               values: try arena.allocate(bytes: valuePlane, label: "values"),
+                                               kvHeads: kvHeads, headDim: headDim, pageTokens: pageTokens, pageCount: pageCount,
+                                               keyBits: bits.key.rawValue, valueBits: bits.value.rawValue)
+        let gk = try arena.allocate(bytes: keys.count * 4, label: "k"), gv = try arena.allocate(bytes: values.count * 4, label: "v")
+        let gs = try arena.allocate(bytes: length * 4, label: "slots"), gq = try arena.allocate(bytes: queries.count * 4, label: "q")
+        let gt = try arena.allocate(bytes: table.count * 4, label: "table"), gpos = try arena.allocate(bytes: rows * 4, label: "positions")
+        let grt = try arena.allocate(bytes: rows * 4, label: "row tables"), gout = try arena.allocate(bytes: queries.count * 4, label: "out")
+        try device.upload(keys, to: gk); try device.upload(values, to: gv); try device.upload(slots, to: gs)
+        try device.upload(queries, to: gq); try device.upload(table, to: gt)
+        try device.upload(positions.map { Int32($0) }, to: gpos); try device.upload([Int32](repeating: 0, count: rows), to: grt)
+        try device.submit { r in
+            try r.storeKV(keys: gk, values: gv, slots: gs, rows: length, into: cache)
+            r.barrier()
+            try r.attention(queries: gq, rows: rows, heads: heads, cache: cache, pageTables: gt, rowPositions: gpos, rowTables: grt,
+                            scale: scale, window: nil, output: gout)
+        }
+        let output = try device.download(gout, as: Float.self, count: queries.count)
+        let worst = zip(output, expected).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "\(cacheType): worst \(worst)")
     }
 }

@@ -115,7 +115,7 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         if config.moe != nil { reasons.append("a mixture of experts") }
         if config.mlpActivation == .clampedSwiGLU { reasons.append("the clamped SwiGLU activation") }
         if config.headDim > 256 { reasons.append("head_dim \(config.headDim) (at most 256)") }
-        if plan.request.cacheType != .fp16 { reasons.append("a \(plan.request.cacheType.rawValue) cache (the Vulkan cache is fp16)") }
+        if plan.request.cacheType == .f32 { reasons.append("an f32 cache (the Vulkan caches are fp16, q8, q6 and q4)") }
         return reasons
     }
 
@@ -164,12 +164,15 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         let optional = { (v: ArenaBuffer<Float>?) throws -> VulkanBuffer? in try v.map { try self.upload($0) } }
         let keepsWindow = plan.keepsWindow(layer: index)
         let pageCount = keepsWindow ? plan.window!.pageCount : plan.cachePages
-        let planeBytes = VulkanRecorder.PagedPlanes.planeBytes(kvHeads: config.kvHeadCount, headDim: config.headDim,
-                                                               pageTokens: plan.pageTokens, pageCount: pageCount)
-        let cache = VulkanRecorder.PagedPlanes(keys: try memory.allocate(bytes: planeBytes, label: "cache"),
-                                               values: try memory.allocate(bytes: planeBytes, label: "cache"),
+        let bits = QuantizedKVCacheLayer.bits(for: plan.request.cacheType).map { ($0.key.rawValue, $0.value.rawValue) } ?? (16, 16)
+        func plane(_ bits: Int) throws -> VulkanBuffer {
+            try memory.allocate(bytes: VulkanRecorder.PagedPlanes.planeBytes(kvHeads: config.kvHeadCount, headDim: config.headDim,
+                                                                             pageTokens: plan.pageTokens, pageCount: pageCount, bits: bits),
+                                label: "cache")
+        }
+        let cache = VulkanRecorder.PagedPlanes(keys: try plane(bits.0), values: try plane(bits.1),
                                                kvHeads: config.kvHeadCount, headDim: config.headDim,
-                                               pageTokens: plan.pageTokens, pageCount: pageCount)
+                                               pageTokens: plan.pageTokens, pageCount: pageCount, keyBits: bits.0, valueBits: bits.1)
         func name(_ suffix: String) -> String { "blk.\(index).\(suffix)" }
         return Layer(attentionNorm: try upload(layer.attentionNorm),
                      query: try upload(layer.query, name: name("attn_q")), key: try upload(layer.key, name: name("attn_k")),
@@ -252,9 +255,8 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         guard !copies.isEmpty else { return }
         for layer in layers.values where layer.keepsWindow == window {
             let c = layer.cache
-            let rowBytes = c.headDim * 2
             for copy in copies {
-                for plane in [c.keys, c.values] {
+                for (plane, rowBytes) in [(c.keys, c.keyRowBytes), (c.values, c.valueRowBytes)] {
                     for head in 0..<c.kvHeads {
                         let offset = { (page: Int32) in ((Int(page) * c.kvHeads + head) * c.pageTokens) * rowBytes }
                         try r.copy(plane.slice(from: offset(copy.source), bytes: copy.positions * rowBytes),
