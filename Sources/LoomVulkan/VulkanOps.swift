@@ -199,6 +199,17 @@ extension VulkanRecorder {
         try dispatch(.addRows, groups: (rows * width + 255) / 256, a)
     }
 
+    /// destination = source over `bytes` (a multiple of 16), by a kernel: the bandwidth probe.
+    public func copyKernel(_ source: VulkanBuffer, to destination: VulkanBuffer, bytes: Int) throws {
+        guard bytes % 16 == 0, source.address % 16 == 0, destination.address % 16 == 0 else {
+            throw VulkanError.invalidArgument(kernel: "copy", reason: "\(bytes) bytes: whole, aligned 16-byte words only")
+        }
+        try need(source, bytes, "copy", "source"); try need(destination, bytes, "copy", "destination")
+        var a = KernelArguments()
+        a.buffer(source); a.buffer(destination); a.uint(bytes / 16)
+        try dispatch(.copy, groups: (bytes / 16 + 255) / 256, a)
+    }
+
     private func need(_ buffer: VulkanBuffer, _ bytes: Int, _ kernel: String, _ what: String) throws {
         guard bytes <= buffer.bytes else {
             throw VulkanError.invalidArgument(kernel: kernel, reason: "\(what) needs \(bytes) bytes; \(buffer.label) has \(buffer.bytes)")

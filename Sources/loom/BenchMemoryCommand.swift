@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
 import LoomCore
+import LoomVulkan
 
 /// A STREAM-like read benchmark: the memory bandwidth that bounds decode speed. Sums a buffer far
 /// larger than the caches on `-t` threads and reports the best of several passes, as STREAM does.
+/// With `--device vulkan:N` it times a copy kernel on that GPU instead, and counts the bytes
+/// read and written (as GPU bandwidth figures do).
 struct BenchMemory: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bench-memory",
         abstract: "Measure read memory bandwidth (the decode ceiling).")
@@ -12,6 +15,7 @@ struct BenchMemory: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Buffer size in MiB.") var mib = 1024
     @Option(name: .long, parsing: .unconditional, help: "Passes; the best is reported.") var passes = 5
     @Flag(name: .long, help: "Print JSON.") var json = false
+    @Option(name: .long, help: "A Vulkan device (vulkan:N) to measure with a copy kernel instead of the CPU.") var device: String?
 
     func validate() throws {
         guard ArgumentCheck.isOn else { return }
@@ -20,7 +24,19 @@ struct BenchMemory: ParsableCommand {
         try requireAtLeast(1, passes, "--passes")
     }
 
-    func run() {
+    func run() throws {
+        if let device {
+            guard device.hasPrefix("vulkan:"), let index = Int(device.dropFirst(7)) else {
+                throw ValidationError("--device \(device): give vulkan:N (loom features lists them)")
+            }
+            let best = try DeviceBandwidth.measure(device: try VulkanDevice.shared(index: index), mib: mib, passes: passes)
+            if json {
+                print("{\"device\":\"\(device)\",\"bytes\":\(mib << 20),\"gb_per_s\":\(best)}")
+            } else {
+                print(String(format: "%@ copy bandwidth: %.1f GB/s read and written (%d MiB, best of %d)", device, best, mib, passes))
+            }
+            return
+        }
         let best = ReadBandwidth.measure(threads: t, mib: mib, passes: passes)
         if json {
             print("{\"threads\":\(t),\"bytes\":\(mib << 20),\"gb_per_s\":\(best)}")
@@ -57,6 +73,31 @@ enum ReadBandwidth {
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
             best = max(best, Double(count * 64) / seconds / 1e9)
+        }
+        return best
+    }
+}
+
+/// A GPU's memory bandwidth: a copy kernel over two `mib` MiB regions, ten copies per submission
+/// (so a submission's fixed cost is a tenth of a copy's), bytes read plus bytes written.
+enum DeviceBandwidth {
+    static func measure(device: VulkanDevice, mib: Int, passes: Int) throws -> Double {
+        let bytes = mib << 20
+        let arena = try VulkanArena(device: device, name: "bench-memory", capacity: 2 * bytes + 2 * VulkanArena.alignment)
+        let source = try arena.allocate(bytes: bytes, label: "source"), destination = try arena.allocate(bytes: bytes, label: "destination")
+        let copies = 10
+        try device.submit { r in try r.copyKernel(source, to: destination, bytes: bytes) }  // warm: pipeline, first touch
+        var best = 0.0
+        for _ in 0..<passes {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try device.submit { r in
+                for _ in 0..<copies {
+                    try r.copyKernel(source, to: destination, bytes: bytes)
+                    r.barrier()
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            best = max(best, Double(2 * bytes * copies) / seconds / 1e9)
         }
         return best
     }

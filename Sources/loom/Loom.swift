@@ -20,6 +20,7 @@ struct Loom: ParsableCommand {
             Features.self,
             BenchKernels.self,
             BenchMemory.self,
+            SynthesizeCommand.self,
             Template.self,
             EmbedCommand.self,
             TokenizeCommand.self,

@@ -127,7 +127,7 @@ import Testing
     }
 
     static let subcommands = ["inspect", "plan", "logits", "generate", "chat", "bench", "bench-sampling", "features", "bench-kernels",
-                              "bench-memory", "template", "tokenize", "detokenize", "bench-tokenizer", "perplexity"]
+                              "bench-memory", "template", "tokenize", "detokenize", "bench-tokenizer", "perplexity", "synthesize"]
 
     @Test(arguments: subcommands)
     func helpSaysEachDefaultOnce(_ subcommand: String) throws {

@@ -26,16 +26,9 @@ enum TestDevice {
 
 /// Values in [-1, 1) from a fixed seed (SplitMix64), so a failure repeats.
 struct SeededValues {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 23) - 1
-    }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> Float { Float(generator.next() >> 40) / Float(1 << 23) - 1 }
     mutating func values(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
 }
 

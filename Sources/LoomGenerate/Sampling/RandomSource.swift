@@ -1,3 +1,5 @@
+import LoomCore
+
 /// A seeded pseudo-random generator (xoshiro256**, seeded through SplitMix64), so that a run
 /// with the same seed, prompt and model draws the same tokens on every machine.
 public struct RandomSource: RandomNumberGenerator, Sendable {
@@ -6,15 +8,8 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
 
     /// A generator whose whole sequence is fixed by `seed`.
     public init(seed: UInt64) {
-        var s = seed
-        func splitMix() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        var seeds = SplitMix64(seed: seed)
+        state = (seeds.next(), seeds.next(), seeds.next(), seeds.next())
     }
 
     /// A generator seeded from the system's entropy, for runs that need not repeat.

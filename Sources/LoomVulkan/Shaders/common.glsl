@@ -9,6 +9,7 @@ layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer Flo
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer MutableFloats { float v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 2) buffer MutableWords { uint16_t v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 4) readonly buffer Ints { int v[]; };
+layout(buffer_reference, std430, buffer_reference_align = 16) buffer Lines { uvec4 v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer MutableInts { int v[]; };
 
 // A 16-bit word read as an f16 (a macro: 16-bit values may live only in buffers).

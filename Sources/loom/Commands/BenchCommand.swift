@@ -3,6 +3,7 @@ import Foundation
 import LoomCore
 import LoomKernels
 import LoomRuntime
+import LoomVulkan
 
 /// Prompt and generation throughput, measured the way llama-bench does: pp = one batch of N
 /// prompt tokens; tg = N single-token steps; each from a cache holding `-d` tokens (llama-bench's
@@ -105,12 +106,18 @@ struct BenchCommand: ParsableCommand {
             let stepBytes = engine.decodeReadBytes(context: d + n / 2)
             // Before the bandwidth probe, whose 512 MiB are not the model's.
             let memory = memoryJSON(engine)
-            let readBandwidth = n > 0 ? bandwidth ?? ReadBandwidth.measure(threads: options.planning.threads, mib: 512, passes: 3) : 0
+            // A plan run on one Vulkan device is bound by that device's memory: measure it there.
+            let used = engine.plan.devices.filter(\.isUsed)
+            let gpu = used.count == 1 ? used[0].spec.vulkanIndex : nil
+            let bound = gpu.map { "vulkan:\($0)" } ?? "\(KernelPath.active.rawValue) kernels"
+            let readBandwidth = n > 0 ? try bandwidth ?? gpu.map { try DeviceBandwidth.measure(device: try VulkanDevice.shared(index: $0), mib: 256, passes: 3) }
+                ?? ReadBandwidth.measure(threads: options.planning.threads, mib: 512, passes: 3) : 0
             let fraction = n > 0 ? Double(stepBytes) * tgMean / (readBandwidth * 1e9) : 0
             if json {
                 var object: [String: Any] = ["model": options.model, "threads": options.planning.threads, "repetitions": r,
                                              "cache": options.planning.cache, "depth": d,
                                              "isa": KernelPath.active.rawValue, "cpu": "\(CPUFeatures.current)"]
+                if let gpu { object["bandwidth_device"] = "vulkan:\(gpu)" }
                 object.merge(memory) { _, new in new }
                 if p > 0 { object["pp_tokens"] = p; object["pp_tokens_per_s"] = ppMean; object["pp_sd"] = ppSD }
                 if n > 0 {
@@ -131,8 +138,8 @@ struct BenchCommand: ParsableCommand {
                 if p > 0 { print(String(format: "| %@ | %d | pp%d%@ | %.2f ± %.2f |", options.model, options.planning.threads, p, depth, ppMean, ppSD)) }
                 if n > 0 { print(String(format: "| %@ | %d | tg%d%@ | %.2f ± %.2f |", options.model, options.planning.threads, n, depth, tgMean, tgSD)) }
                 if n > 0 {
-                    print(String(format: "tg reads %.1f MB a step: %.0f%% of the %.1f GB/s read bandwidth (%@ kernels)",
-                                 Double(stepBytes) / 1e6, 100 * fraction, readBandwidth, KernelPath.active.rawValue))
+                    print(String(format: "tg reads %.1f MB a step: %.0f%% of the %.1f GB/s read bandwidth (%@)",
+                                 Double(stepBytes) / 1e6, 100 * fraction, readBandwidth, bound))
                     if engine.config.moe != nil {
                         let dense = engine.denseEquivalentReadBytes(context: d + n / 2)
                         print(String(format: "experts: %.1f MB of router and expert weights read per token (measured), "

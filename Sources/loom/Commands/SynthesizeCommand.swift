@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import LoomKernels
+import LoomRuntime
+
+/// Writes a GGUF of random weights shaped like a catalog model, to measure speed without a
+/// download (tools/gpu-check makes its Llama-3-8B-shaped Q4_0 file this way).
+struct SynthesizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "synthesize",
+        abstract: "Write a GGUF of random weights shaped like a catalog model (for benchmarks; the output means nothing).")
+
+    @Argument(help: "A catalog model with a dense Llama or Qwen2 layout, such as llama-3-8b.") var model: String
+    @Option(help: "Weight type: q4_0, q8_0 or f16.") var type = "q4_0"
+    @Option(help: "The GGUF file to write.") var out: String
+    @Option(help: "Keep only this many layers (a smaller file of the same widths).") var layers: Int?
+    @Option(help: "Use this vocabulary size instead of the model's.") var vocab: Int?
+    @Option(help: "Seed of the random weights.") var seed: UInt64 = 1
+
+    func run() throws {
+        guard var config = ModelCatalog.entries[model.lowercased()] else {
+            throw ValidationError("unknown model '\(model)'; the catalog has \(ModelCatalog.entries.keys.sorted().joined(separator: ", "))")
+        }
+        guard let weightType = SyntheticModel.types.first(where: { $0.name == type.lowercased() }) else {
+            throw ValidationError("--type \(type): choose \(SyntheticModel.types.map(\.name).joined(separator: ", "))")
+        }
+        if let layers {
+            guard layers > 0, layers <= config.layerCount else { throw ValidationError("--layers: 1 to \(config.layerCount)") }
+            config.layerCount = layers
+        }
+        if let vocab {
+            guard vocab > 0, vocab <= 1 << 20 else { throw ValidationError("--vocab: 1 to \(1 << 20)") }
+            config.vocabSize = vocab
+        }
+        let start = Date()
+        var reported = -1
+        let bytes = try SyntheticModel.write(config, type: weightType, to: out, seed: seed) { done, total in
+            let percent = done * 100 / max(1, total)
+            if percent / 10 != reported / 10 { reported = percent; printError("\(percent)%") }
+        }
+        printError(String(format: "wrote %@: %d bytes in %.1f s", out, bytes, Date().timeIntervalSince(start)))
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+
+/// `loom synthesize` writes a GGUF that Loom loads with the catalog model's widths, and refuses
+/// what it cannot write by name.
+@Suite struct SynthesizeCommandTests {
+    @Test(arguments: ["q4_0", "q8_0", "f16"])
+    func aSmallerLlama3ShapeLoadsAndRuns(type: String) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("loom-synth-\(type)-\(getpid()).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let made = try LoomProcess.run(["synthesize", "llama-3-8b", "--type", type, "--out", out, "--layers", "1", "--vocab", "512"])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
+        let inspect = try LoomProcess.run(["inspect", out])
+        #expect(inspect.stdout.contains("shape          1 layers, hidden 4096, 32 heads, 8 KV heads, head_dim 128, FFN 14336, vocab 512"),
+                "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("\(type.uppercased()): "), "\(inspect.stdout)")
+        let bench = try LoomProcess.run(["bench", "--model", out, "-p", "8", "-n", "2", "-r", "1", "-t", "1", "--bandwidth", "10", "--json"])
+        #expect(bench.status == 0, "\(bench.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(bench.stdout.utf8)) as? [String: Any]
+        #expect((result?["tg_tokens_per_s"] as? Double ?? 0) > 0)
+    }
+
+    @Test func unwritableRequestsAreRefusedByName() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("loom-synth-refused-\(getpid()).gguf").path
+        let moe = try LoomProcess.run(["synthesize", "mixtral-8x7b", "--out", out])
+        #expect(moe.status != 0 && moe.stderr.contains("dense Llama or Qwen2"), "\(moe.stderr)")
+        let type = try LoomProcess.run(["synthesize", "llama-3-8b", "--type", "q3_k", "--out", out])
+        #expect(type.status != 0 && type.stderr.contains("--type q3_k"), "\(type.stderr)")
+        let unknown = try LoomProcess.run(["synthesize", "llama-9", "--out", out])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown model 'llama-9'"), "\(unknown.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
