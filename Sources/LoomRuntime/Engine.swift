@@ -271,6 +271,18 @@ public final class Engine: @unchecked Sendable {
     /// different sequence, all rows together at most `chunkTokens`), and returns for each chunk
     /// the logits it asked for ([rows][vocab]). On error no sequence changes.
     public func forward(_ chunks: [SequenceChunk]) throws -> [[[Float]]] {
+        try pass(chunks) { head, wanted in try head.logits(rows: wanted) }
+    }
+
+    /// As `forward`, but each row asked for comes back as its most likely token (the lowest id
+    /// among equals), chosen on the device that holds the LM head: a GPU then sends back a token
+    /// id instead of a vocabulary of logits.
+    public func forwardGreedy(_ chunks: [SequenceChunk]) throws -> [[Int]] {
+        try pass(chunks) { head, wanted in try head.greedy(rows: wanted) }
+    }
+
+    /// One forward pass over `chunks`; `read` turns the head device's rows into what each chunk gets.
+    private func pass<Row>(_ chunks: [SequenceChunk], read: (any DeviceBackend, [Int]) throws -> [Row]) throws -> [[Row]] {
         // One pass at a time: passes share the devices' scratch, and engines may share the pool.
         pool.exclusive.lock()
         defer { pool.exclusive.unlock() }
@@ -311,7 +323,7 @@ public final class Engine: @unchecked Sendable {
                 batch.positions += Array(append.start..<(append.start + chunk.tokens.count))
                 batch.slots += append.slots
             }
-            let logits = try run(batch, chunks: chunks)
+            let logits = try run(batch, chunks: chunks, read: read)
             for chunk in chunks where !chunk.tokens.isEmpty {
                 try pages.commit(chunk.sequence, tokens: chunk.tokens.map { Int32($0) })
             }
@@ -323,8 +335,8 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Embedding, layers and LM head over `batch`, each device running its layers and handing
-    /// the hidden state on; the logits each chunk asked for.
-    private func run(_ batch: ForwardBatch, chunks: [SequenceChunk]) throws -> [[[Float]]] {
+    /// the hidden state on; what `read` makes of the rows each chunk asked for.
+    private func run<Row>(_ batch: ForwardBatch, chunks: [SequenceChunk], read: (any DeviceBackend, [Int]) throws -> [Row]) throws -> [[Row]] {
         var current = devices[plan.layerDevice.first ?? plan.headDevice]
         try current.embed(batch)
         var layer = 0
@@ -352,9 +364,9 @@ public final class Engine: @unchecked Sendable {
             }
             row += n
         }
-        let rowsOut = try head.logits(rows: wanted)
+        let rowsOut = try read(head, wanted)
         // Hand each chunk its rows.
-        var result: [[[Float]]] = []
+        var result: [[Row]] = []
         var next = 0
         for chunk in chunks {
             let n = chunk.logits == .all ? chunk.tokens.count : chunk.logits == .last && !chunk.tokens.isEmpty ? 1 : 0
@@ -378,6 +390,17 @@ public final class Engine: @unchecked Sendable {
     /// every one when `allPositions` is true ([tokens.count][vocab]). Long inputs run as several
     /// passes of at most `chunkTokens`.
     public func evaluate(_ tokens: [Int], allPositions: Bool = false) throws -> [[Float]] {
+        try evaluate(tokens, allPositions: allPositions) { try forward($0) }
+    }
+
+    /// Appends `tokens` (at least one) to the default sequence and returns the most likely next
+    /// token, chosen on the device (`forwardGreedy`).
+    public func greedyNext(after tokens: [Int]) throws -> Int {
+        guard !tokens.isEmpty else { throw EngineError.invalidOption(name: "tokens", reason: "no tokens to continue") }
+        return try evaluate(tokens, allPositions: false) { try forwardGreedy($0) }[0]
+    }
+
+    private func evaluate<Row>(_ tokens: [Int], allPositions: Bool, pass: ([SequenceChunk]) throws -> [[Row]]) throws -> [Row] {
         guard !tokens.isEmpty else { return [] }
         guard position + tokens.count <= capacity else {
             throw ModelError.contextFull(position: position + tokens.count - 1, capacity: capacity)
@@ -385,7 +408,7 @@ public final class Engine: @unchecked Sendable {
         if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
         }
-        var result: [[Float]] = []
+        var result: [Row] = []
         var offset = 0
         let start = position
         do {
@@ -394,7 +417,7 @@ public final class Engine: @unchecked Sendable {
                 let isLast = offset + count == tokens.count
                 let chunk = SequenceChunk(sequence: defaultSequence, tokens: Array(tokens[offset..<(offset + count)]),
                                           logits: allPositions ? .all : isLast ? .last : .none)
-                result += try forward([chunk])[0]
+                result += try pass([chunk])[0]
                 offset += count
             }
         } catch {

@@ -204,7 +204,7 @@ public final class VulkanDevice: @unchecked Sendable {
     /// then `completion` may read what `body` fetched into the staging buffer
     /// (`VulkanRecorder.stage`/`fetch` work only when `staged` is true).
     public func submit(staged: Bool = false, _ body: (VulkanRecorder) throws -> Void,
-                       completion: ((VulkanRecorder) throws -> Void)? = nil) throws {
+                       completion: (VulkanRecorder) throws -> Void = { _ in }) throws {
         if staged { transfers.lock() }
         defer { if staged { transfers.unlock() } }
         let staging = staged ? try self.staging() : nil
@@ -235,7 +235,7 @@ public final class VulkanDevice: @unchecked Sendable {
             var waited: VkFence? = fence
             try check(d.waitForFences(device, 1, &waited, 1, UInt64.max), "vkWaitForFences")
             try check(d.resetFences(device, 1, &waited), "vkResetFences")
-            try completion?(recorder)
+            try completion(recorder)
         }
     }
 

@@ -91,6 +91,28 @@ struct VulkanBackendTests {
         for device in gpu.usage { #expect(device.peakBytes == device.plannedBytes, "\(device.name): \(device.byLabel)") }
     }
 
+    /// The argmax taken on the GPU (a token id comes back) picks what the argmax of the logits
+    /// it sends back picks.
+    @Test func greedyOnTheDeviceMatchesTheLogits() throws {
+        let gpu = try Self.engine(Self.demoQ8, devices: "vulkan:0")
+        let prompt = tokens(gpu, gpu.config.vocabSize)
+        let fromLogits = try greedy(gpu, prompt: prompt, count: 24)
+        gpu.reset()
+        var onDevice = [try gpu.greedyNext(after: prompt)]
+        while onDevice.count < 24 { onDevice.append(try gpu.greedyNext(after: [onDevice.last!])) }
+        #expect(onDevice == fromLogits)
+        // Several rows at once, as a batch of sequences asks.
+        let a = gpu.createSequence(), b = gpu.createSequence()
+        let chunks = [SequenceChunk(sequence: a, tokens: Array(prompt.prefix(5)), logits: .all),
+                      SequenceChunk(sequence: b, tokens: Array(prompt.suffix(3)), logits: .last)]
+        let tokens = try gpu.forwardGreedy(chunks)
+        gpu.free(a); gpu.free(b)
+        let a2 = gpu.createSequence(), b2 = gpu.createSequence()
+        let logits = try gpu.forward([SequenceChunk(sequence: a2, tokens: Array(prompt.prefix(5)), logits: .all),
+                                      SequenceChunk(sequence: b2, tokens: Array(prompt.suffix(3)), logits: .last)])
+        #expect(tokens == logits.map { $0.map { row in row.indices.max { row[$0] < row[$1] }! } })
+    }
+
     /// The quantized caches: the demo model's F16 file on the GPU against the CPU with the same
     /// cache, and the same greedy tokens.
     @Test(arguments: [CacheType.q8, .q6, .q4])

@@ -38,4 +38,14 @@ public protocol DeviceBackend: AnyObject, Sendable {
     /// Final norm and LM head for the hidden rows `wanted` (in increasing order), as host
     /// arrays ([wanted.count][vocab]).
     func logits(rows wanted: [Int]) throws -> [[Float]]
+
+    /// The most likely token of each row `wanted` (the lowest id among equals).
+    func greedy(rows wanted: [Int]) throws -> [Int]
+}
+
+extension DeviceBackend {
+    /// The argmax of each row's logits, for backends that compute them where they are read.
+    func greedy(rows wanted: [Int]) throws -> [Int] {
+        try logits(rows: wanted).map { row in row.indices.max { row[$0] < row[$1] } ?? 0 }
+    }
 }

@@ -347,16 +347,36 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func logits(rows wanted: [Int]) throws -> [[Float]] {
+        let vocab = model.config.vocabSize
+        var out: [[Float]] = []
+        out.reserveCapacity(wanted.count)
+        try head(rows: wanted, fetchingLogits: true) { raw, count in
+            let floats = raw.bindMemory(to: Float.self)
+            for j in 0..<count { out.append(Array(floats[(j * vocab)..<((j + 1) * vocab)])) }
+        }
+        return out
+    }
+
+    /// The argmax runs here: a row's token id comes back, not its logits.
+    func greedy(rows wanted: [Int]) throws -> [Int] {
+        var out: [Int] = []
+        try head(rows: wanted, fetchingLogits: false) { raw, count in
+            out += raw.bindMemory(to: Int32.self).prefix(count).map(Int.init)
+        }
+        return out
+    }
+
+    /// Final norm, LM head and soft-cap for the hidden rows `wanted`, in groups the logits buffer
+    /// (and the staging buffer) hold; each group's logits, or its argmax tokens, go to `take`.
+    private func head(rows wanted: [Int], fetchingLogits: Bool, take: (UnsafeRawBufferPointer, Int) throws -> Void) throws {
         let c = model.config, s = scratch!, (norm, head) = self.head!
         let vocab = c.vocabSize, hidden = c.hiddenSize
         let logits = s.logits!
-        // Rows per pass: what the logits buffer holds, and what the staging buffer brings back.
         let rowsPerPass = max(1, min(logits.bytes / (vocab * 4), VulkanRecorder.stagingCapacity / (vocab * 4)))
-        var out: [[Float]] = []
-        out.reserveCapacity(wanted.count)
         var done = 0
         while done < wanted.count {
             let group = Array(wanted[done..<min(wanted.count, done + rowsPerPass)])
+            var fetched: VulkanRecorder.Fetched?
             try device.submit(staged: true) { r in
                 try stagePendingRows(r)
                 // The wanted rows, normed into the front of `normed` in order.
@@ -372,17 +392,19 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
                     try r.softcap(logits, count: group.count * vocab, cap: cap)
                     r.barrier()
                 }
-                let fetched = try r.fetch(logits, bytes: group.count * vocab * 4)
-                stagedLogits = fetched
+                if fetchingLogits {
+                    fetched = try r.fetch(logits, bytes: group.count * vocab * 4)
+                } else {
+                    // The tokens go where the row tables were: the layers are done with them.
+                    try r.argmax(logits, rows: group.count, width: vocab, output: s.rowTables)
+                    r.barrier()
+                    fetched = try r.fetch(s.rowTables, bytes: group.count * 4)
+                }
             } completion: { r in
-                let raw = r.fetched(self.stagedLogits!).bindMemory(to: Float.self)
-                for j in 0..<group.count { out.append(Array(raw[(j * vocab)..<((j + 1) * vocab)])) }
+                try take(r.fetched(fetched!), group.count)
             }
             done += group.count
         }
-        return out
     }
 
-    /// The logits fetched by the pass in flight.
-    private var stagedLogits: VulkanRecorder.Fetched?
 }
