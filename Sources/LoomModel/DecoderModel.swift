@@ -344,6 +344,13 @@ public final class DecoderModel: @unchecked Sendable {
     /// the softmax over all experts, kept for the k most probable, rescaled to sum to 1 when the
     /// family normalizes. Ties go to the lower expert.
     private func route(_ logits: UnsafeMutablePointer<Float>, _ moe: MixtureOfExperts) -> [(expert: Int, weight: Float)] {
+        Self.route(logits, moe)
+    }
+
+    /// The experts a row's router logits ([expertCount], overwritten) choose and their weights,
+    /// in expert order: the softmax's `expertsPerToken` best, rescaled to sum to 1 where the
+    /// model says so. Devices that route on the host call this, so they choose as the CPU does.
+    public static func route(_ logits: UnsafeMutablePointer<Float>, _ moe: MixtureOfExperts) -> [(expert: Int, weight: Float)] {
         let n = moe.expertCount
         var most = -Float.infinity
         for e in 0..<n { most = max(most, logits[e]) }

@@ -6,7 +6,7 @@ import Foundation
 public enum VulkanKernel: String, CaseIterable, Sendable {
     case matmulF32, matmulF16, matmulBF16, matmulQ8_0, matmulQ4_0, matmulQ4_K, matmulQ5_K, matmulQ6_K
     case rmsNorm, swiGLU, geluTanhGLU, softcap, add, argmax
-    case rope, kvStore, kvQuant, attention, addRows, copy
+    case rope, kvStore, kvQuant, attention, addRows, copy, expertSum
 
     /// Every kernel's push constants fit the 128 bytes Vulkan guarantees.
     static let pushConstantBytes = 128
@@ -15,7 +15,7 @@ public enum VulkanKernel: String, CaseIterable, Sendable {
     var workgroupSize: Int {
         switch self {
         case .matmulF32, .matmulF16, .matmulBF16, .matmulQ8_0, .matmulQ4_0, .matmulQ4_K, .matmulQ5_K, .matmulQ6_K, .rmsNorm, .attention, .kvQuant: 64
-        case .swiGLU, .geluTanhGLU, .softcap, .add, .argmax, .rope, .kvStore, .addRows, .copy: 256
+        case .swiGLU, .geluTanhGLU, .softcap, .add, .argmax, .rope, .kvStore, .addRows, .copy, .expertSum: 256
         }
     }
 

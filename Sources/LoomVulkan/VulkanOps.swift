@@ -199,6 +199,17 @@ extension VulkanRecorder {
         try dispatch(.addRows, groups: (rows * width + 255) / 256, a)
     }
 
+    /// sum[r, :] = Σ_j weights[r·k + j] · expertOut[slots[r·k + j], :] for every row: the
+    /// router-weighted sum of each row's `k` chosen experts, added in the order given.
+    public func expertSum(_ expertOut: VulkanBuffer, slots: VulkanBuffer, weights: VulkanBuffer, rows: Int, width: Int, k: Int,
+                          into sum: VulkanBuffer) throws {
+        try need(slots, rows * k * 4, "expertSum", "slots [\(rows), \(k)]"); try need(weights, rows * k * 4, "expertSum", "weights [\(rows), \(k)]")
+        try need(sum, rows * width * 4, "expertSum", "sum [\(rows), \(width)]")
+        var a = KernelArguments()
+        a.buffer(expertOut); a.buffer(slots); a.buffer(weights); a.buffer(sum); a.uint(rows); a.uint(width); a.uint(k)
+        try dispatch(.expertSum, groups: (rows * width + 255) / 256, a)
+    }
+
     /// destination = source over `bytes` (a multiple of 16), by a kernel: the bandwidth probe.
     public func copyKernel(_ source: VulkanBuffer, to destination: VulkanBuffer, bytes: Int) throws {
         guard bytes % 16 == 0, source.address % 16 == 0, destination.address % 16 == 0 else {

@@ -48,13 +48,25 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         let queryNorm: VulkanBuffer?, keyNorm: VulkanBuffer?
         let mlpNorm: VulkanBuffer
         let postAttentionNorm: VulkanBuffer?, postMLPNorm: VulkanBuffer?
-        let gate: Matrix, up: Matrix, down: Matrix
+        /// The dense MLP, or the router and experts of a sparse layer.
+        let mlp: GatedMLP?
+        let sparse: SparseMLP?
         let sinks: VulkanBuffer?
         let cache: VulkanRecorder.PagedPlanes
         /// Positions a row sees, itself included, in a sliding-window layer.
         let window: Int?
         /// Whether the layer's cache is the window's own pages (the batch's window slots and tables).
         let keepsWindow: Bool
+    }
+
+    struct GatedMLP {
+        let gate: Matrix, up: Matrix, down: Matrix
+    }
+
+    struct SparseMLP {
+        let router: Matrix
+        let routerBias: VulkanBuffer?
+        let experts: [GatedMLP]
     }
 
     struct Rope {
@@ -69,17 +81,35 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     struct Scratch {
         let hidden, normed, query, key, value, attention, gate, up: VulkanBuffer
         let positions, slots, rowTables, pageTables, windowSlots, windowPageTables: VulkanBuffer
+        let experts: ExpertScratch?
         let logits: VulkanBuffer?
+    }
+
+    /// A sparse layer's working buffers: each row's k choices side by side.
+    struct ExpertScratch {
+        let routing: VulkanBuffer       // [chunk, experts] router logits
+        let gathered: VulkanBuffer      // [chunk · k, hidden] the normed rows, grouped by expert
+        let gate, up: VulkanBuffer      // [chunk · k, expert width]
+        let output: VulkanBuffer        // [chunk · k, hidden]
+        let sum: VulkanBuffer           // [chunk, hidden]
+        let choices: VulkanBuffer       // [chunk, k] Int32: each choice's row of `output`
+        let weights: VulkanBuffer       // [chunk, k] the router's weights
     }
 
     /// Bytes of each scratch buffer, in `Scratch`'s order: [chunk, width] f32 rows, then the
     /// batch's Int32 indices (its page tables for up to `chunkTokens` sequences, and the
-    /// sliding-window layers' slots and tables).
+    /// sliding-window layers' slots and tables), then a sparse model's `ExpertScratch`.
     static func scratchParts(config: ModelConfig, chunkTokens chunk: Int, length: Int, pageTokens: Int) -> [Int] {
         let pagesPerSequence = (length + pageTokens - 1) / pageTokens
-        return [config.hiddenSize, config.hiddenSize, config.queryWidth, config.kvWidth, config.kvWidth, config.queryWidth,
-                config.intermediateSize, config.intermediateSize].map { chunk * $0 * 4 }
+        var parts = [config.hiddenSize, config.hiddenSize, config.queryWidth, config.kvWidth, config.kvWidth, config.queryWidth,
+                     max(config.intermediateSize, 1), max(config.intermediateSize, 1)].map { chunk * $0 * 4 }
             + [chunk * 4, chunk * 4, chunk * 4, chunk * pagesPerSequence * 4, chunk * 4, chunk * pagesPerSequence * 4]
+        if let moe = config.moe {
+            let k = moe.expertsPerToken, width = moe.expertIntermediateSize
+            parts += [chunk * moe.expertCount * 4, chunk * k * config.hiddenSize * 4, chunk * k * width * 4, chunk * k * width * 4,
+                      chunk * k * config.hiddenSize * 4, chunk * config.hiddenSize * 4, chunk * k * 4, chunk * k * 4]
+        }
+        return parts
     }
 
     /// The scratch line of a Vulkan device's plan: every part rounded to the arena's alignment,
@@ -112,8 +142,8 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     /// The reasons the backend cannot run `config` with `plan`; empty when it can.
     static func unsupported(_ config: ModelConfig, plan: MemoryPlan) -> [String] {
         var reasons: [String] = []
-        if config.moe != nil { reasons.append("a mixture of experts") }
         if config.mlpActivation == .clampedSwiGLU { reasons.append("the clamped SwiGLU activation") }
+        if config.moe?.biases == true { reasons.append("expert biases") }
         if config.headDim > 256 { reasons.append("head_dim \(config.headDim) (at most 256)") }
         if plan.request.cacheType == .f32 { reasons.append("an f32 cache (the Vulkan caches are fp16, q8, q6 and q4)") }
         return reasons
@@ -151,16 +181,17 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
             let parts = Self.scratchParts(config: config, chunkTokens: plan.chunkTokens, length: plan.maxSequenceLength, pageTokens: plan.pageTokens)
             let b = try parts.map { try memory.allocate(bytes: Self.round($0), label: "scratch") }
             let logits = planned.logitsBytes > 0 ? try memory.allocate(bytes: planned.logitsBytes, label: "logits") : nil
+            let experts = config.moe == nil ? nil
+                : ExpertScratch(routing: b[14], gathered: b[15], gate: b[16], up: b[17], output: b[18], sum: b[19], choices: b[20], weights: b[21])
             scratch = Scratch(hidden: b[0], normed: b[1], query: b[2], key: b[3], value: b[4], attention: b[5], gate: b[6], up: b[7],
                               positions: b[8], slots: b[9], rowTables: b[10], pageTables: b[11], windowSlots: b[12],
-                              windowPageTables: b[13], logits: logits)
+                              windowPageTables: b[13], experts: experts, logits: logits)
             hostRows = try host.allocate(Float.self, count: plan.chunkTokens * config.hiddenSize, label: "vulkan rows")
             try host.charge(VulkanRecorder.stagingCapacity, label: "staging")
         }
     }
 
     private func upload(layer: DecoderLayerWeights, index: Int, config: ModelConfig, plan: MemoryPlan) throws -> Layer {
-        guard let mlp = layer.mlp else { throw EngineError.invalidOption(name: "devices", reason: "\(planned.name): layer \(index) has no dense MLP") }
         let optional = { (v: ArenaBuffer<Float>?) throws -> VulkanBuffer? in try v.map { try self.upload($0) } }
         let keepsWindow = plan.keepsWindow(layer: index)
         let pageCount = keepsWindow ? plan.window!.pageCount : plan.cachePages
@@ -182,9 +213,18 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
                      queryNorm: try optional(layer.queryNorm), keyNorm: try optional(layer.keyNorm),
                      mlpNorm: try upload(layer.mlpNorm),
                      postAttentionNorm: try optional(layer.postAttentionNorm), postMLPNorm: try optional(layer.postMLPNorm),
-                     gate: try upload(mlp.gate, name: name("ffn_gate")), up: try upload(mlp.up, name: name("ffn_up")),
-                     down: try upload(mlp.down, name: name("ffn_down")), sinks: try optional(layer.sinks), cache: cache,
+                     mlp: try layer.mlp.map { try upload($0, name: name("ffn")) },
+                     sparse: try layer.experts.map { sparse in
+                         SparseMLP(router: try upload(sparse.router, name: name("ffn_gate_inp")), routerBias: try optional(sparse.routerBias),
+                                   experts: try sparse.experts.enumerated().map { e, expert in try upload(expert, name: name("expert \(e) ffn")) })
+                     },
+                     sinks: try optional(layer.sinks), cache: cache,
                      window: config.window(layer: index), keepsWindow: keepsWindow)
+    }
+
+    private func upload(_ mlp: GatedMLPWeights, name: String) throws -> GatedMLP {
+        GatedMLP(gate: try upload(mlp.gate, name: name + "_gate"), up: try upload(mlp.up, name: name + "_up"),
+                 down: try upload(mlp.down, name: name + "_down"))
     }
 
     private func upload(_ vector: ArenaBuffer<Float>) throws -> VulkanBuffer {
@@ -227,19 +267,50 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         let copies = pendingCopies, windowCopies = pendingWindowCopies
         pendingCopies = []
         pendingWindowCopies = []
-        try device.submit(staged: true) { r in
-            try stagePendingRows(r)
-            try r.stage(batch.positions.map { Int32($0) }, to: s.positions)
-            try r.stage(batch.slots, to: s.slots)
-            try r.stage(rowTables, to: s.rowTables)
-            try r.stage(batch.pageTables, to: s.pageTables)
-            try r.stage(batch.windowSlots, to: s.windowSlots)
-            try r.stage(batch.windowPageTables, to: s.windowPageTables)
-            try recordPageCopies(copies, window: false, r)
-            try recordPageCopies(windowCopies, window: true, r)
-            r.barrier()
-            for index in range { try record(layer: index, rows: rows, batch: batch, r) }
-        }
+        // One submission for all the layers; a sparse layer ends one at its router, whose logits
+        // the host routes (as the CPU does) before the next submission runs its experts.
+        var next = range.lowerBound, staged = false
+        var routed: (layer: Int, routes: [[(expert: Int, weight: Float)]])?
+        repeat {
+            var routerLogits: VulkanRecorder.Fetched?
+            var routerLayer: Int?
+            var routes: [[(expert: Int, weight: Float)]] = []
+            try device.submit(staged: true) { r in
+                if !staged {
+                    try stagePendingRows(r)
+                    try r.stage(batch.positions.map { Int32($0) }, to: s.positions)
+                    try r.stage(batch.slots, to: s.slots)
+                    try r.stage(rowTables, to: s.rowTables)
+                    try r.stage(batch.pageTables, to: s.pageTables)
+                    try r.stage(batch.windowSlots, to: s.windowSlots)
+                    try r.stage(batch.windowPageTables, to: s.windowPageTables)
+                    try recordPageCopies(copies, window: false, r)
+                    try recordPageCopies(windowCopies, window: true, r)
+                    r.barrier()
+                    staged = true
+                }
+                if let (layer, routes) = routed {
+                    try recordExperts(layer: layer, routes: routes, rows: rows, r)
+                    routed = nil
+                }
+                while next <= range.upperBound {
+                    let index = next
+                    next += 1
+                    try recordAttention(layer: index, rows: rows, r)
+                    if layers[index]!.sparse != nil {
+                        routerLogits = try recordRouter(layer: index, rows: rows, r)
+                        routerLayer = index
+                        return
+                    }
+                    try recordDenseMLP(layer: index, rows: rows, r)
+                }
+            } completion: { r in
+                guard let fetched = routerLogits, let moe = model.config.moe else { return }
+                let logits = UnsafeMutableRawBufferPointer(mutating: r.fetched(fetched)).bindMemory(to: Float.self)
+                routes = (0..<rows).map { DecoderModel.route(logits.baseAddress! + $0 * moe.expertCount, moe) }
+            }
+            if let layer = routerLayer { routed = (layer, routes) }
+        } while routed != nil
     }
 
     /// Records the upload of rows embedded or handed over since the last pass.
@@ -268,14 +339,15 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         }
     }
 
-    /// One layer over the batch, as `DecoderModel.runLayer` computes it on the CPU.
-    private func record(layer index: Int, rows: Int, batch: ForwardBatch, _ r: VulkanRecorder) throws {
+    private func matmul(_ m: Matrix, _ x: VulkanBuffer, _ y: VulkanBuffer, rows: Int, _ r: VulkanRecorder) throws {
+        try r.matmul(m.type, weights: m.buffer, rows: m.rows, cols: m.cols, input: x, batch: rows, output: y)
+    }
+
+    /// A layer's attention block over the batch, as `DecoderModel.runLayer` computes it on the CPU.
+    private func recordAttention(layer index: Int, rows: Int, _ r: VulkanRecorder) throws {
         let c = model.config, l = layers[index]!, s = scratch!
         let hidden = c.hiddenSize, eps = c.rmsNormEps
-        func matmul(_ m: Matrix, _ x: VulkanBuffer, _ y: VulkanBuffer) throws {
-            try r.matmul(m.type, weights: m.buffer, rows: m.rows, cols: m.cols, input: x, batch: rows, output: y)
-        }
-        // Attention.
+        func matmul(_ m: Matrix, _ x: VulkanBuffer, _ y: VulkanBuffer) throws { try self.matmul(m, x, y, rows: rows, r) }
         try r.rmsNorm(s.hidden, weight: l.attentionNorm, eps: eps, rows: rows, width: hidden, output: s.normed)
         r.barrier()
         try matmul(l.query, s.normed, s.query)
@@ -313,27 +385,106 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         }
         try r.add(s.normed, into: s.hidden, count: rows * hidden)
         r.barrier()
-        // The gated MLP.
         try r.rmsNorm(s.hidden, weight: l.mlpNorm, eps: eps, rows: rows, width: hidden, output: s.normed)
         r.barrier()
-        try matmul(l.gate, s.normed, s.gate)
-        try matmul(l.up, s.normed, s.up)
-        r.barrier()
-        if c.mlpActivation == .geluTanh {
-            try r.geluTanhGLU(gate: s.gate, up: s.up, count: rows * c.intermediateSize)
+    }
+
+    /// gate = act(gate) · up over `count` values, with the model's activation.
+    private func activate(gate: VulkanBuffer, up: VulkanBuffer, count: Int, _ r: VulkanRecorder) throws {
+        if model.config.mlpActivation == .geluTanh {
+            try r.geluTanhGLU(gate: gate, up: up, count: count)
         } else {
-            try r.swiGLU(gate: s.gate, up: s.up, count: rows * c.intermediateSize)
+            try r.swiGLU(gate: gate, up: up, count: count)
         }
+    }
+
+    /// A dense layer's gated MLP over the normed rows, joined to the residual.
+    private func recordDenseMLP(layer index: Int, rows: Int, _ r: VulkanRecorder) throws {
+        let c = model.config, mlp = layers[index]!.mlp!, s = scratch!
+        try matmul(mlp.gate, s.normed, s.gate, rows: rows, r)
+        try matmul(mlp.up, s.normed, s.up, rows: rows, r)
         r.barrier()
-        try matmul(l.down, s.gate, s.normed)
+        try activate(gate: s.gate, up: s.up, count: rows * c.intermediateSize, r)
         r.barrier()
-        if let post = l.postMLPNorm {
-            try r.rmsNorm(s.normed, weight: post, eps: eps, rows: rows, width: hidden, output: s.normed)
+        try matmul(mlp.down, s.gate, s.normed, rows: rows, r)
+        r.barrier()
+        try addMLPOutput(layer: index, s.normed, rows: rows, r)
+    }
+
+    /// x += the MLP's output rows, through the post-MLP norm where the layer has one.
+    private func addMLPOutput(layer index: Int, _ output: VulkanBuffer, rows: Int, _ r: VulkanRecorder) throws {
+        let c = model.config, s = scratch!
+        if let post = layers[index]!.postMLPNorm {
+            try r.rmsNorm(output, weight: post, eps: c.rmsNormEps, rows: rows, width: c.hiddenSize, output: output)
             r.barrier()
         }
-        try r.add(s.normed, into: s.hidden, count: rows * hidden)
+        try r.add(output, into: s.hidden, count: rows * c.hiddenSize)
         r.barrier()
     }
+
+    /// A sparse layer's router over the normed rows; its logits come back for routing.
+    private func recordRouter(layer index: Int, rows: Int, _ r: VulkanRecorder) throws -> VulkanRecorder.Fetched {
+        let moe = model.config.moe!, sparse = layers[index]!.sparse!, e = scratch.experts!
+        try matmul(sparse.router, scratch.normed, e.routing, rows: rows, r)
+        r.barrier()
+        if let bias = sparse.routerBias {
+            try r.addRows(bias, into: e.routing, rows: rows, width: moe.expertCount)
+            r.barrier()
+        }
+        return try r.fetch(e.routing, bytes: rows * moe.expertCount * 4)
+    }
+
+    /// A sparse layer's chosen experts: each expert over its rows (gathered from the normed rows,
+    /// in row order), then each row's weighted sum in expert order, joined to the residual.
+    private func recordExperts(layer index: Int, routes: [[(expert: Int, weight: Float)]], rows: Int, _ r: VulkanRecorder) throws {
+        let c = model.config, moe = c.moe!, sparse = layers[index]!.sparse!, s = scratch!, e = s.experts!
+        let hidden = c.hiddenSize, width = moe.expertIntermediateSize, k = moe.expertsPerToken
+        var assigned = [[Int]](repeating: [], count: moe.expertCount)
+        for (row, chosen) in routes.enumerated() { for pick in chosen { assigned[pick.expert].append(row) } }
+        // Each expert's rows take consecutive slots of the gathered buffer.
+        var start = [Int](repeating: 0, count: moe.expertCount), slots = 0
+        for expert in 0..<moe.expertCount { start[expert] = slots; slots += assigned[expert].count }
+        var choices: [Int32] = [], weights: [Float] = []
+        var seen = [Int](repeating: 0, count: moe.expertCount)
+        for (row, chosen) in routes.enumerated() {
+            for pick in chosen {
+                let rank = assigned[pick.expert][seen[pick.expert]...].firstIndex(of: row)!
+                seen[pick.expert] = rank + 1
+                choices.append(Int32(start[pick.expert] + rank))
+                weights.append(pick.weight)
+            }
+        }
+        try r.stage(choices, to: e.choices)
+        try r.stage(weights, to: e.weights)
+        let rowBytes = hidden * 4
+        for (expert, rowsOf) in assigned.enumerated() {
+            for (j, row) in rowsOf.enumerated() {
+                try r.copy(s.normed.slice(from: row * rowBytes, bytes: rowBytes),
+                           to: e.gathered.slice(from: (start[expert] + j) * rowBytes, bytes: rowBytes), bytes: rowBytes)
+            }
+        }
+        r.barrier()
+        func part(_ buffer: VulkanBuffer, _ expert: Int, _ rowWidth: Int) -> VulkanBuffer {
+            buffer.slice(from: start[expert] * rowWidth * 4, bytes: assigned[expert].count * rowWidth * 4)
+        }
+        for (expert, rowsOf) in assigned.enumerated() where !rowsOf.isEmpty {
+            let mlp = sparse.experts[expert]
+            try matmul(mlp.gate, part(e.gathered, expert, hidden), part(e.gate, expert, width), rows: rowsOf.count, r)
+            try matmul(mlp.up, part(e.gathered, expert, hidden), part(e.up, expert, width), rows: rowsOf.count, r)
+        }
+        r.barrier()
+        try activate(gate: e.gate, up: e.up, count: slots * width, r)
+        r.barrier()
+        for (expert, rowsOf) in assigned.enumerated() where !rowsOf.isEmpty {
+            try matmul(sparse.experts[expert].down, part(e.gate, expert, width), part(e.output, expert, hidden), rows: rowsOf.count, r)
+        }
+        r.barrier()
+        try r.expertSum(e.output, slots: e.choices, weights: e.weights, rows: rows, width: hidden, k: k, into: e.sum)
+        r.barrier()
+        try addMLPOutput(layer: index, e.sum, rows: rows, r)
+    }
+
+
 
     func handHidden(rows: Int, to next: any DeviceBackend) throws {
         let count = rows * model.config.hiddenSize
