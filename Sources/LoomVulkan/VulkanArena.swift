@@ -129,7 +129,9 @@ public final class VulkanArena: @unchecked Sendable {
 /// Host-visible memory through which data moves to and from device-local arenas, a chunk at a
 /// time: the one buffer a device needs beyond its plan lines.
 final class VulkanStaging: @unchecked Sendable {
-    static let bytes = 16 << 20
+    /// The size a device's staging buffer has unless a plan asks for more (`reserveStaging`).
+    static let defaultBytes = 16 << 20
+    let bytes: Int
     let buffer: VkBuffer
     let memory: VkDeviceMemory
     let mapped: UnsafeMutableRawPointer
@@ -137,12 +139,13 @@ final class VulkanStaging: @unchecked Sendable {
     let device: VkDevice
     let functions: DeviceFunctions
 
-    init(device: VulkanDevice) throws {
+    init(device: VulkanDevice, bytes: Int) throws {
         self.device = device.device
+        self.bytes = bytes
         functions = device.functions
-        (buffer, memory, _) = try device.allocateBuffer(bytes: Self.bytes, memoryType: device.hostVisibleType, label: "staging")
+        (buffer, memory, _) = try device.allocateBuffer(bytes: bytes, memoryType: device.hostVisibleType, label: "staging")
         var pointer: UnsafeMutableRawPointer?
-        let result = device.functions.mapMemory(device.device, memory, 0, VkDeviceSize(Self.bytes), 0, &pointer)
+        let result = device.functions.mapMemory(device.device, memory, 0, VkDeviceSize(bytes), 0, &pointer)
         if result != VK_SUCCESS { device.release(buffer: buffer, memory: memory) }
         try check(result, "vkMapMemory")
         mapped = pointer!
@@ -159,10 +162,22 @@ extension VulkanDevice {
     /// The staging buffer, made on first use; held with `transfers` taken.
     func staging() throws -> VulkanStaging {
         if let staging = stagingBuffer { return staging }
-        let staging = try VulkanStaging(device: self)
+        let staging = try VulkanStaging(device: self, bytes: VulkanStaging.defaultBytes)
         stagingBuffer = staging
         return staging
     }
+
+    /// Grows the staging buffer to at least `bytes` (what one pass of a plan stages); it never shrinks.
+    public func reserveStaging(bytes: Int) throws {
+        transfers.lock()
+        defer { transfers.unlock() }
+        if let staging = stagingBuffer, staging.bytes >= bytes { return }
+        stagingBuffer = nil
+        stagingBuffer = try VulkanStaging(device: self, bytes: max(bytes, VulkanStaging.defaultBytes))
+    }
+
+    /// Bytes of the staging buffer (the default until something is staged or reserved).
+    public var stagingBytes: Int { transfers.withLock { _ in stagingBuffer?.bytes ?? VulkanStaging.defaultBytes } }
 
     /// Copies `source` into `destination` (at `offset` bytes in), through the staging buffer.
     public func upload(_ source: UnsafeRawBufferPointer, to destination: VulkanBuffer, at offset: Int = 0) throws {
@@ -175,7 +190,7 @@ extension VulkanDevice {
         let staging = try staging()
         var done = 0
         while done < source.count {
-            let count = min(VulkanStaging.bytes, source.count - done)
+            let count = min(staging.bytes, source.count - done)
             staging.mapped.copyMemory(from: source.baseAddress! + done, byteCount: count)
             try submit { r in
                 r.copy(from: staging.buffer, at: 0, to: destination.buffer, at: destination.offset + offset + done, bytes: count)
@@ -195,7 +210,7 @@ extension VulkanDevice {
         let staging = try staging()
         var done = 0
         while done < destination.count {
-            let count = min(VulkanStaging.bytes, destination.count - done)
+            let count = min(staging.bytes, destination.count - done)
             try submit { r in
                 r.copy(from: source.buffer, at: source.offset + offset + done, to: staging.buffer, at: 0, bytes: count)
             }

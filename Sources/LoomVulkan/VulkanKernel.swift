@@ -64,9 +64,6 @@ public final class VulkanRecorder {
         self.staging = staging
     }
 
-    /// Bytes of host data a submission can move each way at most.
-    public static var stagingCapacity: Int { VulkanStaging.bytes }
-
     /// Where fetched bytes wait in the staging buffer until the submission has run.
     public struct Fetched: Sendable {
         let offset: Int
@@ -76,8 +73,8 @@ public final class VulkanRecorder {
     private func reserveStaging(_ bytes: Int, for label: String) throws -> (VulkanStaging, Int) {
         guard let staging else { preconditionFailure("stage/fetch need submit(staged: true)") }
         let offset = (stagedBytes + 15) & ~15
-        guard offset + bytes <= VulkanStaging.bytes else {
-            throw VulkanError.arenaFull(arena: "staging", label: label, requested: bytes, left: VulkanStaging.bytes - offset)
+        guard offset + bytes <= staging.bytes else {
+            throw VulkanError.arenaFull(arena: "staging", label: label, requested: bytes, left: staging.bytes - offset)
         }
         stagedBytes = offset + bytes
         return (staging, offset)

@@ -210,6 +210,21 @@ struct VulkanKernelTests {
         #expect(throws: VulkanError.self) { _ = try arena.allocate(bytes: 70_000, label: "too large for one allocation") }
     }
 
+    /// A pass that stages more than the default staging buffer is refused by name until the
+    /// buffer is grown to what the plan stages (a 70B model's 512 hidden rows are 16 MiB alone).
+    @Test func stagingGrowsToWhatAPassStages() throws {
+        let device = try VulkanDevice(index: 0)  // its own staging buffer, not the shared device's
+        let bytes = 20 << 20
+        let arena = try VulkanArena(device: device, name: "staging test", capacity: bytes + VulkanArena.alignment)
+        let rows = try arena.allocate(bytes: bytes, label: "rows")
+        let values = (0..<(bytes / 4)).map { Float($0 % 1000) }
+        #expect(throws: VulkanError.self) { try device.submit(staged: true) { r in try r.stage(values, to: rows) } }
+        try device.reserveStaging(bytes: bytes + 4096)
+        #expect(device.stagingBytes >= bytes)
+        try device.submit(staged: true) { r in try r.stage(values, to: rows) }
+        #expect(try device.download(rows, as: Float.self, count: values.count) == values)
+    }
+
     /// The committed SPIR-V is what tools/vulkan/compile-shaders makes of the committed
     /// sources (where glslc is installed).
     @Test func committedShadersAreCompiledFromTheSources() throws {

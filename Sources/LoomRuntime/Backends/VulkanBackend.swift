@@ -119,9 +119,19 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
             .reduce(0) { $0 + round($1) }
     }
 
-    /// Host bytes a Vulkan device adds to the plan: its row buffer and its staging buffer.
-    static func hostBytes(config: ModelConfig, chunkTokens: Int) -> Int {
-        chunkTokens * config.hiddenSize * 4 + VulkanRecorder.stagingCapacity
+    /// Bytes one pass stages at most (hidden rows, the batch's indices, a sparse layer's choices,
+    /// each 16-byte aligned), or one logits row, or the default staging size, whichever is largest.
+    static func stagingBytes(config: ModelConfig, chunkTokens chunk: Int, length: Int, pageTokens: Int) -> Int {
+        let pagesPerSequence = (length + pageTokens - 1) / pageTokens
+        let parts = [chunk * config.hiddenSize * 4, chunk * 4, chunk * 4, chunk * 4, chunk * pagesPerSequence * 4, chunk * 4,
+                     chunk * pagesPerSequence * 4, (config.moe?.expertsPerToken ?? 0) * chunk * 8]
+        let pass = parts.reduce(0) { $0 + ($1 + 15) / 16 * 16 }
+        return max(pass, config.vocabSize * 4, 16 << 20)
+    }
+
+    /// Host bytes a Vulkan plan line adds to the plan: its row buffer and its staging buffer.
+    static func hostBytes(config: ModelConfig, chunkTokens: Int, length: Int, pageTokens: Int) -> Int {
+        chunkTokens * config.hiddenSize * 4 + stagingBytes(config: config, chunkTokens: chunkTokens, length: length, pageTokens: pageTokens)
     }
 
     private static func round(_ bytes: Int) -> Int { (bytes + VulkanArena.alignment - 1) / VulkanArena.alignment * VulkanArena.alignment }
@@ -166,9 +176,9 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
             head = (try upload(model.weights.finalNorm), try upload(model.weights.lmHead, name: "output", charge: tied))
         }
         if planned.ropeBytes > 0 {
-            let staging = MemoryArena(name: "rope upload")
-            let tables = [try model.makeRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: staging)]
-                + [try model.makeLocalRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: staging)].compactMap { $0 }
+            let tableArena = MemoryArena(name: "rope upload")
+            let tables = [try model.makeRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: tableArena)]
+                + [try model.makeLocalRotaryTable(positions: plan.maxSequenceLength, layout: ropeLayout, arena: tableArena)].compactMap { $0 }
             let uploaded = try tables.map { table, storage -> Rope in
                 let buffer = try memory.allocate(bytes: storage.byteCount, label: "rope")
                 try device.upload(UnsafeRawBufferPointer(storage.buffer), to: buffer)
@@ -187,7 +197,10 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
                               positions: b[8], slots: b[9], rowTables: b[10], pageTables: b[11], windowSlots: b[12],
                               windowPageTables: b[13], experts: experts, logits: logits)
             hostRows = try host.allocate(Float.self, count: plan.chunkTokens * config.hiddenSize, label: "vulkan rows")
-            try host.charge(VulkanRecorder.stagingCapacity, label: "staging")
+            let stagingBytes = Self.stagingBytes(config: config, chunkTokens: plan.chunkTokens, length: plan.maxSequenceLength,
+                                                 pageTokens: plan.pageTokens)
+            try device.reserveStaging(bytes: stagingBytes)
+            try host.charge(stagingBytes, label: "staging")
         }
     }
 
@@ -523,7 +536,7 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         let c = model.config, s = scratch!, (norm, head) = self.head!
         let vocab = c.vocabSize, hidden = c.hiddenSize
         let logits = s.logits!
-        let rowsPerPass = max(1, min(logits.bytes / (vocab * 4), VulkanRecorder.stagingCapacity / (vocab * 4)))
+        let rowsPerPass = max(1, min(logits.bytes / (vocab * 4), device.stagingBytes / (vocab * 4)))
         var done = 0
         while done < wanted.count {
             let group = Array(wanted[done..<min(wanted.count, done + rowsPerPass)])

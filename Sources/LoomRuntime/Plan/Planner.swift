@@ -238,7 +238,8 @@ public enum Planner {
         }
         // A Vulkan device moves hidden rows through a host buffer and a staging buffer.
         let vulkanDevices = devices.filter { $0.isUsed && $0.spec.vulkanIndex != nil }.count
-        let vulkanHostBytes = vulkanDevices * VulkanBackend.hostBytes(config: config, chunkTokens: min(request.chunkTokens, length))
+        let vulkanHostBytes = vulkanDevices * VulkanBackend.hostBytes(config: config, chunkTokens: min(request.chunkTokens, length),
+                                                                      length: length, pageTokens: request.pageTokens)
         hostBytes += vulkanHostBytes
         var plan = MemoryPlan(model: model.name, config: config, request: request, maxSequenceLength: length,
                               devices: devices, layerDevice: layerDevice, embeddingDevice: embeddingOnHost ? nil : 0,
