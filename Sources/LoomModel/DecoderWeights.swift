@@ -124,7 +124,10 @@ public struct DecoderWeights: @unchecked Sendable {
         for spec in inventory {
             switch spec.kind {
             case .matrix:
-                let m = try source.matrix(for: spec, arena: inPlace(spec.placement) ? nil : arena(spec.placement),
+                // An expert cut from a merged tensor that the source transposes has no stored
+                // layout of its own: it is made in the arena even where the rest stays in place.
+                let transposed = spec.expertSlice != nil && !source.contains(spec.name)
+                let m = try source.matrix(for: spec, arena: inPlace(spec.placement) && !transposed ? nil : arena(spec.placement),
                                           activations: spec.name == head ? .fine : .standard)
                 if !m.isArenaResident { try arena(spec.placement).charge(m.byteCount, label: "weights") }
                 matrices[spec.name] = m

@@ -4,12 +4,13 @@ import LoomKernels
 import LoomModel
 import LoomVulkan
 
-/// The Vulkan backend: one planned device's layers on a Vulkan device, in one device-local
-/// allocation the plan sizes (weights, f16 paged cache, RoPE table, scratch, logits).
+/// The Vulkan backend: one planned device's layers on a Vulkan device, in the device-local
+/// memory the plan sizes (weights as stored, the paged cache, RoPE tables, scratch, logits).
 ///
 /// A pass is one command buffer: the batch's indices and the hidden rows go up through the
 /// staging buffer, every layer runs with no host round trip, and the hidden rows (or the
-/// logits) come back at the end. The embedding stays on the host, as the planner places it.
+/// logits) come back at the end; only a sparse layer ends one, at its router, for the host to
+/// route its rows as the CPU does. The embedding stays on the host, as the planner places it.
 final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     let planned: PlannedDevice
     /// The device arena's ledger: the loader charges the weights here, the backend the rest.
@@ -458,12 +459,13 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         var start = [Int](repeating: 0, count: moe.expertCount), slots = 0
         for expert in 0..<moe.expertCount { start[expert] = slots; slots += assigned[expert].count }
         var choices: [Int32] = [], weights: [Float] = []
+        // Rows were assigned in row order, so a row's rank among its expert's rows is how many of
+        // them came before it.
         var seen = [Int](repeating: 0, count: moe.expertCount)
-        for (row, chosen) in routes.enumerated() {
+        for chosen in routes {
             for pick in chosen {
-                let rank = assigned[pick.expert][seen[pick.expert]...].firstIndex(of: row)!
-                seen[pick.expert] = rank + 1
-                choices.append(Int32(start[pick.expert] + rank))
+                choices.append(Int32(start[pick.expert] + seen[pick.expert]))
+                seen[pick.expert] += 1
                 weights.append(pick.weight)
             }
         }
