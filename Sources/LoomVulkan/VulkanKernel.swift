@@ -5,7 +5,7 @@ import Foundation
 /// tools/vulkan/compile-shaders into ShaderBinaries.swift).
 public enum VulkanKernel: String, CaseIterable, Sendable {
     case matmulF32, matmulF16, matmulBF16, matmulQ8_0, matmulQ4_0, matmulQ4_K, matmulQ5_K, matmulQ6_K
-    case rmsNorm, swiGLU, geluTanhGLU, softcap, add, argmax
+    case rmsNorm, swiGLU, geluTanhGLU, clampedSwiGLU, softcap, add, argmax
     case rope, kvStore, kvQuant, attention, addRows, copy, expertSum
 
     /// Every kernel's push constants fit the 128 bytes Vulkan guarantees.
@@ -15,7 +15,7 @@ public enum VulkanKernel: String, CaseIterable, Sendable {
     var workgroupSize: Int {
         switch self {
         case .matmulF32, .matmulF16, .matmulBF16, .matmulQ8_0, .matmulQ4_0, .matmulQ4_K, .matmulQ5_K, .matmulQ6_K, .rmsNorm, .attention, .kvQuant: 64
-        case .swiGLU, .geluTanhGLU, .softcap, .add, .argmax, .rope, .kvStore, .addRows, .copy, .expertSum: 256
+        case .swiGLU, .geluTanhGLU, .clampedSwiGLU, .softcap, .add, .argmax, .rope, .kvStore, .addRows, .copy, .expertSum: 256
         }
     }
 

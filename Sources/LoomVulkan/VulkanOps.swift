@@ -54,11 +54,18 @@ extension VulkanRecorder {
         try gated(.geluTanhGLU, gate: gate, up: up, count: count)
     }
 
-    private func gated(_ kernel: VulkanKernel, gate: VulkanBuffer, up: VulkanBuffer, count: Int) throws {
+    /// gpt-oss's clamped SwiGLU: gate[i] = g·σ(α·g)·(u + 1), g = min(gate[i], limit), u = up[i] clamped to ±limit.
+    public func clampedSwiGLU(gate: VulkanBuffer, up: VulkanBuffer, count: Int, limit: Float, alpha: Float) throws {
+        try gated(.clampedSwiGLU, gate: gate, up: up, count: count) { $0.float(limit); $0.float(alpha) }
+    }
+
+    private func gated(_ kernel: VulkanKernel, gate: VulkanBuffer, up: VulkanBuffer, count: Int,
+                       more: (inout KernelArguments) -> Void = { _ in }) throws {
         try need(gate, count * 4, kernel.rawValue, "gate [\(count)]")
         try need(up, count * 4, kernel.rawValue, "up [\(count)]")
         var a = KernelArguments()
         a.buffer(gate); a.buffer(up); a.uint(count)
+        more(&a)
         try dispatch(kernel, groups: (count + 255) / 256, a)
     }
 

@@ -179,8 +179,8 @@ struct VulkanBackendTests {
         #expect(throws: PlanError.self) { try DeviceList.parse("vulkan:99") }
     }
 
-    /// The goldens the backend runs: all but gpt-oss's (clamped SwiGLU, expert biases).
-    static let runsOnVulkan: Set<String> = ["gemma2-llamacpp-f32", "gemma2-softcap-bf16", "gemma3-llamacpp-f32", "gemma3-local-global-bf16",
+    /// The goldens the backend runs: all of them.
+    static let runsOnVulkan: Set<String> = ["gptoss-f32", "gptoss-llamacpp-f32", "gptoss-sinks-window-bf16", "gemma2-llamacpp-f32", "gemma2-softcap-bf16", "gemma3-llamacpp-f32", "gemma3-local-global-bf16",
                                             "llama-attn-bias-bf16", "llama-gqa-f32", "llama-mha-tied-f16", "llama-rope-linear-f32",
                                             "llama-rope-yarn-f16", "llama3-rope-bf16", "mistral-gqa-sharded-bf16", "phi3-longrope-bf16",
                                             "phi3-window-f32", "qwen2-bias-tied-bf16", "qwen3-qknorm-bf16",

@@ -62,6 +62,8 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
 
     struct GatedMLP {
         let gate: Matrix, up: Matrix, down: Matrix
+        /// gpt-oss's experts have biases on all three.
+        let gateBias: VulkanBuffer?, upBias: VulkanBuffer?, downBias: VulkanBuffer?
     }
 
     struct SparseMLP {
@@ -153,8 +155,6 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     /// The reasons the backend cannot run `config` with `plan`; empty when it can.
     static func unsupported(_ config: ModelConfig, plan: MemoryPlan) -> [String] {
         var reasons: [String] = []
-        if config.mlpActivation == .clampedSwiGLU { reasons.append("the clamped SwiGLU activation") }
-        if config.moe?.biases == true { reasons.append("expert biases") }
         if config.headDim > 256 { reasons.append("head_dim \(config.headDim) (at most 256)") }
         if plan.request.cacheType == .f32 { reasons.append("an f32 cache (the Vulkan caches are fp16, q8, q6 and q4)") }
         return reasons
@@ -238,7 +238,8 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
 
     private func upload(_ mlp: GatedMLPWeights, name: String) throws -> GatedMLP {
         GatedMLP(gate: try upload(mlp.gate, name: name + "_gate"), up: try upload(mlp.up, name: name + "_up"),
-                 down: try upload(mlp.down, name: name + "_down"))
+                 down: try upload(mlp.down, name: name + "_down"), gateBias: try mlp.gateBias.map { try upload($0) },
+                 upBias: try mlp.upBias.map { try upload($0) }, downBias: try mlp.downBias.map { try upload($0) })
     }
 
     private func upload(_ vector: ArenaBuffer<Float>) throws -> VulkanBuffer {
@@ -405,10 +406,11 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
 
     /// gate = act(gate) · up over `count` values, with the model's activation.
     private func activate(gate: VulkanBuffer, up: VulkanBuffer, count: Int, _ r: VulkanRecorder) throws {
-        if model.config.mlpActivation == .geluTanh {
-            try r.geluTanhGLU(gate: gate, up: up, count: count)
-        } else {
-            try r.swiGLU(gate: gate, up: up, count: count)
+        let c = model.config
+        switch c.mlpActivation {
+        case .silu: try r.swiGLU(gate: gate, up: up, count: count)
+        case .geluTanh: try r.geluTanhGLU(gate: gate, up: up, count: count)
+        case .clampedSwiGLU: try r.clampedSwiGLU(gate: gate, up: up, count: count, limit: c.swigluLimit, alpha: c.swigluAlpha)
         }
     }
 
@@ -418,10 +420,17 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         try matmul(mlp.gate, s.normed, s.gate, rows: rows, r)
         try matmul(mlp.up, s.normed, s.up, rows: rows, r)
         r.barrier()
+        if let b = mlp.gateBias { try r.addRows(b, into: s.gate, rows: rows, width: c.intermediateSize) }
+        if let b = mlp.upBias { try r.addRows(b, into: s.up, rows: rows, width: c.intermediateSize) }
+        r.barrier()
         try activate(gate: s.gate, up: s.up, count: rows * c.intermediateSize, r)
         r.barrier()
         try matmul(mlp.down, s.gate, s.normed, rows: rows, r)
         r.barrier()
+        if let b = mlp.downBias {
+            try r.addRows(b, into: s.normed, rows: rows, width: c.hiddenSize)
+            r.barrier()
+        }
         try addMLPOutput(layer: index, s.normed, rows: rows, r)
     }
 
@@ -488,10 +497,20 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
             try matmul(mlp.up, part(e.gathered, expert, hidden), part(e.up, expert, width), rows: rowsOf.count, r)
         }
         r.barrier()
+        for (expert, rowsOf) in assigned.enumerated() where !rowsOf.isEmpty {
+            let mlp = sparse.experts[expert]
+            if let b = mlp.gateBias { try r.addRows(b, into: part(e.gate, expert, width), rows: rowsOf.count, width: width) }
+            if let b = mlp.upBias { try r.addRows(b, into: part(e.up, expert, width), rows: rowsOf.count, width: width) }
+        }
+        r.barrier()
         try activate(gate: e.gate, up: e.up, count: slots * width, r)
         r.barrier()
         for (expert, rowsOf) in assigned.enumerated() where !rowsOf.isEmpty {
             try matmul(sparse.experts[expert].down, part(e.gate, expert, width), part(e.output, expert, hidden), rows: rowsOf.count, r)
+        }
+        r.barrier()
+        for (expert, rowsOf) in assigned.enumerated() where !rowsOf.isEmpty {
+            if let b = sparse.experts[expert].downBias { try r.addRows(b, into: part(e.output, expert, hidden), rows: rowsOf.count, width: hidden) }
         }
         r.barrier()
         try r.expertSum(e.output, slots: e.choices, weights: e.weights, rows: rows, width: hidden, k: k, into: e.sum)
