@@ -67,6 +67,20 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
     public var storedBlocks: (type: QuantType, bytes: UnsafeRawBufferPointer)? {
         isInterleaved ? nil : (type, UnsafeRawBufferPointer(start: data, count: byteCount))
     }
+
+    public func writeStoredBlocks(into out: UnsafeMutableRawPointer) -> QuantType? {
+        guard isInterleaved else {
+            out.copyMemory(from: data, byteCount: byteCount)
+            return type
+        }
+        let blocks = cols / type.blockSize
+        for row in 0..<rows {
+            for b in 0..<blocks {
+                Interleave.unpackBlock(type, data, row: row, block: b, blocks: blocks, into: out + row * rowBytes + b * type.blockBytes)
+            }
+        }
+        return type
+    }
     public let isArenaResident: Bool
 
     /// Wraps `byteCount` bytes at `data` as a [rows, cols] matrix of `type` blocks.

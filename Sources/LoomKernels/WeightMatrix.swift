@@ -37,9 +37,20 @@ public protocol WeightMatrix: Sendable {
     /// The weights in the stored layout (row-major [rows, cols] in `type`'s GGUF blocks), where
     /// the matrix holds them so and not repacked: what a device copies as it is. Nil otherwise.
     var storedBlocks: (type: QuantType, bytes: UnsafeRawBufferPointer)? { get }
+
+    /// Writes the weights in the stored layout to `out` (`byteCount` bytes): `storedBlocks`, or
+    /// the rows rebuilt from a repacked layout. Returns their type, or nil (nothing written) for
+    /// matrices with no stored layout.
+    func writeStoredBlocks(into out: UnsafeMutableRawPointer) -> QuantType?
 }
 
 extension WeightMatrix {
     public var isArenaResident: Bool { false }
     public var storedBlocks: (type: QuantType, bytes: UnsafeRawBufferPointer)? { nil }
+
+    public func writeStoredBlocks(into out: UnsafeMutableRawPointer) -> QuantType? {
+        guard let stored = storedBlocks else { return nil }
+        out.copyMemory(from: stored.bytes.baseAddress!, byteCount: stored.bytes.count)
+        return stored.type
+    }
 }

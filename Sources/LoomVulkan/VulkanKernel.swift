@@ -4,7 +4,7 @@ import Foundation
 /// The compute kernels, one per SPIR-V module (Shaders/*.comp, compiled by
 /// tools/vulkan/compile-shaders into ShaderBinaries.swift).
 public enum VulkanKernel: String, CaseIterable, Sendable {
-    case matmulF32, matmulF16, matmulBF16, matmulQ8_0, matmulQ4_0, matmulQ4_K, matmulQ5_K, matmulQ6_K
+    case matmulF32, matmulF16, matmulBF16, matmulQ8_0, matmulQ4_0, matmulMXFP4, matmulQ4_K, matmulQ5_K, matmulQ6_K
     case rmsNorm, swiGLU, geluTanhGLU, clampedSwiGLU, softcap, add, argmax
     case rope, kvStore, kvQuant, attention, addRows, copy, expertSum
 
@@ -14,7 +14,7 @@ public enum VulkanKernel: String, CaseIterable, Sendable {
     /// Threads per workgroup, as the shader declares (local_size_x).
     var workgroupSize: Int {
         switch self {
-        case .matmulF32, .matmulF16, .matmulBF16, .matmulQ8_0, .matmulQ4_0, .matmulQ4_K, .matmulQ5_K, .matmulQ6_K, .rmsNorm, .attention, .kvQuant: 64
+        case .matmulF32, .matmulF16, .matmulBF16, .matmulQ8_0, .matmulQ4_0, .matmulMXFP4, .matmulQ4_K, .matmulQ5_K, .matmulQ6_K, .rmsNorm, .attention, .kvQuant: 64
         case .swiGLU, .geluTanhGLU, .clampedSwiGLU, .softcap, .add, .argmax, .rope, .kvStore, .addRows, .copy, .expertSum: 256
         }
     }

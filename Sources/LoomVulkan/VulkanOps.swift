@@ -3,7 +3,7 @@ import LoomKernels
 /// The kernels as calls with shapes, checked against the regions they are given.
 extension VulkanRecorder {
     /// The weight types the matmul kernel reads in place.
-    public static let matmulTypes: [QuantType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_K, .q5_K, .q6_K]
+    public static let matmulTypes: [QuantType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .mxfp4, .q4_K, .q5_K, .q6_K]
 
     /// output[b, r] = Σ_c weights[r, c] · input[b, c].
     /// weights: [rows, cols] of `type` in GGUF layout; input: [batch, cols] f32; output: [batch, rows] f32.
@@ -16,6 +16,7 @@ extension VulkanRecorder {
         case .bf16: kernel = .matmulBF16
         case .q8_0: kernel = .matmulQ8_0
         case .q4_0: kernel = .matmulQ4_0
+        case .mxfp4: kernel = .matmulMXFP4
         case .q4_K: kernel = .matmulQ4_K
         case .q5_K: kernel = .matmulQ5_K
         case .q6_K: kernel = .matmulQ6_K

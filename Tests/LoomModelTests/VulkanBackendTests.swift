@@ -126,6 +126,24 @@ struct VulkanBackendTests {
         for device in gpu.usage { #expect(device.peakBytes == device.plannedBytes, "\(device.name): \(device.byLabel)") }
     }
 
+    /// gpt-oss with MXFP4 experts (the openai layout, transposed into the arena at load and sent
+    /// up in GGUF's blocks): against transformers' float64 logits it is no further than the CPU,
+    /// whose MXFP4 kernels round the experts' activations to 8 bits (the GPU's keep them in f32),
+    /// and it continues greedily as the CPU does.
+    @Test func mxfp4ExpertsAreAsCloseToTransformersAsTheCPU() throws {
+        let fixture = try MXFP4CheckpointTests.Fixture()
+        let checkpoint = MXFP4CheckpointTests.root + "/gptoss"
+        let gpu = try Self.engine(checkpoint, devices: "vulkan:0", length: 64), cpu = try Self.cpuEngine(checkpoint, length: 64)
+        let exact = try fixture.rows("logits-f64.f32")
+        let gpuError = relativeMaxError(try gpu.evaluate(fixture.tokens, allPositions: true), exact)
+        let cpuError = relativeMaxError(try cpu.evaluate(fixture.tokens, allPositions: true), exact)
+        print("MXFP4 checkpoint vs transformers' float64 logits: Vulkan \(gpuError), CPU \(cpuError)")
+        #expect(gpuError <= cpuError, "Vulkan \(gpuError) against the CPU's \(cpuError)")
+        gpu.reset(); cpu.reset()
+        #expect(try greedy(gpu, prompt: fixture.tokens, count: 16) == greedy(cpu, prompt: fixture.tokens, count: 16))
+        for device in gpu.usage { #expect(device.peakBytes == device.plannedBytes, "\(device.name): \(device.byLabel)") }
+    }
+
     /// Two plan lines on one GPU hand the hidden state over at their boundary (through the
     /// host), and a CPU line before a GPU line does the same: both equal one device's logits
     /// (bit for bit between Vulkan lines; within the bound across backends, on the F16 model,

@@ -94,13 +94,18 @@ struct VulkanKernelTests {
     /// The K formats, from random blocks (every bit pattern of quants and packed scales is a
     /// valid block; the f16 scales are set to small finite values), against LoomKernels'
     /// dequantizers.
-    @Test(arguments: [(QuantType.q4_K, 13, 512, 3), (.q5_K, 13, 768, 1), (.q6_K, 13, 512, 9), (.q6_K, 1, 256, 1)])
+    /// MXFP4 too (odd 17-byte blocks, so rows start at odd bytes), its exponents near 2^0.
+    @Test(arguments: [(QuantType.q4_K, 13, 512, 3), (.q5_K, 13, 768, 1), (.q6_K, 13, 512, 9), (.q6_K, 1, 256, 1),
+                      (.mxfp4, 13, 96, 3), (.mxfp4, 7, 32, 1)])
     func kFormatsMatchTheDequantizedBlocks(type: QuantType, rows: Int, cols: Int, batch: Int) throws {
         var random = SeededValues(seed: UInt64(rows * 7 + cols))
         var packed = (0..<(rows * type.rowBytes(cols))).map { _ in UInt8(truncatingIfNeeded: Int((random.next() + 1) * 128)) }
-        let scaleOffsets = type == .q6_K ? [208] : [0, 2]
         for block in 0..<(packed.count / type.blockBytes) {
-            for offset in scaleOffsets {
+            if type == .mxfp4 {
+                packed[block * type.blockBytes] = UInt8(120 + Int((random.next() + 1) * 6))
+                continue
+            }
+            for offset in type == .q6_K ? [208] : [0, 2] {
                 let bits = floatToF16(random.next() * 0.01)
                 packed[block * type.blockBytes + offset] = UInt8(bits & 0xFF)
                 packed[block * type.blockBytes + offset + 1] = UInt8(bits >> 8)

@@ -249,12 +249,20 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     }
 
     private func upload(_ matrix: any WeightMatrix, name: String, charge: Bool = false) throws -> Matrix {
-        guard let stored = matrix.storedBlocks, VulkanRecorder.matmulTypes.contains(stored.type) else {
-            throw EngineError.invalidOption(name: "devices", reason: "\(planned.name): \(name) is \(matrix.formatName), and the Vulkan kernels read \(VulkanRecorder.matmulTypes.map(\.name).joined(separator: ", "))")
+        let refused = EngineError.invalidOption(name: "devices", reason: "\(planned.name): \(name) is \(matrix.formatName), and the Vulkan kernels read \(VulkanRecorder.matmulTypes.map(\.name).joined(separator: ", "))")
+        let buffer = try memory.allocate(bytes: matrix.byteCount, label: "weights", alignment: Self.weightAlignment, charge: charge)
+        if let stored = matrix.storedBlocks {
+            guard VulkanRecorder.matmulTypes.contains(stored.type) else { throw refused }
+            try device.upload(stored.bytes, to: buffer)
+            return Matrix(type: stored.type, buffer: buffer, rows: matrix.rows, cols: matrix.cols)
         }
-        let buffer = try memory.allocate(bytes: stored.bytes.count, label: "weights", alignment: Self.weightAlignment, charge: charge)
-        try device.upload(stored.bytes, to: buffer)
-        return Matrix(type: stored.type, buffer: buffer, rows: matrix.rows, cols: matrix.cols)
+        // A matrix made in the arena in a repacked layout (an expert the source transposed):
+        // rebuilt in the stored layout on its way up.
+        let rebuilt = UnsafeMutableRawBufferPointer.allocate(byteCount: matrix.byteCount, alignment: 64)
+        defer { rebuilt.deallocate() }
+        guard let type = matrix.writeStoredBlocks(into: rebuilt.baseAddress!), VulkanRecorder.matmulTypes.contains(type) else { throw refused }
+        try device.upload(UnsafeRawBufferPointer(rebuilt), to: buffer)
+        return Matrix(type: type, buffer: buffer, rows: matrix.rows, cols: matrix.cols)
     }
 
     func copyPages(_ copies: [(source: Int32, destination: Int32, positions: Int)], window: Bool) throws {

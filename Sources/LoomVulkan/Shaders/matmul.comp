@@ -1,6 +1,6 @@
 #version 450
 // y[b, r] = Σ_c W[r, c] · x[b, c], for one weight type chosen at compile time (F32, F16, BF16,
-// Q8_0, Q4_0, and the K formats Q4_K, Q5_K, Q6_K).
+// Q8_0, Q4_0, MXFP4, and the K formats Q4_K, Q5_K, Q6_K).
 // One workgroup per weight row; its 64 threads split the row's runs of 32 weights (a block of
 // Q8_0/Q4_0, an eighth of a K block) and reduce in shared memory. Batch rows are taken 8 at a
 // time, so each weight run is read once per 8 rows. Sums are f32.
@@ -30,6 +30,9 @@ const uint BLOCK_WORDS = 17;  // f16 scale + 32 int8
 #elif defined(TYPE_Q4_0)
 const uint BLOCK = 32;
 const uint BLOCK_WORDS = 9;   // f16 scale + 16 bytes of nibbles
+#elif defined(TYPE_MXFP4)
+const uint BLOCK = 32;
+const uint BLOCK_BYTES = 17;  // an E8M0 exponent + 16 bytes of E2M1 nibbles: blocks start at any byte
 #elif defined(TYPE_Q4_K)
 const uint BLOCK = 32;        // a run: one of the 8 sub-blocks of a 256-weight block
 const uint BLOCK_WORDS = 72;  // d, dmin, scales[12], qs[128]
@@ -44,6 +47,14 @@ const uint BLOCK_WORDS = 105; // ql[128], qh[64], scales[16], d
 #if defined(TYPE_Q4_K) || defined(TYPE_Q5_K) || defined(TYPE_Q6_K)
 // Byte `i` of the block at word `base`.
 uint blockByte(uint base, uint i) { return (uint(a.w.v[base + i / 2]) >> (8 * (i & 1))) & 255u; }
+#endif
+#if defined(TYPE_MXFP4)
+// Byte `i` of the weights.
+uint weightByte(uint i) { return (uint(a.w.v[i / 2]) >> (8 * (i & 1))) & 255u; }
+// The doubled E2M1 values the nibbles index, and half the block scale, 2^(e − 128), built from
+// bits as ggml builds it (subnormal for e < 2).
+const float E2M1[16] = float[16](0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+float halfScale(uint e) { return uintBitsToFloat(e < 2 ? (0x00200000u << e) : ((e - 1) << 23)); }
 #endif
 #if defined(TYPE_Q4_K) || defined(TYPE_Q5_K)
 // The 6-bit scale and min of sub-block j, packed in the 12 bytes from byte 4.
@@ -111,6 +122,17 @@ void main() {
             }
 #endif
             const uint blk = run;
+#elif defined(TYPE_MXFP4)
+        const uint blocks = a.cols / BLOCK;
+        for (uint blk = t; blk < blocks; blk += THREADS) {
+            const uint base = (row * blocks + blk) * BLOCK_BYTES;
+            const float d = halfScale(weightByte(base));
+            float wv[BLOCK];
+            for (uint i = 0; i < 16; i++) {
+                const uint q = weightByte(base + 1 + i);
+                wv[i] = E2M1[q & 15u];
+                wv[i + 16] = E2M1[q >> 4];
+            }
 #else
         const uint blocks = a.cols / BLOCK;
         for (uint blk = t; blk < blocks; blk += THREADS) {
