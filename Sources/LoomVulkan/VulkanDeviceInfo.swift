@@ -1,4 +1,5 @@
 import CVulkan
+import Foundation
 
 /// What one Vulkan device offers, read before anything is created on it: `loom features`
 /// prints it, the planner sizes from it, and `VulkanDevice` checks it.

@@ -4,15 +4,17 @@ import Testing
 /// `loom synthesize` writes a GGUF that Loom loads with the catalog model's widths, and refuses
 /// what it cannot write by name.
 @Suite struct SynthesizeCommandTests {
+    /// One layer of Qwen2.5-0.5B's widths (its attention biases too), a 512-token vocabulary:
+    /// 15M weights, so the three files stay small.
     @Test(arguments: ["q4_0", "q8_0", "f16"])
-    func aSmallerLlama3ShapeLoadsAndRuns(type: String) throws {
+    func aSmallerQwenShapeLoadsAndRuns(type: String) throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("loom-synth-\(type)-\(getpid()).gguf").path
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let made = try LoomProcess.run(["synthesize", "llama-3-8b", "--type", type, "--out", out, "--layers", "1", "--vocab", "512"])
+        let made = try LoomProcess.run(["synthesize", "qwen2.5-0.5b", "--type", type, "--out", out, "--layers", "1", "--vocab", "512"])
         #expect(made.status == 0, "\(made.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out + ".partial"))
         let inspect = try LoomProcess.run(["inspect", out])
-        #expect(inspect.stdout.contains("shape          1 layers, hidden 4096, 32 heads, 8 KV heads, head_dim 128, FFN 14336, vocab 512"),
+        #expect(inspect.stdout.contains("shape          1 layers, hidden 896, 14 heads, 2 KV heads, head_dim 64, FFN 4864, vocab 512"),
                 "\(inspect.stdout)")
         #expect(inspect.stdout.contains("\(type.uppercased()): "), "\(inspect.stdout)")
         let bench = try LoomProcess.run(["bench", "--model", out, "-p", "8", "-n", "2", "-r", "1", "-t", "1", "--bandwidth", "10", "--json"])

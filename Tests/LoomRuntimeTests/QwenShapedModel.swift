@@ -2,8 +2,9 @@ import Foundation
 import LoomCore
 
 /// A Qwen2.5-0.5B-shaped model with random bf16 weights (shapes from its config.json, as listed in
-/// shared/README.md §5), written once per test run to a temporary directory. Random weights are
-/// enough here: these tests compare Loom with itself across device splits, not with an oracle.
+/// shared/README.md §5), written once to a temporary directory whose name says what it holds, so
+/// later runs reuse it instead of leaving another 943 MB behind each. Random weights are enough
+/// here: these tests compare Loom with itself across device splits, not with an oracle.
 enum QwenShapedModel {
     static let config = """
     {"architectures":["Qwen2ForCausalLM"],"hidden_size":896,"num_hidden_layers":24,"num_attention_heads":14,
@@ -17,6 +18,13 @@ enum QwenShapedModel {
     static func directory() throws -> String {
         lock.lock(); defer { lock.unlock() }
         if let cached { return cached }
+        // The weights are the same on every run (a fixed seed): a finished directory is reused.
+        let final = NSTemporaryDirectory() + "loom-qwen05-bf16-v1"
+        if FileManager.default.fileExists(atPath: final + "/model.safetensors") {
+            cached = final
+            return final
+        }
+        // Written under a name of its own, then renamed whole; a run that loses the race uses the winner's.
         let dir = NSTemporaryDirectory() + "loom-qwen05-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try config.write(toFile: dir + "/config.json", atomically: true, encoding: .utf8)
@@ -60,7 +68,8 @@ enum QwenShapedModel {
             values.withUnsafeBytes { handle.write(Data($0)) }
         }
         try handle.close()
-        cached = dir
-        return dir
+        if (try? FileManager.default.moveItem(atPath: dir, toPath: final)) == nil { try? FileManager.default.removeItem(atPath: dir) }
+        cached = final
+        return final
     }
 }

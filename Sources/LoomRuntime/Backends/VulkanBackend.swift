@@ -34,6 +34,8 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     private var pendingWindowCopies: [(source: Int32, destination: Int32, positions: Int)] = []
     /// The table of the sliding-window layers when they have a θ of their own (Gemma 3).
     private var localRope: Rope?
+    /// Layers recorded by `run` and not yet submitted: the next command buffer records them first.
+    private var recorded: [(VulkanRecorder) throws -> Void] = []
 
     struct Matrix {
         let type: QuantType
@@ -122,14 +124,20 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
             .reduce(0) { $0 + round($1) }
     }
 
-    /// Bytes one pass stages at most (hidden rows, the batch's indices, a sparse layer's choices,
-    /// each 16-byte aligned), or one logits row, or the default staging size, whichever is largest.
-    static func stagingBytes(config: ModelConfig, chunkTokens chunk: Int, length: Int, pageTokens: Int) -> Int {
+    /// Bytes one pass stages at most: hidden rows, the batch's indices and a sparse layer's
+    /// choices, each 16-byte aligned.
+    static func passStagingBytes(config: ModelConfig, chunkTokens chunk: Int, length: Int, pageTokens: Int) -> Int {
         let pagesPerSequence = (length + pageTokens - 1) / pageTokens
         let parts = [chunk * config.hiddenSize * 4, chunk * 4, chunk * 4, chunk * 4, chunk * pagesPerSequence * 4, chunk * 4,
                      chunk * pagesPerSequence * 4, (config.moe?.expertsPerToken ?? 0) * chunk * 8]
-        let pass = parts.reduce(0) { $0 + ($1 + 15) / 16 * 16 }
-        return max(pass, config.vocabSize * 4, 16 << 20)
+        return parts.reduce(0) { $0 + ($1 + 15) / 16 * 16 }
+    }
+
+    /// The staging buffer a plan line needs: a pass's uploads and, in the same command buffer,
+    /// one logits row at least (more rows go in later ones), or the default size.
+    static func stagingBytes(config: ModelConfig, chunkTokens: Int, length: Int, pageTokens: Int) -> Int {
+        max(passStagingBytes(config: config, chunkTokens: chunkTokens, length: length, pageTokens: pageTokens) + config.vocabSize * 4,
+            16 << 20)
     }
 
     /// Host bytes a Vulkan plan line adds to the plan: its row buffer and its staging buffer.
@@ -290,50 +298,73 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         let copies = pendingCopies, windowCopies = pendingWindowCopies
         pendingCopies = []
         pendingWindowCopies = []
-        // One submission for all the layers; a sparse layer ends one at its router, whose logits
-        // the host routes (as the CPU does) before the next submission runs its experts.
-        var next = range.lowerBound, staged = false
+        // The layers are recorded, not submitted: the LM head (or the hand-over) joins them in one
+        // command buffer. A sparse layer ends one at its router, whose logits the host routes (as
+        // the CPU does) before the next command buffer runs its experts.
+        var next = range.lowerBound, first = true
         var routed: (layer: Int, routes: [[(expert: Int, weight: Float)]])?
-        repeat {
+        while true {
+            let sparseAt = (next...range.upperBound).first { layers[$0]!.sparse != nil }
+            let end = sparseAt ?? range.upperBound
             var routerLogits: VulkanRecorder.Fetched?
-            var routerLayer: Int?
-            var routes: [[(expert: Int, weight: Float)]] = []
-            try device.submit(staged: true) { r in
-                if !staged {
-                    try stagePendingRows(r)
+            let segment: (VulkanRecorder) throws -> Void = { [first, routed, next] r in
+                if first {
+                    try self.stagePendingRows(r)
                     try r.stage(batch.positions.map { Int32($0) }, to: s.positions)
                     try r.stage(batch.slots, to: s.slots)
                     try r.stage(rowTables, to: s.rowTables)
                     try r.stage(batch.pageTables, to: s.pageTables)
                     try r.stage(batch.windowSlots, to: s.windowSlots)
                     try r.stage(batch.windowPageTables, to: s.windowPageTables)
-                    try recordPageCopies(copies, window: false, r)
-                    try recordPageCopies(windowCopies, window: true, r)
+                    try self.recordPageCopies(copies, window: false, r)
+                    try self.recordPageCopies(windowCopies, window: true, r)
                     r.barrier()
-                    staged = true
                 }
-                if let (layer, routes) = routed {
-                    try recordExperts(layer: layer, routes: routes, rows: rows, r)
-                    routed = nil
-                }
-                while next <= range.upperBound {
-                    let index = next
-                    next += 1
-                    try recordAttention(layer: index, rows: rows, r)
-                    if layers[index]!.sparse != nil {
-                        routerLogits = try recordRouter(layer: index, rows: rows, r)
-                        routerLayer = index
-                        return
+                if let (layer, routes) = routed { try self.recordExperts(layer: layer, routes: routes, rows: rows, r) }
+                for index in next...end {
+                    try self.recordAttention(layer: index, rows: rows, r)
+                    if index == sparseAt {
+                        routerLogits = try self.recordRouter(layer: index, rows: rows, r)
+                    } else {
+                        try self.recordDenseMLP(layer: index, rows: rows, r)
                     }
-                    try recordDenseMLP(layer: index, rows: rows, r)
                 }
+            }
+            guard let sparse = sparseAt else {
+                recorded.append(segment)
+                return
+            }
+            var routes: [[(expert: Int, weight: Float)]] = []
+            try device.submit(staged: true) { r in
+                try recordDeferred(r)
+                try segment(r)
             } completion: { r in
                 guard let fetched = routerLogits, let moe = model.config.moe else { return }
                 let logits = UnsafeMutableRawBufferPointer(mutating: r.fetched(fetched)).bindMemory(to: Float.self)
                 routes = (0..<rows).map { DecoderModel.route(logits.baseAddress! + $0 * moe.expertCount, moe) }
             }
-            if let layer = routerLayer { routed = (layer, routes) }
-        } while routed != nil
+            first = false
+            routed = (sparse, routes)
+            next = sparse + 1
+            if next > range.upperBound {
+                let experts = routed!
+                recorded.append { r in try self.recordExperts(layer: experts.layer, routes: experts.routes, rows: rows, r) }
+                return
+            }
+        }
+    }
+
+    /// Records the work `run` left for the next command buffer, in order.
+    private func recordDeferred(_ r: VulkanRecorder) throws {
+        let work = recorded
+        recorded = []
+        for record in work { try record(r) }
+    }
+
+    /// Submits the work `run` left, when nothing else is to join it.
+    private func flush() throws {
+        guard !recorded.isEmpty else { return }
+        try device.submit(staged: true) { r in try recordDeferred(r) }
     }
 
     /// Records the upload of rows embedded or handed over since the last pass.
@@ -529,6 +560,7 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
 
 
     func handHidden(rows: Int, to next: any DeviceBackend) throws {
+        try flush()
         let count = rows * model.config.hiddenSize
         try device.download(scratch.hidden, into: UnsafeMutableRawBufferPointer(start: hostRows.pointer, count: count * 4))
         try next.receiveHidden(hostRows.pointer, count: count)
@@ -565,12 +597,17 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         let c = model.config, s = scratch!, (norm, head) = self.head!
         let vocab = c.vocabSize, hidden = c.hiddenSize
         let logits = s.logits!
-        let rowsPerPass = max(1, min(logits.bytes / (vocab * 4), device.stagingBytes / (vocab * 4)))
+        // What the staging buffer holds besides a pass's uploads, which the first group shares.
+        let passBytes = Self.passStagingBytes(config: c, chunkTokens: plan.chunkTokens, length: plan.maxSequenceLength,
+                                              pageTokens: plan.pageTokens)
+        let rowsPerPass = max(1, min(logits.bytes / (vocab * 4), (device.stagingBytes - passBytes) / (vocab * 4)))
+        guard !wanted.isEmpty else { return try flush() }
         var done = 0
         while done < wanted.count {
             let group = Array(wanted[done..<min(wanted.count, done + rowsPerPass)])
             var fetched: VulkanRecorder.Fetched?
             try device.submit(staged: true) { r in
+                try recordDeferred(r)
                 try stagePendingRows(r)
                 // The wanted rows, normed into the front of `normed` in order.
                 for (j, row) in group.enumerated() {
