@@ -126,6 +126,12 @@ public final class VulkanRecorder {
         d.cmdDispatch(command, UInt32(x), UInt32(y), 1)
     }
 
+    /// Runs a kernel with one thread per element over `threads` elements (workgroups of the
+    /// shader's own size).
+    public func dispatch(_ kernel: VulkanKernel, threads: Int, _ arguments: KernelArguments) throws {
+        try dispatch(kernel, groups: (threads + kernel.workgroupSize - 1) / kernel.workgroupSize, arguments)
+    }
+
     /// Makes every write recorded so far visible to everything recorded after (kernels and copies).
     public func barrier() {
         var memoryBarrier = VkMemoryBarrier()

@@ -67,7 +67,7 @@ extension VulkanRecorder {
         var a = KernelArguments()
         a.buffer(gate); a.buffer(up); a.uint(count)
         more(&a)
-        try dispatch(kernel, groups: (count + 255) / 256, a)
+        try dispatch(kernel, threads: count, a)
     }
 
     /// x[i] = cap · tanh(x[i] / cap) for i < count.
@@ -75,7 +75,7 @@ extension VulkanRecorder {
         try need(x, count * 4, "softcap", "x [\(count)]")
         var a = KernelArguments()
         a.buffer(x); a.uint(count); a.float(cap)
-        try dispatch(.softcap, groups: (count + 255) / 256, a)
+        try dispatch(.softcap, threads: count, a)
     }
 
     /// sum[i] += addend[i] for i < count.
@@ -84,7 +84,7 @@ extension VulkanRecorder {
         try need(addend, count * 4, "add", "addend [\(count)]")
         var a = KernelArguments()
         a.buffer(sum); a.buffer(addend); a.uint(count)
-        try dispatch(.add, groups: (count + 255) / 256, a)
+        try dispatch(.add, threads: count, a)
     }
 
     /// output[r] = the index of the largest value of input[r, :] (the lowest among equals), as Int32.
@@ -106,7 +106,7 @@ extension VulkanRecorder {
         var a = KernelArguments()
         a.buffer(x); a.buffer(cosines); a.buffer(sines); a.buffer(positions)
         a.uint(rows); a.uint(heads); a.uint(headStride); a.uint(half); a.uint(pairs ? 1 : 0)
-        try dispatch(.rope, groups: (rows * heads * half + 255) / 256, a)
+        try dispatch(.rope, threads: rows * heads * half, a)
     }
 
     /// A paged cache layer's planes, [pages, kvHeads, pageTokens, row] each: rows of head_dim f16
@@ -164,11 +164,11 @@ extension VulkanRecorder {
         a.buffer(keys); a.buffer(values); a.buffer(cache.keys); a.buffer(cache.values); a.buffer(slots)
         a.uint(rows); a.uint(cache.kvHeads); a.uint(cache.headDim); a.uint(cache.pageTokens)
         if cache.keyBits == 16 {
-            try dispatch(.kvStore, groups: (rows * width + 255) / 256, a)
+            try dispatch(.kvStore, threads: rows * width, a)
         } else {
             guard cache.headDim % 32 == 0 else { throw VulkanError.invalidArgument(kernel: "kvQuant", reason: "head_dim \(cache.headDim) is not whole groups of 32") }
             a.uint(cache.keyBits); a.uint(cache.valueBits)
-            try dispatch(.kvQuant, groups: (rows * cache.kvHeads * cache.headDim / 32 * 2 + 63) / 64, a)
+            try dispatch(.kvQuant, threads: rows * cache.kvHeads * cache.headDim / 32 * 2, a)
         }
     }
 
@@ -204,7 +204,7 @@ extension VulkanRecorder {
         try need(bias, width * 4, "addRows", "bias [\(width)]")
         var a = KernelArguments()
         a.buffer(y); a.buffer(bias); a.uint(rows); a.uint(width)
-        try dispatch(.addRows, groups: (rows * width + 255) / 256, a)
+        try dispatch(.addRows, threads: rows * width, a)
     }
 
     /// sum[r, :] = Σ_j weights[r·k + j] · expertOut[slots[r·k + j], :] for every row: the
@@ -215,7 +215,7 @@ extension VulkanRecorder {
         try need(sum, rows * width * 4, "expertSum", "sum [\(rows), \(width)]")
         var a = KernelArguments()
         a.buffer(expertOut); a.buffer(slots); a.buffer(weights); a.buffer(sum); a.uint(rows); a.uint(width); a.uint(k)
-        try dispatch(.expertSum, groups: (rows * width + 255) / 256, a)
+        try dispatch(.expertSum, threads: rows * width, a)
     }
 
     /// destination = source over `bytes` (a multiple of 16), by a kernel: the bandwidth probe.
@@ -226,7 +226,7 @@ extension VulkanRecorder {
         try need(source, bytes, "copy", "source"); try need(destination, bytes, "copy", "destination")
         var a = KernelArguments()
         a.buffer(source); a.buffer(destination); a.uint(bytes / 16)
-        try dispatch(.copy, groups: (bytes / 16 + 255) / 256, a)
+        try dispatch(.copy, threads: bytes / 16, a)
     }
 
     private func need(_ buffer: VulkanBuffer, _ bytes: Int, _ kernel: String, _ what: String) throws {

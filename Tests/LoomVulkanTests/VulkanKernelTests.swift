@@ -230,6 +230,24 @@ struct VulkanKernelTests {
         #expect(try device.download(rows, as: Float.self, count: values.count) == values)
     }
 
+    /// Every kernel the compile script builds is a `VulkanKernel` case whose workgroup size is the
+    /// one its shader declares (dispatches count workgroups from it).
+    @Test func workgroupSizesAreTheShaders() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let script = try String(contentsOf: root.appendingPathComponent("tools/vulkan/compile-shaders"), encoding: .utf8)
+        let entries = script.split(separator: "\n").compactMap { line -> (String, String)? in
+            let fields = line.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"")).split(separator: " ")
+            guard fields.count >= 2, fields[1].hasSuffix(".comp") else { return nil }
+            return (String(fields[0]), String(fields[1]))
+        }
+        #expect(Set(entries.map(\.0)) == Set(VulkanKernel.allCases.map(\.rawValue)))
+        for (name, source) in entries {
+            let text = try String(contentsOf: root.appendingPathComponent("Sources/LoomVulkan/Shaders/\(source)"), encoding: .utf8)
+            let declared = try #require(text.firstMatch(of: /local_size_x = (\d+)/).map { Int($0.1)! })
+            #expect(VulkanKernel(rawValue: name)?.workgroupSize == declared, "\(name) (\(source))")
+        }
+    }
+
     /// The committed SPIR-V is what tools/vulkan/compile-shaders makes of the committed
     /// sources (where glslc is installed).
     @Test func committedShadersAreCompiledFromTheSources() throws {
