@@ -1,6 +1,7 @@
-// The header's layouts, checked against the Khronos header on x86-64 and arm64 Linux (sizes
-// printed by a program built with Debian's libvulkan-dev 1.3.239): a regenerated header that
-// drifted would fail to compile here rather than corrupt memory at run time.
+// The header's layouts, checked against the Khronos header (sizes printed on x86-64 Linux by a
+// program built with Debian's libvulkan-dev 1.3.239; these structs hold only fixed-size fields,
+// so every LP64 platform lays them out alike): a regenerated header that drifted would fail to
+// compile here rather than corrupt memory at run time.
 #include "loom_vulkan.h"
 
 #if defined(__LP64__)
