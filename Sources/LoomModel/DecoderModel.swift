@@ -75,12 +75,17 @@ public final class DecoderModel: @unchecked Sendable {
     /// Looks up the batch's tokens into `scratch.hidden` ([rows, hidden]). Ids are checked first,
     /// so a bad id changes nothing.
     public func embed(_ tokens: [Int], scratch: ForwardScratch) throws {
+        try embed(tokens, into: scratch.hidden.pointer)
+    }
+
+    /// The embedding rows of `tokens`, scaled where the model says so, into `rows` ([tokens.count, hidden]).
+    public func embed(_ tokens: [Int], into rows: UnsafeMutablePointer<Float>) throws {
         let hidden = config.hiddenSize
         if let bad = tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
             throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
         }
         for (i, token) in tokens.enumerated() {
-            let row = scratch.hidden.pointer + i * hidden
+            let row = rows + i * hidden
             weights.embedding.row(token, into: row)
             if let scale = config.embeddingScale { for j in 0..<hidden { row[j] *= scale } }
         }

@@ -154,20 +154,19 @@ public final class Engine: @unchecked Sendable {
             return try VulkanBackend(planned: planned, host: host!, tensorCount: tensorCount)
         }
         self.devices = devices
-        let onVulkan = { (d: Int) in plan.devices[d].spec.vulkanIndex != nil }
-        let weights = try DecoderWeights.load(config: config, source: source) { placement in
+        // The device a placement's weights go to; nil for the embedding kept on the host.
+        func device(_ placement: WeightPlacement) -> Int? {
             switch placement {
-            case .embedding: return plan.embeddingDevice.map { devices[$0].arena } ?? host!
-            case let .layer(i): return devices[plan.layerDevice[i]].arena
-            case .head: return devices[plan.headDevice].arena
+            case .embedding: plan.embeddingDevice
+            case let .layer(i): plan.layerDevice[i]
+            case .head: plan.headDevice
             }
+        }
+        let weights = try DecoderWeights.load(config: config, source: source) { placement in
+            device(placement).map { devices[$0].arena } ?? host!
         } inPlace: { placement in
             // A Vulkan device copies its matrices as stored; a tied head is the embedding itself.
-            switch placement {
-            case .embedding: return onVulkan(plan.headDevice)
-            case let .layer(i): return onVulkan(plan.layerDevice[i])
-            case .head: return onVulkan(plan.headDevice)
-            }
+            plan.devices[placement == .embedding ? plan.headDevice : device(placement)!].spec.vulkanIndex != nil
         }
         model = DecoderModel(config: config, weights: weights)
         for (d, device) in devices.enumerated() {

@@ -47,14 +47,15 @@ struct VulkanBackendTests {
         try engine(path, devices: "cpu:8GB", length: length, cache: cache)
     }
 
-    func tokens(_ engine: Engine, _ vocab: Int) -> [Int] { Self.prompt.map { $0 % vocab } }
+    /// The test prompt in `engine`'s vocabulary.
+    func promptTokens(for engine: Engine) -> [Int] { Self.prompt.map { $0 % engine.config.vocabSize } }
 
     /// Greedy continuation of `prompt`, one token per pass.
     func greedy(_ engine: Engine, prompt: [Int], count: Int) throws -> [Int] {
         var logits = try engine.evaluate(prompt).last!
         var out: [Int] = []
         for _ in 0..<count {
-            let next = logits.indices.max { logits[$0] < logits[$1] || (logits[$0] == logits[$1] && $0 > $1) }!
+            let next = argmax(logits)
             out.append(next)
             logits = try engine.evaluate([next]).last!
         }
@@ -78,7 +79,7 @@ struct VulkanBackendTests {
     func demoModelMatchesTheCPU(path: String) throws {
         let gpu = try Self.engine(path, devices: "vulkan:0")
         let exact = try Self.dequantizedCPUEngine(path), cpu = try Self.cpuEngine(path)
-        let prompt = tokens(gpu, gpu.config.vocabSize)
+        let prompt = promptTokens(for: gpu)
         let gpuLogits = try gpu.evaluate(prompt, allPositions: true)
         let exactLogits = try exact.evaluate(prompt, allPositions: true), cpuLogits = try cpu.evaluate(prompt, allPositions: true)
         let error = relativeMaxError(gpuLogits, exactLogits)
@@ -95,7 +96,7 @@ struct VulkanBackendTests {
     /// it sends back picks.
     @Test func greedyOnTheDeviceMatchesTheLogits() throws {
         let gpu = try Self.engine(Self.demoQ8, devices: "vulkan:0")
-        let prompt = tokens(gpu, gpu.config.vocabSize)
+        let prompt = promptTokens(for: gpu)
         let fromLogits = try greedy(gpu, prompt: prompt, count: 24)
         gpu.reset()
         var onDevice = [try gpu.greedyNext(after: prompt)]
@@ -110,7 +111,7 @@ struct VulkanBackendTests {
         let a2 = gpu.createSequence(), b2 = gpu.createSequence()
         let logits = try gpu.forward([SequenceChunk(sequence: a2, tokens: Array(prompt.prefix(5)), logits: .all),
                                       SequenceChunk(sequence: b2, tokens: Array(prompt.suffix(3)), logits: .last)])
-        #expect(tokens == logits.map { $0.map { row in row.indices.max { row[$0] < row[$1] }! } })
+        #expect(tokens == logits.map { $0.map(argmax) })
     }
 
     /// The quantized caches: the demo model's F16 file on the GPU against the CPU with the same
@@ -118,7 +119,7 @@ struct VulkanBackendTests {
     @Test(arguments: [CacheType.q8, .q6, .q4])
     func quantizedCachesMatchTheCPU(cache: CacheType) throws {
         let gpu = try Self.engine(Self.demoF16, devices: "vulkan:0", cache: cache), cpu = try Self.cpuEngine(Self.demoF16, cache: cache)
-        let prompt = tokens(gpu, gpu.config.vocabSize)
+        let prompt = promptTokens(for: gpu)
         let error = relativeMaxError(try gpu.evaluate(prompt, allPositions: true), try cpu.evaluate(prompt, allPositions: true))
         #expect(error <= Self.bound, "\(cache): max|Δ|/max|ref| = \(error)")
         gpu.reset(); cpu.reset()
@@ -150,7 +151,7 @@ struct VulkanBackendTests {
     /// whose CPU kernels keep f32 activations as the GPU's do).
     @Test func splitsHandTheHiddenStateOver() throws {
         let one = try Self.engine(Self.demoQ8, devices: "vulkan:0")
-        let prompt = tokens(one, one.config.vocabSize)
+        let prompt = promptTokens(for: one)
         let reference = try one.evaluate(prompt, allPositions: true)
         let layerBytes = try ModelFiles(path: Self.root + "/" + Self.demoQ8).footprint().layerBytes[0]
         // A budget of a few layers on the first line puts the rest on the second.

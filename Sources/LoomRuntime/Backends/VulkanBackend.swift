@@ -279,12 +279,7 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
     }
 
     func embed(_ batch: ForwardBatch) throws {
-        let hidden = model.config.hiddenSize
-        for (i, token) in batch.tokens.enumerated() {
-            let row = hostRows.pointer + i * hidden
-            model.weights.embedding.row(token, into: row)
-            if let scale = model.config.embeddingScale { for j in 0..<hidden { row[j] *= scale } }
-        }
+        try model.embed(batch.tokens, into: hostRows.pointer)
         pendingRows = batch.rowCount
     }
 
@@ -557,8 +552,6 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
         try addMLPOutput(layer: index, e.sum, rows: rows, r)
     }
 
-
-
     func handHidden(rows: Int, to next: any DeviceBackend) throws {
         try flush()
         let count = rows * model.config.hiddenSize
@@ -636,5 +629,4 @@ final class VulkanBackend: DeviceBackend, @unchecked Sendable {
             done += group.count
         }
     }
-
 }

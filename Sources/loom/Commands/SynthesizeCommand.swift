@@ -32,11 +32,11 @@ struct SynthesizeCommand: ParsableCommand {
             config.vocabSize = vocab
         }
         let start = Date()
-        var reported = -1
+        let bar = ProgressBar(label: "synthesize")
         let bytes = try SyntheticModel.write(config, type: weightType, to: out, seed: seed) { done, total in
-            let percent = done * 100 / max(1, total)
-            if percent / 10 != reported / 10 { reported = percent; printError("\(percent)%") }
+            bar.update(done: done >> 20, total: total >> 20, note: "MiB")
         }
+        bar.finish()
         printError(String(format: "wrote %@: %d bytes in %.1f s", out, bytes, Date().timeIntervalSince(start)))
     }
 }
