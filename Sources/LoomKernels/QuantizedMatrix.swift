@@ -368,6 +368,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx512, .q5_0): simd = LoomKernelsAVX512.q5_0Rows
         case (.avx512, .q5_1): simd = LoomKernelsAVX512.q5_1Rows
         case (.avx512, .iq4_nl): simd = LoomKernelsAVX512.iq4_nlRows
+        case (.avx512, .iq4_xs): simd = LoomKernelsAVX512.iq4_xsRows
         case (.avx512, .mxfp4): simd = LoomKernelsAVX512.mxfp4Rows
         case (.avx512, .q4_K): simd = LoomKernelsAVX512.q4_KRows
         case (.avx512, .q5_K): simd = LoomKernelsAVX512.q5_KRows
@@ -378,6 +379,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx2, .q5_0): simd = LoomKernelsAVX2.q5_0Rows
         case (.avx2, .q5_1): simd = LoomKernelsAVX2.q5_1Rows
         case (.avx2, .iq4_nl): simd = LoomKernelsAVX2.iq4_nlRows
+        case (.avx2, .iq4_xs): simd = LoomKernelsAVX2.iq4_xsRows
         case (.avx2, .mxfp4): simd = LoomKernelsAVX2.mxfp4Rows
         case (.avx2, .q4_K): simd = LoomKernelsAVX2.q4_KRows
         case (.avx2, .q5_K): simd = LoomKernelsAVX2.q5_KRows

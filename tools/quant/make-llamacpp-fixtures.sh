@@ -9,7 +9,8 @@
 #   Tests/LoomQuantizeTests/Fixtures/llamacpp-quant-rows.gguf
 #       per type, the first 8 rows of blk.1.ffn_down.weight and blk.1.attn_q.weight as
 #       llama-quantize --pure wrote them (no imatrix), the F16 source rows widened to F32,
-#       and, for the mixes, the type of every tensor and the file size llama-quantize chose.
+#       and, for the mixes, the type of every tensor and the file size llama-quantize chose
+#       (BERT-Q4_K_M: Q4_K_M of Tests/Fixtures/embeddings/tiny-bert/tiny-bert-f16.gguf).
 #   Tests/LoomQuantizeTests/Fixtures/calibration-excerpt.txt
 #       the start of Loom's default calibration text (tools/quant/make-calibration), 4 chunks of
 #       128 tokens and a little more;
@@ -42,12 +43,14 @@ for format in gguf dat; do
   (cd "$root" && "$bin/llama-imatrix" -m Models/loom-demo/gguf/loom-demo-F16.gguf -f Tests/LoomQuantizeTests/Fixtures/calibration-excerpt.txt \
     -c 128 --chunks 4 -t 2 --no-ppl --output-format "$format" -o "$fixtures/llamacpp-imatrix.$format" > "$work/imatrix-$format.log" 2>&1)
 done
-for t in Q8_0 Q4_0 Q5_0 Q6_K Q5_K Q4_K Q3_K Q2_K; do
+for t in Q8_0 Q4_0 Q5_0 Q6_K Q5_K Q4_K Q3_K Q2_K IQ4_NL IQ4_XS; do
   "$bin/llama-quantize" --pure "$model/loom-demo-F16.gguf" "$work/pure-$t.gguf" "$t" 2 > /dev/null 2>&1
 done
-for t in Q4_K_M Q4_K_S Q3_K_M; do
+for t in Q4_K_M Q4_K_S Q3_K_M IQ4_NL IQ4_XS; do
   "$bin/llama-quantize" "$model/loom-demo-F16.gguf" "$work/mix-$t.gguf" "$t" 2 > /dev/null 2>&1
 done
+# An encoder: BERT's position and token-type embeddings, and rows of 32 (every K type falls back).
+"$bin/llama-quantize" "$root/Tests/Fixtures/embeddings/tiny-bert/tiny-bert-f16.gguf" "$work/mix-BERT-Q4_K_M.gguf" Q4_K_M 2 > /dev/null 2>&1
 
 "$py" - "$work" "$root" <<'PY'
 import json, os, re, subprocess, sys
@@ -89,14 +92,14 @@ for name in names:
     t = tensor(src, name)
     rows = np.asarray(t.data)[:ROWS].astype(np.float32)
     w.add_tensor(f"source.{name}", rows, raw_dtype=gguf.GGMLQuantizationType.F32)
-for q in ["Q8_0", "Q4_0", "Q5_0", "Q6_K", "Q5_K", "Q4_K", "Q3_K", "Q2_K"]:
+for q in ["Q8_0", "Q4_0", "Q5_0", "Q6_K", "Q5_K", "Q4_K", "Q3_K", "Q2_K", "IQ4_NL", "IQ4_XS"]:
     r = gguf.GGUFReader(os.path.join(work, f"pure-{q}.gguf"))
     for name in names:
         t = tensor(r, name)
         assert t.tensor_type.name == q, (name, t.tensor_type.name, q)
         data = np.asarray(t.data)[:ROWS]
         w.add_tensor(f"{q}.{name}", data, raw_shape=data.shape, raw_dtype=t.tensor_type)
-for mix in ["Q4_K_M", "Q4_K_S", "Q3_K_M"]:
+for mix in ["Q4_K_M", "Q4_K_S", "Q3_K_M", "IQ4_NL", "IQ4_XS", "BERT-Q4_K_M"]:
     path = os.path.join(work, f"mix-{mix}.gguf")
     r = gguf.GGUFReader(path)
     w.add_array(f"mix.{mix}.tensors", [t.name for t in r.tensors])

@@ -57,10 +57,15 @@ public struct QuantizationError: Error, CustomStringConvertible, Equatable {
 public enum GGUFQuantizer {
     /// Decides each tensor's type with `scheme`'s recipe and sizes everything.
     public static func plan(_ source: GGUFFile, scheme: QuantizationScheme, importance: ImportanceMatrix?) throws -> QuantizationPlan {
-        let layers = try source.integer("\(try source.string("general.architecture") ?? "llama").block_count") ?? 0
+        let architecture = try source.string("general.architecture") ?? "llama"
+        let layers = try source.integer("\(architecture).block_count") ?? 0
+        // Per-layer head counts (arrays) leave the ratio at 1: only the iq4 mixes read it.
+        let heads = (try? source.integer("\(architecture).attention.head_count")) ?? 1
+        let keyHeads = (try? source.integer("\(architecture).attention.head_count_kv")) ?? heads
         let tied = source.tensor(named: "output.weight") == nil
         return try plan(source, fileType: scheme.fileType, importance: importance) { info in
-            scheme.type(for: info.name, dimensions: info.dimensions, layers: layers, tiedEmbeddings: tied, hasImportance: importance != nil)
+            scheme.type(for: info.name, dimensions: info.dimensions, layers: layers, tiedEmbeddings: tied, hasImportance: importance != nil,
+                        queriesPerKeyHead: keyHeads > 0 ? heads / keyHeads : 1)
         }
     }
 

@@ -5,7 +5,8 @@ import LoomKernels
 ///
 /// The rules follow llama-quantize (`llama_tensor_get_type` in llama.cpp's src/llama-quant.cpp)
 /// for dense Llama-family models:
-/// - 1-D tensors, norms, and names not ending in `weight` are copied as they are.
+/// - 1-D tensors, norms, names not ending in `weight`, and BERT's `position_embd` and
+///   `token_types` are copied as they are.
 /// - The output head (`output.weight`, or `token_embd.weight` when the embeddings are tied)
 ///   is q6_K, or q8_0 for the q8_0 scheme or when its rows are not whole 256-blocks.
 /// - q4_k_m: `attn_v` and `ffn_down` of the layers i with i < n/8, i ≥ 7n/8 or
@@ -14,12 +15,15 @@ import LoomKernels
 /// - q3_k_m: `attn_v` of layers 0–1 q5_K, of the others q4_K; `ffn_down` of layers i < n/16 q5_K,
 ///   of the others q4_K; `attn_output` q4_K; the rest q3_K.
 /// - q4_0 / q5_0 with an importance matrix: `ffn_down` of layers i < n/8 are q4_1 / q5_1.
+/// - iq4_nl / iq4_xs: `attn_v` is q5_K when four or more query heads share a key head;
+///   without an importance matrix `ffn_down` of layers i < n/8 is q5_K.
 /// - A single type puts every other quantized tensor at that type.
 /// - Rows that are not whole blocks fall back: q4_K → q5_0, q5_K → q5_1, q6_K → q8_0,
-///   q2_K and q3_K → q4_0 (llama.cpp uses iq4_nl there), and to f16 when not whole 32-blocks.
+///   iq4_xs → iq4_nl, q2_K and q3_K → q4_0, and to f16 when not whole 32-blocks.
 public enum QuantizationScheme: String, CaseIterable, Sendable {
     case q8_0, q4_0, q5_0, q6_k, q5_k, q4_k, q3_k, q2_k
     case q4_k_m, q4_k_s, q3_k_m
+    case iq4_nl, iq4_xs
 
     /// The type most tensors get.
     public var baseType: QuantType {
@@ -32,6 +36,8 @@ public enum QuantizationScheme: String, CaseIterable, Sendable {
         case .q4_k, .q4_k_m, .q4_k_s: return .q4_K
         case .q3_k, .q3_k_m: return .q3_K
         case .q2_k: return .q2_K
+        case .iq4_nl: return .iq4_nl
+        case .iq4_xs: return .iq4_xs
         }
     }
 
@@ -49,6 +55,8 @@ public enum QuantizationScheme: String, CaseIterable, Sendable {
         case .q2_k: return 10
         case .q4_k_m: return 15
         case .q3_k_m: return 12
+        case .iq4_nl: return 25
+        case .iq4_xs: return 30
         }
     }
 
@@ -57,9 +65,12 @@ public enum QuantizationScheme: String, CaseIterable, Sendable {
     ///   - layers: the model's layer count.
     ///   - tiedEmbeddings: whether `token_embd.weight` is also the output head.
     ///   - hasImportance: whether an importance matrix is in use.
-    public func type(for name: String, dimensions: [Int], layers: Int, tiedEmbeddings: Bool, hasImportance: Bool) -> QuantType? {
+    ///   - queriesPerKeyHead: query heads per key/value head (1 without grouped-query attention).
+    public func type(for name: String, dimensions: [Int], layers: Int, tiedEmbeddings: Bool, hasImportance: Bool,
+                     queriesPerKeyHead: Int = 1) -> QuantType? {
+        // BERT's position and token-type embeddings stay as they are, as llama-quantize keeps them.
         guard dimensions.count >= 2, name.hasSuffix("weight"), !name.hasSuffix("_norm.weight"),
-              !name.contains("ffn_gate_inp") else { return nil }
+              !name.contains("ffn_gate_inp"), name != "position_embd.weight", name != "token_types.weight" else { return nil }
         let isHead = name == "output.weight" || (tiedEmbeddings && name == "token_embd.weight")
         var type = baseType
         if isHead {
@@ -72,6 +83,7 @@ public enum QuantizationScheme: String, CaseIterable, Sendable {
                 case .q4_k_m where moreBits: type = .q6_K
                 case .q4_k_s where layer < 4: type = .q5_K
                 case .q3_k_m: type = layer < 2 ? .q5_K : .q4_K
+                case .iq4_nl, .iq4_xs: if queriesPerKeyHead >= 4 { type = .q5_K }
                 default: break
                 }
             } else if name.hasSuffix("ffn_down.weight") {
@@ -81,6 +93,7 @@ public enum QuantizationScheme: String, CaseIterable, Sendable {
                 case .q3_k_m: type = layer < n / 16 ? .q5_K : .q4_K
                 case .q4_0 where hasImportance && layer < n / 8: type = .q4_1
                 case .q5_0 where hasImportance && layer < n / 8: type = .q5_1
+                case .iq4_nl where !hasImportance && layer < n / 8, .iq4_xs where !hasImportance && layer < n / 8: type = .q5_K
                 default: break
                 }
             } else if name.hasSuffix("attn_output.weight"), self == .q3_k_m {
@@ -103,6 +116,7 @@ public enum QuantizationScheme: String, CaseIterable, Sendable {
         case .q4_K: smaller = .q5_0
         case .q5_K: smaller = .q5_1
         case .q6_K: smaller = .q8_0
+        case .iq4_xs: smaller = .iq4_nl
         default: smaller = .q4_0
         }
         return columns % smaller.blockSize == 0 ? smaller : .f16

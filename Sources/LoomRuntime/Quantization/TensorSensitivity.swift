@@ -25,7 +25,7 @@ public struct TensorSensitivity: Sendable {
     public let probeKLD: Double
 
     /// The types tried, smallest first (before the fallback for rows that are not whole blocks).
-    public static let candidateTypes: [QuantType] = [.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0]
+    public static let candidateTypes: [QuantType] = [.q2_K, .q3_K, .iq4_xs, .q4_K, .q5_K, .q6_K, .q8_0]
     static let probeType: QuantType = .q3_K
 
     /// The candidate types for rows of `columns`: those whose blocks divide the rows, with
