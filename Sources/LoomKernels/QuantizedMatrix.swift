@@ -325,6 +325,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx512, .q5_0): return LoomKernelsAVX512.q5_0Tile
         case (.avx512, .q5_1): return LoomKernelsAVX512.q5_1Tile
         case (.avx512, .iq4_nl): return LoomKernelsAVX512.iq4_nlTile
+        case (.avx512, .iq4_xs): return LoomKernelsAVX512.iq4_xsTile
         case (.avx512, .q4_K): return LoomKernelsAVX512.q4_KTile
         case (.avx512, .q5_K): return LoomKernelsAVX512.q5_KTile
         case (.avx512, .q6_K): return LoomKernelsAVX512.q6_KTile
