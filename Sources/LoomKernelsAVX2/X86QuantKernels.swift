@@ -221,15 +221,60 @@ public func iq4_nlRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ e
 
 /// iq4_xs: `blocks` super-blocks of 256 (136 bytes), each 8 iq4_nl-like sub-blocks of 32 whose
 /// scale is d·(ls − 32), ls 6 bits: 4 from scales_l (nibble i % 2 of byte i / 2), 2 from scales_h.
+/// The eight scales are decoded once per super-block and row, four rows at a time, then each
+/// sub-block accumulates as `blockRows` does (the same operations in the same order).
 public func iq4_xsRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                        _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
     let table = iq4Table()
-    blockRows(w, rowBytes, start, end, 8 * blocks, xq, xd, xs, y, hasSumTerm: false) { row, b, x in
-        let superBlock = row + 136 * (b >> 3), sub = b & 7
-        let low = (superBlock.load(fromByteOffset: 4 + (sub >> 1), as: UInt8.self) >> UInt8(4 * (sub & 1))) & 15
-        let high = UInt8(truncatingIfNeeded: superBlock.loadUnaligned(fromByteOffset: 2, as: UInt16.self) >> UInt16(2 * sub)) & 3
-        let scale = loadHalf(superBlock) * Float(Int32(low | high << 4) - 32)
-        return (dotSigned(_mm256_shuffle_epi8(table, unpackNibbles(superBlock + 8 + 16 * sub)), x), scale, 0)
+    @inline(__always) func scales(_ superBlock: UnsafeRawPointer) -> SIMD8<Float> {
+        let d = loadHalf(superBlock)
+        let high = superBlock.loadUnaligned(fromByteOffset: 2, as: UInt16.self)
+        let low = superBlock.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        var result = SIMD8<Float>()
+        for j in 0..<8 {
+            let ls = Int32((low >> UInt32(4 * j)) & 15) | Int32((high >> UInt16(2 * j)) & 3) << 4
+            result[j] = d * Float(ls - 32)
+        }
+        return result
+    }
+    @inline(__always) func accumulate(_ acc: inout __m256, _ superBlock: UnsafeRawPointer, _ j: Int, _ scale: Float, _ x: __m256i, _ dx: Float) {
+        let dot = dotSigned(_mm256_shuffle_epi8(table, unpackNibbles(superBlock + 8 + 16 * j)), x)
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(scale * dx), _mm256_cvtepi32_ps(dot), acc)
+    }
+    var r = start
+    while r + 4 <= end {
+        let w0 = w + r * rowBytes, w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes
+        var acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+        for b in 0..<blocks {
+            let o = 136 * b
+            let s0 = scales(w0 + o), s1 = scales(w1 + o), s2 = scales(w2 + o), s3 = scales(w3 + o)
+            for j in 0..<8 {
+                let a = 8 * b + j
+                let x = load256(xq + 32 * a), dx = xd[a]
+                accumulate(&acc0, w0 + o, j, s0[j], x, dx)
+                accumulate(&acc1, w1 + o, j, s1[j], x, dx)
+                accumulate(&acc2, w2 + o, j, s2[j], x, dx)
+                accumulate(&acc3, w3 + o, j, s3[j], x, dx)
+            }
+        }
+        y[r] = horizontalSum(acc0)
+        y[r + 1] = horizontalSum(acc1)
+        y[r + 2] = horizontalSum(acc2)
+        y[r + 3] = horizontalSum(acc3)
+        r += 4
+    }
+    while r < end {
+        let row = w + r * rowBytes
+        var acc = _mm256_setzero_ps()
+        for b in 0..<blocks {
+            let scale = scales(row + 136 * b)
+            for j in 0..<8 {
+                let a = 8 * b + j
+                accumulate(&acc, row + 136 * b, j, scale[j], load256(xq + 32 * a), xd[a])
+            }
+        }
+        y[r] = horizontalSum(acc)
+        r += 1
     }
 }
 

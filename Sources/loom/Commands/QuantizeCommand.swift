@@ -13,13 +13,13 @@ struct QuantizeCommand: ParsableCommand {
         abstract: "Quantize a GGUF model (F16/BF16/F32/Q8_0 tensors) to a GGUF file that llama.cpp loads.",
         discussion: """
             --type is a single type (q8_0, q4_0, q5_0, q6_k, q5_k, q4_k, q3_k, q2_k; the output head \
-            is q6_K) or one of llama.cpp's mixes (q4_k_m, q4_k_s, q3_k_m), with llama-quantize's \
-            per-tensor rules. Each block's scales are chosen to minimise the squared error weighted \
-            by the importance matrix (--imatrix FILE in llama.cpp's format, or one collected from \
-            --calibration text), else by the weights' squares. The plan (types, file size, peak \
+            is q6_K) or one of llama.cpp's mixes (q4_k_m, q4_k_s, q3_k_m, iq4_xs, iq4_nl), with \
+            llama-quantize's per-tensor rules. Each block's scales are chosen to minimise the \
+            squared error weighted by the importance matrix (--imatrix FILE in llama.cpp's format, \
+            or one collected from --calibration text), else with every column alike. The plan (types, file size, peak \
             memory) is printed first; progress goes to stderr.
 
-            --bpw B chooses a type per tensor instead (q2_K to q8_0; the output head and embeddings \
+            --bpw B chooses a type per tensor instead (q2_K to q8_0 and iq4_xs; the output head and embeddings \
             too) so that the file holds B bits per weight with the least loss: each tensor's output \
             error under every type is measured against the importance matrix, its effect on the \
             logits (KL divergence from the source model on --calibration text, that tensor alone \
