@@ -287,6 +287,10 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         case (.avx512, .q5_0): return LoomKernelsAVX512.q5_0x8Rows
         case (.avx512, .mxfp4): return LoomKernelsAVX512.mxfp4x8Rows
         case (.avx2, .mxfp4): return LoomKernelsAVX2.mxfp4x8Rows
+        case (.avx512, .iq4_nl): return LoomKernelsAVX512.iq4_nlx8Rows
+        case (.avx2, .iq4_nl): return LoomKernelsAVX2.iq4_nlx8Rows
+        case (.avx512, .iq4_xs): return LoomKernelsAVX512.iq4_xsx8Rows
+        case (.avx2, .iq4_xs): return LoomKernelsAVX2.iq4_xsx8Rows
         case (.avx2, .q8_0): return LoomKernelsAVX2.q8_0x8Rows
         case (.avx2, .q4_0): return LoomKernelsAVX2.q4_0x8Rows
         case (.avx2, .q5_0): return LoomKernelsAVX2.q5_0x8Rows

@@ -1,4 +1,4 @@
-// Kernels for q8_0, q4_0, q5_0 and mxfp4 weights repacked at load into groups of 8 rows ("x8" layouts).
+// Kernels for q8_0, q4_0, q5_0, mxfp4 and iq4_nl weights repacked at load into groups of 8 rows ("x8" layouts).
 // Compiled twice like X86QuantKernels.swift: with AVX-512 VNNI and with AVX2 (see `dpbusd` and
 // `dotQ8Bytes`). In the native layout every row-block needs its own scale
 // conversion, float scaling and a horizontal sum; interleaved, lane i of every vector belongs to row i, so one vpdpbusd advances
@@ -15,6 +15,8 @@
 //                     as in q4_0
 //   mxfp4 (136 bytes): [0, 8) the 8 rows' E8M0 scale bytes instead; [8, 136) the nibbles as in
 //                     q4_0, which index the doubled E2M1 values
+//   iq4_nl (144 bytes): as q4_0; the nibbles index ggml's non-linear table, looked up as
+//                     value + 128 (q8_0's unsigned bytes), so its products are q8_0's
 // Weights are stored unsigned (q8_0 XOR 0x80, nibbles as they are); the kernels take away
 // offset·Σx with offset 128, 8 or 16 (128 becomes 0 on AVX2, see `dotQ8Bytes`). mxfp4's nibbles
 // are looked up as their value + 12 (0…24) and take away 12·Σx.
@@ -24,7 +26,7 @@
 // specialization (`UnitRounding`).
 
 /// The storage formats with an interleaved layout.
-public enum InterleavedFormat: Sendable { case q8_0, q4_0, q5_0, mxfp4 }
+public enum InterleavedFormat: Sendable { case q8_0, q4_0, q5_0, mxfp4, iq4_nl }
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
@@ -115,6 +117,12 @@ func unitChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int, 
                                      12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0)
         return (_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi))
     }
+    if format == .iq4_nl {
+        // kvalues_iq4nl + 128 as unsigned bytes.
+        let table = _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15,
+                                     1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15)
+        return (_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi))
+    }
     if format == .q5_0 {
         let high = load256(unit + 16)
         lo = _mm256_or_si256(lo, masks.expand(high, j))
@@ -125,12 +133,12 @@ func unitChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int, 
 
 /// acc + Σ (stored weight bytes u) · (activation bytes s), four at a time per lane.
 @inline(__always) func chunkDot(_ format: InterleavedFormat, _ acc: __m256i, _ u: __m256i, _ s: __m256i) -> __m256i {
-    format == .q8_0 ? dotQ8Bytes(acc, u, s) : dpbusd(acc, u, s)
+    format == .q8_0 || format == .iq4_nl ? dotQ8Bytes(acc, u, s) : dpbusd(acc, u, s)
 }
 
 /// The unsigned-storage offset of each format's weights (see the layout above).
 @inline(__always) func storageOffset(_ format: InterleavedFormat) -> Int32 {
-    format == .q8_0 ? q8Offset : format == .q4_0 ? 8 : format == .mxfp4 ? 12 : 16
+    format == .q8_0 || format == .iq4_nl ? q8Offset : format == .q4_0 ? 8 : format == .mxfp4 ? 12 : 16
 }
 
 /// The 8 rows' weight scales of a unit: f16 values, or for mxfp4 half the E8M0 scale,
@@ -205,7 +213,7 @@ struct UnitDots {
         #if VNNI
         return false
         #else
-        return !R.fine && format != .q8_0
+        return !R.fine && format != .q8_0 && format != .iq4_nl
         #endif
     }
 
@@ -298,7 +306,7 @@ func unitAccumulate4<R: UnitRounding>(_ format: InterleavedFormat, _ acc: inout 
 @inline(__always)
 func interleavedRows<R: UnitRounding>(_ format: InterleavedFormat, _ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int,
                      _ colStart: Int, _ colEnd: Int, _ x: ActivationRows, _ y: UnsafeMutablePointer<Float>, _ rounding: R.Type) {
-    let unitBytes = format == .q8_0 ? 272 : format == .q4_0 ? 144 : format == .mxfp4 ? 136 : 176
+    let unitBytes = format == .q8_0 ? 272 : format == .q4_0 || format == .iq4_nl ? 144 : format == .mxfp4 ? 136 : 176
     let masks = FifthBitMasks()
     let blocks = x.blocks
     for g in groupStart..<groupEnd {
@@ -388,6 +396,12 @@ public func mxfp4x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _
                         _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                         _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
     interleavedKernel(.mxfp4, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, xr, xrs, y)
+}
+
+public func iq4_nlx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                         _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                         _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    interleavedKernel(.iq4_nl, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, xr, xrs, y)
 }
 
 public func q5_0x8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,

@@ -1,4 +1,4 @@
-// q4_K, q5_K and q6_K weights repacked at load into groups of 8 rows (the "x8" layouts, as
+// q4_K, q5_K, q6_K and iq4_xs weights repacked at load into groups of 8 rows (the "x8" layouts, as
 // X86Interleaved.swift does for q8_0/q4_0/q5_0). Compiled twice: with AVX2 and with AVX-512 VNNI
 // (symlink), see `dpbusd`.
 //
@@ -33,6 +33,15 @@
 // front to back: with the high bits in a region of their own, read alongside the nibbles,
 // decode streamed from memory at half the speed of the native layout (the prefetchers lost
 // the pattern), though it was twice as fast from cache.
+//
+// iq4_xs unit, 1088 bytes (8 native blocks of 136):
+//   [0, 16)      the 8 rows' f16 d
+//   [16, 32)     row i's scales_h (u16) at 16 + 2i
+//   [32, 64)     row i's scales_l (4 bytes) at 32 + 4i
+//   [64, 1088)   row i's qs[16j + 4c ..< +4] at 64 + 128j + 32c + 4i for slice j < 8, chunk c < 4:
+//                low nibbles are weights 4c..<4c+4 of slice j, high nibbles weights 16 + 4c..<+4
+// Slice j's scale is d·(ls_j − 32); the nibbles index ggml's non-linear table, looked up as
+// value + 128 (q8_0's unsigned bytes, see `dotQ8Bytes`).
 //
 // Activations are rounded to 8-bit blocks of 32 (`Q8Activations`, `.blocks`).
 #if arch(x86_64)
@@ -447,5 +456,93 @@ public func q6_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ 
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                        _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
     kInterleavedRows(Q6KUnits.self, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
+}
+// MARK: iq4_xs
+
+/// The running sum of one activation row against one iq4_xs unit.
+struct IQ4XSUnitSums {
+    var dot = _mm256_setzero_si256()
+    var acc: __m256
+
+    /// Chunk c of slice j (its table bytes lo, hi) against the row's bytes.
+    @inline(__always) mutating func addChunk(_ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock, slice j: Int, chunk c: Int) {
+        dot = dotQ8Bytes(dot, lo, broadcast4(x.q, 32 * j + 4 * c))
+        dot = dotQ8Bytes(dot, hi, broadcast4(x.q, 32 * j + 16 + 4 * c))
+    }
+
+    /// Folds slice j into acc: scale·dx_j·(dot − q8Offset·Σq_j), the offset term in floats.
+    @inline(__always) mutating func finishSlice(_ j: Int, _ x: KActivationBlock, _ scale: __m256) {
+        let lane = _mm256_set1_epi32(Int32(j))
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale, _mm256_permutevar8x32_ps(x.dx, lane)), acc)
+        if q8Offset != 0 {
+            acc = _mm256_fnmadd_ps(_mm256_mul_ps(scale, _mm256_set1_ps(Float(q8Offset))), _mm256_permutevar8x32_ps(x.dxSums, lane), acc)
+        }
+        dot = _mm256_setzero_si256()
+    }
+}
+
+enum IQ4XSUnits: KUnitKernel {
+    static var unitBytes: Int { 1088 }
+
+    /// The 8 rows' scale of slice j: d·(ls_j − 32).
+    @inline(__always) static func scale(_ unit: UnsafeRawPointer, _ d: __m256, _ j: Int) -> __m256 {
+        let low = load256(unit + 32), high = _mm256_cvtepu16_epi32(load128(unit + 16))
+        let ls = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(low, Int32(4 * j)), _mm256_set1_epi32(15)),
+                                 _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(high, Int32(2 * j)), _mm256_set1_epi32(3)), 4))
+        return _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(ls, _mm256_set1_epi32(32))))
+    }
+
+    /// Chunk c of slice j as table bytes: (weights 4c..<4c+4, weights 16 + 4c..<+4) of each row.
+    @inline(__always) static func chunk(_ unit: UnsafeRawPointer, slice j: Int, chunk c: Int) -> (__m256i, __m256i) {
+        // kvalues_iq4nl + 128 as unsigned bytes.
+        let table = _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15,
+                                     1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15)
+        let low4 = _mm256_set1_epi8(15)
+        let v = load256(unit + 64 + 128 * j + 32 * c)
+        return (_mm256_shuffle_epi8(table, _mm256_and_si256(v, low4)),
+                _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)))
+    }
+
+    @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 {
+        let d = _mm256_cvtph_ps(load128(unit))
+        var sums = IQ4XSUnitSums(acc: acc)
+        for j in 0..<8 {
+            for c in 0..<4 {
+                let (lo, hi) = chunk(unit, slice: j, chunk: c)
+                sums.addChunk(lo, hi, x, slice: j, chunk: c)
+            }
+            sums.finishSlice(j, x, scale(unit, d, j))
+        }
+        return sums.acc
+    }
+
+    /// The same operations per row as `unit`, with each chunk unpacked once for four rows.
+    @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
+                                        _ acc: inout (__m256, __m256, __m256, __m256)) {
+        let d = _mm256_cvtph_ps(load128(unit))
+        var s0 = IQ4XSUnitSums(acc: acc.0), s1 = IQ4XSUnitSums(acc: acc.1)
+        var s2 = IQ4XSUnitSums(acc: acc.2), s3 = IQ4XSUnitSums(acc: acc.3)
+        for j in 0..<8 {
+            for c in 0..<4 {
+                let (lo, hi) = chunk(unit, slice: j, chunk: c)
+                s0.addChunk(lo, hi, x.0, slice: j, chunk: c)
+                s1.addChunk(lo, hi, x.1, slice: j, chunk: c)
+                s2.addChunk(lo, hi, x.2, slice: j, chunk: c)
+                s3.addChunk(lo, hi, x.3, slice: j, chunk: c)
+            }
+            let sc = scale(unit, d, j)
+            s0.finishSlice(j, x.0, sc)
+            s1.finishSlice(j, x.1, sc)
+            s2.finishSlice(j, x.2, sc)
+            s3.finishSlice(j, x.3, sc)
+        }
+        acc = (s0.acc, s1.acc, s2.acc, s3.acc)
+    }
+}
+
+public func iq4_xsx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ groupEnd: Int, _ colStart: Int, _ colEnd: Int,
+                         _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
+                         _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
+    kInterleavedRows(IQ4XSUnits.self, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
 }
 #endif

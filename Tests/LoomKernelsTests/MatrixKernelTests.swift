@@ -158,7 +158,7 @@ import LoomCore
         }
     }
 
-    @Test(arguments: [QuantType.q8_0, .q4_0, .q5_0]) func interleavedMatVecAndMatMul(type: QuantType) throws {
+    @Test(arguments: [QuantType.q8_0, .q4_0, .q5_0, .iq4_nl]) func interleavedMatVecAndMatMul(type: QuantType) throws {
         for path in KernelPath.supported {
             for batch in [1, 3, 8, 70] {
                 try check(type, path: path, rows: 40, cols: 96, batch: batch, threads: 2, repack: true)
@@ -167,9 +167,9 @@ import LoomCore
         }
     }
 
-    /// q4_K, q5_K and q6_K in groups of 8 rows: one and two 256-weight blocks, batches that end
+    /// q4_K, q5_K, q6_K and iq4_xs in groups of 8 rows: one and two 256-weight blocks, batches that end
     /// in partial quads.
-    @Test(arguments: [QuantType.q4_K, .q5_K, .q6_K]) func interleavedKFormatMatVecAndMatMul(type: QuantType) throws {
+    @Test(arguments: [QuantType.q4_K, .q5_K, .q6_K, .iq4_xs]) func interleavedKFormatMatVecAndMatMul(type: QuantType) throws {
         for path in KernelPath.supported {
             for batch in [1, 3, 8, 70] {
                 try check(type, path: path, rows: 40, cols: 512, batch: batch, threads: 2, repack: true)

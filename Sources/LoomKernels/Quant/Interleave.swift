@@ -1,4 +1,4 @@
-/// Repacking of q8_0, q4_0, q5_0, mxfp4, q4_K, q5_K and q6_K rows into groups of 8 interleaved rows (the "x8"
+/// Repacking of q8_0, q4_0, q5_0, mxfp4, iq4_nl, q4_K, q5_K, q6_K and iq4_xs rows into groups of 8 interleaved rows (the "x8"
 /// layouts of LoomKernelsAVX2/X86Interleaved.swift and X86KInterleaved.swift), and the way back
 /// for single rows. The repacked matrix has exactly the native byte count: a unit of 8
 /// row-blocks holds the 8 rows' f16 scales (mxfp4: their E8M0 bytes), then their other fields and quants with row i's
@@ -6,7 +6,7 @@
 enum Interleave {
     /// Types with an interleaved layout.
     static func supports(_ type: QuantType) -> Bool {
-        [.q8_0, .q4_0, .q5_0, .mxfp4, .q4_K, .q5_K, .q6_K].contains(type)
+        [.q8_0, .q4_0, .q5_0, .mxfp4, .iq4_nl, .q4_K, .q5_K, .q6_K, .iq4_xs].contains(type)
     }
 
     /// Where the packed nibbles or bytes start in a unit: after the scales, and for q5_0 after
@@ -82,6 +82,14 @@ enum Interleave {
                 move(4, blockOffset: 16 + 4 * c, unitOffset: record)
                 for p in 0..<4 { move(4, blockOffset: 48 + 32 * p + 4 * c, unitOffset: record + 32 + 32 * p) }
             }
+            return
+        }
+        if type == .iq4_xs {
+            // d, scales_h, scales_l, then the 32 four-byte pieces of qs slice by slice.
+            move(2, blockOffset: 0, unitOffset: 2 * lane)
+            move(2, blockOffset: 2, unitOffset: 16 + 2 * lane)
+            move(4, blockOffset: 4, unitOffset: 32 + 4 * lane)
+            for piece in 0..<32 { move(4, blockOffset: 8 + 4 * piece, unitOffset: 64 + 32 * piece + 4 * lane) }
             return
         }
         if type == .q4_K {
