@@ -118,9 +118,7 @@ func unitChunk(_ format: InterleavedFormat, _ unit: UnsafeRawPointer, _ j: Int, 
         return (_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi))
     }
     if format == .iq4_nl {
-        // kvalues_iq4nl + 128 as unsigned bytes.
-        let table = _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15,
-                                     1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15)
+        let table = iq4UnsignedTable()
         return (_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi))
     }
     if format == .q5_0 {

@@ -457,6 +457,7 @@ public func q6_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ 
                        _ xr: UnsafePointer<Int8>?, _ xrs: UnsafePointer<Int32>?, _ y: UnsafeMutablePointer<Float>) {
     kInterleavedRows(Q6KUnits.self, w, rows, groupStart, groupEnd, colStart, colEnd, blocks, xq, xd, xs, y)
 }
+
 // MARK: iq4_xs
 
 /// The running sum of one activation row against one iq4_xs unit.
@@ -484,19 +485,27 @@ struct IQ4XSUnitSums {
 enum IQ4XSUnits: KUnitKernel {
     static var unitBytes: Int { 1088 }
 
-    /// The 8 rows' scale of slice j: d·(ls_j − 32).
-    @inline(__always) static func scale(_ unit: UnsafeRawPointer, _ d: __m256, _ j: Int) -> __m256 {
-        let low = load256(unit + 32), high = _mm256_cvtepu16_epi32(load128(unit + 16))
-        let ls = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(low, Int32(4 * j)), _mm256_set1_epi32(15)),
-                                 _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(high, Int32(2 * j)), _mm256_set1_epi32(3)), 4))
-        return _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(ls, _mm256_set1_epi32(32))))
+    /// The unit's per-row d and packed scales, read once for its eight slices.
+    struct Header {
+        let d: __m256, low: __m256i, high: __m256i
+
+        @inline(__always) init(_ unit: UnsafeRawPointer) {
+            d = _mm256_cvtph_ps(load128(unit))
+            low = load256(unit + 32)
+            high = _mm256_cvtepu16_epi32(load128(unit + 16))
+        }
+
+        /// The 8 rows' scale of slice j: d·(ls_j − 32).
+        @inline(__always) func scale(_ j: Int) -> __m256 {
+            let ls = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(low, Int32(4 * j)), _mm256_set1_epi32(15)),
+                                     _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(high, Int32(2 * j)), _mm256_set1_epi32(3)), 4))
+            return _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(ls, _mm256_set1_epi32(32))))
+        }
     }
 
     /// Chunk c of slice j as table bytes: (weights 4c..<4c+4, weights 16 + 4c..<+4) of each row.
     @inline(__always) static func chunk(_ unit: UnsafeRawPointer, slice j: Int, chunk c: Int) -> (__m256i, __m256i) {
-        // kvalues_iq4nl + 128 as unsigned bytes.
-        let table = _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15,
-                                     1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15)
+        let table = iq4UnsignedTable()
         let low4 = _mm256_set1_epi8(15)
         let v = load256(unit + 64 + 128 * j + 32 * c)
         return (_mm256_shuffle_epi8(table, _mm256_and_si256(v, low4)),
@@ -504,14 +513,14 @@ enum IQ4XSUnits: KUnitKernel {
     }
 
     @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 {
-        let d = _mm256_cvtph_ps(load128(unit))
+        let header = Header(unit)
         var sums = IQ4XSUnitSums(acc: acc)
         for j in 0..<8 {
             for c in 0..<4 {
                 let (lo, hi) = chunk(unit, slice: j, chunk: c)
                 sums.addChunk(lo, hi, x, slice: j, chunk: c)
             }
-            sums.finishSlice(j, x, scale(unit, d, j))
+            sums.finishSlice(j, x, header.scale(j))
         }
         return sums.acc
     }
@@ -519,7 +528,7 @@ enum IQ4XSUnits: KUnitKernel {
     /// The same operations per row as `unit`, with each chunk unpacked once for four rows.
     @inline(__always) static func unit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationBlock, KActivationBlock, KActivationBlock),
                                         _ acc: inout (__m256, __m256, __m256, __m256)) {
-        let d = _mm256_cvtph_ps(load128(unit))
+        let header = Header(unit)
         var s0 = IQ4XSUnitSums(acc: acc.0), s1 = IQ4XSUnitSums(acc: acc.1)
         var s2 = IQ4XSUnitSums(acc: acc.2), s3 = IQ4XSUnitSums(acc: acc.3)
         for j in 0..<8 {
@@ -530,7 +539,7 @@ enum IQ4XSUnits: KUnitKernel {
                 s2.addChunk(lo, hi, x.2, slice: j, chunk: c)
                 s3.addChunk(lo, hi, x.3, slice: j, chunk: c)
             }
-            let sc = scale(unit, d, j)
+            let sc = header.scale(j)
             s0.finishSlice(j, x.0, sc)
             s1.finishSlice(j, x.1, sc)
             s2.finishSlice(j, x.2, sc)

@@ -42,17 +42,16 @@ import _Builtin_intrinsics.intel
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, mask), mask), _mm256_set1_epi8(0x10))
 }
 
-/// Weight block b of a row (given the row's start) against one activation block: the integer
-/// dot product, the factor it is scaled by (besides the activation scale), and the factor of the
-/// activation sum Σq (the min or the unsigned-offset term; 0 when `hasSumTerm` is false). The
-/// kernel locates the block, so that 32-weight sub-blocks of larger blocks work too.
-typealias BlockDot = (UnsafeRawPointer, Int, __m256i) -> (dot: __m256i, scale: Float, sumFactor: Float)
+/// One weight block against one activation block: the integer dot product, the factor it is
+/// scaled by (besides the activation scale), and the factor of the activation sum Σq (the min or
+/// the unsigned-offset term; 0 when `hasSumTerm` is false).
+typealias BlockDot = (UnsafeRawPointer, __m256i) -> (dot: __m256i, scale: Float, sumFactor: Float)
 
 /// Accumulates one block of one row.
 @inline(__always)
-func accumulate(_ acc: inout __m256, _ sumTerm: inout Float, _ block: BlockDot, _ row: UnsafeRawPointer, _ b: Int,
+func accumulate(_ acc: inout __m256, _ sumTerm: inout Float, _ block: BlockDot, _ weights: UnsafeRawPointer,
                 _ x: __m256i, _ dx: Float, _ xsum: Float, _ hasSumTerm: Bool) {
-    let (dot, scale, sumFactor) = block(row, b, x)
+    let (dot, scale, sumFactor) = block(weights, x)
     acc = _mm256_fmadd_ps(_mm256_set1_ps(scale * dx), _mm256_cvtepi32_ps(dot), acc)
     if hasSumTerm { sumTerm += sumFactor * xsum }
 }
@@ -60,7 +59,7 @@ func accumulate(_ acc: inout __m256, _ sumTerm: inout Float, _ block: BlockDot, 
 /// The shared row loop, four rows at a time: the activation block is loaded once for all four,
 /// and the four accumulators are independent, which hides the FMA latency that bounds one row.
 @inline(__always)
-func blockRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
+func blockRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int, _ blockBytes: Int,
                _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>,
                _ y: UnsafeMutablePointer<Float>, hasSumTerm: Bool, _ block: BlockDot) {
     var r = start
@@ -72,10 +71,11 @@ func blockRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int,
             let x = load256(xq + 32 * b)
             let dx = xd[b]
             let xsum = hasSumTerm ? dx * Float(xs[2 * b] &+ xs[2 * b + 1]) : 0
-            accumulate(&acc0, &sum0, block, w0, b, x, dx, xsum, hasSumTerm)
-            accumulate(&acc1, &sum1, block, w1, b, x, dx, xsum, hasSumTerm)
-            accumulate(&acc2, &sum2, block, w2, b, x, dx, xsum, hasSumTerm)
-            accumulate(&acc3, &sum3, block, w3, b, x, dx, xsum, hasSumTerm)
+            let offset = b * blockBytes
+            accumulate(&acc0, &sum0, block, w0 + offset, x, dx, xsum, hasSumTerm)
+            accumulate(&acc1, &sum1, block, w1 + offset, x, dx, xsum, hasSumTerm)
+            accumulate(&acc2, &sum2, block, w2 + offset, x, dx, xsum, hasSumTerm)
+            accumulate(&acc3, &sum3, block, w3 + offset, x, dx, xsum, hasSumTerm)
         }
         y[r] = horizontalSum(acc0) + sum0
         y[r + 1] = horizontalSum(acc1) + sum1
@@ -90,7 +90,7 @@ func blockRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int,
         for b in 0..<blocks {
             let dx = xd[b]
             let xsum = hasSumTerm ? dx * Float(xs[2 * b] &+ xs[2 * b + 1]) : 0
-            accumulate(&acc, &sumTerm, block, row, b, load256(xq + 32 * b), dx, xsum, hasSumTerm)
+            accumulate(&acc, &sumTerm, block, row + b * blockBytes, load256(xq + 32 * b), dx, xsum, hasSumTerm)
         }
         y[r] = horizontalSum(acc) + sumTerm
         r += 1
@@ -155,9 +155,8 @@ public func quantizeQ8Blocks(_ x: UnsafePointer<Float>, _ blocks: Int, _ q: Unsa
 /// q8_0 rows `start..<end` of `w` times one Q8 activation row, into y[start..<end].
 public func q8_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, xq, xd, xs, y, hasSumTerm: false) { row, b, x in
-        let block = row + 34 * b
-        return (dotSigned(load256(block + 2), x), loadHalf(block), 0)
+    blockRows(w, rowBytes, start, end, blocks, 34, xq, xd, xs, y, hasSumTerm: false) { block, x in
+        (dotSigned(load256(block + 2), x), loadHalf(block), 0)
     }
 }
 
@@ -166,26 +165,23 @@ public func q8_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
 public func q4_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
     let eight = _mm256_set1_epi8(8)
-    blockRows(w, rowBytes, start, end, blocks, xq, xd, xs, y, hasSumTerm: false) { row, b, x in
-        let block = row + 18 * b
-        return (dotSigned(_mm256_sub_epi8(unpackNibbles(block + 2), eight), x), loadHalf(block), 0)
+    blockRows(w, rowBytes, start, end, blocks, 18, xq, xd, xs, y, hasSumTerm: false) { block, x in
+        (dotSigned(_mm256_sub_epi8(unpackNibbles(block + 2), eight), x), loadHalf(block), 0)
     }
 }
 
 /// q4_1: weight d·q + m.
 public func q4_1Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, xq, xd, xs, y, hasSumTerm: true) { row, b, x in
-        let block = row + 20 * b
-        return (dotUnsignedSigned(unpackNibbles(block + 4), x), loadHalf(block), loadHalf(block + 2))
+    blockRows(w, rowBytes, start, end, blocks, 20, xq, xd, xs, y, hasSumTerm: true) { block, x in
+        (dotUnsignedSigned(unpackNibbles(block + 4), x), loadHalf(block), loadHalf(block + 2))
     }
 }
 
 /// q5_0: 5-bit q, weight d·(q − 16).
 public func q5_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, xq, xd, xs, y, hasSumTerm: true) { row, b, x in
-        let block = row + 22 * b
+    blockRows(w, rowBytes, start, end, blocks, 22, xq, xd, xs, y, hasSumTerm: true) { block, x in
         let d = loadHalf(block)
         let q = _mm256_or_si256(unpackNibbles(block + 6), fifthBits(block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))
         return (dotUnsignedSigned(q, x), d, -16 * d)
@@ -195,8 +191,7 @@ public func q5_0Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
 /// q5_1: weight d·q + m.
 public func q5_1Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                      _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    blockRows(w, rowBytes, start, end, blocks, xq, xd, xs, y, hasSumTerm: true) { row, b, x in
-        let block = row + 24 * b
+    blockRows(w, rowBytes, start, end, blocks, 24, xq, xd, xs, y, hasSumTerm: true) { block, x in
         let q = _mm256_or_si256(unpackNibbles(block + 8), fifthBits(block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
         return (dotUnsignedSigned(q, x), loadHalf(block), loadHalf(block + 2))
     }
@@ -209,32 +204,39 @@ public func q5_1Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end
                      -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113)
 }
 
+/// The same table plus 128, as unsigned bytes (1…241), for the unsigned-times-signed products.
+@inline(__always) func iq4UnsignedTable() -> __m256i {
+    _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15,
+                     1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15)
+}
+
+/// The scale of sub-block j of an iq4_xs block whose f16 d is `d`: d·(ls − 32), ls 6 bits, 4
+/// from scales_l (nibble j % 2 of byte j / 2) and 2 from scales_h.
+@inline(__always) func iq4_xsSubScale(_ block: UnsafeRawPointer, d: Float, _ j: Int) -> Float {
+    let low = (block.load(fromByteOffset: 4 + (j >> 1), as: UInt8.self) >> UInt8(4 * (j & 1))) & 15
+    let high = UInt8(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self) >> UInt16(2 * j)) & 3
+    return d * Float(Int32(low | high << 4) - 32)
+}
+
 /// iq4_nl: nibbles index ggml's non-linear table, looked up 32 at a time with pshufb.
 public func iq4_nlRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                        _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
     let table = iq4Table()
-    blockRows(w, rowBytes, start, end, blocks, xq, xd, xs, y, hasSumTerm: false) { row, b, x in
-        let block = row + 18 * b
-        return (dotSigned(_mm256_shuffle_epi8(table, unpackNibbles(block + 2)), x), loadHalf(block), 0)
+    blockRows(w, rowBytes, start, end, blocks, 18, xq, xd, xs, y, hasSumTerm: false) { block, x in
+        (dotSigned(_mm256_shuffle_epi8(table, unpackNibbles(block + 2)), x), loadHalf(block), 0)
     }
 }
 
-/// iq4_xs: `blocks` super-blocks of 256 (136 bytes), each 8 iq4_nl-like sub-blocks of 32 whose
-/// scale is d·(ls − 32), ls 6 bits: 4 from scales_l (nibble i % 2 of byte i / 2), 2 from scales_h.
-/// The eight scales are decoded once per super-block and row, four rows at a time, then each
+/// iq4_xs: `blocks` super-blocks of 256 (136 bytes), each 8 iq4_nl-like sub-blocks of 32 with
+/// their own scale (`iq4_xsSubScale`). The eight scales are decoded once per super-block and row, four rows at a time, then each
 /// sub-block accumulates as `blockRows` does (the same operations in the same order).
 public func iq4_xsRows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ end: Int, _ blocks: Int,
                        _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
     let table = iq4Table()
     @inline(__always) func scales(_ superBlock: UnsafeRawPointer) -> SIMD8<Float> {
         let d = loadHalf(superBlock)
-        let high = superBlock.loadUnaligned(fromByteOffset: 2, as: UInt16.self)
-        let low = superBlock.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
         var result = SIMD8<Float>()
-        for j in 0..<8 {
-            let ls = Int32((low >> UInt32(4 * j)) & 15) | Int32((high >> UInt16(2 * j)) & 3) << 4
-            result[j] = d * Float(ls - 32)
-        }
+        for j in 0..<8 { result[j] = iq4_xsSubScale(superBlock, d: d, j) }
         return result
     }
     @inline(__always) func accumulate(_ acc: inout __m256, _ superBlock: UnsafeRawPointer, _ j: Int, _ scale: Float, _ x: __m256i, _ dx: Float) {
@@ -284,8 +286,7 @@ public func mxfp4Rows(_ w: UnsafeRawPointer, _ rowBytes: Int, _ start: Int, _ en
                       _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
     let table = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12,
                                  0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12)
-    blockRows(w, rowBytes, start, end, blocks, xq, xd, xs, y, hasSumTerm: false) { row, b, x in
-        let block = row + 17 * b
+    blockRows(w, rowBytes, start, end, blocks, 17, xq, xd, xs, y, hasSumTerm: false) { block, x in
         let e = block.load(as: UInt8.self)
         let d = Float(bitPattern: e < 2 ? UInt32(0x0020_0000) << UInt32(e) : UInt32(e - 1) << 23)
         return (dotSigned(_mm256_shuffle_epi8(table, unpackNibbles(block + 1)), x), d, 0)

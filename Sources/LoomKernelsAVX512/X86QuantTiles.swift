@@ -144,25 +144,19 @@ public func q5_1Tile(_ w: UnsafeRawPointer, _ rowBytes: Int, _ rows: Int, _ rowS
 
 public func iq4_nlTile(_ w: UnsafeRawPointer, _ rowBytes: Int, _ rows: Int, _ rowStart: Int, _ rowEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    // kvalues_iq4nl + 128, as unsigned bytes.
-    let table = _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15,
-                                 1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15)
+    let table = iq4UnsignedTable()
     tileRows(w, rowBytes, rows, rowStart, rowEnd, colStart, colEnd, blocks, 18, offset: 128, xq, xd, xs, y) { block in
         (_mm256_shuffle_epi8(table, unpackNibbles(block + 2)), loadHalf(block), 0)
     }
 }
 
 /// iq4_xs on the slice tile: 8 slices per 136-byte block, slice j the table's unsigned bytes
-/// (as iq4_nl's) at scale d·(ls_j − 32), ls_j 6 bits from scales_l and scales_h.
+/// (as iq4_nl's) at its own scale (`iq4_xsSubScale`).
 public func iq4_xsTile(_ w: UnsafeRawPointer, _ rowBytes: Int, _ rows: Int, _ rowStart: Int, _ rowEnd: Int, _ colStart: Int, _ colEnd: Int,
                        _ blocks: Int, _ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, _ y: UnsafeMutablePointer<Float>) {
-    // kvalues_iq4nl + 128, as unsigned bytes.
-    let table = _mm256_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15,
-                                 1, 24, 45, 63, 79, 93, 106, 118, -127, -115, -103, -90, -75, -59, -39, -15)
+    let table = iq4UnsignedTable()
     sliceTileRows(w, rowBytes, rows, rowStart, rowEnd, colStart, colEnd, blocks, slicesPerBlock: 8, 136, xq, xd, xs, y) { block, j in
-        let low = (block.load(fromByteOffset: 4 + (j >> 1), as: UInt8.self) >> UInt8(4 * (j & 1))) & 15
-        let high = UInt8(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2, as: UInt16.self) >> UInt16(2 * j)) & 3
-        let scale = loadHalf(block) * Float(Int32(low | high << 4) - 32)
+        let scale = iq4_xsSubScale(block, d: loadHalf(block), j)
         let affine = -128 * scale
         return (_mm256_shuffle_epi8(table, unpackNibbles(block + 8 + 16 * j)), _mm256_set1_ps(scale), affine, affine)
     }

@@ -267,10 +267,11 @@ public enum WeightedQuantize {
             }
             if error < bestError { bestError = error; bestD = d }
         }
-        let ends = signed ? [Float(lo), Float(hi)] : [Float(hi)]
-        for end in ends {
+        func search(end: Float) {
             for step in -8...4 { consider(f16Rounded(extreme / (end + (end < 0 ? -0.1 : 0.1) * Float(step)))) }
         }
+        if signed { search(end: Float(lo)) }
+        search(end: Float(hi))
         // The weighted least-squares scale for the best candidate's integers.
         var sumVL: Float = 0, sumLL: Float = 0
         for i in 0..<count {
