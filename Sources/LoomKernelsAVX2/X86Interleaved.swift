@@ -45,6 +45,18 @@ import _Builtin_intrinsics.intel
     #endif
 }
 
+/// acc + the products of two chunks, u0·s0 + u1·s1. On AVX2 the two chunks' 16-bit pair sums add
+/// before one widening (three multiplies instead of four); callers keep 2·2·u·|s| below 2¹⁵
+/// (unsigned weights below 64 against activations in [−127, 127]).
+@inline(__always) func dot2(_ acc: __m256i, _ u0: __m256i, _ s0: __m256i, _ u1: __m256i, _ s1: __m256i) -> __m256i {
+    #if VNNI
+    return dpbusd(dpbusd(acc, u0, s0), u1, s1)
+    #else
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u0, s0), _mm256_maddubs_epi16(u1, s1)),
+                                                   _mm256_set1_epi16(1)))
+    #endif
+}
+
 /// The dot product of q8_0's stored bytes (weights XOR 0x80) with activations. With VNNI it is
 /// the unsigned product, and the caller subtracts `q8Offset`·Σx = 128·Σx. On AVX2, maddubs could
 /// saturate on bytes up to 255, so the weights are flipped back to signed and multiplied as

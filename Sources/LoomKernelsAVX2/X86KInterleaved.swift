@@ -70,14 +70,16 @@ func q4KScaleMin(_ u0: __m256i, _ u1: __m256i, _ u2: __m256i, _ j: Int) -> (__m2
 /// One activation row's view of one 256-value block: its bytes, the 8 slice scales dx_j and the
 /// 8 products dx_j·Σq_j (for the min terms).
 struct KActivationBlock {
-    let q: UnsafePointer<Int8>  // [256]
-    let dx: __m256              // [8]
-    let dxSums: __m256          // [8]
+    let q: UnsafePointer<Int8>   // [256]
+    let d: UnsafePointer<Float>  // [8] the slice scales dx_j, for broadcasts from memory
+    let dx: __m256               // [8]
+    let dxSums: __m256           // [8]
 
     /// Block `b` of activation row `c` of a [batch, 256·blocks] `.blocks` quantization.
     @inline(__always)
     init(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, row c: Int, block b: Int, blocks: Int) {
         q = xq + 256 * (c * blocks + b)
+        d = xd + 8 * (c * blocks + b)
         let scales = UnsafeRawPointer(xd + 8 * (c * blocks + b)).loadUnaligned(as: SIMD8<Float>.self)
         dx = scales
         dxSums = blockSums8(scales, xs + 16 * (c * blocks + b), 0)
@@ -90,9 +92,11 @@ struct KUnitSums {
     var even = _mm256_setzero_si256(), odd = _mm256_setzero_si256()
     var scaled = _mm256_setzero_ps(), mins = _mm256_setzero_ps()
 
-    @inline(__always) mutating func addChunk(_ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock, pair p: Int, chunk c: Int) {
-        even = dpbusd(even, lo, broadcast4(x.q, 64 * p + 4 * c))
-        odd = dpbusd(odd, hi, broadcast4(x.q, 64 * p + 32 + 4 * c))
+    /// Chunks c and c + 1 of pair p, each as its (slice 2p, slice 2p + 1) values.
+    @inline(__always) mutating func addChunks(_ chunk0: (__m256i, __m256i), _ chunk1: (__m256i, __m256i), _ x: KActivationBlock,
+                                              pair p: Int, chunk c: Int) {
+        even = dot2(even, chunk0.0, broadcast4(x.q, 64 * p + 4 * c), chunk1.0, broadcast4(x.q, 64 * p + 4 * c + 4))
+        odd = dot2(odd, chunk0.1, broadcast4(x.q, 64 * p + 32 + 4 * c), chunk1.1, broadcast4(x.q, 64 * p + 32 + 4 * c + 4))
     }
 
     /// Folds the pair's dot products into the float sums and clears them.
@@ -106,7 +110,7 @@ struct KUnitSums {
 
     @inline(__always) private mutating func fold(_ dot: __m256i, slice j: Int, _ x: KActivationBlock, _ scaleMin: (__m256, __m256)) {
         let lane = _mm256_set1_epi32(Int32(j))
-        scaled = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scaleMin.0, _mm256_permutevar8x32_ps(x.dx, lane)), scaled)
+        scaled = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scaleMin.0, _mm256_set1_ps(x.d[j])), scaled)
         mins = _mm256_fmadd_ps(scaleMin.1, _mm256_permutevar8x32_ps(x.dxSums, lane), mins)
     }
 
@@ -149,12 +153,12 @@ func affineKUnit4(_ unit: UnsafeRawPointer, _ x: (KActivationBlock, KActivationB
     let header = KUnitHeader(unit)
     var s0 = KUnitSums(), s1 = KUnitSums(), s2 = KUnitSums(), s3 = KUnitSums()
     for p in 0..<4 {
-        for c in 0..<8 {
-            let (lo, hi) = chunk(p, c)
-            s0.addChunk(lo, hi, x.0, pair: p, chunk: c)
-            s1.addChunk(lo, hi, x.1, pair: p, chunk: c)
-            s2.addChunk(lo, hi, x.2, pair: p, chunk: c)
-            s3.addChunk(lo, hi, x.3, pair: p, chunk: c)
+        for c in stride(from: 0, to: 8, by: 2) {
+            let chunk0 = chunk(p, c), chunk1 = chunk(p, c + 1)
+            s0.addChunks(chunk0, chunk1, x.0, pair: p, chunk: c)
+            s1.addChunks(chunk0, chunk1, x.1, pair: p, chunk: c)
+            s2.addChunks(chunk0, chunk1, x.2, pair: p, chunk: c)
+            s3.addChunks(chunk0, chunk1, x.3, pair: p, chunk: c)
         }
         let even = header.scaleMin(2 * p), odd = header.scaleMin(2 * p + 1)
         s0.finishPair(p, x.0, even, odd)
@@ -227,9 +231,8 @@ enum Q4KUnits: KUnitKernel {
         let header = KUnitHeader(unit)
         var sums = KUnitSums()
         for p in 0..<4 {
-            for c in 0..<8 {
-                let (lo, hi) = q4KChunk(unit, pair: p, chunk: c)
-                sums.addChunk(lo, hi, x, pair: p, chunk: c)
+            for c in stride(from: 0, to: 8, by: 2) {
+                sums.addChunks(q4KChunk(unit, pair: p, chunk: c), q4KChunk(unit, pair: p, chunk: c + 1), x, pair: p, chunk: c)
             }
             sums.finishPair(p, x, header.scaleMin(2 * p), header.scaleMin(2 * p + 1))
         }
@@ -277,15 +280,11 @@ enum Q5KUnits: KUnitKernel {
     @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: KActivationBlock, _ acc: __m256) -> __m256 {
         let header = KUnitHeader(unit)
         var s0 = KUnitSums(), s1 = KUnitSums(), s2 = KUnitSums(), s3 = KUnitSums()
-        for c in 0..<8 {
-            var (lo, hi) = q5KChunk(unit, pair: 0, chunk: c)
-            s0.addChunk(lo, hi, x, pair: 0, chunk: c)
-            (lo, hi) = q5KChunk(unit, pair: 1, chunk: c)
-            s1.addChunk(lo, hi, x, pair: 1, chunk: c)
-            (lo, hi) = q5KChunk(unit, pair: 2, chunk: c)
-            s2.addChunk(lo, hi, x, pair: 2, chunk: c)
-            (lo, hi) = q5KChunk(unit, pair: 3, chunk: c)
-            s3.addChunk(lo, hi, x, pair: 3, chunk: c)
+        for c in stride(from: 0, to: 8, by: 2) {
+            s0.addChunks(q5KChunk(unit, pair: 0, chunk: c), q5KChunk(unit, pair: 0, chunk: c + 1), x, pair: 0, chunk: c)
+            s1.addChunks(q5KChunk(unit, pair: 1, chunk: c), q5KChunk(unit, pair: 1, chunk: c + 1), x, pair: 1, chunk: c)
+            s2.addChunks(q5KChunk(unit, pair: 2, chunk: c), q5KChunk(unit, pair: 2, chunk: c + 1), x, pair: 2, chunk: c)
+            s3.addChunks(q5KChunk(unit, pair: 3, chunk: c), q5KChunk(unit, pair: 3, chunk: c + 1), x, pair: 3, chunk: c)
         }
         // The pairs fold into one set of float sums in pair order, as `affineKUnit4` folds them,
         // so a row's result is the same alone or among four (batch invariance).
@@ -313,72 +312,129 @@ public func q5_Kx8Rows(_ w: UnsafeRawPointer, _ rows: Int, _ groupStart: Int, _ 
 
 // MARK: q6_K
 
-/// The activation side of one q6_K block: `KActivationBlock` plus dx·Σq per 16 values (the
-/// offset terms −32·scale·dx·Σq).
+/// The activation side of one q6_K block: `KActivationBlock` plus −16·Σq of its 16-value
+/// sub-blocks as int16 pairs, lane j = (sub-block 2j, sub-block 2j + 1), for the offset terms.
 struct Q6ActivationBlock {
     let x: KActivationBlock
-    let dxSums16: (__m256, __m256)  // sub-blocks 0–7, 8–15
+    let offsetPairs: __m256i  // [8 × (int16, int16)]
 
     @inline(__always)
     init(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, row c: Int, block b: Int, blocks: Int) {
         x = KActivationBlock(xq, xd, xs, row: c, block: b, blocks: blocks)
         let sums = UnsafeRawPointer(xs + 16 * (c * blocks + b))
-        // dx of sub-block s is dx[s / 2]: lanes (0,0,1,1,2,2,3,3) and (4,4,5,5,6,6,7,7).
-        let low = _mm256_permutevar8x32_ps(x.dx, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3))
-        let high = _mm256_permutevar8x32_ps(x.dx, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7))
-        dxSums16 = (_mm256_mul_ps(low, _mm256_cvtepi32_ps(load256(sums))), _mm256_mul_ps(high, _mm256_cvtepi32_ps(load256(sums + 32))))
+        // 16·|Σq| ≤ 16·16·127 fits 16 bits. packs interleaves by 128-bit halves (sums 0–3, 8–11 |
+        // 4–7, 12–15); the permute puts the sub-blocks back in order.
+        let zero = _mm256_setzero_si256()
+        let low = _mm256_sub_epi32(zero, _mm256_slli_epi32(load256(sums), 4))
+        let high = _mm256_sub_epi32(zero, _mm256_slli_epi32(load256(sums + 32), 4))
+        offsetPairs = _mm256_permutevar8x32_epi32(_mm256_packs_epi32(low, high), _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7))
+    }
+}
+
+/// The 8 rows' int8 scales of slice j's two 16-weight sub-blocks (2j, 2j + 1), widened as the
+/// slice's dot products and its offset take them.
+struct Q6SliceScales {
+    let pairs: __m256i   // row i: (2·scale 2j, 2·scale 2j + 1) as int16, for the offset
+    #if VNNI
+    let first: __m256i   // row i: scale 2j as int32
+    let second: __m256i  // row i: scale 2j + 1 as int32
+    #else
+    let first: __m256i   // row i: scale 2j in both int16 halves
+    let second: __m256i  // row i: scale 2j + 1 in both int16 halves
+    #endif
+
+    @inline(__always) init(_ unit: UnsafeRawPointer, slice j: Int) {
+        let v = load128(unit + 16 + 16 * j)  // 8 rows' scale 2j, then 8 rows' scale 2j + 1
+        let upper = _mm_unpackhi_epi64(v, v)  // scale 2j + 1 in the low 8 bytes
+        let scalePairs = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, upper))
+        pairs = _mm256_add_epi16(scalePairs, scalePairs)
+        #if VNNI
+        first = _mm256_cvtepi8_epi32(v)
+        second = _mm256_cvtepi8_epi32(upper)
+        #else
+        first = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(v, v))
+        second = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(v, v))
+        #endif
+    }
+}
+
+/// Σ scale·q·x over one 32-weight slice of the 8 rows, q the unsigned 6-bit values (the offset
+/// is taken away at the end). With VNNI each sub-block's plain dot product is one vpdpbusd a
+/// chunk, scaled once at the end; on AVX2 the scale rides in the vpmaddwd that widens the 16-bit
+/// pair sums anyway (|pair| ≤ 2·63·127, times a scale ≤ 128), so no multiply is left for the end.
+struct Q6SliceDot {
+    #if VNNI
+    var first = _mm256_setzero_si256(), second = _mm256_setzero_si256()
+    #else
+    var dot = _mm256_setzero_si256()
+    #endif
+
+    /// Chunks c and c + 1 of sub-block `sub` (0: chunks 0–3, sub-block 2j; 1: chunks 4–7, 2j + 1),
+    /// four weights a row each. On AVX2 the two chunks' pair sums add in 16 bits first
+    /// (|sum| ≤ 2·2·63·127 < 2¹⁵), so two chunks take one widening.
+    @inline(__always) mutating func add(_ q0: __m256i, _ x0: __m256i, _ q1: __m256i, _ x1: __m256i, subBlock sub: Int,
+                                        _ scales: Q6SliceScales) {
+        #if VNNI
+        if sub == 0 { first = dpbusd(dpbusd(first, q0, x0), q1, x1) } else { second = dpbusd(dpbusd(second, q0, x0), q1, x1) }
+        #else
+        let pairs = _mm256_add_epi16(_mm256_maddubs_epi16(q0, x0), _mm256_maddubs_epi16(q1, x1))
+        dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, sub == 0 ? scales.first : scales.second))
+        #endif
+    }
+
+    /// The slice's Σ scale·(q − 32)·x, exact: |total| ≤ 32·32·127·128 < 2²⁴, so its float is too.
+    /// The offset −32·Σ scale·Σq is one vpmaddwd of (2·scale) by (−16·Σq), both within 16 bits.
+    @inline(__always) func total(_ scales: Q6SliceScales, offsetPairs: __m256i) -> __m256i {
+        #if VNNI
+        let dot = _mm256_add_epi32(_mm256_mullo_epi32(first, scales.first), _mm256_mullo_epi32(second, scales.second))
+        #endif
+        return _mm256_add_epi32(dot, _mm256_madd_epi16(scales.pairs, offsetPairs))
     }
 }
 
 /// One activation row's running sums against one q6_K unit: the integer dot products of the
-/// current pair of slices (each split into its two 16-weight sub-blocks), Σ dx·scale·dot, and
-/// Σ scale·dx·Σq for the offset.
+/// current pair of slices (j and j + 2, the low and high nibbles of the same bytes) and
+/// Σ_j dx_j·total_j over the slices done.
 struct Q6UnitSums {
-    var lowFirst = _mm256_setzero_si256(), lowSecond = _mm256_setzero_si256()
-    var highFirst = _mm256_setzero_si256(), highSecond = _mm256_setzero_si256()
-    var scaled = _mm256_setzero_ps(), offsets = _mm256_setzero_ps()
+    var low = Q6SliceDot(), high = Q6SliceDot()
+    var scaled = _mm256_setzero_ps()
 
-    /// Chunk c of the pair whose low-nibble slice is `lowSlice` (the high nibbles are slice + 2).
-    @inline(__always) mutating func addChunk(_ lo: __m256i, _ hi: __m256i, _ x: KActivationBlock, lowSlice j: Int, chunk c: Int) {
-        let xLow = broadcast4(x.q, 32 * j + 4 * c), xHigh = broadcast4(x.q, 32 * (j + 2) + 4 * c)
-        if c < 4 {
-            lowFirst = dpbusd(lowFirst, lo, xLow)
-            highFirst = dpbusd(highFirst, hi, xHigh)
-        } else {
-            lowSecond = dpbusd(lowSecond, lo, xLow)
-            highSecond = dpbusd(highSecond, hi, xHigh)
-        }
+    /// Chunks c and c + 1 (both in sub-block c / 4) of the pair whose low-nibble slice is `j` (the
+    /// high nibbles are slice j + 2), each as its (low, high) values.
+    @inline(__always) mutating func addChunks(_ chunk0: (__m256i, __m256i), _ chunk1: (__m256i, __m256i), _ x: KActivationBlock,
+                                              lowSlice j: Int, chunk c: Int, _ scales: (Q6SliceScales, Q6SliceScales)) {
+        low.add(chunk0.0, broadcast4(x.q, 32 * j + 4 * c), chunk1.0, broadcast4(x.q, 32 * j + 4 * c + 4), subBlock: c / 4, scales.0)
+        high.add(chunk0.1, broadcast4(x.q, 32 * (j + 2) + 4 * c), chunk1.1, broadcast4(x.q, 32 * (j + 2) + 4 * c + 4),
+                 subBlock: c / 4, scales.1)
     }
 
-    /// Folds the pair's dot products (slices j and j + 2) into the float sums and clears them.
-    @inline(__always) mutating func finishPair(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, lowSlice j: Int) {
-        fold(unit, lowFirst, lowSecond, slice: j, x)
-        fold(unit, highFirst, highSecond, slice: j + 2, x)
-        lowFirst = _mm256_setzero_si256(); lowSecond = lowFirst; highFirst = lowFirst; highSecond = lowFirst
+    /// Folds the pair's dot products into the float sum, slice j then j + 2, and clears them.
+    @inline(__always) mutating func finishPair(_ x: Q6ActivationBlock, lowSlice j: Int, _ scales: (Q6SliceScales, Q6SliceScales)) {
+        scaled = q6Fold(low, x, slice: j, scales.0, scaled)
+        scaled = q6Fold(high, x, slice: j + 2, scales.1, scaled)
+        low = Q6SliceDot()
+        high = Q6SliceDot()
     }
 
-    @inline(__always) private mutating func fold(_ unit: UnsafeRawPointer, _ first: __m256i, _ second: __m256i, slice j: Int,
-                                                 _ x: Q6ActivationBlock) {
-        // The rows' int8 scales of sub-blocks 2j and 2j + 1; |dot| ≤ 16·63·128, times 127 fits in 32 bits.
-        let scaleFirst = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(unit.loadUnaligned(fromByteOffset: 16 + 16 * j, as: Int64.self)))
-        let scaleSecond = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(unit.loadUnaligned(fromByteOffset: 24 + 16 * j, as: Int64.self)))
-        let dot = _mm256_add_epi32(_mm256_mullo_epi32(first, scaleFirst), _mm256_mullo_epi32(second, scaleSecond))
-        scaled = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_permutevar8x32_ps(x.x.dx, _mm256_set1_epi32(Int32(j))), scaled)
-        let sums = j < 4 ? x.dxSums16.0 : x.dxSums16.1
-        let lane = Int32(2 * (j % 4))
-        offsets = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaleFirst), _mm256_permutevar8x32_ps(sums, _mm256_set1_epi32(lane)), offsets)
-        offsets = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaleSecond), _mm256_permutevar8x32_ps(sums, _mm256_set1_epi32(lane + 1)), offsets)
-    }
-
-    /// Takes over `other`'s pending dot products (its float sums stay its own).
+    /// Takes over `other`'s pending dot products (its float sum stays its own).
     @inline(__always) mutating func take(_ other: Q6UnitSums) {
-        lowFirst = other.lowFirst; lowSecond = other.lowSecond; highFirst = other.highFirst; highSecond = other.highSecond
+        low = other.low
+        high = other.high
     }
 
-    /// acc + d·(Σ scaled − 32·Σ offsets).
-    @inline(__always) func finish(_ acc: __m256, _ d: __m256) -> __m256 {
-        _mm256_fmadd_ps(d, _mm256_fnmadd_ps(_mm256_set1_ps(32), offsets, scaled), acc)
-    }
+    /// acc + d·Σ scaled.
+    @inline(__always) func finish(_ acc: __m256, _ d: __m256) -> __m256 { _mm256_fmadd_ps(d, scaled, acc) }
+}
+
+/// scaled + dx_j·total_j.
+@inline(__always) func q6Fold(_ dot: Q6SliceDot, _ x: Q6ActivationBlock, slice j: Int, _ scales: Q6SliceScales, _ scaled: __m256) -> __m256 {
+    let total = dot.total(scales, offsetPairs: _mm256_permutevar8x32_epi32(x.offsetPairs, _mm256_set1_epi32(Int32(j))))
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(x.x.d[j]), scaled)
+}
+
+/// The scales of the pair whose low-nibble slice is j: slices j and j + 2.
+@inline(__always) func q6KPairScales(_ unit: UnsafeRawPointer, lowSlice j: Int) -> (Q6SliceScales, Q6SliceScales) {
+    (Q6SliceScales(unit, slice: j), Q6SliceScales(unit, slice: j + 2))
 }
 
 /// Chunk c of pair (n, h) of a q6_K unit as unsigned 6-bit values: (slice 4n + h, slice 4n + h + 2)
@@ -408,17 +464,18 @@ enum Q6KUnits: KUnitKernel {
     @inline(__always) static func unit(_ unit: UnsafeRawPointer, _ x: Q6ActivationBlock, _ acc: __m256) -> __m256 {
         var first = Q6UnitSums(), second = Q6UnitSums()  // pairs (k 0, 2) and (k 1, 3) of each half
         for n in 0..<2 {
-            for c in 0..<8 {
-                let (lo0, hi0) = q6KChunk(unit, half: n, pair: 0, chunk: c)
-                let (lo1, hi1) = q6KChunk(unit, half: n, pair: 1, chunk: c)
-                first.addChunk(lo0, hi0, x.x, lowSlice: 4 * n, chunk: c)
-                second.addChunk(lo1, hi1, x.x, lowSlice: 4 * n + 1, chunk: c)
+            let firstScales = q6KPairScales(unit, lowSlice: 4 * n), secondScales = q6KPairScales(unit, lowSlice: 4 * n + 1)
+            for c in stride(from: 0, to: 8, by: 2) {
+                first.addChunks(q6KChunk(unit, half: n, pair: 0, chunk: c), q6KChunk(unit, half: n, pair: 0, chunk: c + 1), x.x,
+                                lowSlice: 4 * n, chunk: c, firstScales)
+                second.addChunks(q6KChunk(unit, half: n, pair: 1, chunk: c), q6KChunk(unit, half: n, pair: 1, chunk: c + 1), x.x,
+                                 lowSlice: 4 * n + 1, chunk: c, secondScales)
             }
-            // Both pairs fold into one set of float sums, first then second, as `unit4` folds
-            // them: a row's result is the same alone or among four (batch invariance).
-            first.finishPair(unit, x, lowSlice: 4 * n)
+            // Both pairs fold into one float sum, first then second, as `unit4` folds them: a
+            // row's result is the same alone or among four (batch invariance).
+            first.finishPair(x, lowSlice: 4 * n, firstScales)
             first.take(second)
-            first.finishPair(unit, x, lowSlice: 4 * n + 1)
+            first.finishPair(x, lowSlice: 4 * n + 1, secondScales)
             second = Q6UnitSums()
         }
         return first.finish(acc, _mm256_cvtph_ps(load128(unit)))
@@ -431,17 +488,23 @@ enum Q6KUnits: KUnitKernel {
         for n in 0..<2 {
             for h in 0..<2 {
                 let j = 4 * n + h
-                for c in 0..<8 {
-                    let (lo, hi) = q6KChunk(unit, half: n, pair: h, chunk: c)
-                    s0.addChunk(lo, hi, x.0.x, lowSlice: j, chunk: c)
-                    s1.addChunk(lo, hi, x.1.x, lowSlice: j, chunk: c)
-                    s2.addChunk(lo, hi, x.2.x, lowSlice: j, chunk: c)
-                    s3.addChunk(lo, hi, x.3.x, lowSlice: j, chunk: c)
+                let scales = q6KPairScales(unit, lowSlice: j)
+                @inline(__always) func chunks(_ c: Int) {
+                    let chunk0 = q6KChunk(unit, half: n, pair: h, chunk: c), chunk1 = q6KChunk(unit, half: n, pair: h, chunk: c + 1)
+                    s0.addChunks(chunk0, chunk1, x.0.x, lowSlice: j, chunk: c, scales)
+                    s1.addChunks(chunk0, chunk1, x.1.x, lowSlice: j, chunk: c, scales)
+                    s2.addChunks(chunk0, chunk1, x.2.x, lowSlice: j, chunk: c, scales)
+                    s3.addChunks(chunk0, chunk1, x.3.x, lowSlice: j, chunk: c, scales)
                 }
-                s0.finishPair(unit, x.0, lowSlice: j)
-                s1.finishPair(unit, x.1, lowSlice: j)
-                s2.finishPair(unit, x.2, lowSlice: j)
-                s3.finishPair(unit, x.3, lowSlice: j)
+                // Spelled out, so each call's sub-block (and its scale vector) is a constant.
+                chunks(0)
+                chunks(2)
+                chunks(4)
+                chunks(6)
+                s0.finishPair(x.0, lowSlice: j, scales)
+                s1.finishPair(x.1, lowSlice: j, scales)
+                s2.finishPair(x.2, lowSlice: j, scales)
+                s3.finishPair(x.3, lowSlice: j, scales)
             }
         }
         let d = _mm256_cvtph_ps(load128(unit))
