@@ -45,15 +45,20 @@ import _Builtin_intrinsics.intel
     #endif
 }
 
-/// acc + the products of two chunks, u0·s0 + u1·s1. On AVX2 the two chunks' 16-bit pair sums add
-/// before one widening (three multiplies instead of four); callers keep 2·2·u·|s| below 2¹⁵
-/// (unsigned weights below 64 against activations in [−127, 127]).
+/// The 16-bit pair sums of two chunks' products, u0·s0 + u1·s1 as `vpmaddubsw` leaves them: the
+/// caller keeps 2·2·u·|s| below 2¹⁵ (unsigned weights below 64 against activations in
+/// [−127, 127]) and widens them with one vpmaddwd, by ones or by a scale.
+@inline(__always) func pairSums2(_ u0: __m256i, _ s0: __m256i, _ u1: __m256i, _ s1: __m256i) -> __m256i {
+    _mm256_add_epi16(_mm256_maddubs_epi16(u0, s0), _mm256_maddubs_epi16(u1, s1))
+}
+
+/// acc + the products of two chunks, u0·s0 + u1·s1. On AVX2 through `pairSums2`, one widening for
+/// two chunks (three multiplies instead of four).
 @inline(__always) func dot2(_ acc: __m256i, _ u0: __m256i, _ s0: __m256i, _ u1: __m256i, _ s1: __m256i) -> __m256i {
     #if VNNI
     return dpbusd(dpbusd(acc, u0, s0), u1, s1)
     #else
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(u0, s0), _mm256_maddubs_epi16(u1, s1)),
-                                                   _mm256_set1_epi16(1)))
+    return _mm256_add_epi32(acc, widenPairs(pairSums2(u0, s0, u1, s1)))
     #endif
 }
 

@@ -71,8 +71,7 @@ func q4KScaleMin(_ u0: __m256i, _ u1: __m256i, _ u2: __m256i, _ j: Int) -> (__m2
 /// 8 products dx_j·Σq_j (for the min terms).
 struct KActivationBlock {
     let q: UnsafePointer<Int8>   // [256]
-    let d: UnsafePointer<Float>  // [8] the slice scales dx_j, for broadcasts from memory
-    let dx: __m256               // [8]
+    let d: UnsafePointer<Float>  // [8] the slice scales dx_j, broadcast from memory where used
     let dxSums: __m256           // [8]
 
     /// Block `b` of activation row `c` of a [batch, 256·blocks] `.blocks` quantization.
@@ -80,9 +79,7 @@ struct KActivationBlock {
     init(_ xq: UnsafePointer<Int8>, _ xd: UnsafePointer<Float>, _ xs: UnsafePointer<Int32>, row c: Int, block b: Int, blocks: Int) {
         q = xq + 256 * (c * blocks + b)
         d = xd + 8 * (c * blocks + b)
-        let scales = UnsafeRawPointer(xd + 8 * (c * blocks + b)).loadUnaligned(as: SIMD8<Float>.self)
-        dx = scales
-        dxSums = blockSums8(scales, xs + 16 * (c * blocks + b), 0)
+        dxSums = blockSums8(UnsafeRawPointer(d).loadUnaligned(as: SIMD8<Float>.self), xs + 16 * (c * blocks + b), 0)
     }
 }
 
@@ -377,8 +374,7 @@ struct Q6SliceDot {
         #if VNNI
         if sub == 0 { first = dpbusd(dpbusd(first, q0, x0), q1, x1) } else { second = dpbusd(dpbusd(second, q0, x0), q1, x1) }
         #else
-        let pairs = _mm256_add_epi16(_mm256_maddubs_epi16(q0, x0), _mm256_maddubs_epi16(q1, x1))
-        dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairs, sub == 0 ? scales.first : scales.second))
+        dot = _mm256_add_epi32(dot, _mm256_madd_epi16(pairSums2(q0, x0, q1, x1), sub == 0 ? scales.first : scales.second))
         #endif
     }
 
@@ -537,7 +533,7 @@ struct IQ4XSUnitSums {
     /// Folds slice j into acc: scale·dx_j·(dot − q8Offset·Σq_j), the offset term in floats.
     @inline(__always) mutating func finishSlice(_ j: Int, _ x: KActivationBlock, _ scale: __m256) {
         let lane = _mm256_set1_epi32(Int32(j))
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale, _mm256_permutevar8x32_ps(x.dx, lane)), acc)
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(scale, _mm256_set1_ps(x.d[j])), acc)
         if q8Offset != 0 {
             acc = _mm256_fnmadd_ps(_mm256_mul_ps(scale, _mm256_set1_ps(Float(q8Offset))), _mm256_permutevar8x32_ps(x.dxSums, lane), acc)
         }
