@@ -43,6 +43,11 @@ public struct GenerationTimings: Sendable, Equatable {
     /// sampling agreed with.
     public var proposedTokens = 0
     public var acceptedTokens = 0
+    /// Time spent keeping to the grammar (checking sampled tokens, computing masks, advancing
+    /// its state, for the run and its draft proposals), and how many full masks over the
+    /// vocabulary that took.
+    public var grammarSeconds = 0.0
+    public var grammarMasks = 0
 
     public init() {}
 

@@ -31,6 +31,7 @@ public final class GenerationRun: @unchecked Sendable {
     private var matcher: GrammarMatcher?
     /// [generated] the matcher before each token, to rewind it.
     private var matcherBefore: [GrammarMatcher] = []
+    private var grammarCost = GrammarCost()
     private let cancelled = Atomic<Bool>(false)
     private let onClose: () -> Void
 
@@ -86,7 +87,7 @@ public final class GenerationRun: @unchecked Sendable {
         self.driver = driver
         self.constraint = constraint
         matcher = constraint.map { GrammarMatcher($0.grammar) }
-        proposer = options.speculation.map { Proposer($0, sampler: sampler, constrained: constraint != nil) }
+        proposer = options.speculation.map { Proposer($0, sampler: sampler) }
         self.onClose = onClose
         pending = Evaluation(position: 0, tokens: prompt)
         stops = StringWatch(options.stopStrings)
@@ -197,11 +198,12 @@ public final class GenerationRun: @unchecked Sendable {
         guard let proposer, let next = pending, next.proposed == 0, next.tokens.count == 1 else { return }
         // k proposals make k + 1 rows, each of which samples a token at the next position.
         let limit = min(proposer.speculation.maxDraft, options.maxTokens - generated.count - 1, capacity - 1 - next.position)
+        let grammar = constraint.flatMap { constraint in matcher.map { Proposer.GrammarPosition(constraint: constraint, matcher: $0) } }
         if driver == nil && proposer.speculation.draftModel != nil {
-            draftRequest = proposer.draftRequest(after: context, limit: limit, cacheSalt: options.cacheSalt, sharers: draftSharers)
+            draftRequest = proposer.draftRequest(after: context, limit: limit, cacheSalt: options.cacheSalt, sharers: draftSharers, grammar: grammar)
             return
         }
-        append(proposer.propose(after: context, limit: limit, cacheSalt: options.cacheSalt))
+        append(proposer.propose(after: context, limit: limit, cacheSalt: options.cacheSalt, grammar: grammar))
     }
 
     private func append(_ proposals: [Int32]) {
@@ -237,7 +239,7 @@ public final class GenerationRun: @unchecked Sendable {
         var bias: [Int32: Float] = [:]
         for id in bans[index] ?? [] { bias[id] = -.infinity }
         if index < options.minTokens { for id in endTokens { bias[id] = -.infinity } }
-        let id = try verifying.map { acceptOrResample($0.proposal, draftedFrom: $0.drafted, bias: bias) } ?? sampleAllowed(bias: bias)
+        let id = try verifying.map { try acceptOrResample($0.proposal, draftedFrom: $0.drafted, bias: bias) } ?? sampleAllowed(bias: bias)
         if firstTokenTime == nil {
             firstTokenTime = Date()
             timings.timeToFirstToken = firstTokenTime!.timeIntervalSince(startTime)
@@ -249,7 +251,7 @@ public final class GenerationRun: @unchecked Sendable {
         decoderBefore.append(decoder)
         if let constraint, var state = matcher {
             matcherBefore.append(state)
-            constraint.advance(&state, by: id)
+            grammarCost.measure { _ = constraint.advance(&state, by: id) }
             matcher = state
         }
         text.append(contentsOf: decoder.push(id).utf8)
@@ -284,8 +286,9 @@ public final class GenerationRun: @unchecked Sendable {
     /// The standard speculative-sampling test for a proposal drawn from `q`: keep it with
     /// probability min(1, p/q) under the model's distribution p, else draw from the part of p
     /// that q does not cover, normalize(max(0, p − q)), which never gives the proposal back.
-    private func acceptOrResample(_ proposal: Int32, draftedFrom q: TokenDistribution, bias: [Int32: Float]) -> Int32 {
-        let p = sampler.distribution(logits: logits, context: context, bias: bias)
+    /// Under a grammar, p is the distribution `sampleAllowed` draws from.
+    private func acceptOrResample(_ proposal: Int32, draftedFrom q: TokenDistribution, bias: [Int32: Float]) throws -> Int32 {
+        let p = try allowedDistribution(bias: bias)
         let pt = Double(p.probability(of: proposal)), qt = Double(q.probability(of: proposal))
         if qt > 0 && sampler.uniform() < min(1, pt / qt) { return proposal }
         return sampler.draw(from: p.excess(over: q)) ?? sampler.draw(from: p) ?? proposal
@@ -296,17 +299,36 @@ public final class GenerationRun: @unchecked Sendable {
     /// with every refused token removed, as llama.cpp does.
     private func sampleAllowed(bias: [Int32: Float]) throws -> Int32 {
         let id = sampler.sample(logits: logits, context: context, bias: bias)
-        guard let constraint, let matcher, !constraint.allows(id, after: matcher) else { return id }
-        let mask = constraint.allowedTokens(after: matcher)
+        guard let constraint, let matcher, !grammarCost.measure({ constraint.allows(id, after: matcher) }) else { return id }
+        // The mask and the second draw are what the grammar costs.
+        let mask = grammarCost.mask(constraint, after: matcher)
+        return try grammarCost.measure { sampler.sample(logits: try allowedLogits(mask, bias: bias), context: context, bias: bias) }
+    }
+
+    /// The distribution of `sampleAllowed`'s choice: the sampler's distribution p over the
+    /// logits where the grammar takes the token, and the mass p gives refused tokens spread as
+    /// the sampler's distribution over the allowed tokens' logits alone. Without a grammar, p.
+    private func allowedDistribution(bias: [Int32: Float]) throws -> TokenDistribution {
+        let p = sampler.distribution(logits: logits, context: context, bias: bias)
+        guard let constraint, let matcher else { return p }
+        let mask = grammarCost.mask(constraint, after: matcher)
+        let kept = p.filter { mask.contains($0) }
+        let refused = p.total - kept.total
+        guard refused > 0 else { return kept }
+        let fallback = try grammarCost.measure { sampler.distribution(logits: try allowedLogits(mask, bias: bias), context: context, bias: bias) }
+        return kept.adding(fallback, weight: Float(refused / max(Double.leastNonzeroMagnitude, fallback.total)))
+    }
+
+    /// The logits with every token `mask` refuses at −∞; a typed error when no token is left
+    /// that the grammar allows and the bias does not ban.
+    private func allowedLogits(_ mask: TokenMask, bias: [Int32: Float]) throws -> [Float] {
         var masked = logits
-        var open = false
-        masked.withUnsafeMutableBufferPointer { row in
-            for t in 0..<row.count {
-                if !mask.contains(Int32(t)) { row[t] = -.infinity } else if bias[Int32(t)] != -.infinity { open = true }
-            }
-        }
+        mask.restrict(&masked)
+        let banned = bias.filter { $0.value == -.infinity }
+        let open = banned.isEmpty ? masked.contains { $0 != -.infinity }
+                                  : masked.indices.contains { masked[$0] != -.infinity && banned[Int32($0)] == nil }
         guard open else { throw GenerationError.grammarDeadEnd(generated: generated.count) }
-        return sampler.sample(logits: masked, context: context, bias: bias)
+        return masked
     }
 
     /// Drops generated token `index` and everything after it, bans its id at that position, and
@@ -360,6 +382,8 @@ public final class GenerationRun: @unchecked Sendable {
 
     private func finish(_ reason: FinishReason) -> [GenerationEvent] {
         timings.generatedTokens = generated.count
+        timings.grammarSeconds = grammarCost.seconds + (proposer?.grammarCost.seconds ?? 0)
+        timings.grammarMasks = grammarCost.masks + (proposer?.grammarCost.masks ?? 0)
         if let first = firstTokenTime { timings.generationSeconds = Date().timeIntervalSince(first) }
         close()
         return [.finished(reason, timings)]

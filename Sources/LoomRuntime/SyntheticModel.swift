@@ -44,11 +44,22 @@ public enum SyntheticModel {
         return out
     }
 
+    /// The tokenizer metadata (every `tokenizer.` key) of `file`, to give a synthetic model a real
+    /// vocabulary, and the token count, which the model's vocabulary must cover.
+    public static func tokenizerMetadata(of file: GGUFFile) throws -> (values: [String: GGUFValue], tokens: Int) {
+        guard case .array(let tokens)? = file.metadata["tokenizer.ggml.tokens"] else {
+            throw Unsupported(reason: "\(file.path) has no tokenizer.ggml.tokens array")
+        }
+        return (file.metadata.filter { $0.key.hasPrefix("tokenizer.") }, tokens.count)
+    }
+
     /// Writes `config` with `type` weights to `path` (through `PATH.partial`, renamed when whole);
-    /// `progress(done, total)` counts bytes. Returns the file's size.
+    /// `progress(done, total)` counts bytes. Returns the file's size. `tokenizer` is metadata
+    /// from `tokenizerMetadata(of:)`; without it the file has no tokenizer (enough for `loom
+    /// bench`, not for generating text).
     @discardableResult
     public static func write(_ config: ModelConfig, type: QuantType, to path: String, seed: UInt64 = 1,
-                             progress: (Int, Int) -> Void = { _, _ in }) throws -> Int {
+                             tokenizer: [String: GGUFValue] = [:], progress: (Int, Int) -> Void = { _, _ in }) throws -> Int {
         guard let arch = ggufArchitecture(config) else {
             throw Unsupported(reason: "synthetic files are dense Llama or Qwen2 layouts; \(config.architecture) is not one")
         }
@@ -70,6 +81,7 @@ public enum SyntheticModel {
         writer.set("\(arch).attention.head_count_kv", .uint32(UInt32(config.kvHeadCount)))
         writer.set("\(arch).rope.freq_base", .float32(Float(config.ropeTheta)))
         writer.set("\(arch).attention.layer_norm_rms_epsilon", .float32(config.rmsNormEps))
+        for (key, value) in tokenizer.sorted(by: { $0.key < $1.key }) { writer.set(key, value) }
         let tensors = tensors(config, type: type)
         let header = try writer.header(tensors: tensors.map { ($0.name, $0.dimensions, GGMLType(id: $0.type.ggmlTypeID)) })
         let alignment = try writer.alignment()

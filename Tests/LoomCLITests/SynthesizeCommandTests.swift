@@ -23,6 +23,30 @@ import Testing
         #expect((result?["tg_tokens_per_s"] as? Double ?? 0) > 0)
     }
 
+    /// With the demo model's tokenizer copied in, the synthetic file tokenizes as the demo does
+    /// and generates under a grammar (its JSON reports what the grammar cost); a vocabulary
+    /// smaller than the tokenizer's is refused by name.
+    @Test func aCopiedTokenizerMakesTheFileGenerate() throws {
+        let demo = "Models/loom-demo/gguf/loom-demo-Q8_0.gguf"
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("loom-synth-vocab-\(getpid()).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let made = try LoomProcess.run(["synthesize", "qwen2.5-0.5b", "--type", "q8_0", "--out", out, "--layers", "1",
+                                        "--vocab", "8192", "--tokenizer-from", demo])
+        #expect(made.status == 0, "\(made.stderr)")
+        let text = "In the beginning God created the heaven and the earth. 起初神创造天地。"
+        let ours = try LoomProcess.run(["tokenize", "--model", out, text]), theirs = try LoomProcess.run(["tokenize", "--model", demo, text])
+        #expect(ours.status == 0 && ours.stdout == theirs.stdout && !ours.stdout.isEmpty, "\(ours.stdout) \(ours.stderr)")
+        let generated = try LoomProcess.run(["generate", "--model", out, "--prompt", "JSON:", "--max-tokens", "12", "--temp", "1", "--seed", "1",
+                                             "--regex", "[0-9]+(,[0-9]+)*", "--json", "-t", "1"])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(generated.stdout.utf8)) as? [String: Any]
+        let timings = result?["timings"] as? [String: Any]
+        #expect((timings?["grammar_seconds"] as? Double ?? 0) > 0, "\(generated.stdout)")
+        #expect(timings?["grammar_masks"] is Int, "\(generated.stdout)")
+        let small = try LoomProcess.run(["synthesize", "qwen2.5-0.5b", "--out", out, "--layers", "1", "--vocab", "512", "--tokenizer-from", demo])
+        #expect(small.status != 0 && small.stderr.contains("--tokenizer-from: 8192 tokens"), "\(small.stderr)")
+    }
+
     @Test func unwritableRequestsAreRefusedByName() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("loom-synth-refused-\(getpid()).gguf").path
         let moe = try LoomProcess.run(["synthesize", "mixtral-8x7b", "--out", out])

@@ -297,6 +297,96 @@ import LoomTokenizer
         #expect(rate > 0.46 && rate < 0.56, "\(accepted) of \(proposed) accepted, counts \(counts)")
     }
 
+    /// A generator whose model gives a 0.5, b 0.3, c 0.2 at every position, and a draft that gives
+    /// them `draft`.
+    static func lettersModel(draft: [Double]) throws -> (Generator, DraftModel) {
+        let a = Int(UInt8(ascii: "a"))
+        let generator = try Generator(model: FixedDistributionModel(probabilities: [0.5, 0.3, 0.2], firstID: a),
+                                      tokenizer: ByteTokenizer.shared, endTokens: [])
+        return (generator, try DraftModel(engine: FixedDistributionBatchModel(probabilities: draft, firstID: a), targetVocabularySize: 257))
+    }
+
+    /// Under a grammar, sampled drafts are drawn from the draft's distribution over the tokens the
+    /// grammar allows and verified against the distribution of the constrained sampler's own
+    /// choice, which truncation makes differ from "mask, then sample". The model gives a 0.5,
+    /// b 0.3, c 0.2 and the grammar allows b and c; with top-k 2 the sampler keeps a and b
+    /// (0.625, 0.375), takes b when it draws b, and otherwise draws top-2 over b and c alone
+    /// (0.6, 0.4): b 0.375 + 0.625 × 0.6 = 0.75, c 0.25. Runs without a draft and with one both
+    /// follow that (chi-square), and neither follows the masked distribution (0.6, 0.4).
+    @Test func sampledDraftsUnderAGrammarFollowTheConstrainedDistribution() throws {
+        let a = Int(UInt8(ascii: "a"))
+        // The draft over b and c after top-2: 0.3 / 0.8, 0.5 / 0.8.
+        let (generator, draft) = try Self.lettersModel(draft: [0.2, 0.3, 0.5])
+        let grammar = try Grammar.regex("[bc]+")
+        func run(drafted: Bool) throws -> (counts: [Int], proposed: Int, accepted: Int) {
+            var counts = [0, 0], proposed = 0, accepted = 0
+            for seed in 0..<80 {
+                var parameters = SamplingParameters.untruncated
+                parameters.topK = 2
+                parameters.seed = UInt64(seed)
+                var options = GenerationOptions(maxTokens: 40, sampling: parameters)
+                options.grammar = grammar
+                if drafted {
+                    options.speculation = .draftModel(draft, maxDraft: 3, draftCost: 0)
+                    options.speculation?.adaptive = false
+                }
+                let run = try generator.makeRun(prompt: ByteTokenizer.ids("bc"), options: options)
+                while !run.isFinished {
+                    for event in try run.next() {
+                        if case .token(let t) = event { counts[Int(t.id) - a - 1] += 1 }
+                        if case .finished(_, let t) = event { proposed += t.proposedTokens; accepted += t.acceptedTokens }
+                    }
+                }
+            }
+            return (counts, proposed, accepted)
+        }
+        func chiSquare(_ counts: [Int], _ expected: [Double]) -> Double {
+            let draws = Double(counts.reduce(0, +))
+            return zip(counts, expected).reduce(0.0) { sum, pair in
+                let e = pair.1 * draws
+                return sum + (Double(pair.0) - e) * (Double(pair.0) - e) / e
+            }
+        }
+        for drafted in [false, true] {
+            let (counts, proposed, accepted) = try run(drafted: drafted)
+            #expect(counts.reduce(0, +) == 80 * 40)
+            // 1 degree of freedom, p = 0.001.
+            #expect(chiSquare(counts, [0.75, 0.25]) < 10.83, "drafted \(drafted): counts \(counts)")
+            #expect(chiSquare(counts, [0.6, 0.4]) > 10.83, "drafted \(drafted): the draws look masked, then sampled: \(counts)")
+            guard drafted else { continue }
+            // Kept with probability Σ min(p, q) = 0.375 + 0.25 = 0.625 once the ones before were;
+            // of 3 proposals a pass keeps 0.625 + 0.625² + 0.625³ = 1.26, 0.42 of them.
+            let rate = Double(accepted) / Double(max(1, proposed))
+            #expect(proposed > 1000 && rate > 0.37 && rate < 0.47, "\(accepted) of \(proposed) accepted")
+        }
+    }
+
+    /// Proposals keep to the grammar: under "(bc)+" one token is allowed at each step, so every
+    /// proposal that keeps to it is the model's choice. A greedy draft whose favourite (a) the
+    /// grammar refuses proposes the allowed token instead, and lookup cuts its proposal at the
+    /// first refused token ("…a b" is followed by "c a b" in the prompt; the grammar takes only
+    /// the c): every proposal is kept.
+    @Test func proposalsKeepToTheGrammar() throws {
+        let (generator, draft) = try Self.lettersModel(draft: [0.6, 0.3, 0.1])
+        let grammar = try Grammar.regex("(bc)+")
+        for speculation in [Speculation.draftModel(draft, maxDraft: 3, draftCost: 0), .promptLookup(ngram: 2, maxDraft: 4)] {
+            var options = GenerationOptions(maxTokens: 24, sampling: .greedy)
+            options.grammar = grammar
+            options.speculation = speculation
+            options.speculation?.adaptive = false
+            let run = try generator.makeRun(prompt: ByteTokenizer.ids("bcabca"), options: options)
+            var tokens: [Int32] = [], timings = GenerationTimings()
+            while !run.isFinished {
+                for event in try run.next() {
+                    if case .token(let t) = event { tokens.append(t.id) }
+                    if case .finished(_, let t) = event { timings = t }
+                }
+            }
+            #expect(tokens == ByteTokenizer.ids(String(repeating: "bc", count: 12)), "\(speculation.source)")
+            #expect(timings.proposedTokens > 4 && timings.acceptedTokens == timings.proposedTokens, "\(speculation.source): \(timings)")
+        }
+    }
+
     @Test func badSpeculationOptionsAreNamed() throws {
         let generator = try Generator(model: FixedDistributionModel(probabilities: [1]), tokenizer: ByteTokenizer.shared, endTokens: [])
         var options = GenerationOptions()
@@ -342,7 +432,7 @@ final class FixedDistributionBatchModel: BatchEvaluator, @unchecked Sendable {
     private var lengths: [SequenceID: Int] = [:]
     private var next = 0
 
-    init(probabilities: [Double]) { row = FixedDistributionModel(probabilities: probabilities).row }
+    init(probabilities: [Double], firstID: Int = 0) { row = FixedDistributionModel(probabilities: probabilities, firstID: firstID).row }
 
     func createSequence(cacheSalt: String?) -> SequenceID {
         next += 1
@@ -365,17 +455,18 @@ final class FixedDistributionBatchModel: BatchEvaluator, @unchecked Sendable {
     }
 }
 
-/// A stand-in model whose every row is the same distribution over ids 0, 1, 2 (log-probability
-/// logits; other ids far below), whatever the context; it answers every position when asked.
+/// A stand-in model whose every row is the same distribution over ids `firstID`, `firstID` + 1, …
+/// (log-probability logits; other ids far below), whatever the context; it answers every
+/// position when asked.
 final class FixedDistributionModel: TokenEvaluator, @unchecked Sendable {
     let row: [Float]
     let vocabularySize = 257
     let capacity = 4096
     private(set) var position = 0
 
-    init(probabilities: [Double]) {
+    init(probabilities: [Double], firstID: Int = 0) {
         var row = [Float](repeating: -60, count: vocabularySize)
-        for (id, p) in probabilities.enumerated() { row[id] = Float(log(p)) }
+        for (k, p) in probabilities.enumerated() { row[firstID + k] = Float(log(p)) }
         self.row = row
     }
 

@@ -19,6 +19,23 @@ public struct TokenMask: Sendable, Equatable {
     /// How many tokens are allowed.
     public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 
+    /// Sets every refused token's logit to −∞ (and every logit past the vocabulary).
+    /// - Parameter logits: [vocab] scores for the next position.
+    public func restrict(_ logits: inout [Float]) {
+        let count = min(logits.count, vocabularySize)
+        logits.withUnsafeMutableBufferPointer { row in
+            for (w, word) in words.enumerated() where word != ~0 {
+                let start = w << 6, end = min(start + 64, count)
+                var t = start
+                while t < end {
+                    if word & (1 << UInt64(t - start)) == 0 { row[t] = -.infinity }
+                    t += 1
+                }
+            }
+            for t in count..<row.count { row[t] = -.infinity }
+        }
+    }
+
     mutating func insert(_ token: Int32) { words[Int(token) >> 6] |= 1 << UInt64(token & 63) }
     mutating func remove(_ token: Int32) { words[Int(token) >> 6] &= ~(1 << UInt64(token & 63)) }
 }

@@ -27,6 +27,33 @@ public struct TokenDistribution: Sendable, Equatable {
         return low < ids.count && ids[low] == id ? probabilities[low] : 0
     }
 
+    /// The sum of the weights.
+    public var total: Double { probabilities.reduce(0) { $0 + Double($1) } }
+
+    /// The entries whose ids `isIncluded` keeps, weights unchanged.
+    public func filter(_ isIncluded: (Int32) -> Bool) -> TokenDistribution {
+        let kept = zip(ids, probabilities).filter { isIncluded($0.0) }
+        return TokenDistribution(ids: kept.map(\.0), probabilities: kept.map(\.1), ascending: true)
+    }
+
+    /// self + weight · other, id by id.
+    public func adding(_ other: TokenDistribution, weight: Float) -> TokenDistribution {
+        var outIds: [Int32] = [], outWeights: [Float] = []
+        outIds.reserveCapacity(ids.count + other.ids.count)
+        outWeights.reserveCapacity(ids.count + other.ids.count)
+        var i = 0, j = 0
+        while i < ids.count || j < other.ids.count {
+            if j == other.ids.count || (i < ids.count && ids[i] < other.ids[j]) {
+                outIds.append(ids[i]); outWeights.append(probabilities[i]); i += 1
+            } else if i == ids.count || other.ids[j] < ids[i] {
+                outIds.append(other.ids[j]); outWeights.append(weight * other.probabilities[j]); j += 1
+            } else {
+                outIds.append(ids[i]); outWeights.append(probabilities[i] + weight * other.probabilities[j]); i += 1; j += 1
+            }
+        }
+        return TokenDistribution(ids: outIds, probabilities: outWeights, ascending: true)
+    }
+
     /// max(0, self − other) for every id, unnormalized: the mass of `self` that `other` does not
     /// cover (speculative sampling's residual).
     public func excess(over other: TokenDistribution) -> TokenDistribution {

@@ -3,7 +3,7 @@
 final class Proposer {
     let speculation: Speculation
     /// Draft proposals are drawn from the draft's distribution (kept by the standard test)
-    /// rather than its greedy choice: for sampled runs without a grammar.
+    /// rather than its greedy choice: for sampled runs.
     private let samplesDrafts: Bool
     /// The run's sampler: the draft's chain copies its parameters.
     private let sampler: Sampler
@@ -31,23 +31,37 @@ final class Proposer {
     private var draftSampler: Sampler?
     /// The distributions the draft's sampled proposals were drawn from, as the draft makes them.
     private var drawn: [TokenDistribution] = []
+    /// What keeping the proposals to the grammar has cost.
+    private(set) var grammarCost = GrammarCost()
 
     private static let initialAcceptance = 0.5
     private static let firstProbeInterval = 8
 
-    init(_ speculation: Speculation, sampler: Sampler, constrained: Bool) {
+    init(_ speculation: Speculation, sampler: Sampler) {
         self.speculation = speculation
         self.sampler = sampler
-        samplesDrafts = sampler.parameters.temperature > 0 && !constrained
+        samplesDrafts = sampler.parameters.temperature > 0
+    }
+
+    /// A constrained run's grammar and where its reply stands in it when it proposes: proposals
+    /// keep to the grammar, since the verification would refuse any other token.
+    struct GrammarPosition {
+        let constraint: TokenConstraint
+        let matcher: GrammarMatcher
     }
 
     /// Up to `limit` tokens to propose after `context`; none when they would not pay.
-    func propose(after context: [Int32], limit: Int, cacheSalt: String?) -> [Int32] {
+    func propose(after context: [Int32], limit: Int, cacheSalt: String?, grammar: GrammarPosition? = nil) -> [Int32] {
         distributions = []
         guard limit > 0 else { return [] }
         switch speculation.source {
         case let .promptLookup(maxNgram, minNgram):
-            guard let found = PromptLookup.propose(after: context, maxNgram: maxNgram, minNgram: minNgram, limit: limit) else { return [] }
+            guard var found = PromptLookup.propose(after: context, maxNgram: maxNgram, minNgram: minNgram, limit: limit) else { return [] }
+            if let grammar {
+                let allowed = grammarCost.measure { grammar.allowedPrefixLength(of: found.tokens) }
+                found.tokens = Array(found.tokens.prefix(allowed))
+                guard !found.tokens.isEmpty else { return [] }
+            }
             let count = speculation.draftLength(acceptance: estimate(found.evidence), available: found.tokens.count)
             guard count > 0 else {
                 unsent = (found.tokens[0], found.evidence)
@@ -56,7 +70,7 @@ final class Proposer {
             evidence = found.evidence
             return Array(found.tokens.prefix(count))
         case .draft(let draft):
-            guard let request = draftRequest(after: context, limit: limit, cacheSalt: cacheSalt, sharers: 1) else { return [] }
+            guard let request = draftRequest(after: context, limit: limit, cacheSalt: cacheSalt, sharers: 1, grammar: grammar) else { return [] }
             // A draft that fails (its pool full, say) only costs this step's proposals.
             return drafted((try? draft.propose([request]))?.first ?? [])
         }
@@ -64,8 +78,10 @@ final class Proposer {
 
     /// What to ask of the draft after `context` (nil: nothing this step), for a caller that puts
     /// several generations' requests in the same draft passes; `drafted` takes the answer.
-    /// `sharers`: the generations whose requests go into the same draft passes.
-    func draftRequest(after context: [Int32], limit: Int, cacheSalt: String?, sharers: Int) -> DraftModel.Request? {
+    /// `sharers`: the generations whose requests go into the same draft passes. Under a grammar
+    /// the draft chooses among the tokens the grammar allows after the proposals before.
+    func draftRequest(after context: [Int32], limit: Int, cacheSalt: String?, sharers: Int,
+                      grammar: GrammarPosition? = nil) -> DraftModel.Request? {
         distributions = []
         guard limit > 0, let draft = speculation.draftModel else { return nil }
         var count = speculation.draftLength(acceptance: estimate(0), available: limit, sharers: sharers)
@@ -81,22 +97,34 @@ final class Proposer {
         let cursor = self.cursor ?? draft.makeCursor(cacheSalt: cacheSalt)
         self.cursor = cursor
         drawn = []
-        var choose: (([Float], [Int32]) -> Int32?)?
-        if samplesDrafts {
-            if draftSampler == nil {
-                var parameters = sampler.parameters
-                parameters.seed = parameters.seed.map { $0 &+ 0x9E37_79B9_7F4A_7C15 }
-                draftSampler = try? Sampler(parameters: parameters, breakerTokens: sampler.breakerTokens)
-            }
-            if let draftSampler {
-                choose = { [weak self] logits, proposed in
-                    guard let self else { return nil }
-                    let q = draftSampler.distribution(logits: logits, context: context + proposed)
-                    guard let token = draftSampler.draw(from: q) else { return nil }
-                    self.drawn.append(q)
-                    return token
+        if samplesDrafts && draftSampler == nil {
+            var parameters = sampler.parameters
+            parameters.seed = parameters.seed.map { $0 &+ 0x9E37_79B9_7F4A_7C15 }
+            draftSampler = try? Sampler(parameters: parameters, breakerTokens: sampler.breakerTokens)
+        }
+        let draws = samplesDrafts ? draftSampler : nil
+        guard draws != nil || grammar != nil else { return DraftModel.Request(cursor: cursor, context: context, count: count, choose: nil) }
+        // Where the proposals so far leave the reply in the grammar.
+        var matcher = grammar?.matcher
+        let choose = { [weak self] (logits: [Float], proposed: [Int32]) -> Int32? in
+            guard let self else { return nil }
+            var row = logits
+            if let grammar, var state = matcher {
+                if let last = proposed.last {
+                    // Nothing is proposed past the end of the reply.
+                    guard !grammar.constraint.endTokens.contains(last),
+                          self.grammarCost.measure({ grammar.constraint.advance(&state, by: last) }) else { return nil }
+                    matcher = state
                 }
+                let allowed = self.grammarCost.mask(grammar.constraint, after: state)
+                guard allowed.count > 0 else { return nil }
+                self.grammarCost.measure { allowed.restrict(&row) }
             }
+            guard let draws else { return row.indices.max(by: { row[$0] < row[$1] }).map(Int32.init) }
+            let q = draws.distribution(logits: row, context: context + proposed)
+            guard let token = draws.draw(from: q) else { return nil }
+            self.drawn.append(q)
+            return token
         }
         return DraftModel.Request(cursor: cursor, context: context, count: count, choose: choose)
     }
@@ -138,5 +166,17 @@ final class Proposer {
     private func learn(_ right: Bool, evidence: Int) {
         let old = estimate(evidence)
         acceptance[evidence] = old + 0.1 * ((right ? 1 : 0) - old)
+    }
+}
+
+extension Proposer.GrammarPosition {
+    /// How many of `tokens`, from the first, the grammar takes in turn.
+    func allowedPrefixLength(of tokens: [Int32]) -> Int {
+        var state = matcher
+        for (i, token) in tokens.enumerated() {
+            if constraint.endTokens.contains(token) { return state.canEnd ? i + 1 : i }
+            guard constraint.advance(&state, by: token) else { return i }
+        }
+        return tokens.count
     }
 }

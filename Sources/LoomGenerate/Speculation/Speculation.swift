@@ -10,6 +10,10 @@
 ///   kept with probability min(1, p/q) under the model's p, else replaced by a draw from
 ///   normalize(max(0, p − q)) (the standard scheme): the output follows the model's
 ///   distribution and repeats for a seed, but is not the text the seed gives without the draft.
+/// - Under a grammar, proposals keep to it: lookup's are cut at the first token it refuses, and
+///   the draft chooses among the tokens it allows; p is then the distribution of the
+///   constrained sampler's choice (the sampled token where the grammar takes it, else a draw
+///   over the allowed tokens).
 public struct Speculation: Sendable, Equatable {
     /// Where proposals come from.
     public enum Source: Sendable, Equatable {

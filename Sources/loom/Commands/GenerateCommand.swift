@@ -255,5 +255,6 @@ func timingsJSON(_ t: GenerationTimings) -> [String: Any] {
     ["prompt_tokens_evaluated": t.promptTokens, "reused_prompt_tokens": t.reusedPromptTokens, "prompt_seconds": t.promptSeconds,
      "generated_tokens": t.generatedTokens, "generation_seconds": t.generationSeconds, "time_to_first_token": t.timeToFirstToken,
      "prompt_tokens_per_second": t.promptTokensPerSecond, "generation_tokens_per_second": t.generationTokensPerSecond,
-     "proposed_tokens": t.proposedTokens, "accepted_tokens": t.acceptedTokens]
+     "proposed_tokens": t.proposedTokens, "accepted_tokens": t.acceptedTokens,
+     "grammar_seconds": t.grammarSeconds, "grammar_masks": t.grammarMasks]
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LoomFormats
 import LoomKernels
 import LoomRuntime
 
@@ -15,6 +16,9 @@ struct SynthesizeCommand: ParsableCommand {
     @Option(help: "Keep only this many layers (a smaller file of the same widths).") var layers: Int?
     @Option(help: "Use this vocabulary size instead of the model's.") var vocab: Int?
     @Option(help: "Seed of the random weights.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Copy the tokenizer of this GGUF (its tokenizer.* keys), so that the file generates text.",
+                               discussion: "The model's vocabulary must hold the tokenizer's tokens.", valueName: "gguf"))
+    var tokenizerFrom: String?
 
     func run() throws {
         guard var config = ModelCatalog.entries[model.lowercased()] else {
@@ -31,9 +35,17 @@ struct SynthesizeCommand: ParsableCommand {
             guard vocab > 0, vocab <= 1 << 20 else { throw ValidationError("--vocab: 1 to \(1 << 20)") }
             config.vocabSize = vocab
         }
+        var tokenizer: [String: GGUFValue] = [:]
+        if let tokenizerFrom {
+            let (values, tokens) = try SyntheticModel.tokenizerMetadata(of: try GGUFFile(path: tokenizerFrom))
+            guard tokens <= config.vocabSize else {
+                throw ValidationError("--tokenizer-from: \(tokens) tokens, more than the model's \(config.vocabSize)-row vocabulary (raise it with --vocab)")
+            }
+            tokenizer = values
+        }
         let start = Date()
         let bar = ProgressBar(label: "synthesize")
-        let bytes = try SyntheticModel.write(config, type: weightType, to: out, seed: seed) { done, total in
+        let bytes = try SyntheticModel.write(config, type: weightType, to: out, seed: seed, tokenizer: tokenizer) { done, total in
             bar.update(done: done >> 20, total: total >> 20, note: "MiB")
         }
         bar.finish()
