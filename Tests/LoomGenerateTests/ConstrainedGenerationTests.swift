@@ -89,6 +89,42 @@ import LoomTokenizer
         }
     }
 
+    /// Through the scheduler, a draft model's proposals keep to the grammar too (the demo's Q8_0
+    /// file drafting for its bf16 weights, four requests sharing the draft's passes): greedy
+    /// replies are token for token those without the draft, sampled ones (drafts drawn over the
+    /// allowed tokens, kept by the standard test) are in the grammar, and proposals are made
+    /// and mostly kept.
+    @Test func draftProposalsKeepToTheGrammar() throws {
+        let grammar = try Grammar.jsonSchema(Self.schemas[0])
+        let target = try SpeculationTests.generator(BatchingTests.models[0], parallel: 4)
+        let engine = target.model as! Engine
+        let draftEngine = try Engine(path: BatchingTests.models[1], options: EngineOptions(maxSequenceLength: 512, chunkTokens: 64, threads: 2, parallel: 4),
+                                     pool: engine.pool)
+        let draft = try DraftModel(engine: draftEngine, targetVocabularySize: engine.config.vocabSize)
+        let prompt = "The answer, as JSON:"
+        let plain = [nil, nil, 5, 6].map { (seed: UInt64?) -> GenerationOptions in
+            var o = SpeculationTests.options(seed: seed, lookup: false, maxTokens: 200)
+            o.grammar = grammar
+            return o
+        }
+        let drafted = plain.map { o -> GenerationOptions in
+            var o = o
+            o.speculation = .draftModel(draft, maxDraft: 4, draftCost: 0.1)
+            o.speculation?.adaptive = false
+            return o
+        }
+        let expected = try SpeculationTests.collect(try SpeculationTests.generator(BatchingTests.models[0]), [prompt], [plain[0]])[0]
+        let results = try SpeculationTests.collect(target, Array(repeating: prompt, count: 4), drafted)
+        let tokenizer = target.tokenizer
+        #expect(results[0].0 == expected.0 && results[1].0 == expected.0)
+        for (tokens, timings) in results {
+            let text = tokenizer.decode(tokens)
+            #expect(matches(grammar, text), "\(text.debugDescription)")
+            #expect(timings.proposedTokens > 0 && timings.acceptedTokens * 2 > timings.proposedTokens, "\(timings)")
+        }
+        #expect(engine.pages.isConsistent() && draftEngine.pages.isConsistent())
+    }
+
     /// A banned string rewinds the grammar's state with the text: the reply still matches.
     @Test func bannedStringsRewindTheGrammar() throws {
         let grammar = try Grammar.regex("(the|a|and|light|dark|[ ,.])+")
