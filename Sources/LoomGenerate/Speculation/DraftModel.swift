@@ -1,7 +1,9 @@
 import Foundation
 import LoomRuntime
 
-/// A small model with the target's vocabulary that proposes tokens by greedy decoding.
+/// A small model with the target's vocabulary that proposes tokens: its greedy choice, or what
+/// the generation picks from its logits (a draw for a sampled run, among the allowed tokens under
+/// a grammar).
 ///
 /// Each generation gets a sequence of its own in the draft's paged cache (`Cursor`), kept in step
 /// with the generation's context: a call evaluates only the tokens the draft has not seen (after
