@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import gguf
-from safetensors.numpy import load_file
 
 
 def permute(w: np.ndarray, n_head: int) -> np.ndarray:
@@ -25,10 +24,23 @@ def permute(w: np.ndarray, n_head: int) -> np.ndarray:
 
 
 def load_weights(hf: Path) -> dict:
-    import torch
-    from safetensors.torch import load_file as load_torch
-    # bf16 has no numpy dtype: read through torch and widen to f32.
-    return {k: v.to(torch.float32).numpy() for k, v in load_torch(hf / "model.safetensors").items()}
+    """Every tensor widened to f32. bf16 has no numpy dtype: its 16 bits are the high half of
+    an f32, so the file is read directly (no torch needed)."""
+    data = (hf / "model.safetensors").read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    base = 8 + size
+    kinds = {"BF16": np.uint16, "F16": np.float16, "F32": np.float32}
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        raw = np.frombuffer(data, dtype=kinds[info["dtype"]], count=(end - start) // np.dtype(kinds[info["dtype"]]).itemsize,
+                            offset=base + start)
+        values = (raw.astype(np.uint32) << 16).view(np.float32) if info["dtype"] == "BF16" else raw.astype(np.float32)
+        out[name] = values.reshape(info["shape"])
+    return out
 
 
 def tokenizer_metadata(w: gguf.GGUFWriter, hf: Path):
