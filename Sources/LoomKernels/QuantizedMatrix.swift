@@ -267,6 +267,12 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         let blocks = cols / type.blockSize, groups = rows / 8
         let (xr, xrs) = residual(activations)
         let colGroup = 64, colGroups = (batch + colGroup - 1) / colGroup
+        if colGroups == 1 {
+            pool.split(groups) { range in
+                kernel(data, rows, range.lowerBound, range.upperBound, 0, batch, blocks, activations.q, activations.d, activations.sums, xr, xrs, y)
+            }
+            return
+        }
         // Small batches (a decode step of several sequences) have one column group: shrink the
         // tiles so every thread gets several, or a 128-row projection would run on one thread.
         let fitting = max(1, min(16, 16 * 1024 / max(1, 8 * rowBytes)))
