@@ -20,6 +20,10 @@ public final class Generator: @unchecked Sendable {
     public let endTokens: Set<Int32>
     /// The continuous-batching scheduler, when the model can batch.
     public let scheduler: Scheduler?
+    /// What verification passes cost on this model and machine (`measureSpeculationCosts`),
+    /// given to every speculating request that brings no figures of its own. Set it before
+    /// submitting requests.
+    public var speculationPassCosts: PassCosts?
     private let mirror = EvaluatedContext()
     private let idle = NSCondition()
     private var busy = false
@@ -63,6 +67,13 @@ public final class Generator: @unchecked Sendable {
         return try Tokenizer.load(modelDirectory: files.path)
     }
 
+    /// Measures `speculationPassCosts` on the model (a batching one; others keep none) for up
+    /// to `maxProposals` proposals a pass. Call it before requests run: it runs passes of its own.
+    public func measureSpeculationCosts(maxProposals: Int = Speculation.defaultMaxDraft) throws {
+        guard let batch = model as? BatchEvaluator else { return }
+        speculationPassCosts = try PassCosts.measure(on: batch, maxProposals: maxProposals)
+    }
+
     /// The tokens of `text` as a prompt (with BOS when the tokenizer adds one).
     public func encode(_ text: String, parseSpecial: Bool = false) -> [Int32] {
         tokenizer.encode(text, parseSpecial: parseSpecial)
@@ -83,6 +94,8 @@ public final class Generator: @unchecked Sendable {
         guard prompt.count <= model.capacity else {
             throw GenerationError.promptTooLong(tokens: prompt.count, context: model.capacity)
         }
+        var options = options
+        if options.speculation != nil && options.speculation?.passCosts == nil { options.speculation?.passCosts = speculationPassCosts }
         let sampler = try Sampler(parameters: options.sampling, tokenizer: tokenizer)
         let ends = (options.stopAtModelEndTokens ? endTokens : []).union(options.stopTokens)
         let constraint = options.grammar.map { TokenConstraint(grammar: $0, tokenizer: tokenizer, endTokens: ends) }

@@ -387,6 +387,40 @@ import LoomTokenizer
         }
     }
 
+    /// Measured pass costs decide the proposal length: interpolated between measured widths and
+    /// extended along the last slope, never falling; where an extra row costs nearly a whole
+    /// pass, a proposal right half the time is not worth sending (one right 95% of the time, one
+    /// at a time), and a cheap row makes several worth it. Measured on a real engine, they start at one plain pass and do not fall.
+    @Test func measuredPassCostsDecideTheProposalLength() throws {
+        let costs = PassCosts(points: [(1, 1.5), (2, 1.4), (4, 2.5)])
+        #expect(costs.points.map(\.cost) == [1, 1.5, 1.5, 2.5])
+        #expect(costs.cost(proposals: 3) == 2.0 && costs.cost(proposals: 6) == 3.5 && costs.cost(proposals: 0) == 1)
+        var lookup = Speculation.promptLookup()
+        lookup.passCosts = PassCosts(points: [(1, 1.9), (8, 8.2)])
+        #expect(lookup.draftLength(acceptance: 0.5, available: 8) == 0)
+        #expect(lookup.draftLength(acceptance: 0.95, available: 8) == 1)
+        lookup.passCosts = PassCosts(points: [(1, 1.05), (8, 1.4)])
+        #expect(lookup.draftLength(acceptance: 0.5, available: 8) >= 1)
+        #expect(lookup.draftLength(acceptance: 0.95, available: 8) == 8)
+
+        let generator = try Self.generator(BatchingTests.models[1])
+        try generator.measureSpeculationCosts(maxProposals: 4)
+        let measured = try #require(generator.speculationPassCosts)
+        #expect(measured.points.map(\.proposals) == [0, 1, 2, 4])
+        #expect(measured.points[0].cost == 1 && zip(measured.points, measured.points.dropFirst()).allSatisfy { $0.cost <= $1.cost }, "\(measured.points)")
+        let engine = generator.model as! Engine
+        #expect(engine.pages.referencedPageCount <= 1, "the scratch sequence's pages are freed")
+        // A request brings the generator's figures unless it has its own.
+        let run = try generator.makeRun(prompt: [1, 2, 3], options: Self.options(seed: nil, lookup: true))
+        #expect(run.options.speculation?.passCosts == measured)
+        _ = run.finishCancelled()
+        var own = Self.options(seed: nil, lookup: true)
+        own.speculation?.passCosts = PassCosts(points: [(1, 3)])
+        let ownRun = try generator.makeRun(prompt: [1, 2, 3], options: own)
+        #expect(ownRun.options.speculation?.passCosts == own.speculation?.passCosts)
+        _ = ownRun.finishCancelled()
+    }
+
     @Test func badSpeculationOptionsAreNamed() throws {
         let generator = try Generator(model: FixedDistributionModel(probabilities: [1]), tokenizer: ByteTokenizer.shared, endTokens: [])
         var options = GenerationOptions()

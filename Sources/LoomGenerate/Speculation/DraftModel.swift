@@ -31,22 +31,10 @@ public final class DraftModel: @unchecked Sendable {
         init(sequence: SequenceID) { self.sequence = sequence }
     }
 
-    /// One draft pass as a fraction of one target pass, measured: the median of a few one-token
+    /// One draft pass as a fraction of one target pass, measured: the fastest of a few one-token
     /// passes of each on a scratch sequence (freed after).
     public func passCost(comparedTo target: any BatchEvaluator) throws -> Double {
-        func passSeconds(_ engine: any BatchEvaluator) throws -> Double {
-            let sequence = engine.createSequence(cacheSalt: nil)
-            defer { engine.free(sequence) }
-            var times: [Double] = []
-            for i in 0..<6 {
-                let start = ContinuousClock.now
-                _ = try engine.forward([SequenceChunk(sequence: sequence, tokens: [i % max(1, engine.vocabularySize)])])
-                let elapsed = ContinuousClock.now - start
-                times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-            }
-            return times.sorted()[times.count / 2]
-        }
-        return try passSeconds(engine) / max(1e-9, passSeconds(target))
+        try passSeconds(engine, rows: 1, repeats: 5) / max(1e-9, passSeconds(target, rows: 1, repeats: 5))
     }
 
     /// The draft's memory plan in a line: its weights, cache and scratch, as planned.

@@ -39,10 +39,15 @@ public struct Speculation: Sendable, Equatable {
     /// Propose only as many tokens as pay for their rows (see `draftLength`), from a running
     /// estimate of how often a proposal is right; false proposes all that are found.
     public var adaptive = true
-    /// What one more row costs in a pass, as a fraction of a one-row pass. A decode pass on a CPU
-    /// reads the weights once for all its rows, and each row adds its arithmetic: measured 0.37
-    /// for a 346M-parameter Q8_0 model on 2 Zen 4 cores (a 5.5-row pass took 2.65 one-row passes).
+    /// What one more row costs in a pass, as a fraction of a one-row pass, where `passCosts`
+    /// has not been measured. A decode pass on a CPU reads the weights once for all its rows,
+    /// and each row adds its arithmetic: 0.37 for a 346M-parameter Q8_0 model on 2 Zen 4 cores
+    /// (a 5.5-row pass took 2.65 one-row passes), but from 0.2 to 1.0 on another such machine
+    /// as the batch kernels changed; so a generator that can measure fills `passCosts` instead.
     public var rowCost = 0.37
+    /// What passes cost on this model and machine, by proposals carried (`PassCosts.measure`);
+    /// `Generator` fills it from `speculationPassCosts` where it is nil.
+    public var passCosts: PassCosts?
 
     public init(source: Source, maxDraft: Int = Speculation.defaultMaxDraft, adaptive: Bool = true) {
         self.source = source
@@ -58,17 +63,18 @@ public struct Speculation: Sendable, Equatable {
 
     /// How many of `available` proposals to send when each is right with probability
     /// `acceptance` (given the ones before it were): the k that maximises the tokens a pass
-    /// yields per cost, (1 + a + a² + … + aᵏ) / (1 + (rowCost + draftCost / sharers)·k); 0 when
-    /// no k beats one plain row. `sharers` generations draft in the same draft passes, so each
-    /// pays that share of them.
+    /// yields per cost, (1 + a + a² + … + aᵏ) / (pass(k) + k · draftCost / sharers), where
+    /// pass(k) is `passCosts`' figure or 1 + rowCost · k; 0 when no k beats one plain row.
+    /// `sharers` generations draft in the same draft passes, so each pays that share of them.
     public func draftLength(acceptance: Double, available: Int, sharers: Int = 1) -> Int {
         guard adaptive else { return available }
-        let proposalCost = rowCost + draftCost / Double(max(1, sharers))
+        let draftShare = draftCost / Double(max(1, sharers))
         var best = 0, bestYield = 1.0, expected = 0.0, chain = 1.0
         for k in stride(from: 1, through: available, by: 1) {
             chain *= acceptance
             expected += chain
-            let yield = (1 + expected) / (1 + proposalCost * Double(k))
+            let pass = passCosts?.cost(proposals: k) ?? 1 + rowCost * Double(k)
+            let yield = (1 + expected) / (pass + draftShare * Double(k))
             if yield > bestYield { best = k; bestYield = yield }
         }
         return best

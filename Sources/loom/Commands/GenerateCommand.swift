@@ -105,6 +105,7 @@ struct GenerateCommand: ParsableCommand {
             settings.stopAtModelEndTokens = !ignoreEos
             settings.topLogprobs = topLogprobs
             settings.speculation = try speculation.speculation(target: engine)
+            if let speculating = settings.speculation { try generator.measureSpeculationCosts(maxProposals: speculating.maxDraft) }
             settings.grammar = try constraint.constraint()
             if let promptsFile {
                 try runPromptsFile(promptsFile, generator: generator, settings: settings)

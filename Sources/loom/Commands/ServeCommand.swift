@@ -142,6 +142,10 @@ struct ServeCommand: ParsableCommand {
                                           promptTokensPerStep: promptTokensPerStep)
             // A draft model loads beside the target, on its threads, with a plan of its own.
             let drafting = speculationFlags.draft == nil ? nil : try speculationFlags.speculation(target: engine)
+            // With speculation configured, what its passes cost here is measured before serving.
+            if let speculating = drafting ?? configuration.speculation {
+                try generator.measureSpeculationCosts(maxProposals: speculating.maxDraft)
+            }
             if let draft = drafting?.draftModel {
                 printError("loom serve: draft \(speculationFlags.draft!): " + draft.planSummary)
             }
