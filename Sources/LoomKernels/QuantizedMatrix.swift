@@ -159,8 +159,7 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
             pool.split(work.units, work.run)
             return
         }
-        let activations = Q8Activations(scratch: scratch, batch: batch, cols: cols)
-        activations.quantize(x, path: path, rounding: rounding, pool: pool)
+        let activations = quantizeActivations(x, batch: batch, scratch: scratch, pool: pool)
         #if arch(x86_64)
         if let interleavedKernel {
             multiplyInterleaved(interleavedKernel, activations, batch: batch, y: y, pool: pool)
@@ -206,9 +205,31 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     /// One activation row quantized as this matrix's decode kernels read it.
     func quantizeForDecode(_ x: UnsafePointer<Float>, scratch: UnsafeMutableRawPointer, pool: ThreadPool) -> Q8Activations {
-        let activations = Q8Activations(scratch: scratch, batch: 1, cols: cols)
+        quantizeActivations(x, batch: 1, scratch: scratch, pool: pool)
+    }
+
+    /// `batch` activation rows [batch, cols] quantized as this matrix's kernels read them.
+    func quantizeActivations(_ x: UnsafePointer<Float>, batch: Int, scratch: UnsafeMutableRawPointer, pool: ThreadPool) -> Q8Activations {
+        let activations = Q8Activations(scratch: scratch, batch: batch, cols: cols)
         activations.quantize(x, path: path, rounding: rounding, pool: pool)
         return activations
+    }
+
+    /// `multiply` for `batch` quantized activation rows in units of 8 weight rows, for the x8
+    /// kernels (nil for other layouts): every row's arithmetic is the kernel's for that row
+    /// alone, whatever the units are split into.
+    func batchWork(_ activations: Q8Activations, batch: Int, into y: UnsafeMutablePointer<Float>) -> DecodeWork? {
+        #if arch(x86_64)
+        guard let interleavedKernel else { return nil }
+        let (data, rows) = (data, rows)
+        let blocks = cols / type.blockSize
+        let (xr, xrs) = residual(activations)
+        return DecodeWork(units: rows / 8) { range in
+            interleavedKernel(data, rows, range.lowerBound, range.upperBound, 0, batch, blocks, activations.q, activations.d, activations.sums, xr, xrs, y)
+        }
+        #else
+        return nil
+        #endif
     }
 
     /// The residual arrays the x8 kernels take with `.residual` rounding, else nil.
@@ -218,16 +239,9 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
 
     /// `multiply` for one quantized activation row, in units of 8 rows (interleaved) or 4 rows.
     func decodeWork(_ activations: Q8Activations, into y: UnsafeMutablePointer<Float>) -> DecodeWork {
+        if let work = batchWork(activations, batch: 1, into: y) { return work }
         let (data, rowBytes, rows, kernel) = (data, rowBytes, rows, rowsKernel)
         let blocks = cols / type.blockSize
-        #if arch(x86_64)
-        if let interleavedKernel {
-            let (xr, xrs) = residual(activations)
-            return DecodeWork(units: rows / 8) { range in
-                interleavedKernel(data, rows, range.lowerBound, range.upperBound, 0, 1, blocks, activations.q, activations.d, activations.sums, xr, xrs, y)
-            }
-        }
-        #endif
         let row = activations.row(0)
         return DecodeWork(units: (rows + 3) / 4) { range in
             kernel(data, rowBytes, 4 * range.lowerBound, min(rows, 4 * range.upperBound), blocks, row, y)
@@ -266,11 +280,11 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
         let (data, rows) = (data, rows)
         let blocks = cols / type.blockSize, groups = rows / 8
         let (xr, xrs) = residual(activations)
-        let colGroup = 64, colGroups = (batch + colGroup - 1) / colGroup
-        if colGroups == 1 {
-            pool.split(groups) { range in
-                kernel(data, rows, range.lowerBound, range.upperBound, 0, batch, blocks, activations.q, activations.d, activations.sums, xr, xrs, y)
-            }
+        let colGroup = Self.interleavedColumnGroup, colGroups = (batch + colGroup - 1) / colGroup
+        // One column group (2 to 64 rows: batched decode, speculative verification): each thread
+        // takes a contiguous run of groups, so its weights stream in order.
+        if colGroups == 1, let work = batchWork(activations, batch: batch, into: y) {
+            pool.split(work.units, work.run)
             return
         }
         // Small batches (a decode step of several sequences) have one column group: shrink the
@@ -284,6 +298,10 @@ public final class QuantizedMatrix: WeightMatrix, @unchecked Sendable {
                    activations.q, activations.d, activations.sums, xr, xrs, y)
         }
     }
+
+    /// Activation rows the x8 kernels take per chunk of a batch: the weights of a chunk's groups
+    /// stay in L1/L2 while that many rows' activations pass from L2.
+    static let interleavedColumnGroup = 64
 
     /// The x8 kernel for `type` on `path` (AVX-512 VNNI or AVX2).
     static func interleavedKernel(_ type: QuantType, _ path: KernelPath) -> LoomKernelsAVX512.InterleavedKernel? {
