@@ -22,17 +22,17 @@ public struct TokenMask: Sendable, Equatable {
     /// Sets every refused token's logit to −∞ (and every logit past the vocabulary).
     /// - Parameter logits: [vocab] scores for the next position.
     public func restrict(_ logits: inout [Float]) {
-        let count = min(logits.count, vocabularySize)
+        let covered = min(logits.count, vocabularySize)
         logits.withUnsafeMutableBufferPointer { row in
             for (w, word) in words.enumerated() where word != ~0 {
-                let start = w << 6, end = min(start + 64, count)
+                let start = w << 6, end = min(start + 64, covered)
                 var t = start
                 while t < end {
                     if word & (1 << UInt64(t - start)) == 0 { row[t] = -.infinity }
                     t += 1
                 }
             }
-            for t in count..<row.count { row[t] = -.infinity }
+            for t in covered..<row.count { row[t] = -.infinity }
         }
     }
 

@@ -46,6 +46,9 @@ public final class DraftModel: @unchecked Sendable {
             + " (\(plan.cachePages) cache pages of \(plan.pageTokens) tokens), context \(engine.capacity)"
     }
 
+    /// The draft's greedy choice: the first id of the largest logit (nil for an empty row).
+    static func greedy(_ logits: [Float]) -> Int32? { logits.indices.max(by: { logits[$0] < logits[$1] }).map(Int32.init) }
+
     func makeCursor(cacheSalt: String?) -> Cursor { Cursor(sequence: engine.createSequence(cacheSalt: cacheSalt)) }
 
     func release(_ cursor: Cursor) { engine.free(cursor.sequence) }
@@ -107,7 +110,7 @@ public final class DraftModel: @unchecked Sendable {
                 if let choose = requests[i].choose {
                     next = logits.isEmpty ? nil : choose(logits, progress[i].proposals)
                 } else {
-                    next = logits.indices.max(by: { logits[$0] < logits[$1] }).map(Int32.init)
+                    next = Self.greedy(logits)
                 }
                 guard let next else { progress[i].done = true; continue }
                 progress[i].proposals.append(next)

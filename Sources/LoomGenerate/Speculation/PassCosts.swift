@@ -42,7 +42,8 @@ public struct PassCosts: Sendable, Equatable {
     /// logits asked for, as verification asks), on a scratch sequence freed after: the fastest
     /// of three passes of each width after one to warm up.
     public static func measure(on model: any BatchEvaluator, maxProposals: Int) throws -> PassCosts {
-        let widths = Set([1, 2, 4, max(1, maxProposals)].filter { $0 <= max(1, maxProposals) }).sorted()
+        let most = max(1, maxProposals)
+        let widths = Set([1, 2, 4, most].filter { $0 <= most }).sorted()
         let plain = try passSeconds(model, rows: 1, repeats: 3)
         return PassCosts(points: try widths.map { k in (k, try passSeconds(model, rows: k + 1, repeats: 3) / plain) })
     }

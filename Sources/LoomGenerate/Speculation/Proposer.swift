@@ -120,7 +120,7 @@ final class Proposer {
                 guard allowed.count > 0 else { return nil }
                 self.grammarCost.measure { allowed.restrict(&row) }
             }
-            guard let draws else { return row.indices.max(by: { row[$0] < row[$1] }).map(Int32.init) }
+            guard let draws else { return DraftModel.greedy(row) }
             let q = draws.distribution(logits: row, context: context + proposed)
             guard let token = draws.draw(from: q) else { return nil }
             self.drawn.append(q)
