@@ -27,8 +27,8 @@ public final class DecoderModel: @unchecked Sendable {
 
     /// Called with each dense linear layer's input rows while set, for calibration (collecting
     /// an importance matrix): the GGUF names of the weights that read them (q, k and v share one
-    /// input, as gate and up do), the rows ([count, width]), the row count and the width. Set it
-    /// only while no pass runs.
+    /// input, as gate and up do), the rows ([count, width]), the row count and the width; the LM
+    /// head's input too, for the rows whose logits are computed. Set it only while no pass runs.
     public var inputObserver: ((_ weights: [String], _ rows: UnsafePointer<Float>, _ count: Int, _ width: Int) -> Void)?
 
     public init(config: ModelConfig, weights: DecoderWeights) {
@@ -388,6 +388,7 @@ public final class DecoderModel: @unchecked Sendable {
         let xn = scratch.normed.pointer + rows.lowerBound * h
         rmsNorm(scratch.hidden.pointer + rows.lowerBound * h, weight: weights.finalNorm.pointer, eps: config.rmsNormEps,
                 rows: rows.count, width: h, into: xn)
+        inputObserver?([weights.lmHeadName], xn, rows.count, h)
         weights.lmHead.multiply(xn, batch: rows.count, into: logits,
                                 scratch: UnsafeMutableRawPointer(scratch.matmul.pointer), pool: pool)
         if let cap = config.finalLogitSoftcap { softcap(logits, count: rows.count * config.vocabSize, cap: cap) }

@@ -87,6 +87,8 @@ public struct DecoderWeights: @unchecked Sendable {
     public let finalNorm: ArenaBuffer<Float>       // [hidden]
     /// The embedding itself when tied.
     public let lmHead: any WeightMatrix            // [vocab, hidden]
+    /// The head's GGUF name: `output.weight`, or `token_embd.weight` when tied.
+    public let lmHeadName: String
 
     /// The chosen experts per token, for models with sparse layers.
     public let expertsPerToken: Int
@@ -178,6 +180,7 @@ public struct DecoderWeights: @unchecked Sendable {
         let embedding = matrices[HFTensorName.embedding]!
         return DecoderWeights(embedding: embedding, layers: layers, finalNorm: vectors[HFTensorName.finalNorm]!,
                               lmHead: matrices[HFTensorName.lmHead] ?? embedding,
+                              lmHeadName: matrices[HFTensorName.lmHead] != nil ? "output.weight" : "token_embd.weight",
                               expertsPerToken: config.moe?.expertsPerToken ?? 0)
     }
 }

@@ -14,6 +14,9 @@
 #   Tests/LoomQuantizeTests/Fixtures/calibration-excerpt.txt
 #       the start of Loom's default calibration text (tools/quant/make-calibration), 4 chunks of
 #       128 tokens and a little more;
+#   Tests/LoomQuantizeTests/Fixtures/calibration-32k.txt
+#       its first 32,000 bytes (about 8,000 tokens): enough activations for the input
+#       covariances that ErrorFeedbackTests feed rounding errors along;
 #   Tests/LoomQuantizeTests/Fixtures/llamacpp-imatrix.gguf and llamacpp-imatrix.dat
 #       llama-imatrix's importance matrix of the F16 model on that excerpt (-c 128, 4 chunks),
 #       in its GGUF and legacy formats.
@@ -38,6 +41,7 @@ fixtures="$root/Tests/LoomQuantizeTests/Fixtures"
 mkdir -p "$fixtures"
 calibration="$("$root/tools/quant/make-calibration" "$work/calibration.txt")"
 head -c 3000 "$calibration" > "$fixtures/calibration-excerpt.txt"
+head -c 32000 "$calibration" > "$fixtures/calibration-32k.txt"
 # From the root, so that the dataset name the file records is the repository path.
 for format in gguf dat; do
   (cd "$root" && "$bin/llama-imatrix" -m Models/loom-demo/gguf/loom-demo-F16.gguf -f Tests/LoomQuantizeTests/Fixtures/calibration-excerpt.txt \

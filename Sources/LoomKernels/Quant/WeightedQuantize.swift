@@ -214,9 +214,9 @@ public enum WeightedQuantize {
 
     static func q4_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
         symmetric32(x, w, hi: 7, out, &s)
-        for j in 0..<16 {
-            out.storeBytes(of: UInt8(s.q[j] + 8) | UInt8(s.q[j + 16] + 8) << 4, toByteOffset: 2 + j, as: UInt8.self)
-        }
+        var stored = [Int32](repeating: 0, count: 32)
+        for j in 0..<32 { stored[j] = s.q[j] + 8 }
+        BlockGrid.pack(.q4_0, stored, into: out)
     }
 
     static func q5_0(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
@@ -355,20 +355,7 @@ public enum WeightedQuantize {
             out.storeBytes(of: UInt8(mc[i]) | UInt8(mc[i + 4] >> 4) << 6, toByteOffset: 8 + i, as: UInt8.self)
             out.storeBytes(of: UInt8(sc[i + 4] & 15) | UInt8(mc[i + 4] & 15) << 4, toByteOffset: 12 + i, as: UInt8.self)
         }
-        let qsOffset = bits == 4 ? 16 : 48
-        if bits == 5 {
-            for j in 0..<32 {
-                var h: UInt8 = 0
-                for g in 0..<8 { h |= UInt8((s.q[32 * g + j] >> 4) & 1) << UInt8(g) }
-                out.storeBytes(of: h, toByteOffset: 16 + j, as: UInt8.self)
-            }
-        }
-        for pair in 0..<4 {
-            for j in 0..<32 {
-                let low = UInt8(s.q[64 * pair + j] & 15), high = UInt8(s.q[64 * pair + 32 + j] & 15)
-                out.storeBytes(of: low | high << 4, toByteOffset: qsOffset + 32 * pair + j, as: UInt8.self)
-            }
-        }
+        BlockGrid.pack(bits == 4 ? .q4_K : .q5_K, s.q, into: out)
     }
 
     /// q2_K: 16 sub-blocks of 16 with 4-bit scales and mins, 2-bit weights.
@@ -382,19 +369,9 @@ public enum WeightedQuantize {
                               count: 16, lo: 0, hi: 15, signed: false, into: &mc)
         finishAffine(x, w, group: 16, groups: 16, hi: 3, sc: sc, mc: mc, d: &d, dmin: &dmin, &s)
         for g in 0..<16 { out.storeBytes(of: UInt8(sc[g]) | UInt8(mc[g]) << 4, toByteOffset: g, as: UInt8.self) }
-        packTwoBits(s.q, out + 16)
+        BlockGrid.pack(.q2_K, s.q, into: out)
         Quantize.storeF16(d, out, 80)
         Quantize.storeF16(dmin, out, 82)
-    }
-
-    /// Weight e's 2 low bits at shift 2·((e % 128) / 32) of byte 32·(e / 128) + e % 32 ([64] bytes).
-    static func packTwoBits(_ q: [Int32], _ out: UnsafeMutableRawPointer) {
-        for byte in 0..<64 {
-            let half = byte / 32, j = byte % 32
-            var v: UInt8 = 0
-            for k in 0..<4 { v |= UInt8(q[128 * half + 32 * k + j] & 3) << UInt8(2 * k) }
-            out.storeBytes(of: v, toByteOffset: byte, as: UInt8.self)
-        }
     }
 
     /// Sub-block affine fits into `s.scales` and `s.mins`, their integers into `s.q`.
@@ -463,12 +440,7 @@ public enum WeightedQuantize {
         let d = symmetricSuperBlock(x, w, hiWeight: 3, scaleLo: -32, scaleHi: 31, sc: &sc, &s)
         var biased = [Int32](repeating: 0, count: 256)
         for e in 0..<256 { biased[e] = s.q[e] + 4 }
-        for j in 0..<32 {
-            var h: UInt8 = 0
-            for k in 0..<8 where biased[32 * k + j] >= 4 { h |= 1 << UInt8(k) }
-            out.storeBytes(of: h, toByteOffset: j, as: UInt8.self)
-        }
-        packTwoBits(biased, out + 32)
+        BlockGrid.pack(.q3_K, biased, into: out)
         var packed = [UInt8](repeating: 0, count: 12)
         for i in 0..<16 {
             let v = UInt8(sc[i] + 32)
@@ -483,16 +455,9 @@ public enum WeightedQuantize {
     static func q6_K(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
         var sc = [Int32](repeating: 0, count: 16)
         let d = symmetricSuperBlock(x, w, hiWeight: 31, scaleLo: -128, scaleHi: 127, sc: &sc, &s)
-        for offset in 0..<192 { out.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self) }
-        for e in 0..<256 {
-            let v = UInt8(s.q[e] + 32)
-            let g = e / 128, r = e % 128
-            let lowAt = 64 * g + r % 64, highAt = 128 + 32 * g + r % 32
-            let low = out.load(fromByteOffset: lowAt, as: UInt8.self) | (v & 15) << UInt8(4 * (r / 64))
-            out.storeBytes(of: low, toByteOffset: lowAt, as: UInt8.self)
-            let high = out.load(fromByteOffset: highAt, as: UInt8.self) | (v >> 4) << UInt8(2 * (r / 32))
-            out.storeBytes(of: high, toByteOffset: highAt, as: UInt8.self)
-        }
+        var biased = [Int32](repeating: 0, count: 256)
+        for e in 0..<256 { biased[e] = s.q[e] + 32 }
+        BlockGrid.pack(.q6_K, biased, into: out)
         for g in 0..<16 { out.storeBytes(of: Int8(sc[g]), toByteOffset: 192 + g, as: Int8.self) }
         Quantize.storeF16(d, out, 208)
     }
@@ -528,14 +493,6 @@ public enum WeightedQuantize {
         for j in 0..<n { q[j] = nearestTableIndex(x[j] * inverse) }
     }
 
-    /// Stores 32 nibbles as iq4_nl and iq4_xs pack them: weight j in the low nibble of byte j,
-    /// weight j + 16 in the high nibble ([16] bytes).
-    static func packTableNibbles(_ q: UnsafePointer<Int32>, _ out: UnsafeMutableRawPointer) {
-        for j in 0..<16 {
-            out.storeBytes(of: UInt8(q[j]) | UInt8(q[j + 16]) << 4, toByteOffset: j, as: UInt8.self)
-        }
-    }
-
     /// iq4_nl: 32 weights, one f16 scale, nibbles into the non-linear table.
     static func iq4_nl(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer, _ s: inout BlockScratch) {
         s.q.withUnsafeMutableBufferPointer { q in
@@ -543,7 +500,7 @@ public enum WeightedQuantize {
                 let d = f16Rounded(fitTable(x, w, n: 32, q.baseAddress!, c.baseAddress!))
                 Quantize.storeF16(d, out, 0)
                 roundToTable(x, n: 32, scale: d, q.baseAddress!)
-                packTableNibbles(q.baseAddress!, out + 2)
+                BlockGrid.packNibbles(q.baseAddress!, out + 2)
             }
         }
     }
@@ -585,7 +542,7 @@ public enum WeightedQuantize {
             out.storeBytes(of: low, toByteOffset: 4 + i, as: UInt8.self)
         }
         s.q.withUnsafeBufferPointer { q in
-            for g in 0..<8 { packTableNibbles(q.baseAddress! + 32 * g, out + 8 + 16 * g) }
+            BlockGrid.pack(.iq4_xs, q.baseAddress!, into: out)
         }
     }
 }

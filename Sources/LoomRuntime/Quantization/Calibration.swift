@@ -8,28 +8,16 @@ extension Engine {
     /// At most `maxChunks` chunks when given. `progress` gets (chunks done, chunks).
     public func collectImportance(tokens: [Int], context: Int, bos: Int?, maxChunks: Int? = nil,
                                   progress: (Int, Int) -> Void = { _, _ in }) throws -> ImportanceMatrix {
-        guard context <= capacity else {
-            throw EngineError.invalidOption(name: "context", reason: "\(context) is larger than the cache of \(capacity) positions")
-        }
-        let chunks = min(tokens.count / context, maxChunks ?? Int.max)
-        guard chunks >= 1 else {
-            throw EngineError.invalidOption(name: "tokens", reason: "the calibration text has \(tokens.count) tokens, fewer than one chunk of \(context)")
-        }
         let matrix = Locked(ImportanceMatrix())
         model.inputObserver = { names, rows, count, width in
+            // The layers' weights only, as llama-imatrix collects by default (not the head).
+            guard names[0].hasPrefix("blk.") else { return }
             matrix.withLock { m in
                 m.accumulate(names[0], rows, rows: count, columns: width)
             }
         }
         defer { model.inputObserver = nil }
-        for chunk in 0..<chunks {
-            reset()
-            var input = Array(tokens[(chunk * context)..<((chunk + 1) * context)])
-            if let bos { input[0] = bos }
-            _ = try evaluate(input)
-            progress(chunk + 1, chunks)
-        }
-        reset()
+        let chunks = try runCalibration(tokens: tokens, context: context, bos: bos, maxChunks: maxChunks, progress: progress)
         var result = matrix.withLock { $0 }
         // Weights that share an input share its statistics.
         for (name, entry) in result.entries {
@@ -38,6 +26,30 @@ extension Engine {
         result.chunkCount = chunks
         result.chunkSize = context
         return result
+    }
+
+    /// Runs the model over the first whole chunks of `tokens`, each of `context` tokens from an
+    /// empty cache with the first replaced by `bos` when given, at most `maxChunks`, for
+    /// `model.inputObserver` to see its inputs; logits at every position when `allPositions`.
+    /// Returns the number of chunks run.
+    func runCalibration(tokens: [Int], context: Int, bos: Int?, maxChunks: Int?, allPositions: Bool = false,
+                        progress: (Int, Int) -> Void) throws -> Int {
+        guard context <= capacity else {
+            throw EngineError.invalidOption(name: "context", reason: "\(context) is larger than the cache of \(capacity) positions")
+        }
+        let chunks = min(tokens.count / context, maxChunks ?? Int.max)
+        guard chunks >= 1 else {
+            throw EngineError.invalidOption(name: "tokens", reason: "the calibration text has \(tokens.count) tokens, fewer than one chunk of \(context)")
+        }
+        for chunk in 0..<chunks {
+            reset()
+            var input = Array(tokens[(chunk * context)..<((chunk + 1) * context)])
+            if let bos { input[0] = bos }
+            _ = try evaluate(input, allPositions: allPositions)
+            progress(chunk + 1, chunks)
+        }
+        reset()
+        return chunks
     }
 
     /// The other weights that read the same input as `name` (its q/k/v or gate/up partners).

@@ -133,13 +133,17 @@ public enum GGUFQuantizer {
     /// that finds them continues after the last whole tensor (`resumed` gets how many there were),
     /// and an interrupted or failed run keeps them for that. Only the finished file is renamed
     /// to `PATH`.
+    ///
+    /// With `hessians`, the tensors whose input they hold are rounded with error feedback
+    /// (`ErrorFeedback`); the others, and types it does not round, as without.
     public static func run(_ source: GGUFFile, plan: QuantizationPlan, importance: ImportanceMatrix?, importancePath: String? = nil,
-                           to path: String, threads: Int, resumed: (Int) -> Void = { _ in },
+                           hessians: HessianWindows? = nil, to path: String, threads: Int, resumed: (Int) -> Void = { _ in },
                            progress: (Int, QuantizedTensorPlan) throws -> Void = { _, _ in }) throws {
         let writer = outputWriter(source, fileType: plan.fileType, importance: importance, importancePath: importancePath)
         let header = try writer.header(tensors: plan.tensors.map { ($0.name, $0.dimensions, $0.type) })
         let partial = path + ".partial"
-        let fingerprint = QuantizationCheckpoint.fingerprint(header: header, source: source, importance: importance)
+        let fingerprint = QuantizationCheckpoint.fingerprint(header: header, source: source, importance: importance,
+                                                             errorFeedback: hessians != nil)
         var checkpoint = QuantizationCheckpoint(fingerprint: fingerprint, tensorsDone: 0, bytes: header.count)
         let out: FileHandle
         if let saved = QuantizationCheckpoint.load(output: path), saved.fingerprint == fingerprint,
@@ -174,8 +178,9 @@ public enum GGUFQuantizer {
             if tensor.isCopied {
                 bytes = Array(input)
             } else {
-                bytes = try quantize(input, info, as: QuantType(ggmlTypeID: tensor.type.id)!, importance: importance,
-                                     source: source.path, threads: threads)
+                let type = QuantType(ggmlTypeID: tensor.type.id)!
+                let hessian = ErrorFeedback.supports(type) ? try hessians?.hessian(for: tensor.name) : nil
+                bytes = try quantize(input, info, as: type, importance: importance, hessian: hessian, source: source.path, threads: threads)
             }
             bytes += [UInt8](repeating: 0, count: writer.padded(bytes.count, alignment) - bytes.count)
             try out.write(contentsOf: Data(bytes))
@@ -203,11 +208,22 @@ public enum GGUFQuantizer {
     }
 
     /// One tensor: widened to f32 ([rows, columns]), then each row quantized with its columns'
-    /// importances, rows split over `threads`.
+    /// importances, rows split over `threads`; with its input's `hessian`, rounded with error
+    /// feedback instead.
     static func quantize(_ input: UnsafeRawBufferPointer, _ info: GGUFTensorInfo, as type: QuantType, importance: ImportanceMatrix?,
-                         source: String, threads: Int) throws -> [UInt8] {
+                         hessian: InputHessian? = nil, source: String, threads: Int) throws -> [UInt8] {
         let columns = info.dimensions[0], rows = info.elementCount / columns
         let weights = try widened(input, info, source: source)  // [rows, columns]
+        if let hessian, ErrorFeedback.supports(type) {
+            guard hessian.columns == columns else {
+                throw QuantizationError(path: source, tensor: info.name, reason: "its input's Hessian has \(hessian.columns) columns, the tensor \(columns)")
+            }
+            do {
+                return try ErrorFeedback.quantize(weights, columns: columns, as: type, hessian: hessian, threads: threads).bytes
+            } catch let error as QuantizationError {
+                throw QuantizationError(path: source, tensor: info.name, reason: error.reason)
+            }
+        }
         let columnImportance = importance?.importance(for: info.name)
         if let columnImportance, columnImportance.count != columns {
             throw QuantizationError(path: source, tensor: info.name,

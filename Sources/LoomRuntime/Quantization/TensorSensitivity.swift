@@ -41,9 +41,11 @@ public struct TensorSensitivity: Sendable {
 
     /// Measures every tensor that `eligible` names (GGUF names) of `source`. `tokens` is
     /// calibration text; the KL divergences are over at most `chunks` chunks of `context`.
-    /// `progress` gets (tensors done, tensors, the tensor just measured).
-    public static func measure(_ source: GGUFFile, tensors eligible: [String], importance: ImportanceMatrix?, tokens: [Int],
-                               context: Int, chunks: Int, bos: Int?, threads: Int,
+    /// With `hessians`, the tensors whose input they hold are quantized with error feedback, as
+    /// they will be written, and their output error is the feedback's own (the full input
+    /// covariance, not its diagonal). `progress` gets (tensors done, tensors, the tensor just measured).
+    public static func measure(_ source: GGUFFile, tensors eligible: [String], importance: ImportanceMatrix?,
+                               hessians: HessianWindows? = nil, tokens: [Int], context: Int, chunks: Int, bos: Int?, threads: Int,
                                progress: (Int, Int, TensorSensitivity) -> Void = { _, _, _ in }) throws -> [TensorSensitivity] {
         let config = try ModelConfig.load(gguf: source)
         let family = ModelArchitectures.of(config)
@@ -67,9 +69,15 @@ public struct TensorSensitivity: Sendable {
             var errors: [(QuantType, Int, Double)] = []
             var probe: (bytes: [UInt8], error: Double, type: QuantType)?
             let probeType = QuantizationScheme.fallback(probeType, columns: columns)
+            let hessian = try hessians?.hessian(for: name)
             for type in types(columns: columns) {
-                let bytes = try GGUFQuantizer.quantize(input, info, as: type, importance: importance, source: source.path, threads: threads)
-                let error = outputError(original, bytes, type: type, columns: columns, importance: weights)
+                let bytes: [UInt8], error: Double
+                if let hessian, ErrorFeedback.supports(type) {
+                    (bytes, error) = try ErrorFeedback.quantize(original, columns: columns, as: type, hessian: hessian, threads: threads)
+                } else {
+                    bytes = try GGUFQuantizer.quantize(input, info, as: type, importance: importance, source: source.path, threads: threads)
+                    error = outputError(original, bytes, type: type, columns: columns, importance: weights)
+                }
                 errors.append((type, bytes.count, error))
                 if type == probeType { probe = (bytes, error, type) }
             }

@@ -25,6 +25,12 @@ struct QuantizeCommand: ParsableCommand {
             logits (KL divergence from the source model on --calibration text, that tensor alone \
             at q3_K) scales it, and the budget goes where it buys the most. It needs --calibration; \
             with --imatrix too, the matrix is read and the text serves the measurement only.
+
+            --gptq feeds each weight's rounding error forward to the columns not yet rounded \
+            (GPTQ), along Σ x·xᵀ of the layer's input on the --calibration text, within the \
+            format's blocks: the files are plain GGUF. It applies to the layers' matrices and an \
+            untied output head, with --type or --bpw. The covariances are collected in windows \
+            of at most --gptq-memory MB, one calibration pass per window.
             """)
 
     @Argument(help: "The source model: a GGUF file.")
@@ -61,6 +67,13 @@ struct QuantizeCommand: ParsableCommand {
     @Option(name: [.customShort("t"), .long], help: "Threads.")
     var threads = 2
 
+    @Flag(help: "With --calibration: GPTQ-style error feedback, from each layer's input covariance on the text.")
+    var gptq = false
+
+    @Option(name: .customLong("gptq-memory"), parsing: .unconditional,
+            help: "With --gptq: MB the input covariances may hold at once (more layers than fit take more calibration passes).")
+    var gptqMemory = 2048
+
     func validate() throws {
         guard ArgumentCheck.isOn else { return }
         guard (type == nil) != (bpw == nil) else { throw ValidationError("give --type or --bpw (one of them)") }
@@ -72,9 +85,13 @@ struct QuantizeCommand: ParsableCommand {
             guard calibration != nil else { throw ValidationError("--bpw needs --calibration: the text each tensor's effect is measured on") }
             try requireAtLeast(1, allocationChunks, "--allocation-chunks")
         } else {
-            guard imatrix == nil || calibration == nil else { throw ValidationError("--imatrix reads a matrix and --calibration collects one; give one of them") }
+            guard imatrix == nil || calibration == nil || gptq else {
+                throw ValidationError("--imatrix reads a matrix and --calibration collects one; give one of them (or both with --gptq)")
+            }
         }
         guard imatrixOut == nil || calibration != nil else { throw ValidationError("--imatrix-out needs --calibration") }
+        guard !gptq || calibration != nil else { throw ValidationError("--gptq needs --calibration: the text whose activations the errors are fed back along") }
+        try requireAtLeast(1, gptqMemory, "--gptq-memory")
         try requireAtLeast(1, threads, "--threads")
         try requireAtLeast(2, ctx, "--ctx")
         if let chunks { try requireAtLeast(1, chunks, "--chunks") }
@@ -97,10 +114,11 @@ struct QuantizeCommand: ParsableCommand {
             } else if let text {
                 matrix = try collect(text)
             }
+            let hessians = gptq ? try hessianWindows(file, calibration: text!) : nil
             let plan: QuantizationPlan, label: String
             if let bpw {
                 // validate() makes --bpw come with --calibration.
-                plan = try allocate(file, bitsPerWeight: bpw, importance: matrix, calibration: text!)
+                plan = try allocate(file, bitsPerWeight: bpw, importance: matrix, hessians: hessians, calibration: text!)
                 label = String(format: "%.2f bpw allocated", bpw)
             } else {
                 let scheme = QuantizationScheme(rawValue: type!.lowercased())!
@@ -113,12 +131,17 @@ struct QuantizeCommand: ParsableCommand {
             let copied = plan.tensors.filter(\.isCopied).count
             printError("plan: \(plan.tensors.count) tensors (\(mix), \(copied) copied); "
                        + String(format: "%.2f bpw, %@ out; peak memory %@ besides the mapped source", plan.bitsPerWeight,
-                                formatBytes(plan.fileBytes), formatBytes(plan.peakBytes)))
+                                formatBytes(plan.fileBytes), formatBytes(plan.peakBytes + (hessians?.plan.peakBytes ?? 0))))
+            if let hessians {
+                printError("gptq: \(hessians.inputs.count) layer inputs, their covariances \(formatBytes(hessians.plan.peakBytes)) at most at once, "
+                           + "collected in \(hessians.plan.passes) calibration pass\(hessians.plan.passes == 1 ? "" : "es")")
+            }
             let bar = ProgressBar(label: "quantize")
             let start = Date()
             var totalElements = plan.tensors.reduce(0) { $0 + ($1.isCopied ? 0 : $1.elements) }
             var doneElements = 0
-            try GGUFQuantizer.run(file, plan: plan, importance: matrix, importancePath: imatrix ?? imatrixOut, to: out, threads: threads,
+            try GGUFQuantizer.run(file, plan: plan, importance: matrix, importancePath: imatrix ?? imatrixOut, hessians: hessians,
+                                  to: out, threads: threads,
                                   resumed: { done in
                                       guard done > 0 else { return }
                                       printError("resuming \(out).partial after \(done) of \(plan.tensors.count) tensors")
@@ -138,7 +161,7 @@ struct QuantizeCommand: ParsableCommand {
 
     /// Measures every quantizable tensor on the calibration text and chooses its type so that the
     /// file holds `bitsPerWeight` with the least predicted KL divergence.
-    private func allocate(_ file: GGUFFile, bitsPerWeight: Double, importance: ImportanceMatrix?,
+    private func allocate(_ file: GGUFFile, bitsPerWeight: Double, importance: ImportanceMatrix?, hessians: HessianWindows?,
                           calibration text: CalibrationText) throws -> QuantizationPlan {
         let names = try GGUFQuantizer.quantizable(file)
         let quantized = Set(names)
@@ -152,7 +175,7 @@ struct QuantizeCommand: ParsableCommand {
                           names.count, TensorSensitivity.candidateTypes.count, chunks, ctx,
                           formatBytes(chunks * (ctx - 1 - ctx / 2) * config.vocabSize * 4)))
         let bar = ProgressBar(label: "measure")
-        let measured = try TensorSensitivity.measure(file, tensors: names, importance: importance, tokens: ids,
+        let measured = try TensorSensitivity.measure(file, tensors: names, importance: importance, hessians: hessians, tokens: ids,
                                                      context: ctx, chunks: chunks, bos: text.bos, threads: threads) { done, total, tensor in
             bar.update(done: done, total: total, note: String(format: "%@ KLD at q3_K %.2e", tensor.name, tensor.probeKLD))
         }
@@ -186,10 +209,31 @@ struct QuantizeCommand: ParsableCommand {
                                bos: vocab.addsBOS ? vocab.bos.map(Int.init) : nil)
     }
 
+    /// The source model, run for calibration.
+    private func calibrationEngine() throws -> Engine {
+        // Logits of every position in passes of up to 64 rows, where the head's input is collected.
+        try Engine(path: source, options: EngineOptions(maxSequenceLength: ctx, chunkTokens: ctx, threads: threads, logitsRows: min(ctx, 64)))
+    }
+
+    /// Collects the input covariances of the quantized tensors on the calibration text, in
+    /// windows of --gptq-memory, as the quantizer asks for them (in the file's order).
+    private func hessianWindows(_ file: GGUFFile, calibration text: CalibrationText) throws -> HessianWindows {
+        let engine = try calibrationEngine()
+        let weights = try GGUFQuantizer.quantizable(file).map { (name: $0, columns: file.tensor(named: $0)!.dimensions[0]) }
+        let chunks = self.chunks, ctx = self.ctx
+        return HessianWindows(weights: weights, budgetBytes: gptqMemory * 1_000_000) { inputs in
+            let bar = ProgressBar(label: "covariance")
+            defer { bar.finish() }
+            return try engine.collectHessians(tokens: text.tokens, context: ctx, bos: text.bos, maxChunks: chunks, inputs: inputs) { done, total in
+                bar.update(done: done, total: total, note: "\(inputs.count) inputs")
+            }
+        }
+    }
+
     /// Runs the source model on the calibration text and returns its importance matrix, written
     /// to --imatrix-out when given.
     private func collect(_ text: CalibrationText) throws -> ImportanceMatrix {
-        let engine = try Engine(path: source, options: EngineOptions(maxSequenceLength: ctx, chunkTokens: ctx, threads: threads, logitsRows: 1))
+        let engine = try calibrationEngine()
         let bar = ProgressBar(label: "calibration")
         var matrix = try engine.collectImportance(tokens: text.tokens, context: ctx, bos: text.bos, maxChunks: chunks) { done, total in
             bar.update(done: done, total: total)
