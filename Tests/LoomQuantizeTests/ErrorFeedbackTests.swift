@@ -60,7 +60,7 @@ import Testing
     @Test func inverseFactorInvertsTheDampedHessian() throws {
         let hessian = try #require(try Self.hessians(Self.calibrationPath, chunks: 4)["blk.1.attn_q.weight"]).symmetrized()
         let n = hessian.columns
-        let u = try ErrorFeedback.inverseFactor(hessian)
+        let u = try ErrorFeedback.inverseFactor(hessian, pool: ThreadPool(threads: 2))
         var mean: Double = 0
         for j in 0..<n { mean += Double(hessian.sums[j * n + j]) }
         let lambda = mean / Double(n) * Double(ErrorFeedback.damping)
@@ -155,7 +155,7 @@ import Testing
             let columns = info.dimensions[0]
             let weights = try GGUFQuantizer.widened(source.data(for: info), info, source: source.path)
             let h = try #require(calibration[name]).symmetrized(), held = try #require(heldOut[name]).symmetrized()
-            let fed = try ErrorFeedback.quantize(weights, columns: columns, as: type, hessian: h, threads: 2)
+            let fed = ErrorFeedback.quantize(weights, columns: columns, as: type, input: try ErrorFeedback.Factor(h, threads: 2), threads: 2)
             let plain = try GGUFQuantizer.quantize(source.data(for: info), info, as: type, importance: importance, source: source.path, threads: 2)
             #expect(fed.bytes.count == plain.count)
             let (fedCal, plainCal) = (Self.outputError(weights, fed.bytes, type: type, h), Self.outputError(weights, plain, type: type, h))
@@ -177,10 +177,11 @@ import Testing
         let weights = names.map { (name: $0, columns: source.tensor(named: $0)!.dimensions[0]) }
         let engine = try Self.engine(), ids = try Self.tokens(Self.calibrationPath)
         var asked: [Set<String>] = []
-        let layerBytes = 3 * InputHessian.bytes(columns: 256) + InputHessian.bytes(columns: 768)
+        // A Hessian and its factor per input, and the factorization's two working matrices of the widest.
+        let layerBytes = 3 * HessianWindows.bytes(columns: 256) + HessianWindows.bytes(columns: 768), working = 2 * InputHessian.bytes(columns: 768)
         let wide = HessianWindows(weights: weights, budgetBytes: 2 * layerBytes) { _ in [:] }
-        #expect(wide.plan.passes == 1 && wide.plan.peakBytes == 2 * layerBytes)
-        let windows = HessianWindows(weights: weights, budgetBytes: 2 * InputHessian.bytes(columns: 256)) { inputs in
+        #expect(wide.plan.passes == 1 && wide.plan.peakBytes == 2 * layerBytes + working)
+        let windows = HessianWindows(weights: weights, budgetBytes: 2 * HessianWindows.bytes(columns: 256)) { inputs in
             asked.append(inputs)
             return try engine.collectHessians(tokens: ids, context: Self.context, bos: nil, maxChunks: 2, inputs: inputs)
         }
@@ -191,10 +192,11 @@ import Testing
         for name in names {
             let got = try #require(try windows.hessian(for: name))
             #expect(got.sums == whole[HessianWindows.inputKey(of: name)]!.symmetrized().sums, "\(name)")
+            #expect(try windows.factor(for: name, threads: 2)?.u == ErrorFeedback.Factor(got, threads: 1).u, "\(name)")
         }
         #expect(windows.passes == windows.plan.passes && windows.passes == asked.count && windows.passes == 2,
                 "\(windows.passes) passes, planned \(windows.plan.passes), asked \(asked.count): \(windows.inputs.map(\.key))")
-        #expect(asked.map(\.count) == [4, 4] && windows.plan.peakBytes == layerBytes)
+        #expect(asked.map(\.count) == [4, 4] && windows.plan.peakBytes == layerBytes + working)
         #expect(try windows.hessian(for: "token_embd.weight") == nil)
     }
 }

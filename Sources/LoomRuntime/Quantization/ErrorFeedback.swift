@@ -24,16 +24,32 @@ public enum ErrorFeedback {
     /// The types error feedback rounds; the others are rounded row by row.
     public static func supports(_ type: QuantType) -> Bool { BlockGrid.supported.contains(type) }
 
-    /// Quantizes `weights` ([rows, columns] f32) to `type` with error feedback from `hessian`.
+    /// What the feedback needs of one layer input, computed once for every weight that reads it
+    /// and every type tried: U, the upper Cholesky factor of its damped inverse Hessian.
+    public struct Factor: Sendable {
+        public let columns: Int
+        /// Calibration tokens behind the Hessian.
+        public let tokens: Int
+        /// [columns, columns] row-major, upper triangular
+        let u: [Float]
+
+        public init(_ hessian: InputHessian, threads: Int) throws {
+            columns = hessian.columns
+            tokens = hessian.tokens
+            u = try inverseFactor(hessian, pool: ThreadPool(threads: max(1, threads)))
+        }
+    }
+
+    /// Quantizes `weights` ([rows, columns] f32) to `type` with error feedback through `input`.
     /// Rows are independent and split over `threads`, eight at a time so each pass over U serves
     /// eight rows. Returns the bytes and the output error they add, Σ over rows of Σⱼ eⱼ², which
     /// is tr(ΔW·H·ΔWᵀ) for the damped H divided by its token count: the mean squared change of
     /// the layer's output per token, as `TensorSensitivity` measures it with a diagonal.
-    public static func quantize(_ weights: [Float], columns: Int, as type: QuantType, hessian: InputHessian,
-                                threads: Int) throws -> (bytes: [UInt8], error: Double) {
-        precondition(hessian.columns == columns && weights.count % columns == 0 && columns % type.blockSize == 0)
+    public static func quantize(_ weights: [Float], columns: Int, as type: QuantType, input: Factor,
+                                threads: Int) -> (bytes: [UInt8], error: Double) {
+        precondition(input.columns == columns && weights.count % columns == 0 && columns % type.blockSize == 0)
         let rows = weights.count / columns
-        let factor = try inverseFactor(hessian)  // [columns, columns], upper triangular
+        let factor = input.u  // [columns, columns], upper triangular
         // What an error in column j costs after the later columns compensate: 1/U_jj². (On the
         // demo model, q4_k_m KLD 0.00346 with it, 0.00356 with the importance matrix's mean
         // squares, 0.00357 with every column alike.)
@@ -61,7 +77,7 @@ public enum ErrorFeedback {
             }
         }
         }
-        return (out, tileErrors.reduce(0, +) / Double(max(1, hessian.tokens)))
+        return (out, tileErrors.reduce(0, +) / Double(max(1, input.tokens)))
     }
 
     /// Rounds `rows` rows (at most 8) of `columns` weights with error feedback through `factor`;
@@ -128,7 +144,7 @@ public enum ErrorFeedback {
     /// With P the order-reversing permutation, P(H + λI)P = LLᵀ (Cholesky), and U = P·L⁻¹·P:
     /// one factorization and one triangular inverse. Columns the calibration never activated
     /// (Hⱼⱼ = 0) get Hⱼⱼ = 1, which leaves them out of the feedback.
-    static func inverseFactor(_ hessian: InputHessian) throws -> [Float] {
+    static func inverseFactor(_ hessian: InputHessian, pool: ThreadPool) throws -> [Float] {
         let n = hessian.columns
         var diagonalSum: Double = 0
         for j in 0..<n { diagonalSum += Double(hessian.sums[j * n + j]) }
@@ -143,29 +159,48 @@ public enum ErrorFeedback {
                     a[i * n + i] += lambda
                 }
             }
-            if cholesky(&a, n) { return reversedInverse(a, n) }
+            if cholesky(&a, n, pool: pool) { return reversedInverse(a, n, pool: pool) }
             lambda *= 10
         }
         throw QuantizationError(path: "", tensor: nil, reason: "the input's Hessian stays singular after damping")
     }
 
     /// In-place lower Cholesky factor of the symmetric positive-definite `a` ([n, n]); false if
-    /// a pivot is not positive.
-    static func cholesky(_ a: inout [Float], _ n: Int) -> Bool {
-        a.withUnsafeMutableBufferPointer { p in
+    /// a pivot is not positive. Eight columns at a time: their diagonal block first, then every
+    /// row below, in parallel over `pool`, takes its eight dot products with the block's rows in
+    /// one pass over its own row (read once per eight columns, not once per column).
+    static func cholesky(_ a: inout [Float], _ n: Int, pool: ThreadPool) -> Bool {
+        let panel = 8
+        return a.withUnsafeMutableBufferPointer { p in
             let a = p.baseAddress!
-            for i in 0..<n {
-                let ai = a + i * n
-                for j in 0...i {
-                    let aj = a + j * n
-                    var s: Float = 0
-                    for k in 0..<j { s += ai[k] * aj[k] }
-                    let v = ai[j] - s
-                    if i == j {
-                        guard v > 0, v.isFinite else { return false }
-                        ai[i] = v.squareRoot()
-                    } else {
-                        ai[j] = v / aj[j]
+            for j0 in stride(from: 0, to: n, by: panel) {
+                let j1 = min(n, j0 + panel)
+                // The diagonal block, row by row.
+                for i in j0..<j1 {
+                    let ai = a + i * n
+                    for j in j0...i {
+                        let aj = a + j * n
+                        let v = ai[j] - dot(ai, aj, count: j)
+                        if i == j {
+                            guard v > 0, v.isFinite else { return false }
+                            ai[i] = v.squareRoot()
+                        } else {
+                            ai[j] = v / aj[j]
+                        }
+                    }
+                }
+                guard j1 < n else { break }
+                pool.parallelFor(n - j1, grain: max(8, (n - j1) / (4 * pool.threadCount))) { range in
+                    var d = [Float](repeating: 0, count: panel)  // [panel] row i · the block's rows over columns 0..<j0
+                    for i in (range.lowerBound + j1)..<(range.upperBound + j1) {
+                        let ai = a + i * n
+                        panelDots(ai, a + j0 * n, stride: n, rows: j1 - j0, count: j0, into: &d)
+                        for c in 0..<(j1 - j0) {
+                            let j = j0 + c, aj = a + j * n
+                            var v = ai[j] - d[c]
+                            for k in j0..<j { v -= ai[k] * aj[k] }
+                            ai[j] = v / aj[j]
+                        }
                     }
                 }
             }
@@ -173,26 +208,93 @@ public enum ErrorFeedback {
         }
     }
 
-    /// P·L⁻¹·P for the lower-triangular `l` ([n, n], only its lower triangle read): upper triangular.
-    static func reversedInverse(_ l: [Float], _ n: Int) -> [Float] {
+    /// d[c] = Σ_k x[k]·rows[c][k] over `count` values for up to eight rows `stride` apart: one
+    /// load of x per sixteen lanes serves every row.
+    @inline(__always)
+    static func panelDots(_ x: UnsafePointer<Float>, _ rows: UnsafePointer<Float>, stride: Int, rows height: Int, count: Int, into d: inout [Float]) {
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var a4 = SIMD16<Float>(), a5 = SIMD16<Float>(), a6 = SIMD16<Float>(), a7 = SIMD16<Float>()
+        // Rows past `height` read row 0 again; their sums are not used.
+        func row(_ c: Int) -> UnsafeRawPointer { UnsafeRawPointer(rows + (c < height ? c : 0) * stride) }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+        var k = 0
+        while k + 16 <= count {
+            let v = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD16<Float>.self), o = 4 * k
+            a0 += v * r0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            a1 += v * r1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            a2 += v * r2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            a3 += v * r3.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            a4 += v * r4.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            a5 += v * r5.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            a6 += v * r6.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            a7 += v * r7.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+            k += 16
+        }
+        let sums = [a0.sum(), a1.sum(), a2.sum(), a3.sum(), a4.sum(), a5.sum(), a6.sum(), a7.sum()]
+        for c in 0..<height {
+            var sum = sums[c]
+            let rc = rows + c * stride
+            for t in k..<count { sum += x[t] * rc[t] }
+            d[c] = sum
+        }
+    }
+
+    /// P·L⁻¹·P for the lower-triangular `l` ([n, n], only its lower triangle read): upper
+    /// triangular. Forward substitution for 64 columns of L⁻¹ at once, so each row of L is read
+    /// once per 64 columns rather than once per column; the batches split over `pool`.
+    static func reversedInverse(_ l: [Float], _ n: Int, pool: ThreadPool) -> [Float] {
+        let width = 64
         var result = [Float](repeating: 0, count: n * n)
-        var x = [Float](repeating: 0, count: n)  // [n] one column of L⁻¹
         l.withUnsafeBufferPointer { lp in
-            let l = lp.baseAddress!
-            for j in 0..<n {
-                // Forward substitution for column j of L⁻¹: L·x = e_j, x_i = 0 for i < j.
-                x[j] = 1 / l[j * n + j]
-                if j + 1 < n {
-                    for i in (j + 1)..<n {
-                        let li = l + i * n
-                        var s: Float = 0
-                        for k in j..<i { s += li[k] * x[k] }
-                        x[i] = -s / li[i]
+            result.withUnsafeMutableBufferPointer { rp in
+                let l = lp.baseAddress!, out = rp.baseAddress!
+                pool.parallelFor((n + width - 1) / width, grain: 1) { batches in
+                    let x = UnsafeMutablePointer<Float>.allocate(capacity: n * width)  // [n, 64] columns j0..<j0+64 of L⁻¹
+                    defer { x.deallocate() }
+                    for batch in batches {
+                        let j0 = batch * width, count = min(width, n - j0)
+                        for i in j0..<n {
+                            // x[i] = (e_i − Σ_{k<i} L[i][k]·x[k]) / L[i][i], e the batch's unit vectors;
+                            // x[k] is zero for k < j0 and, in column c, for k < j0 + c.
+                            let li = l + i * n
+                            var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+                            for k in j0..<i {
+                                let v = li[k], xk = UnsafeRawPointer(x + k * width)
+                                a0 += v * xk.loadUnaligned(as: SIMD16<Float>.self)
+                                a1 += v * xk.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                                a2 += v * xk.loadUnaligned(fromByteOffset: 128, as: SIMD16<Float>.self)
+                                a3 += v * xk.loadUnaligned(fromByteOffset: 192, as: SIMD16<Float>.self)
+                            }
+                            let inverse = 1 / li[i], xi = UnsafeMutableRawPointer(x + i * width)
+                            xi.storeBytes(of: -a0 * inverse, as: SIMD16<Float>.self)
+                            xi.storeBytes(of: -a1 * inverse, toByteOffset: 64, as: SIMD16<Float>.self)
+                            xi.storeBytes(of: -a2 * inverse, toByteOffset: 128, as: SIMD16<Float>.self)
+                            xi.storeBytes(of: -a3 * inverse, toByteOffset: 192, as: SIMD16<Float>.self)
+                            if i - j0 < width { x[i * width + (i - j0)] += inverse }
+                        }
+                        for c in 0..<count {
+                            let j = j0 + c
+                            for i in j..<n { out[(n - 1 - i) * n + (n - 1 - j)] = x[i * width + c] }
+                        }
                     }
                 }
-                for i in j..<n { result[(n - 1 - i) * n + (n - 1 - j)] = x[i] }
             }
         }
         return result
+    }
+
+    /// Σ a[k]·b[k] over `count` values, sixteen lanes at a time.
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var k = 0
+        while k + 32 <= count {
+            acc0 += UnsafeRawPointer(a + k).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + k).loadUnaligned(as: SIMD16<Float>.self)
+            acc1 += UnsafeRawPointer(a + k + 16).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + k + 16).loadUnaligned(as: SIMD16<Float>.self)
+            k += 32
+        }
+        var sum = (acc0 + acc1).sum()
+        while k < count { sum += a[k] * b[k]; k += 1 }
+        return sum
     }
 }

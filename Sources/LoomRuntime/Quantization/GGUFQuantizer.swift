@@ -179,8 +179,13 @@ public enum GGUFQuantizer {
                 bytes = Array(input)
             } else {
                 let type = QuantType(ggmlTypeID: tensor.type.id)!
-                let hessian = ErrorFeedback.supports(type) ? try hessians?.hessian(for: tensor.name) : nil
-                bytes = try quantize(input, info, as: type, importance: importance, hessian: hessian, source: source.path, threads: threads)
+                let feedback: ErrorFeedback.Factor?
+                do {
+                    feedback = ErrorFeedback.supports(type) ? try hessians?.factor(for: tensor.name, threads: threads) : nil
+                } catch let error as QuantizationError {
+                    throw QuantizationError(path: source.path, tensor: error.tensor ?? tensor.name, reason: error.reason)
+                }
+                bytes = try quantize(input, info, as: type, importance: importance, feedback: feedback, source: source.path, threads: threads)
             }
             bytes += [UInt8](repeating: 0, count: writer.padded(bytes.count, alignment) - bytes.count)
             try out.write(contentsOf: Data(bytes))
@@ -208,21 +213,17 @@ public enum GGUFQuantizer {
     }
 
     /// One tensor: widened to f32 ([rows, columns]), then each row quantized with its columns'
-    /// importances, rows split over `threads`; with its input's `hessian`, rounded with error
-    /// feedback instead.
+    /// importances, rows split over `threads`; with its input's `feedback` factor, rounded with
+    /// error feedback instead.
     static func quantize(_ input: UnsafeRawBufferPointer, _ info: GGUFTensorInfo, as type: QuantType, importance: ImportanceMatrix?,
-                         hessian: InputHessian? = nil, source: String, threads: Int) throws -> [UInt8] {
+                         feedback: ErrorFeedback.Factor? = nil, source: String, threads: Int) throws -> [UInt8] {
         let columns = info.dimensions[0], rows = info.elementCount / columns
         let weights = try widened(input, info, source: source)  // [rows, columns]
-        if let hessian, ErrorFeedback.supports(type) {
-            guard hessian.columns == columns else {
-                throw QuantizationError(path: source, tensor: info.name, reason: "its input's Hessian has \(hessian.columns) columns, the tensor \(columns)")
+        if let feedback, ErrorFeedback.supports(type) {
+            guard feedback.columns == columns else {
+                throw QuantizationError(path: source, tensor: info.name, reason: "its input's Hessian has \(feedback.columns) columns, the tensor \(columns)")
             }
-            do {
-                return try ErrorFeedback.quantize(weights, columns: columns, as: type, hessian: hessian, threads: threads).bytes
-            } catch let error as QuantizationError {
-                throw QuantizationError(path: source, tensor: info.name, reason: error.reason)
-            }
+            return ErrorFeedback.quantize(weights, columns: columns, as: type, input: feedback, threads: threads).bytes
         }
         let columnImportance = importance?.importance(for: info.name)
         if let columnImportance, columnImportance.count != columns {

@@ -69,13 +69,18 @@ public struct InputHessian: Sendable {
         tokens += rows
     }
 
-    /// The full symmetric matrix: the upper triangle mirrored.
-    public func symmetrized() -> InputHessian {
-        var copy = self
+    /// Fills the lower triangle from the upper one: the full symmetric matrix.
+    public mutating func symmetrize() {
         let n = columns
-        copy.sums.withUnsafeMutableBufferPointer { h in
+        sums.withUnsafeMutableBufferPointer { h in
             for i in 0..<n { for j in 0..<i { h[i * n + j] = h[j * n + i] } }
         }
+    }
+
+    /// The full symmetric matrix, as a copy.
+    public func symmetrized() -> InputHessian {
+        var copy = self
+        copy.symmetrize()
         return copy
     }
 }
@@ -116,6 +121,7 @@ public final class HessianWindows {
     /// Runs the model on the calibration text, collecting the Hessians of the inputs named.
     let collect: (Set<String>) throws -> [String: InputHessian]
     private var window: [String: InputHessian] = [:]
+    private var factors: [String: ErrorFeedback.Factor] = [:]
     private var windowLayers: Range<Int> = 0..<0
     public private(set) var passes = 0
 
@@ -139,8 +145,12 @@ public final class HessianWindows {
         self.collect = collect
     }
 
+    /// Bytes one input of rows of `columns` holds in a window: its Hessian and, once a weight
+    /// has asked, the factor of its inverse.
+    public static func bytes(columns: Int) -> Int { 2 * InputHessian.bytes(columns: columns) }
+
     private func bytes(ofLayer index: Int) -> Int {
-        layers[index].reduce(0) { $0 + InputHessian.bytes(columns: inputs[$1].columns) }
+        layers[index].reduce(0) { $0 + Self.bytes(columns: inputs[$1].columns) }
     }
 
     /// The layers of the window that starts at `first`: as many as fit the budget, at least one.
@@ -153,8 +163,9 @@ public final class HessianWindows {
         return first..<end
     }
 
-    /// The bytes the largest window holds, and how many calibration passes the windows take
-    /// when the weights are asked for in order.
+    /// The bytes the largest window holds (with the factorization's two working matrices of
+    /// the widest input), and how many calibration passes the windows take when the weights are
+    /// asked for in order.
     public var plan: (peakBytes: Int, passes: Int) {
         var peak = 0, passes = 0, first = 0
         while first < layers.count {
@@ -163,7 +174,8 @@ public final class HessianWindows {
             passes += 1
             first = range.upperBound
         }
-        return (peak, passes)
+        let widest = inputs.map(\.columns).max() ?? 0
+        return (peak + (peak > 0 ? 2 * InputHessian.bytes(columns: widest) : 0), passes)
     }
 
     /// The symmetric Hessian of `name`'s input, or nil when the model never showed that input
@@ -175,11 +187,29 @@ public final class HessianWindows {
         if !windowLayers.contains(layer) {
             let range = window(from: layer)
             window = [:]
+            factors = [:]
             window = try collect(Set(range.flatMap { layers[$0].map { inputs[$0].key } }))
+            for key in window.keys { window[key]!.symmetrize() }
             windowLayers = range
             passes += 1
         }
-        return window[key]?.symmetrized()
+        return window[key]
+    }
+
+    /// The feedback factor of `name`'s input (computed on `threads` the first time a weight
+    /// reading it asks), or nil where `hessian(for:)` is.
+    public func factor(for name: String, threads: Int) throws -> ErrorFeedback.Factor? {
+        let key = Self.inputKey(of: name)
+        if let known = factors[key], windowLayers.contains(layerOfKey[key] ?? -1) { return known }
+        guard let hessian = try hessian(for: name) else { return nil }
+        let factor: ErrorFeedback.Factor
+        do {
+            factor = try ErrorFeedback.Factor(hessian, threads: threads)
+        } catch let error as QuantizationError {
+            throw QuantizationError(path: error.path, tensor: name, reason: error.reason)
+        }
+        factors[key] = factor
+        return factor
     }
 }
 

@@ -69,11 +69,11 @@ public struct TensorSensitivity: Sendable {
             var errors: [(QuantType, Int, Double)] = []
             var probe: (bytes: [UInt8], error: Double, type: QuantType)?
             let probeType = QuantizationScheme.fallback(probeType, columns: columns)
-            let hessian = try hessians?.hessian(for: name)
+            let feedback = try hessians?.factor(for: name, threads: threads)
             for type in types(columns: columns) {
                 let bytes: [UInt8], error: Double
-                if let hessian, ErrorFeedback.supports(type) {
-                    (bytes, error) = try ErrorFeedback.quantize(original, columns: columns, as: type, hessian: hessian, threads: threads)
+                if let feedback, ErrorFeedback.supports(type) {
+                    (bytes, error) = ErrorFeedback.quantize(original, columns: columns, as: type, input: feedback, threads: threads)
                 } else {
                     bytes = try GGUFQuantizer.quantize(input, info, as: type, importance: importance, source: source.path, threads: threads)
                     error = outputError(original, bytes, type: type, columns: columns, importance: weights)
