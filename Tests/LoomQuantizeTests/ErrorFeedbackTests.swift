@@ -199,4 +199,50 @@ import Testing
         #expect(asked.map(\.count) == [4, 4] && windows.plan.peakBytes == layerBytes + working)
         #expect(try windows.hessian(for: "token_embd.weight") == nil)
     }
+
+    /// A run with feedback stopped part-way resumes to the same file; with Hessians from other
+    /// calibration tokens (another `identity`), or without feedback, it starts afresh.
+    @Test func anInterruptedRunWithFeedbackResumes() throws {
+        struct Stop: Error {}
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-resume-gptq-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let whole = directory.appendingPathComponent("whole.gguf").path, stopped = directory.appendingPathComponent("stopped.gguf").path
+        let source = try GGUFFile(path: Self.f16)
+        let plan = try GGUFQuantizer.plan(source, scheme: .q4_k_m, importance: nil)
+        let engine = try Self.engine(), ids = try Self.tokens(Self.longCalibrationPath)
+        let weights = try GGUFQuantizer.quantizable(source).map { (name: $0, columns: source.tensor(named: $0)!.dimensions[0]) }
+        func windows(_ identity: UInt64) -> HessianWindows {
+            HessianWindows(weights: weights, budgetBytes: 1 << 30, identity: identity) { inputs in
+                try engine.collectHessians(tokens: ids, context: Self.context, bos: nil, maxChunks: 8, inputs: inputs)
+            }
+        }
+        let hessians = windows(7)
+        try GGUFQuantizer.run(source, plan: plan, importance: nil, hessians: hessians, to: whole, threads: 2)
+        #expect(throws: Stop.self) {
+            try GGUFQuantizer.run(source, plan: plan, importance: nil, hessians: hessians, to: stopped, threads: 2,
+                                  progress: { index, _ in if index == 20 { throw Stop() } })
+        }
+        var resumedAt = -1
+        try GGUFQuantizer.run(source, plan: plan, importance: nil, hessians: hessians, to: stopped, threads: 2, resumed: { resumedAt = $0 })
+        #expect(resumedAt == 21)
+        #expect(FileManager.default.contents(atPath: stopped) == FileManager.default.contents(atPath: whole))
+        for other in [windows(8), nil] {
+            #expect(throws: Stop.self) {
+                try GGUFQuantizer.run(source, plan: plan, importance: nil, hessians: hessians, to: stopped, threads: 2,
+                                      progress: { index, _ in if index == 20 { throw Stop() } })
+            }
+            try GGUFQuantizer.run(source, plan: plan, importance: nil, hessians: other, to: stopped, threads: 2, resumed: { resumedAt = $0 })
+            #expect(resumedAt == 0)
+        }
+        // Feedback changed the integers of the tensors it reached, and nothing else.
+        let fed = try GGUFFile(path: whole), plain = try GGUFFile(path: stopped)
+        var changed = 0
+        for info in fed.tensors {
+            let same = Array(fed.data(for: info)) == Array(plain.data(for: plain.tensor(named: info.name)!))
+            if !same { changed += 1 }
+            #expect(same || HessianWindows.feedsBack(info.name) && info.name.hasPrefix("blk."), "\(info.name)")
+        }
+        #expect(changed == 49)
+    }
 }

@@ -143,7 +143,7 @@ public enum GGUFQuantizer {
         let header = try writer.header(tensors: plan.tensors.map { ($0.name, $0.dimensions, $0.type) })
         let partial = path + ".partial"
         let fingerprint = QuantizationCheckpoint.fingerprint(header: header, source: source, importance: importance,
-                                                             errorFeedback: hessians != nil)
+                                                             errorFeedback: hessians.map { $0.identity | 1 << 63 })
         var checkpoint = QuantizationCheckpoint(fingerprint: fingerprint, tensorsDone: 0, bytes: header.count)
         let out: FileHandle
         if let saved = QuantizationCheckpoint.load(output: path), saved.fingerprint == fingerprint,

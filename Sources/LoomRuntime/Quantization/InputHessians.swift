@@ -115,6 +115,9 @@ public final class HessianWindows {
     /// Input keys in the order they are first needed, with their column counts.
     public let inputs: [(key: String, columns: Int)]
     public let budgetBytes: Int
+    /// Names what the Hessians are collected from (the calibration tokens and chunks), so that a
+    /// resumed run can tell whether its partial file was made from the same.
+    public let identity: UInt64
     /// Indices into `inputs` of each layer, in order.
     let layers: [[Int]]
     let layerOfKey: [String: Int]
@@ -126,7 +129,8 @@ public final class HessianWindows {
     public private(set) var passes = 0
 
     /// `weights` are (GGUF name, row length) in quantization order.
-    public init(weights: [(name: String, columns: Int)], budgetBytes: Int, collect: @escaping (Set<String>) throws -> [String: InputHessian]) {
+    public init(weights: [(name: String, columns: Int)], budgetBytes: Int, identity: UInt64 = 0,
+                collect: @escaping (Set<String>) throws -> [String: InputHessian]) {
         var inputs: [(String, Int)] = [], layers: [[Int]] = [], layerIndex: [String: Int] = [:], layerOfKey: [String: Int] = [:]
         for weight in weights where Self.feedsBack(weight.name) {
             let key = Self.inputKey(of: weight.name)
@@ -142,6 +146,7 @@ public final class HessianWindows {
         self.layers = layers
         self.layerOfKey = layerOfKey
         self.budgetBytes = budgetBytes
+        self.identity = identity
         self.collect = collect
     }
 
@@ -225,7 +230,7 @@ extension Engine {
         nonisolated(unsafe) var hessians: [String: InputHessian] = [:]
         let pool = self.pool
         model.inputObserver = { names, rows, count, width in
-            let key = names[0]
+            let key = HessianWindows.inputKey(of: names[0])
             guard inputs.contains(key) else { return }
             var entry = hessians.removeValue(forKey: key) ?? InputHessian(columns: width)
             entry.accumulate(rows, rows: count, pool: pool)

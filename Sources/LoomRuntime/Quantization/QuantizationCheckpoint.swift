@@ -7,8 +7,8 @@ import LoomFormats
 ///
 /// The fingerprint ties the checkpoint to one run: the output header (the metadata and every
 /// tensor's name, type and offset), the source file's size and modification time, and the
-/// importance vectors, and whether errors are fed back. A different plan, source, matrix or
-/// method starts afresh.
+/// importance vectors, and whether errors are fed back and along what (`HessianWindows.identity`).
+/// A different plan, source, matrix, method or calibration starts afresh.
 struct QuantizationCheckpoint: Codable, Equatable {
     var fingerprint: UInt64
     /// Tensors of the plan whose bytes are in the file, in plan order.
@@ -37,14 +37,14 @@ struct QuantizationCheckpoint: Codable, Equatable {
         try? FileManager.default.removeItem(atPath: path(output: output))
     }
 
-    static func fingerprint(header: [UInt8], source: GGUFFile, importance: ImportanceMatrix?, errorFeedback: Bool = false) -> UInt64 {
+    static func fingerprint(header: [UInt8], source: GGUFFile, importance: ImportanceMatrix?, errorFeedback: UInt64? = nil) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits
         func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
             for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         }
         func mix(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { mix($0) } }
         mix(header)
-        mix(errorFeedback ? 1 : 0)
+        mix(errorFeedback ?? 0)
         let attributes = try? FileManager.default.attributesOfItem(atPath: source.path)
         mix(UInt64((attributes?[.size] as? Int) ?? 0))
         mix(UInt64(bitPattern: Int64(((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0) * 1e6)))
