@@ -8,13 +8,13 @@
 /// iq4_xs. stepⱼ and offsetⱼ come from the block's scales (d·scale of the sub-block, −dmin·min).
 public enum BlockGrid {
     /// The types whose integers can be re-chosen under fixed scales.
-    public static let supported: [QuantType] = [.q8_0, .q4_0, .q5_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs]
+    public static let supported: [QuantType] = [.q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs]
 
     /// How many stored integers a weight of `type` can take.
     public static func levels(_ type: QuantType) -> Int32 {
         switch type {
         case .q8_0: return 256
-        case .q5_0, .q5_K: return 32
+        case .q5_0, .q5_1, .q5_K: return 32
         case .q6_K: return 64
         case .q3_K: return 8
         case .q2_K: return 4
@@ -50,8 +50,12 @@ public enum BlockGrid {
             for j in 0..<32 { block.storeBytes(of: Int8(u[j] - 128), toByteOffset: 2 + j, as: Int8.self) }
         case .q4_0, .iq4_nl:
             packNibbles(u, block + 2)
+        case .q4_1:
+            packNibbles(u, block + 4)
         case .q5_0:
             Quantize.pack5({ UInt8(u[$0]) }, block, qhOffset: 2)
+        case .q5_1:
+            Quantize.pack5({ UInt8(u[$0]) }, block, qhOffset: 4)
         case .iq4_xs:
             for g in 0..<8 { packNibbles(u + 32 * g, block + 8 + 16 * g) }
         case .q4_K, .q5_K:
@@ -94,7 +98,7 @@ public enum BlockGrid {
         }
     }
 
-    /// Stores 32 nibbles as q4_0 and the iq4 formats pack them: weight j in the low nibble of
+    /// Stores 32 nibbles as q4_0, q4_1 and the iq4 formats pack them: weight j in the low nibble of
     /// byte j, weight j + 16 in the high nibble ([16] bytes).
     static func packNibbles(_ u: UnsafePointer<Int32>, _ out: UnsafeMutableRawPointer) {
         for j in 0..<16 {

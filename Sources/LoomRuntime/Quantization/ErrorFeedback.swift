@@ -98,7 +98,10 @@ public enum ErrorFeedback {
                 let b1 = b0 + block
                 for r in 0..<rows {
                     let target = out + r * rowBytes + (b0 / block) * blockBytes
-                    WeightedQuantize.row(type, w + r * n + b0, count: block, importance: importance + b0, into: target)
+                    // The scales: importance-weighted where Loom fits them, else the reference's min and max.
+                    if !WeightedQuantize.row(type, w + r * n + b0, count: block, importance: importance + b0, into: target) {
+                        Quantize.run(type, w + r * n + b0, count: block, into: target)
+                    }
                     step.withUnsafeMutableBufferPointer { s in
                         offset.withUnsafeMutableBufferPointer { o in
                             scratch.withUnsafeMutableBufferPointer { BlockGrid.steps(type, block: target, step: s.baseAddress! + r * block,

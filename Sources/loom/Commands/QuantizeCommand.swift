@@ -30,7 +30,8 @@ struct QuantizeCommand: ParsableCommand {
             (GPTQ), along Σ x·xᵀ of the layer's input on the --calibration text, within the \
             format's blocks: the files are plain GGUF. It applies to the layers' matrices and an \
             untied output head, with --type or --bpw. The covariances are collected in windows \
-            of at most --gptq-memory MB, one calibration pass per window.
+            of at most --gptq-memory MB, one calibration pass per window; no importance matrix \
+            is collected (unless --imatrix-out asks for one).
             """)
 
     @Argument(help: "The source model: a GGUF file.")
@@ -111,7 +112,9 @@ struct QuantizeCommand: ParsableCommand {
             if let imatrix {
                 matrix = try ImportanceMatrix(path: imatrix)
                 printError("importance matrix: \(matrix!.entries.count) entries from \(imatrix) (\(matrix!.chunkCount) chunks)")
-            } else if let text {
+            } else if let text, !gptq || imatrixOut != nil {
+                // Feedback needs no importance matrix: every tensor it reaches has its input's
+                // covariance, whose diagonal is the matrix, and the others have no entry in it.
                 matrix = try collect(text)
             }
             let hessians = gptq ? try hessianWindows(file, calibration: text!) : nil
