@@ -61,21 +61,22 @@ public enum ErrorFeedback {
         var tileErrors = [Double](repeating: 0, count: tiles)  // [tiles] Σ e² of each tile
         let pool = ThreadPool(threads: max(1, min(threads, tiles)))
         tileErrors.withUnsafeMutableBufferPointer { tileError in
-        weights.withUnsafeBufferPointer { w in
-            factor.withUnsafeBufferPointer { u in
-                importance.withUnsafeBufferPointer { imp in
-                    out.withUnsafeMutableBytes { o in
-                        pool.parallelFor(tiles) { range in
-                            for t in range {
-                                let first = t * tile, count = min(tile, rows - first)
-                                tileError[t] = roundTile(w.baseAddress! + first * columns, rows: count, columns: columns, type: type,
-                                                         factor: u.baseAddress!, importance: imp.baseAddress!, into: o.baseAddress! + first * rowBytes)
+            weights.withUnsafeBufferPointer { w in
+                factor.withUnsafeBufferPointer { u in
+                    importance.withUnsafeBufferPointer { imp in
+                        out.withUnsafeMutableBytes { o in
+                            pool.parallelFor(tiles) { range in
+                                for t in range {
+                                    let first = t * tile, count = min(tile, rows - first)
+                                    tileError[t] = roundTile(w.baseAddress! + first * columns, rows: count, columns: columns, type: type,
+                                                             factor: u.baseAddress!, importance: imp.baseAddress!,
+                                                             into: o.baseAddress! + first * rowBytes)
+                                }
                             }
                         }
                     }
                 }
             }
-        }
         }
         return (out, tileErrors.reduce(0, +) / Double(max(1, input.tokens)))
     }
