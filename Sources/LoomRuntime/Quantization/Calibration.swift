@@ -52,13 +52,14 @@ extension Engine {
         return chunks
     }
 
+    /// Weights (by GGUF suffix) that read the input the model reports under another's name:
+    /// k and v the attention input of q, up the MLP input of gate.
+    static let sharedInputs: [(reader: String, reported: String)] = [
+        (".attn_k.weight", ".attn_q.weight"), (".attn_v.weight", ".attn_q.weight"), (".ffn_up.weight", ".ffn_gate.weight"),
+    ]
+
     /// The other weights that read the same input as `name` (its q/k/v or gate/up partners).
     static func inputSiblings(of name: String) -> [String] {
-        if name.hasSuffix(".attn_q.weight") {
-            let stem = name.dropLast("attn_q.weight".count)
-            return ["\(stem)attn_k.weight", "\(stem)attn_v.weight"]
-        }
-        if name.hasSuffix(".ffn_gate.weight") { return [name.replacingOccurrences(of: ".ffn_gate.", with: ".ffn_up.")] }
-        return []
+        sharedInputs.filter { name.hasSuffix($0.reported) }.map { String(name.dropLast($0.reported.count)) + $0.reader }
     }
 }

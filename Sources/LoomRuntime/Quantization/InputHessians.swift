@@ -94,11 +94,18 @@ public struct InputHessian: Sendable {
 public final class HessianWindows {
     /// The weights that share an input ask for one Hessian, under this name.
     public static func inputKey(of name: String) -> String {
-        for (sibling, key) in [(".attn_k.weight", ".attn_q.weight"), (".attn_v.weight", ".attn_q.weight"), (".ffn_up.weight", ".ffn_gate.weight")]
-        where name.hasSuffix(sibling) {
-            return String(name.dropLast(sibling.count)) + key
+        for shared in Engine.sharedInputs where name.hasSuffix(shared.reader) {
+            return String(name.dropLast(shared.reader.count)) + shared.reported
         }
         return name
+    }
+
+    /// An `identity` for Hessians collected from `tokens` in chunks of `context` (at most
+    /// `chunks`, each starting with `bos` when given).
+    public static func identity(tokens: [Int], context: Int, chunks: Int?, bos: Int?) -> UInt64 {
+        var hash = FNV1a()
+        for value in tokens + [context, chunks ?? -1, bos ?? -1] { hash.mix(UInt64(bitPattern: Int64(value))) }
+        return hash.value
     }
 
     /// Whether `name` is rounded with feedback when its input is known. Not the token embedding:
@@ -191,6 +198,7 @@ public final class HessianWindows {
         guard let layer = layerOfKey[key] else { return nil }
         if !windowLayers.contains(layer) {
             let range = window(from: layer)
+            // The old window goes before the next is collected, so the two are never held at once.
             window = [:]
             factors = [:]
             window = try collect(Set(range.flatMap { layers[$0].map { inputs[$0].key } }))
@@ -204,8 +212,8 @@ public final class HessianWindows {
     /// The feedback factor of `name`'s input (computed on `threads` the first time a weight
     /// reading it asks), or nil where `hessian(for:)` is.
     public func factor(for name: String, threads: Int) throws -> ErrorFeedback.Factor? {
-        let key = Self.inputKey(of: name)
-        if let known = factors[key], windowLayers.contains(layerOfKey[key] ?? -1) { return known }
+        // `factors` holds the current window's only.
+        if let known = factors[Self.inputKey(of: name)] { return known }
         guard let hessian = try hessian(for: name) else { return nil }
         let factor: ErrorFeedback.Factor
         do {
@@ -213,7 +221,7 @@ public final class HessianWindows {
         } catch let error as QuantizationError {
             throw QuantizationError(path: error.path, tensor: name, reason: error.reason)
         }
-        factors[key] = factor
+        factors[Self.inputKey(of: name)] = factor
         return factor
     }
 }

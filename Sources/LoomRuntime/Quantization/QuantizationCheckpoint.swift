@@ -38,21 +38,30 @@ struct QuantizationCheckpoint: Codable, Equatable {
     }
 
     static func fingerprint(header: [UInt8], source: GGUFFile, importance: ImportanceMatrix?, errorFeedback: UInt64? = nil) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a, 64 bits
-        func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-            for b in bytes { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        }
-        func mix(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { mix($0) } }
-        mix(header)
-        mix(errorFeedback ?? 0)
+        var hash = FNV1a()
+        hash.mix(header)
+        hash.mix(errorFeedback ?? 0)
         let attributes = try? FileManager.default.attributesOfItem(atPath: source.path)
-        mix(UInt64((attributes?[.size] as? Int) ?? 0))
-        mix(UInt64(bitPattern: Int64(((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0) * 1e6)))
+        hash.mix(UInt64((attributes?[.size] as? Int) ?? 0))
+        hash.mix(UInt64(bitPattern: Int64(((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0) * 1e6)))
         for name in (importance?.entries.keys.sorted() ?? []) {
-            mix(Array(name.utf8))
-            for v in importance!.entries[name]!.sums { mix(UInt64(v.bitPattern)) }
-            for c in importance!.entries[name]!.counts { mix(UInt64(c.bitPattern)) }
+            hash.mix(Array(name.utf8))
+            for v in importance!.entries[name]!.sums { hash.mix(UInt64(v.bitPattern)) }
+            for c in importance!.entries[name]!.counts { hash.mix(UInt64(c.bitPattern)) }
         }
-        return hash
+        return hash.value
     }
+}
+
+/// The 64-bit FNV-1a hash, for fingerprints that must be the same from run to run (Swift's
+/// `Hasher` is seeded per process).
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func mix<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        for b in bytes { value = (value ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+    }
+
+    /// Mixes the value's eight little-endian bytes.
+    mutating func mix(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { mix($0) } }
 }

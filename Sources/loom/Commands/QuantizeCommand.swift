@@ -224,9 +224,7 @@ struct QuantizeCommand: ParsableCommand {
         let engine = try calibrationEngine()
         let weights = try GGUFQuantizer.quantizable(file).map { (name: $0, columns: file.tensor(named: $0)!.dimensions[0]) }
         let chunks = self.chunks, ctx = self.ctx
-        // What the covariances come from, for a resumed run to check.
-        var identity: UInt64 = 0xcbf2_9ce4_8422_2325
-        for value in text.tokens + [ctx, chunks ?? -1, text.bos ?? -1] { identity = (identity ^ UInt64(bitPattern: Int64(value))) &* 0x0000_0100_0000_01b3 }
+        let identity = HessianWindows.identity(tokens: text.tokens, context: ctx, chunks: chunks, bos: text.bos)
         return HessianWindows(weights: weights, budgetBytes: gptqMemory * 1_000_000, identity: identity) { inputs in
             let bar = ProgressBar(label: "covariance")
             defer { bar.finish() }
